@@ -1,0 +1,77 @@
+/** The `grimoire` command line (CONTRACTS.md): `start` and `run`. */
+import { parseArgs } from 'node:util';
+import { errorMessage, UserError } from '../errors';
+import { PipelineInvalidError } from '../pipeline/issues';
+import { runCommand } from './run-command';
+
+const USAGE = `usage:
+  grimoire start [--host 127.0.0.1] [--port 6789] [--projects ./projects] [--dev]
+  grimoire run <project_path> <pipeline_uuid> [--runtime-vars '<json>']
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { 'runtime-vars': { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      const [project, pipeline, ...extra] = positionals;
+      if (!project || !pipeline || extra.length > 0) {
+        process.stderr.write(USAGE);
+        return 2;
+      }
+      return (await runCommand(project, pipeline, values['runtime-vars'], process.stdout)) ? 0 : 1;
+    }
+    case 'start': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          host: { type: 'string' },
+          port: { type: 'string' },
+          projects: { type: 'string' },
+          dev: { type: 'boolean', default: false },
+        },
+        strict: true,
+      });
+      const port = Number(values.port ?? process.env.PORT ?? 6789);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        process.stderr.write(`--port must be a number from 0 to 65535, not "${values.port}"\n`);
+        return 2;
+      }
+      const { startServer } = await import('../server/start');
+      await startServer({
+        host: values.host ?? process.env.HOST ?? '127.0.0.1',
+        port,
+        projectsDir: values.projects ?? process.env.GRIMOIRE_PROJECTS ?? 'projects',
+        dev: values.dev ?? false,
+      });
+      return -1;
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // -1: a server that keeps running until it is stopped.
+    if (code >= 0) process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof PipelineInvalidError) process.stderr.write(`invalid pipeline:\n${e.message}\n`);
+    else if (e instanceof UserError) process.stderr.write(`error: ${e.message}\n`);
+    else if (e instanceof Error && 'code' in e && e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') process.stderr.write(`${e.message}\n${USAGE}`);
+    else process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : errorMessage(e)}\n`);
+    process.exitCode = 2;
+  },
+);

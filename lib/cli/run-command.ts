@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { errorMessage, invalidInput } from '../errors';
+import { KernelHost } from '../kernel/host';
+import { runBlocks } from '../kernel/run-blocks';
+import { type JsonValue } from '../pipeline/model';
+import { variablesSchema } from '../protocol/messages';
+import { loadPipeline } from '../project/load';
+import { dataDirOf } from '../project/paths';
+import { formatCount, formatDuration, pad } from './format';
+
+export function parseRuntimeVars(text: string | undefined): Record<string, JsonValue> {
+  if (text === undefined) return {};
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw invalidInput(`--runtime-vars is not valid JSON: ${errorMessage(e)}`);
+  }
+  const parsed = variablesSchema.safeParse(data);
+  if (!parsed.success) throw invalidInput(`--runtime-vars must be a JSON object, e.g. '{"year": 2020}'`);
+  return parsed.data;
+}
+
+interface Out {
+  write(text: string): void;
+}
+
+/** `grimoire run`: the whole pipeline in dependency order; true when every block completed. */
+export async function runCommand(projectPath: string, pipelineUuid: string, runtimeVars: string | undefined, out: Out): Promise<boolean> {
+  const variables = parseRuntimeVars(runtimeVars);
+  const projectDir = path.resolve(projectPath);
+  const loaded = await loadPipeline(projectDir, pipelineUuid);
+  const { pipeline } = loaded;
+  const kernel = new KernelHost({ projectDir, dataDir: dataDirOf(projectDir), pipelineUuid });
+  const width = Math.max(...pipeline.blocks.map((b) => b.uuid.length), 5) + 2;
+  out.write(`Running ${pipeline.uuid} (${pipeline.blocks.length} blocks) in ${projectDir}\n`);
+  const started = performance.now();
+  const rowsOf = new Map<string, number>();
+  try {
+    const result = await runBlocks({
+      kernel,
+      pipeline,
+      scope: { kind: 'pipeline' },
+      variables,
+      onEvent: (e) => {
+        switch (e.type) {
+          case 'log':
+            for (const line of e.text.replace(/\n$/, '').split('\n')) out.write(`  [${e.block}] ${line}\n`);
+            return;
+          case 'block_status': {
+            if (e.status === 'queued' || e.status === 'initial') return;
+            const rows = rowsOf.get(e.block);
+            const figures = [
+              rows === undefined ? '' : `${formatCount(rows)} ${rows === 1 ? "row" : "rows"}`,
+              e.durationMs === undefined ? '' : formatDuration(e.durationMs),
+            ].filter(Boolean);
+            out.write(`${pad(e.block, width)}${pad(e.status, 16)}${figures.join('  ')}\n`);
+            return;
+          }
+          case 'output':
+            rowsOf.set(e.block, e.preview.rowCount);
+            return;
+          case 'block_error': {
+            const where = e.error.file ? ` (${e.error.file}${e.error.line ? `:${e.error.line}` : ''})` : '';
+            out.write(`  error${where}: ${e.error.message}\n`);
+            return;
+          }
+          case 'run_status':
+            return;
+        }
+      },
+    });
+    const failed = [...result.blocks.values()].filter((b) => b.status !== 'completed').length;
+    out.write(
+      `${result.status === 'completed' ? 'Completed' : 'Failed'}: ${result.blocks.size - failed} of ${result.blocks.size} blocks succeeded in ${formatDuration(performance.now() - started)}\n`,
+    );
+    return result.status === 'completed';
+  } finally {
+    await kernel.close();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * The kernel process: runs user blocks for one pipeline, away from the server process, so that a
+ * crash, an endless loop or `process.exit` in user code never takes the server down.
+ * Started by KernelHost with: GRIMOIRE_PROJECT_DIR, GRIMOIRE_DATA_DIR, GRIMOIRE_PIPELINE.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { format } from 'node:util';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { executeBlock, type KernelEnv } from './execute-block';
+import { kernelCommandSchema, type KernelEvent } from './ipc';
+import { OutputStore } from './outputs';
+
+const current = new AsyncLocalStorage<{ runId: string; block: string }>();
+
+function send(event: KernelEvent): void {
+  process.send?.(event);
+}
+
+const MAX_LOG_CHARS = 1_000_000;
+const logged = new Map<string, number>();
+
+/** Console output of a block goes to the host tagged with the block; anything else to stderr. */
+function capture(stream: 'stdout' | 'stderr', text: string): boolean {
+  const owner = current.getStore();
+  if (!owner) return false;
+  const key = `${owner.runId}/${owner.block}`;
+  const sent = logged.get(key) ?? 0;
+  if (sent >= MAX_LOG_CHARS) return true;
+  const room = MAX_LOG_CHARS - sent;
+  const chunk = text.length > room ? `${text.slice(0, room)}\n[output truncated after ${MAX_LOG_CHARS} characters]\n` : text;
+  logged.set(key, sent + chunk.length);
+  send({ type: 'log', runId: owner.runId, block: owner.block, stream, text: chunk });
+  return true;
+}
+
+function installConsoleCapture(): void {
+  const methods = [
+    ['log', 'stdout'],
+    ['info', 'stdout'],
+    ['debug', 'stdout'],
+    ['warn', 'stderr'],
+    ['error', 'stderr'],
+  ] as const;
+  for (const [method, stream] of methods) {
+    const original = console[method].bind(console);
+    console[method] = (...args: unknown[]) => {
+      if (!capture(stream, format(...args) + '\n')) original(...args);
+    };
+  }
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const target = process[stream];
+    const original = target.write.bind(target);
+    target.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk);
+      if (capture(stream, text)) {
+        const cb = rest.find((r) => typeof r === 'function');
+        if (typeof cb === 'function') cb();
+        return true;
+      }
+      return original(chunk as string, ...(rest as []));
+    }) as typeof target.write;
+  }
+  // A block must not end the kernel: make process.exit() a block error instead.
+  const realExit = process.exit.bind(process);
+  process.exit = ((code?: number) => {
+    const owner = current.getStore();
+    if (owner) throw new Error(`process.exit(${code ?? ''}) was called by block ${owner.block}; blocks must return or throw instead`);
+    return realExit(code);
+  }) as typeof process.exit;
+}
+
+async function main(): Promise<void> {
+  const projectDir = process.env.GRIMOIRE_PROJECT_DIR;
+  const dataDir = process.env.GRIMOIRE_DATA_DIR;
+  const pipelineUuid = process.env.GRIMOIRE_PIPELINE;
+  if (!projectDir || !dataDir || !pipelineUuid) throw new Error('kernel started without GRIMOIRE_PROJECT_DIR/DATA_DIR/PIPELINE');
+  process.setSourceMapsEnabled(true);
+  process.chdir(projectDir);
+  // The data directory's lake/ is where exports put Parquet; DuckDB's COPY creates only the leaf folder.
+  await mkdir(path.join(dataDir, 'lake'), { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:', {
+    // Extensions that need a download are unavailable offline: fail clearly instead of hanging.
+    autoinstall_known_extensions: 'false',
+    temp_directory: path.join(dataDir, 'tmp', `duckdb-${process.pid}`),
+    memory_limit: process.env.GRIMOIRE_DUCKDB_MEMORY ?? '2GB',
+    preserve_insertion_order: 'true',
+  });
+  const control = await instance.connect();
+  const connections = new Set<DuckDBConnection>();
+  const env: KernelEnv = {
+    instance,
+    store: new OutputStore(path.join(dataDir, 'cache', pipelineUuid), control),
+    projectDir,
+    dataDir,
+    pipelineUuid,
+    buildDir: path.join(dataDir, 'build', pipelineUuid),
+    connections,
+    log: (text) => process.stderr.write(text),
+  };
+  installConsoleCapture();
+  process.on('message', (raw: unknown) => {
+    const parsed = kernelCommandSchema.safeParse(raw);
+    if (!parsed.success) {
+      process.stderr.write(`kernel: ignored malformed command: ${parsed.error.message}\n`);
+      return;
+    }
+    const cmd = parsed.data;
+    switch (cmd.type) {
+      case 'execute':
+        void current.run({ runId: cmd.runId, block: cmd.block.uuid }, () => executeBlock(cmd, env)).then((outcome) => {
+          logged.delete(`${cmd.runId}/${cmd.block.uuid}`);
+          send({ type: 'block_done', runId: cmd.runId, block: cmd.block.uuid, outcome });
+        });
+        return;
+      case 'interrupt':
+        for (const c of connections) c.interrupt();
+        return;
+      default: {
+        const never: never = cmd;
+        throw new Error(`unhandled command ${JSON.stringify(never)}`);
+      }
+    }
+  });
+  // A user promise rejected with nobody listening must not kill the kernel.
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`kernel: unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}\n`);
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', pid: process.pid });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`kernel failed to start: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

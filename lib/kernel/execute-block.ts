@@ -1,0 +1,170 @@
+import path from 'node:path';
+import { type DuckDBInstance } from '@duckdb/node-api';
+import { quoteIdentifier, renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
+import { type BlockError, type OutputPreview } from '../protocol/messages';
+import { type BlockContext, type DataFrame } from './block-api';
+import { compileBlock, CompileError, locateInStack } from './compile-ts';
+import { describe, Frame, QuerySession, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
+import { createTableFromRows } from './duck-values';
+import { type BlockOutcome, type KernelCommand } from './ipc';
+import { MissingUpstreamError, type OutputStore } from './outputs';
+
+type Execute = Extract<KernelCommand, { type: 'execute' }>;
+
+export interface KernelEnv {
+  instance: DuckDBInstance;
+  store: OutputStore;
+  projectDir: string;
+  dataDir: string;
+  pipelineUuid: string;
+  buildDir: string;
+  /** Every live block connection, so an interrupt can reach running SQL. */
+  connections: Set<import('@duckdb/node-api').DuckDBConnection>;
+  log: (text: string) => void;
+}
+
+class BlockTestError extends Error {
+  constructor(
+    readonly test: string,
+    readonly reason: unknown,
+  ) {
+    super(`test ${test} failed: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = 'BlockTestError';
+  }
+}
+
+class InvalidBlockError extends Error {}
+
+let staging = 0;
+
+async function preview(session: QuerySession, table: string, rows: number): Promise<OutputPreview> {
+  const { columns, rowCount } = await describe(session.connection, table);
+  const reader = await session.connection.runAndReadAll(`SELECT * FROM ${table} LIMIT ${rows}`);
+  return { columns, rowCount, rows: reader.getRowObjectsJson() };
+}
+
+/** Turns whatever a TypeScript block returned into the staging table. */
+async function storeResult(session: QuerySession, result: unknown, target: string): Promise<void> {
+  if (result === undefined || result === null) {
+    await createTableFromRows(session.connection, target, []);
+  } else if (result instanceof SqlQuery) {
+    await session.materialize(result.sql, target, false);
+  } else if (result instanceof Frame) {
+    await session.connection.run(`CREATE TABLE ${quoteIdentifier(target)} AS SELECT * FROM ${result.table}`);
+  } else if (Array.isArray(result)) {
+    const bad = result.findIndex((r) => r === null || typeof r !== 'object' || Array.isArray(r));
+    if (bad >= 0) throw new InvalidBlockError(`the block returned an array whose item ${bad} is not an object`);
+    await createTableFromRows(session.connection, target, result);
+  } else {
+    throw new InvalidBlockError(
+      `the block returned ${typeof result === 'object' ? 'an object' : typeof result}; return an array of objects, a DataFrame, ctx.sql\`...\` or nothing`,
+    );
+  }
+}
+
+function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockError {
+  const file = cmd.block.file;
+  const absolute = path.join(env.projectDir, file);
+  if (e instanceof MissingUpstreamError) return { kind: 'missing_upstream', message: e.message };
+  if (e instanceof SqlTemplateError) return { kind: 'template', message: e.message, file };
+  if (e instanceof CompileError) return { kind: 'exception', message: e.message, file, line: e.line, column: e.column };
+  if (e instanceof InvalidBlockError) return { kind: 'invalid_block', message: e.message, file };
+  if (e instanceof SqlStatementError) {
+    // DuckDB's "LINE n:" counts inside the statement; without one, point at the statement itself.
+    const rel = /LINE (\d+):/.exec(e.message);
+    const line = cmd.block.language === 'sql' ? (rel ? Number(rel[1]) : 1) + e.statement.lineOffset : undefined;
+    const interrupted = /INTERRUPT/i.test(e.message);
+    return { kind: interrupted ? 'interrupted' : 'sql', message: interrupted ? 'interrupted' : e.message, file, line };
+  }
+  const cause = e instanceof BlockTestError ? e.reason : e;
+  const stack = cause instanceof Error ? cause.stack : undefined;
+  const at = locateInStack(stack, absolute);
+  const message = e instanceof Error ? e.message : `the block threw ${JSON.stringify(e) ?? String(e)}`;
+  const kind = e instanceof BlockTestError ? 'test' : /INTERRUPT/i.test(message) ? 'interrupted' : 'exception';
+  return {
+    kind,
+    message: e instanceof Error && !(e instanceof BlockTestError) ? `${e.name}: ${e.message}` : message,
+    file,
+    line: at?.line,
+    column: at?.column,
+    stack: stack?.split('\n').filter((l) => !l.includes('/lib/kernel/')).join('\n'),
+  };
+}
+
+async function runTypeScript(cmd: Execute, env: KernelEnv, session: QuerySession, target: string): Promise<(out: DataFrame) => Promise<void>> {
+  const absolute = path.join(env.projectDir, cmd.block.file);
+  const compiled = await compileBlock(absolute, env.buildDir, cmd.block.uuid);
+  for (const key of Object.keys(require.cache)) {
+    if (key.startsWith(path.join(env.buildDir, `${cmd.block.uuid}.`))) delete require.cache[key];
+  }
+  const mod: unknown = require(compiled);
+  const exports: Record<string, unknown> = mod && typeof mod === 'object' ? { ...mod } : {};
+  const main = exports.default;
+  if (typeof main !== 'function') {
+    throw new InvalidBlockError(`${cmd.block.file} must have a default export that is a function (export default async function ...)`);
+  }
+  const inputs = await Promise.all(cmd.block.upstream.map((u) => Frame.open(session, quoteIdentifier(u))));
+  const ctx: BlockContext = {
+    variables: cmd.variables,
+    executionDate: new Date(cmd.executionDate),
+    blockUuid: cmd.block.uuid,
+    pipelineUuid: env.pipelineUuid,
+    projectDir: env.projectDir,
+    dataDir: env.dataDir,
+    log: (...args: unknown[]) => console.log(...args),
+    sql: sqlTemplate,
+    query: (sql) => session.query(sql),
+    fromRows: (rows) => session.fromRows(rows),
+  };
+  const result: unknown = await main(...inputs, ctx);
+  await storeResult(session, result, target);
+  // Mage's @test: every `test*` export runs on the output; a throw fails the block.
+  return async (out) => {
+    for (const [name, fn] of Object.entries(exports)) {
+      if (!name.startsWith('test') || typeof fn !== 'function') continue;
+      try {
+        await fn(out, ctx);
+      } catch (e) {
+        throw new BlockTestError(name, e);
+      }
+    }
+  };
+}
+
+async function runSql(cmd: Execute, env: KernelEnv, session: QuerySession, target: string): Promise<void> {
+  const { promises: fs } = await import('node:fs');
+  const text = await fs.readFile(path.join(env.projectDir, cmd.block.file), 'utf8');
+  const sql = renderSqlTemplate(text, {
+    upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: quoteIdentifier(u) })),
+    variables: cmd.variables,
+    executionDate: cmd.executionDate,
+    extra: { data_dir: env.dataDir, project_dir: env.projectDir },
+  });
+  await session.materialize(sql, target, false);
+}
+
+/** Runs one block to completion (or failure) and publishes its output. Never throws. */
+export async function executeBlock(cmd: Execute, env: KernelEnv): Promise<BlockOutcome> {
+  const started = performance.now();
+  const connection = await env.instance.connect();
+  env.connections.add(connection);
+  const session = new QuerySession(connection);
+  staging += 1;
+  const target = `__next_${cmd.block.uuid}_${process.pid}_${staging}`;
+  try {
+    await env.store.resolve(cmd.block.upstream);
+    let runTests: (out: DataFrame) => Promise<void> = async () => undefined;
+    if (cmd.block.language === 'typescript') runTests = await runTypeScript(cmd, env, session, target);
+    else await runSql(cmd, env, session, target);
+    await runTests(await Frame.open(session, quoteIdentifier(target)));
+    await env.store.publish(cmd.block.uuid, target);
+    const result = await preview(session, quoteIdentifier(cmd.block.uuid), cmd.previewRows);
+    return { status: 'completed', durationMs: performance.now() - started, preview: result };
+  } catch (e) {
+    await env.store.dropStaging(target).catch(() => undefined);
+    return { status: 'failed', durationMs: performance.now() - started, error: toBlockError(e, cmd, env) };
+  } finally {
+    env.connections.delete(connection);
+    connection.closeSync();
+  }
+}

@@ -1,0 +1,162 @@
+import { DuckDBConnection, StatementType } from '@duckdb/node-api';
+import { quoteIdentifier } from '../pipeline/sql-template';
+import { type Column, type DataFrame, type Query, type SqlTag } from './block-api';
+import { createTableFromRows, rowValueConverter } from './duck-values';
+import { splitStatements, type SqlStatement } from './sql-statements';
+
+export class SqlQuery implements Query {
+  constructor(readonly sql: string) {}
+  toString(): string {
+    return `(${this.sql})`;
+  }
+}
+
+/** An error raised by DuckDB while running one statement of a block, with the statement's line offset. */
+export class SqlStatementError extends Error {
+  constructor(
+    message: string,
+    readonly statement: SqlStatement,
+  ) {
+    super(message);
+    this.name = 'SqlStatementError';
+  }
+}
+
+export async function describe(connection: DuckDBConnection, table: string): Promise<{ columns: Column[]; rowCount: number }> {
+  const head = await connection.runAndReadUntil(`SELECT * FROM ${table} LIMIT 0`, 0);
+  const names = head.columnNames();
+  const types = head.columnTypes();
+  const count = await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${table}`);
+  const n = count.getRowObjectsJS()[0]?.n;
+  return {
+    columns: names.map((name, i) => ({ name, type: types[i]?.toString() ?? 'UNKNOWN' })),
+    rowCount: typeof n === 'bigint' ? Number(n) : 0,
+  };
+}
+
+export class Frame implements DataFrame {
+  constructor(
+    readonly table: string,
+    readonly columns: readonly Column[],
+    readonly rowCount: number,
+    private readonly session: QuerySession,
+  ) {}
+
+  static async open(session: QuerySession, table: string): Promise<Frame> {
+    const { columns, rowCount } = await describe(session.connection, table);
+    return new Frame(table, columns, rowCount, session);
+  }
+
+  async rows(options: { limit?: number; offset?: number } = {}): Promise<Record<string, unknown>[]> {
+    const limit = options.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(options.limit))}`;
+    const offset = options.offset === undefined ? '' : ` OFFSET ${Math.max(0, Math.floor(options.offset))}`;
+    const reader = await this.session.connection.runAndReadAll(`SELECT * FROM ${this.table}${limit}${offset}`);
+    return reader.convertRowObjects(rowValueConverter);
+  }
+
+  query(sql: string | Query): Promise<DataFrame> {
+    return this.session.query(sql);
+  }
+
+  toString(): string {
+    return this.table;
+  }
+}
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (value instanceof Frame) return value.table;
+  if (value instanceof SqlQuery) return value.toString();
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`cannot put ${value} into SQL`);
+    return String(value);
+  }
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (Array.isArray(value)) return `[${value.map(literal).join(', ')}]`;
+  if (value instanceof Date) return `TIMESTAMP '${value.toISOString().replace('T', ' ').replace('Z', '')}'`;
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** `ctx.sql` — a tagged template that keeps values out of the SQL grammar. */
+export const sqlTemplate: SqlTag = Object.assign(
+  (strings: TemplateStringsArray, ...values: unknown[]): SqlQuery => {
+    let text = strings[0] ?? '';
+    values.forEach((v, i) => {
+      text += literal(v) + (strings[i + 1] ?? '');
+    });
+    return new SqlQuery(text);
+  },
+  { unsafe: (sql: string) => new SqlQuery(String(sql)) },
+);
+
+/**
+ * One block's DuckDB connection. Results of `ctx.query` are temporary tables of this connection, so
+ * concurrent blocks never see each other's scratch results and everything is dropped when it closes.
+ */
+export class QuerySession {
+  private counter = 0;
+  constructor(readonly connection: DuckDBConnection) {}
+
+  nextTempName(): string {
+    this.counter += 1;
+    return `__q${this.counter}`;
+  }
+
+  /**
+   * Runs every statement; the last one's result becomes `target` (a CREATE TABLE AS for a query, so
+   * the rows never leave DuckDB). Statements that return nothing leave an empty result.
+   */
+  async materialize(sql: string, target: string, temporary: boolean): Promise<void> {
+    const statements = await splitStatements(this.connection, sql);
+    const last = statements.pop();
+    for (const s of statements) await this.runStatement(s);
+    const create = `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(target)} AS `;
+    if (!last) {
+      await this.connection.run(`${create}SELECT * FROM (SELECT 1) WHERE false`);
+      return;
+    }
+    let kind: StatementType | undefined;
+    try {
+      kind = (await this.connection.prepare(last.text)).statementType;
+    } catch (e) {
+      throw new SqlStatementError(e instanceof Error ? e.message : String(e), last);
+    }
+    if (kind === StatementType.SELECT) {
+      await this.runStatement({ ...last, text: create + last.text.replace(/;\s*$/, '') }, last);
+      return;
+    }
+    // COPY, INSERT, CREATE ...: run it, and keep what it reports (e.g. the row count) as the output.
+    let rows: Record<string, unknown>[] = [];
+    try {
+      const reader = await this.connection.runAndReadAll(last.text);
+      rows = reader.convertRowObjects(rowValueConverter);
+    } catch (e) {
+      throw new SqlStatementError(e instanceof Error ? e.message : String(e), last);
+    }
+    await createTableFromRows(this.connection, target, rows, temporary);
+  }
+
+  private async runStatement(s: SqlStatement, reportAs: SqlStatement = s): Promise<void> {
+    try {
+      await this.connection.run(s.text);
+    } catch (e) {
+      throw new SqlStatementError(e instanceof Error ? e.message : String(e), reportAs);
+    }
+  }
+
+  async query(sql: string | Query): Promise<DataFrame> {
+    const text = typeof sql === 'string' ? sql : sql.sql;
+    const name = this.nextTempName();
+    await this.materialize(text, name, true);
+    return Frame.open(this, quoteIdentifier(name));
+  }
+
+  async fromRows(rows: readonly Record<string, unknown>[]): Promise<DataFrame> {
+    if (!Array.isArray(rows)) throw new Error('fromRows takes an array of objects');
+    const name = this.nextTempName();
+    await createTableFromRows(this.connection, name, rows, true);
+    return Frame.open(this, quoteIdentifier(name));
+  }
+}

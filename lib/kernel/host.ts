@@ -1,0 +1,210 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelCommand, type KernelEvent } from './ipc';
+
+export interface KernelOptions {
+  projectDir: string;
+  dataDir: string;
+  pipelineUuid: string;
+  /** How long an interrupt may take before the kernel process is killed and restarted. */
+  interruptGraceMs?: number;
+}
+
+export type KernelState = 'starting' | 'idle' | 'busy' | 'dead';
+
+export interface ExecuteRequest {
+  runId: string;
+  block: BlockSpec;
+  variables: Record<string, import('../pipeline/model').JsonValue>;
+  executionDate: string;
+  previewRows?: number;
+}
+
+type LogListener = (e: Extract<KernelEvent, { type: 'log' }>) => void;
+type StateListener = (state: KernelState) => void;
+
+interface Pending {
+  resolve: (outcome: BlockOutcome) => void;
+  started: number;
+}
+
+const CHILD = path.join(__dirname, 'child.ts');
+const TSX = pathToFileURL(require.resolve('tsx')).href;
+
+/**
+ * The server side of one kernel: spawns the child process, sends it blocks, and turns every way a
+ * child can go away (crash, `kill`, interrupt of an endless loop) into failed outcomes, so callers
+ * always get an answer. A dead kernel is restarted on the next request.
+ */
+export class KernelHost {
+  private child: ChildProcess | null = null;
+  private ready: Promise<void> | null = null;
+  private readonly pending = new Map<string, Pending>();
+  private readonly logListeners = new Set<LogListener>();
+  private readonly stateListeners = new Set<StateListener>();
+  private stderrTail = '';
+  private interrupting = false;
+  state: KernelState = 'dead';
+
+  constructor(private readonly options: KernelOptions) {}
+
+  onLog(listener: LogListener): () => void {
+    this.logListeners.add(listener);
+    return () => this.logListeners.delete(listener);
+  }
+
+  onState(listener: StateListener): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  private setState(state: KernelState): void {
+    if (this.state === state) return;
+    this.state = state;
+    for (const l of this.stateListeners) l(state);
+  }
+
+  private start(): Promise<void> {
+    this.setState('starting');
+    this.stderrTail = '';
+    const child = fork(CHILD, [], {
+      cwd: this.options.projectDir,
+      execArgv: ['--import', TSX],
+      env: {
+        ...process.env,
+        GRIMOIRE_PROJECT_DIR: path.resolve(this.options.projectDir),
+        GRIMOIRE_DATA_DIR: path.resolve(this.options.dataDir),
+        GRIMOIRE_PIPELINE: this.options.pipelineUuid,
+      },
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    this.child = child;
+    child.stderr?.on('data', (d: Buffer) => {
+      // Keep the end of stderr: it explains a crash better than an exit code.
+      this.stderrTail = (this.stderrTail + d.toString('utf8')).slice(-4000);
+      if (process.env.GRIMOIRE_KERNEL_STDERR === '1') process.stderr.write(d);
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (raw: unknown) => {
+        const parsed = kernelEventSchema.safeParse(raw);
+        if (!parsed.success) return;
+        const event = parsed.data;
+        switch (event.type) {
+          case 'ready':
+            this.setState(this.pending.size > 0 ? 'busy' : 'idle');
+            resolve();
+            return;
+          case 'log':
+            for (const l of this.logListeners) l(event);
+            return;
+          case 'block_done':
+            this.settle(`${event.runId}/${event.block}`, event.outcome);
+            return;
+          default: {
+            const never: never = event;
+            throw new Error(`unhandled kernel event ${JSON.stringify(never)}`);
+          }
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (this.child === child) {
+          this.child = null;
+          this.ready = null;
+        }
+        const why = this.interrupting
+          ? { kind: 'interrupted' as const, message: 'interrupted: the kernel was restarted to stop the block' }
+          : {
+              kind: 'kernel_died' as const,
+              message: `the kernel process exited (${signal ?? `code ${code}`}) while running this block${this.stderrTail ? `:\n${this.stderrTail.trim()}` : ''}`,
+            };
+        for (const [key, p] of this.pending) {
+          this.pending.delete(key);
+          p.resolve({ status: 'failed', durationMs: Date.now() - p.started, error: why });
+        }
+        this.interrupting = false;
+        this.setState('dead');
+        reject(new Error(`kernel exited before it was ready (${signal ?? `code ${code}`}): ${this.stderrTail.trim()}`));
+      });
+    });
+    // The exit handler rejects even after a successful start; nobody waits then.
+    ready.catch(() => undefined);
+    return ready;
+  }
+
+  private settle(key: string, outcome: BlockOutcome): void {
+    const p = this.pending.get(key);
+    if (!p) return;
+    this.pending.delete(key);
+    if (this.pending.size === 0 && this.state === 'busy') this.setState('idle');
+    p.resolve(outcome);
+  }
+
+  private ensure(): Promise<void> {
+    if (!this.ready) this.ready = this.start();
+    return this.ready;
+  }
+
+  /** Runs one block; always resolves, with a failure outcome if the kernel could not run it. */
+  async execute(req: ExecuteRequest): Promise<BlockOutcome> {
+    const started = Date.now();
+    try {
+      await this.ensure();
+    } catch (e) {
+      return { status: 'failed', durationMs: Date.now() - started, error: { kind: 'kernel_died', message: e instanceof Error ? e.message : String(e) } };
+    }
+    const key = `${req.runId}/${req.block.uuid}`;
+    const outcome = new Promise<BlockOutcome>((resolve) => this.pending.set(key, { resolve, started }));
+    this.setState('busy');
+    const cmd: KernelCommand = {
+      type: 'execute',
+      runId: req.runId,
+      block: req.block,
+      variables: req.variables,
+      executionDate: req.executionDate,
+      previewRows: req.previewRows ?? 10,
+    };
+    this.child?.send(cmd);
+    return outcome;
+  }
+
+  /**
+   * Stops what is running. SQL stops through DuckDB's interrupt; JavaScript cannot be stopped from
+   * outside its thread, so if blocks are still running after the grace period the process is killed
+   * (outputs already published survive as Parquet and are reloaded on demand).
+   */
+  async interrupt(): Promise<void> {
+    const child = this.child;
+    if (!child || this.pending.size === 0) return;
+    const interrupt: KernelCommand = { type: 'interrupt' };
+    child.send(interrupt);
+    const deadline = Date.now() + (this.options.interruptGraceMs ?? 1500);
+    while (this.pending.size > 0 && Date.now() < deadline && this.child === child) await new Promise((r) => setTimeout(r, 20));
+    if (this.pending.size > 0 && this.child === child) {
+      this.interrupting = true;
+      await this.kill();
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.ensure();
+  }
+
+  private kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.kill();
+  }
+}

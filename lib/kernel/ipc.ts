@@ -1,0 +1,41 @@
+/** Messages between a kernel host and its child process. Validated on both ends like the wire protocol. */
+import { z } from 'zod';
+import { BLOCK_LANGUAGES, BLOCK_TYPES } from '../pipeline/model';
+import { blockErrorSchema, outputPreviewSchema, variablesSchema } from '../protocol/messages';
+
+export const blockSpecSchema = z.object({
+  uuid: z.string(),
+  type: z.enum(BLOCK_TYPES),
+  language: z.enum(BLOCK_LANGUAGES),
+  /** Project-relative file path. */
+  file: z.string(),
+  upstream: z.array(z.string()),
+  configuration: z.record(z.string(), z.unknown()),
+});
+export type BlockSpec = z.infer<typeof blockSpecSchema>;
+
+export const kernelCommandSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('execute'),
+    runId: z.string(),
+    block: blockSpecSchema,
+    variables: variablesSchema,
+    executionDate: z.string(),
+    previewRows: z.number().int().nonnegative(),
+  }),
+  z.object({ type: z.literal('interrupt') }),
+]);
+export type KernelCommand = z.infer<typeof kernelCommandSchema>;
+
+export const blockOutcomeSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('completed'), durationMs: z.number(), preview: outputPreviewSchema }),
+  z.object({ status: z.literal('failed'), durationMs: z.number(), error: blockErrorSchema }),
+]);
+export type BlockOutcome = z.infer<typeof blockOutcomeSchema>;
+
+export const kernelEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), pid: z.number() }),
+  z.object({ type: z.literal('log'), runId: z.string(), block: z.string(), stream: z.enum(['stdout', 'stderr']), text: z.string() }),
+  z.object({ type: z.literal('block_done'), runId: z.string(), block: z.string(), outcome: blockOutcomeSchema }),
+]);
+export type KernelEvent = z.infer<typeof kernelEventSchema>;

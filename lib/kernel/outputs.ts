@@ -1,0 +1,105 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { type DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdentifier } from '../pipeline/sql-template';
+
+function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+export class MissingUpstreamError extends Error {
+  constructor(readonly upstream: string[]) {
+    super(
+      `upstream block${upstream.length > 1 ? 's' : ''} ${upstream.map((u) => `"${u}"`).join(', ')} ha${upstream.length > 1 ? 've' : 's'} no output yet: ` +
+        `run ${upstream.length > 1 ? 'them' : 'it'} first, or use "run with upstream"`,
+    );
+    this.name = 'MissingUpstreamError';
+  }
+}
+
+/**
+ * Block outputs of one pipeline inside the kernel's DuckDB: a table per block named by its uuid,
+ * so SQL can name upstreams directly. Each output is also kept as Parquet in the data directory;
+ * after a kernel restart (or in another process) an output is a view over that file, read lazily.
+ */
+export class OutputStore {
+  private readonly kinds = new Map<string, 'table' | 'view'>();
+  // One connection serves every block of the kernel, so its transactions must not interleave.
+  private lock: Promise<unknown> = Promise.resolve();
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.lock.then(work, work);
+    this.lock = next.catch(() => undefined);
+    return next;
+  }
+
+  constructor(
+    private readonly cacheDir: string,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  cacheFile(uuid: string): string {
+    return path.join(this.cacheDir, `${uuid}.parquet`);
+  }
+
+  /** Makes each upstream's output visible as a table or view; says which have none. */
+  resolve(uuids: readonly string[]): Promise<void> {
+    return this.exclusive(() => this.resolveNow(uuids));
+  }
+
+  private async resolveNow(uuids: readonly string[]): Promise<void> {
+    const missing: string[] = [];
+    for (const uuid of uuids) {
+      if (this.kinds.has(uuid)) continue;
+      const file = this.cacheFile(uuid);
+      try {
+        await fs.access(file);
+      } catch {
+        missing.push(uuid);
+        continue;
+      }
+      await this.connection.run(`CREATE OR REPLACE VIEW ${quoteIdentifier(uuid)} AS SELECT * FROM read_parquet(${sqlString(file)})`);
+      this.kinds.set(uuid, 'view');
+    }
+    if (missing.length > 0) throw new MissingUpstreamError(missing);
+  }
+
+  /** Puts a finished block's table in place of its previous output, then persists it. */
+  publish(uuid: string, stagingTable: string): Promise<void> {
+    return this.exclusive(() => this.publishNow(uuid, stagingTable));
+  }
+
+  private async publishNow(uuid: string, stagingTable: string): Promise<void> {
+    const name = quoteIdentifier(uuid);
+    const previous = this.kinds.get(uuid);
+    await this.connection.run('BEGIN TRANSACTION');
+    try {
+      if (previous === 'view') await this.connection.run(`DROP VIEW IF EXISTS ${name}`);
+      if (previous === 'table') await this.connection.run(`DROP TABLE IF EXISTS ${name}`);
+      await this.connection.run(`ALTER TABLE ${quoteIdentifier(stagingTable)} RENAME TO ${quoteIdentifier(uuid)}`);
+      await this.connection.run('COMMIT');
+    } catch (e) {
+      await this.connection.run('ROLLBACK');
+      throw e;
+    }
+    this.kinds.set(uuid, 'table');
+    await this.persist(uuid);
+  }
+
+  private async persist(uuid: string): Promise<void> {
+    await fs.mkdir(this.cacheDir, { recursive: true });
+    const file = this.cacheFile(uuid);
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      await this.connection.run(`COPY ${quoteIdentifier(uuid)} TO ${sqlString(tmp)} (FORMAT parquet)`);
+      await fs.rename(tmp, file);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  async dropStaging(stagingTable: string): Promise<void> {
+    await this.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(stagingTable)}`);
+  }
+}

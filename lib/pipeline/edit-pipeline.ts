@@ -1,0 +1,103 @@
+import { isMap, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
+import { type BlockLanguage, type BlockType, type JsonObject } from './model';
+
+/**
+ * Edits to a pipeline's metadata.yaml that go through the YAML Document API, so comments, key
+ * order and keys we do not know survive every save (a Mage user's file stays theirs).
+ */
+export type PipelineEdit =
+  | { kind: 'add_block'; uuid: string; type: BlockType; language: BlockLanguage; upstream: string[]; index?: number; configuration?: JsonObject }
+  | { kind: 'remove_block'; uuid: string }
+  | { kind: 'set_upstream'; uuid: string; upstream: string[] }
+  | { kind: 'rename_block'; uuid: string; to: string }
+  | { kind: 'move_block'; uuid: string; index: number }
+  | { kind: 'set_configuration'; uuid: string; configuration: JsonObject };
+
+function blockSeq(doc: Document) {
+  let seq = doc.get('blocks', true);
+  if (!isSeq(seq)) {
+    doc.set('blocks', doc.createNode([]));
+    seq = doc.get('blocks', true);
+  }
+  if (!isSeq(seq)) throw new Error('blocks is not a list');
+  return seq;
+}
+
+function findBlock(doc: Document, uuid: string): { node: YAMLMap; index: number } {
+  const seq = blockSeq(doc);
+  const index = seq.items.findIndex((item) => isMap(item) && item.get('uuid') === uuid);
+  const node = seq.items[index];
+  if (index < 0 || !isMap(node)) throw new Error(`block "${uuid}" is not in this pipeline`);
+  return { node, index };
+}
+
+function applyOne(doc: Document, edit: PipelineEdit): void {
+  switch (edit.kind) {
+    case 'add_block': {
+      const seq = blockSeq(doc);
+      if (seq.items.some((item) => isMap(item) && item.get('uuid') === edit.uuid)) {
+        throw new Error(`block "${edit.uuid}" already exists`);
+      }
+      const node = doc.createNode({
+        uuid: edit.uuid,
+        type: edit.type,
+        language: edit.language,
+        upstream_blocks: edit.upstream,
+        configuration: edit.configuration ?? {},
+      });
+      const at = edit.index ?? seq.items.length;
+      seq.items.splice(Math.max(0, Math.min(at, seq.items.length)), 0, node);
+      return;
+    }
+    case 'remove_block': {
+      const { index } = findBlock(doc, edit.uuid);
+      blockSeq(doc).items.splice(index, 1);
+      // A removed block cannot stay anyone's upstream.
+      for (const item of blockSeq(doc).items) {
+        if (!isMap(item)) continue;
+        const ups = item.get('upstream_blocks', true);
+        if (isSeq(ups)) ups.items = ups.items.filter((u) => (isScalarValue(u) ?? u) !== edit.uuid);
+      }
+      return;
+    }
+    case 'set_upstream': {
+      findBlock(doc, edit.uuid).node.set('upstream_blocks', doc.createNode(edit.upstream, { flow: true }));
+      return;
+    }
+    case 'rename_block': {
+      const { node } = findBlock(doc, edit.uuid);
+      node.set('uuid', edit.to);
+      for (const item of blockSeq(doc).items) {
+        if (!isMap(item)) continue;
+        const ups = item.get('upstream_blocks', true);
+        if (!isSeq(ups)) continue;
+        ups.items = ups.items.map((u) => ((isScalarValue(u) ?? u) === edit.uuid ? doc.createNode(edit.to) : u));
+      }
+      return;
+    }
+    case 'move_block': {
+      const seq = blockSeq(doc);
+      const { index } = findBlock(doc, edit.uuid);
+      const [node] = seq.items.splice(index, 1);
+      seq.items.splice(Math.max(0, Math.min(edit.index, seq.items.length)), 0, node);
+      return;
+    }
+    case 'set_configuration': {
+      findBlock(doc, edit.uuid).node.set('configuration', doc.createNode(edit.configuration));
+      return;
+    }
+  }
+}
+
+function isScalarValue(node: unknown): unknown {
+  if (node && typeof node === 'object' && 'value' in node) return node.value;
+  return undefined;
+}
+
+/** Applies the edits in order and returns the new file text; throws with a clear message on a bad edit. */
+export function editPipelineYaml(text: string, edits: readonly PipelineEdit[]): string {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new Error(`cannot edit malformed YAML: ${doc.errors[0]?.message ?? ''}`);
+  for (const edit of edits) applyOne(doc, edit);
+  return doc.toString();
+}

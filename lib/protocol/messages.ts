@@ -1,0 +1,90 @@
+/**
+ * The wire protocol: every socket.io message between browser and server, as zod schemas with the
+ * TypeScript types inferred from them. Both sides validate on arrival and handle the unions in one
+ * exhaustive switch each. Stored or shown strings (statuses) are Mage's and never change meaning.
+ */
+import { z } from 'zod';
+import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '../run/states';
+
+const name = z.string().min(1).max(200);
+
+export const jsonValue: z.ZodType<import('../pipeline/model').JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+export const variablesSchema = z.record(z.string(), jsonValue);
+
+export const columnSchema = z.object({ name: z.string(), type: z.string() });
+
+/** A block output as the browser sees it: types, the first rows, and the total count. */
+export const outputPreviewSchema = z.object({
+  columns: z.array(columnSchema),
+  rows: z.array(z.record(z.string(), jsonValue)),
+  rowCount: z.number().int().nonnegative(),
+});
+export type OutputPreview = z.infer<typeof outputPreviewSchema>;
+
+export const blockErrorSchema = z.object({
+  kind: z.enum(['exception', 'sql', 'template', 'test', 'missing_upstream', 'kernel_died', 'interrupted', 'invalid_block']),
+  message: z.string(),
+  /** Project-relative block file and 1-based line/column, when the error points into it. */
+  file: z.string().optional(),
+  line: z.number().int().positive().optional(),
+  column: z.number().int().positive().optional(),
+  stack: z.string().optional(),
+});
+export type BlockError = z.infer<typeof blockErrorSchema>;
+
+export const blockRunStatusSchema = z.enum(BLOCK_RUN_STATUSES);
+export const pipelineRunStatusSchema = z.enum(PIPELINE_RUN_STATUSES);
+
+const pipelineRef = { project: name, pipeline: name };
+
+// ---- browser -> server -------------------------------------------------------------------------
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('subscribe'), ...pipelineRef }),
+  z.object({ type: z.literal('run_block'), ...pipelineRef, block: name, variables: variablesSchema.optional() }),
+  z.object({ type: z.literal('run_with_upstream'), ...pipelineRef, block: name, variables: variablesSchema.optional() }),
+  z.object({ type: z.literal('run_downstream'), ...pipelineRef, block: name, variables: variablesSchema.optional() }),
+  z.object({ type: z.literal('run_pipeline'), ...pipelineRef, variables: variablesSchema.optional() }),
+  z.object({ type: z.literal('interrupt'), ...pipelineRef }),
+  z.object({ type: z.literal('restart'), ...pipelineRef }),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+// ---- server -> browser -------------------------------------------------------------------------
+export const serverMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('run_status'),
+    ...pipelineRef,
+    runId: z.string(),
+    status: pipelineRunStatusSchema,
+    blocks: z.array(name),
+  }),
+  z.object({
+    type: z.literal('block_status'),
+    ...pipelineRef,
+    runId: z.string(),
+    block: name,
+    status: blockRunStatusSchema,
+    at: z.string(),
+    durationMs: z.number().optional(),
+  }),
+  z.object({
+    type: z.literal('log'),
+    ...pipelineRef,
+    runId: z.string(),
+    block: name,
+    stream: z.enum(['stdout', 'stderr']),
+    text: z.string(),
+  }),
+  z.object({ type: z.literal('output'), ...pipelineRef, runId: z.string(), block: name, preview: outputPreviewSchema }),
+  z.object({ type: z.literal('block_error'), ...pipelineRef, runId: z.string(), block: name, error: blockErrorSchema }),
+  z.object({ type: z.literal('kernel_status'), ...pipelineRef, status: z.enum(['idle', 'busy', 'starting', 'dead']) }),
+  /** A reply to a message that could not be accepted (malformed, unknown pipeline, ...). */
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string(), request: z.string().optional() }),
+]);
+export type ServerMessage = z.infer<typeof serverMessageSchema>;
+
+/** socket.io event names: one channel each way, the payload carries the discriminant. */
+export const CLIENT_EVENT = 'client_message';
+export const SERVER_EVENT = 'server_message';

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { KernelHost, type KernelState } from '../kernel/host';
+import { runBlocks, type RunEvent } from '../kernel/run-blocks';
+import { type JsonValue } from '../pipeline/model';
+import { type ServerMessage } from '../protocol/messages';
+import { type RunScope } from '../run/plan';
+import { loadPipeline } from '../project/load';
+import { dataDirOf } from '../project/paths';
+
+type Emit = (message: ServerMessage) => void;
+
+/**
+ * One open pipeline on the server: its kernel, its runs in flight, and the latest state of each
+ * block, so a browser that (re)connects catches up instead of showing a blank notebook.
+ */
+export class PipelineSession {
+  readonly kernel: KernelHost;
+  private readonly runs = new Map<string, AbortController>();
+  /** Last messages per block (status, output, error) and the last run status, replayed on subscribe. */
+  private readonly latest = new Map<string, ServerMessage>();
+  private readonly ref: { project: string; pipeline: string };
+
+  constructor(
+    readonly projectDir: string,
+    project: string,
+    pipeline: string,
+    private readonly emit: Emit,
+  ) {
+    this.ref = { project, pipeline };
+    this.kernel = new KernelHost({ projectDir, dataDir: dataDirOf(projectDir), pipelineUuid: pipeline });
+    this.kernel.onState((status: KernelState) => this.publish({ type: 'kernel_status', ...this.ref, status }));
+  }
+
+  private publish(message: ServerMessage): void {
+    switch (message.type) {
+      case 'block_status':
+        this.latest.set(`status/${message.block}`, message);
+        break;
+      case 'output':
+        this.latest.set(`output/${message.block}`, message);
+        this.latest.delete(`error/${message.block}`);
+        break;
+      case 'block_error':
+        this.latest.set(`error/${message.block}`, message);
+        break;
+      case 'run_status':
+      case 'kernel_status':
+        this.latest.set(message.type, message);
+        break;
+      case 'log':
+      case 'error':
+        break;
+    }
+    this.emit(message);
+  }
+
+  snapshot(): ServerMessage[] {
+    return [...this.latest.values()];
+  }
+
+  /** Starts a run and returns its id at once; progress arrives as messages. */
+  async run(scope: RunScope, variables: Record<string, JsonValue> = {}): Promise<string> {
+    const { pipeline } = await loadPipeline(this.projectDir, this.ref.pipeline);
+    const runId = randomUUID();
+    const abort = new AbortController();
+    this.runs.set(runId, abort);
+    const onEvent = (e: RunEvent) => {
+      if (e.type === 'block_status' && e.status === 'running') this.latest.delete(`error/${e.block}`);
+      this.publish({ ...e, ...this.ref });
+    };
+    void runBlocks({ kernel: this.kernel, pipeline, scope, variables, runId, signal: abort.signal, onEvent })
+      .catch((e: unknown) => this.publish({ type: 'error', code: 'internal', message: e instanceof Error ? e.message : String(e) }))
+      .finally(() => this.runs.delete(runId));
+    return runId;
+  }
+
+  async interrupt(): Promise<void> {
+    for (const abort of this.runs.values()) abort.abort();
+    await this.kernel.interrupt();
+  }
+
+  async restart(): Promise<void> {
+    for (const abort of this.runs.values()) abort.abort();
+    await this.kernel.restart();
+  }
+
+  async close(): Promise<void> {
+    for (const abort of this.runs.values()) abort.abort();
+    await this.kernel.close();
+  }
+}

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import next from 'next';
+import { Server } from 'socket.io';
+import { Gateway } from './gateway';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  projectsDir: string;
+  dev: boolean;
+}
+
+/** The repository root: where next.config.js and the app/ folder are. */
+const APP_DIR = path.resolve(__dirname, '..', '..');
+
+function buildOnce(): Promise<void> {
+  if (existsSync(path.join(APP_DIR, '.next', 'BUILD_ID'))) return Promise.resolve();
+  process.stdout.write('No production build yet: running `next build` once (about a minute)...\n');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [require.resolve('next/dist/bin/next'), 'build'], { cwd: APP_DIR, stdio: 'inherit' });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`next build failed (exit code ${code})`))));
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Next and socket.io on one port. Pages read the projects folder from GRIMOIRE_PROJECTS. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const projectsDir = path.resolve(options.projectsDir);
+  process.env.GRIMOIRE_PROJECTS = projectsDir;
+  if (!options.dev) await buildOnce();
+  const app = next({ dev: options.dev, dir: APP_DIR, hostname: options.host, port: options.port });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+  const http = createServer((req, res) => void handle(req, res));
+  const io = new Server(http, { maxHttpBufferSize: 5e6 });
+  const gateway = new Gateway(io, projectsDir);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => resolve());
+  });
+  const address = http.address();
+  const port = address && typeof address === 'object' ? address.port : options.port;
+  const url = `http://${options.host}:${port}`;
+  process.stdout.write(`Grimoire is running at ${url} (projects: ${projectsDir})\n`);
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      await gateway.close();
+      io.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await app.close();
+    })();
+    return closing;
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void close().finally(() => process.exit(0));
+    });
+  }
+  return { url, close };
+}

@@ -1,0 +1,26 @@
+import path from 'node:path';
+import { ensureGreenTaxiFiles } from '../utils/green_taxi';
+
+/**
+ * Loads NYC green taxi trips for the months in `variables.months` (CSV.gz, TLC 2020 schema).
+ * Offline stand-in for the download: missing month files are generated once (deterministic seed,
+ * the real Q4-2020 row counts), then read by DuckDB with the homework's explicit types.
+ */
+export default async function load_green_taxi(ctx: BlockContext) {
+  const months = Array.isArray(ctx.variables.months) ? ctx.variables.months.map(String) : ['2020-10', '2020-11', '2020-12'];
+  const files = await ensureGreenTaxiFiles(path.join(ctx.dataDir, 'raw'), months);
+  ctx.log(`reading ${files.length} file(s): ${files.map((f) => path.basename(f)).join(', ')}`);
+  return ctx.sql`
+    SELECT * FROM read_csv(${files}, header = true, timestampformat = '%Y-%m-%d %H:%M:%S', columns = {
+      'VendorID': 'BIGINT', 'lpep_pickup_datetime': 'TIMESTAMP', 'lpep_dropoff_datetime': 'TIMESTAMP',
+      'store_and_fwd_flag': 'VARCHAR', 'RatecodeID': 'BIGINT', 'PULocationID': 'BIGINT', 'DOLocationID': 'BIGINT',
+      'passenger_count': 'BIGINT', 'trip_distance': 'DOUBLE', 'fare_amount': 'DOUBLE', 'extra': 'DOUBLE',
+      'mta_tax': 'DOUBLE', 'tip_amount': 'DOUBLE', 'tolls_amount': 'DOUBLE', 'ehail_fee': 'DOUBLE',
+      'improvement_surcharge': 'DOUBLE', 'total_amount': 'DOUBLE', 'payment_type': 'BIGINT', 'trip_type': 'BIGINT',
+      'congestion_surcharge': 'DOUBLE'
+    })`;
+}
+
+export async function testLoadedRows(output: DataFrame) {
+  if (output.rowCount === 0) throw new Error('no rows were loaded');
+}
