@@ -1,0 +1,24 @@
+import Link from 'next/link';
+import { getProjects } from '@/lib/server/catalog';
+
+export const dynamic = 'force-dynamic';
+
+export default async function ProjectsPage() {
+  const projects = await getProjects();
+  return (
+    <main>
+      <h1>Projects</h1>
+      {projects.length === 0 ? <p>No projects yet.</p> : null}
+      <ul className="list" aria-label="Projects">
+        {projects.map((p) => (
+          <li key={p.name}>
+            <Link href={`/projects/${encodeURIComponent(p.name)}`}>{p.name}</Link>{' '}
+            <span style={{ color: 'var(--muted)' }}>
+              {p.pipelines.length} pipeline{p.pipelines.length === 1 ? '' : 's'}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </main>
+  );
+}

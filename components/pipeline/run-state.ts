@@ -1,0 +1,60 @@
+import { type BlockError, type OutputPreview, type ServerMessage } from '@/lib/protocol/messages';
+import { type BlockRunStatus } from '@/lib/run/states';
+
+export interface BlockView {
+  status: BlockRunStatus | 'not_run';
+  durationMs?: number;
+  startedAt?: number;
+  logs: string;
+  preview?: OutputPreview;
+  error?: BlockError;
+}
+
+export interface RunState {
+  connected: boolean;
+  kernel: 'idle' | 'busy' | 'starting' | 'dead';
+  blocks: Record<string, BlockView>;
+  notice?: string;
+}
+
+export type RunAction = { type: 'server'; message: ServerMessage } | { type: 'connected'; connected: boolean };
+
+const MAX_LOG = 200_000;
+const empty = (): BlockView => ({ status: 'not_run', logs: '' });
+
+/** Applies one server message to the page state: the browser side's one exhaustive dispatcher. */
+export function reduceRun(state: RunState, action: RunAction): RunState {
+  if (action.type === 'connected') return { ...state, connected: action.connected };
+  const m = action.message;
+  const patch = (block: string, change: (b: BlockView) => BlockView): RunState => ({
+    ...state,
+    blocks: { ...state.blocks, [block]: change(state.blocks[block] ?? empty()) },
+  });
+  switch (m.type) {
+    case 'block_status':
+      return patch(m.block, (b) => ({
+        ...b,
+        status: m.status,
+        durationMs: m.durationMs ?? (m.status === 'running' ? undefined : b.durationMs),
+        startedAt: m.status === 'running' ? Date.parse(m.at) : b.startedAt,
+        logs: m.status === 'running' ? '' : b.logs,
+        error: m.status === 'running' ? undefined : b.error,
+      }));
+    case 'log':
+      return patch(m.block, (b) => ({ ...b, logs: (b.logs + m.text).slice(-MAX_LOG) }));
+    case 'output':
+      return patch(m.block, (b) => ({ ...b, preview: m.preview, error: undefined }));
+    case 'block_error':
+      return patch(m.block, (b) => ({ ...b, error: m.error }));
+    case 'kernel_status':
+      return { ...state, kernel: m.status };
+    case 'run_status':
+      return state;
+    case 'error':
+      return { ...state, notice: m.message };
+    default: {
+      const never: never = m;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { type Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../../lib/server/start';
+import { launchBrowser } from '../support/browser';
+import { tempProjects } from '../support/projects';
+
+let server: RunningServer;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let projects: Awaited<ReturnType<typeof tempProjects>>;
+let page: Page;
+
+before(async () => {
+  projects = await tempProjects({ demo: 'projects/demo' });
+  server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: projects.root, dev: false });
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await projects?.cleanup();
+});
+
+test('the projects page lists the demo project and leads to its pipeline', async () => {
+  await page.goto(server.url);
+  await page.getByRole('link', { name: 'demo' }).click();
+  await page.getByRole('link', { name: 'green_taxi_etl' }).click();
+  await page.waitForURL(/\/projects\/demo\/pipelines\/green_taxi_etl$/);
+  assert.equal(await page.getByRole('region', { name: 'Block clean_green_taxi' }).count(), 1);
+});
+
+test('running a block streams its status, log and preview rows into the page', async () => {
+  await page.getByTestId('connection').filter({ hasText: 'kernel' }).waitFor();
+  await page.getByRole('button', { name: 'Run block load_green_taxi' }).click();
+  const table = page.getByRole('table', { name: 'Output of load_green_taxi' });
+  await table.waitFor({ timeout: 60_000 });
+  assert.match((await page.getByTestId('status-load_green_taxi').textContent()) ?? '', /completed/);
+  assert.equal(await page.getByTestId('rowcount-load_green_taxi').textContent(), '266,855 rows × 20 columns');
+  const headers = await table.getByRole('columnheader').allTextContents();
+  assert.ok(headers.some((h) => h.startsWith('lpep_pickup_datetime') && h.includes('TIMESTAMP')), headers.join('|'));
+  assert.equal(await table.locator('tbody tr').count(), 10);
+  const logs = await page.getByRole('region', { name: 'Block load_green_taxi' }).locator('pre.logs').textContent();
+  assert.match(logs ?? '', /reading 3 file\(s\)/);
+});
+
+test('a downstream block reuses the cached upstream output and a reload catches up', async () => {
+  await page.getByRole('button', { name: 'Run block clean_green_taxi' }).click();
+  await page.getByRole('table', { name: 'Output of clean_green_taxi' }).waitFor({ timeout: 30_000 });
+  const count = await page.getByTestId('rowcount-clean_green_taxi').textContent();
+  assert.match(count ?? '', /^1\d\d,\d{3} rows × 21 columns$/);
+  await page.reload();
+  await page.getByRole('table', { name: 'Output of clean_green_taxi' }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.getByTestId('rowcount-clean_green_taxi').textContent(), count);
+});
