@@ -1,0 +1,29 @@
+# Grimoire: production image. Build: docker build -t grimoire .
+# Run:   docker run -p 6789:6789 -v "$PWD/projects:/app/projects" grimoire
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# `npm install` rather than `npm ci`: the lockfile lacks other platforms' optional native builds.
+RUN npm install --no-audit --no-fund
+COPY . .
+RUN npx next build && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=6789 \
+    GRIMOIRE_PROJECTS=/app/projects
+WORKDIR /app
+RUN groupadd --system grimoire && useradd --system --gid grimoire --home-dir /app grimoire
+COPY --from=build --chown=grimoire:grimoire /app/package.json /app/next.config.js /app/tsconfig.json ./
+COPY --from=build --chown=grimoire:grimoire /app/node_modules ./node_modules
+COPY --from=build --chown=grimoire:grimoire /app/.next ./.next
+COPY --from=build --chown=grimoire:grimoire /app/bin ./bin
+COPY --from=build --chown=grimoire:grimoire /app/lib ./lib
+COPY --from=build --chown=grimoire:grimoire /app/app ./app
+COPY --from=build --chown=grimoire:grimoire /app/components ./components
+COPY --from=build --chown=grimoire:grimoire /app/projects ./projects
+USER grimoire
+EXPOSE 6789
+# HOST, PORT and DATABASE_URL come from the environment.
+CMD ["node", "bin/grimoire.js", "start"]
