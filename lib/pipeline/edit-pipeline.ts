@@ -15,7 +15,8 @@ export type PipelineEdit =
 
 function blockSeq(doc: Document) {
   let seq = doc.get('blocks', true);
-  if (!isSeq(seq)) {
+  // Only a missing or empty `blocks:` is created; anything else the user wrote is not ours to replace.
+  if (seq === undefined || (isScalar(seq) && seq.value === null)) {
     doc.set('blocks', doc.createNode([]));
     seq = doc.get('blocks', true);
   }

@@ -3,7 +3,7 @@ import { KernelHost, type KernelState } from '../kernel/host';
 import { runBlocks, type RunEvent } from '../kernel/run-blocks';
 import { type JsonValue } from '../pipeline/model';
 import { type ServerMessage } from '../protocol/messages';
-import { type RunScope } from '../run/plan';
+import { planRun, type RunScope } from '../run/plan';
 import { loadPipeline } from '../project/load';
 import { dataDirOf } from '../project/paths';
 
@@ -61,6 +61,8 @@ export class PipelineSession {
   /** Starts a run and returns its id at once; progress arrives as messages. */
   async run(scope: RunScope, variables: Record<string, JsonValue> = {}): Promise<string> {
     const { pipeline } = await loadPipeline(this.projectDir, this.ref.pipeline);
+    // Planning here makes a bad request (unknown block) an error reply to the sender, not a lost run.
+    planRun(pipeline.blocks, scope);
     const runId = randomUUID();
     const abort = new AbortController();
     this.runs.set(runId, abort);

@@ -148,8 +148,8 @@ describe('findCycle', () => {
     assert.equal(cycle[0], cycle[cycle.length - 1]);
     const ups = new Map(nodes.map((x) => [x.uuid, x.upstream]));
     for (let i = 0; i + 1 < cycle.length; i++) {
-      const from = cycle[i] ?? '';
-      const to = cycle[i + 1] ?? '';
+      const from: string = cycle[i] ?? '';
+      const to: string = cycle[i + 1] ?? '';
       assert.ok(ups.get(to)?.includes(from), `${from} -> ${to} is an edge`);
     }
     assert.equal(cycle.length, 5);

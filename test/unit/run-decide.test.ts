@@ -1,0 +1,93 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decideNext } from '../../lib/run/decide';
+import { type DagNode } from '../../lib/pipeline/dag';
+import { type BlockRunStatus } from '../../lib/run/states';
+
+const n = (uuid: string, ...upstream: string[]): DagNode => ({ uuid, upstream });
+const statuses = (entries: Record<string, BlockRunStatus>) => new Map(Object.entries(entries));
+
+// a -> b -> d, a -> c -> d, d -> e
+const nodes = [n('a'), n('b', 'a'), n('c', 'a'), n('d', 'b', 'c'), n('e', 'd')];
+
+describe('decideNext', () => {
+  test('at the start only blocks without upstream may start', () => {
+    const next = decideNext({ nodes, statuses: statuses({ a: 'queued', b: 'queued', c: 'queued', d: 'queued', e: 'queued' }) });
+    assert.deepEqual(next, { start: ['a'], upstreamFailed: [] });
+  });
+
+  test('initial blocks are also started', () => {
+    const next = decideNext({ nodes: [n('x'), n('y')], statuses: statuses({ x: 'initial', y: 'queued' }) });
+    assert.deepEqual(next.start, ['x', 'y']);
+  });
+
+  test('blocks whose upstreams all completed are ready, in node order', () => {
+    const next = decideNext({ nodes, statuses: statuses({ a: 'completed', b: 'queued', c: 'queued', d: 'queued', e: 'queued' }) });
+    assert.deepEqual(next, { start: ['b', 'c'], upstreamFailed: [] });
+  });
+
+  test('a block waits while any upstream is still running or waiting', () => {
+    const next = decideNext({ nodes, statuses: statuses({ a: 'completed', b: 'completed', c: 'running', d: 'queued', e: 'queued' }) });
+    assert.deepEqual(next, { start: [], upstreamFailed: [] });
+  });
+
+  test('running and finished blocks are never started again', () => {
+    const next = decideNext({ nodes, statuses: statuses({ a: 'completed', b: 'running', c: 'completed', d: 'queued', e: 'queued' }) });
+    assert.deepEqual(next, { start: [], upstreamFailed: [] });
+    const done = decideNext({ nodes, statuses: statuses({ a: 'completed', b: 'completed', c: 'completed', d: 'completed', e: 'completed' }) });
+    assert.deepEqual(done, { start: [], upstreamFailed: [] });
+  });
+
+  test('a failure marks every downstream upstream_failed, transitively, in one pass', () => {
+    const next = decideNext({ nodes, statuses: statuses({ a: 'completed', b: 'failed', c: 'queued', d: 'queued', e: 'queued' }) });
+    assert.deepEqual(next, { start: ['c'], upstreamFailed: ['d', 'e'] });
+  });
+
+  test('a failure at the root fails the whole graph below it', () => {
+    const next = decideNext({ nodes, statuses: statuses({ a: 'failed', b: 'queued', c: 'queued', d: 'queued', e: 'queued' }) });
+    assert.deepEqual(next, { start: [], upstreamFailed: ['b', 'c', 'd', 'e'] });
+  });
+
+  test('cancelled and upstream_failed upstreams block too', () => {
+    const cancelled = decideNext({ nodes, statuses: statuses({ a: 'cancelled', b: 'queued', c: 'queued', d: 'queued', e: 'queued' }) });
+    assert.deepEqual(cancelled.upstreamFailed, ['b', 'c', 'd', 'e']);
+    const marked = decideNext({ nodes, statuses: statuses({ a: 'completed', b: 'completed', c: 'completed', d: 'upstream_failed', e: 'queued' }) });
+    assert.deepEqual(marked, { start: [], upstreamFailed: ['e'] });
+  });
+
+  test('a failure blocks downstream even while another upstream still runs', () => {
+    const next = decideNext({ nodes, statuses: statuses({ a: 'completed', b: 'failed', c: 'running', d: 'queued', e: 'queued' }) });
+    assert.deepEqual(next, { start: [], upstreamFailed: ['d', 'e'] });
+  });
+
+  test('blocks outside the plan are ignored, as upstreams and as nodes', () => {
+    // Only clean and export are planned; load ran before and its output is cached.
+    const planNodes = [n('load'), n('clean', 'load'), n('export', 'clean', 'other')];
+    const next = decideNext({ nodes: planNodes, statuses: statuses({ clean: 'queued', export: 'queued' }) });
+    assert.deepEqual(next, { start: ['clean'], upstreamFailed: [] });
+  });
+
+  test('an unplanned upstream never blocks, whatever happened to it elsewhere', () => {
+    const next = decideNext({ nodes: [n('b', 'a')], statuses: statuses({ b: 'queued' }) });
+    assert.deepEqual(next, { start: ['b'], upstreamFailed: [] });
+  });
+
+  test('empty plan', () => {
+    assert.deepEqual(decideNext({ nodes: [], statuses: new Map() }), { start: [], upstreamFailed: [] });
+  });
+
+  test('driving a run to the end by applying decisions', () => {
+    const status = statuses({ a: 'queued', b: 'queued', c: 'queued', d: 'queued', e: 'queued' });
+    const started: string[][] = [];
+    for (let round = 0; round < 10; round++) {
+      const next = decideNext({ nodes, statuses: status });
+      for (const u of next.upstreamFailed) status.set(u, 'upstream_failed');
+      if (next.start.length === 0) break;
+      started.push(next.start);
+      // Every started block succeeds, except c.
+      for (const u of next.start) status.set(u, u === 'c' ? 'failed' : 'completed');
+    }
+    assert.deepEqual(started, [['a'], ['b', 'c']]);
+    assert.deepEqual(Object.fromEntries(status), { a: 'completed', b: 'completed', c: 'failed', d: 'upstream_failed', e: 'upstream_failed' });
+  });
+});
