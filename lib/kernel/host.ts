@@ -168,7 +168,13 @@ export class KernelHost {
       executionDate: req.executionDate,
       previewRows: req.previewRows ?? 10,
     };
-    this.child?.send(cmd);
+    const child = this.child;
+    if (!child || !child.connected) {
+      // The kernel went away between starting and now: answer instead of waiting forever.
+      this.settle(key, { status: 'failed', durationMs: Date.now() - started, error: { kind: 'kernel_died', message: 'the kernel process is not running; run the block again to restart it' } });
+    } else {
+      child.send(cmd);
+    }
     return outcome;
   }
 
