@@ -1,4 +1,4 @@
-import { isMap, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
 import { type BlockLanguage, type BlockType, type JsonObject } from './model';
 
 /**
@@ -15,7 +15,8 @@ export type PipelineEdit =
 
 function blockSeq(doc: Document) {
   let seq = doc.get('blocks', true);
-  if (!isSeq(seq)) {
+  // Only a missing or empty `blocks:` is created; anything else the user wrote is not ours to replace.
+  if (seq === undefined || (isScalar(seq) && seq.value === null)) {
     doc.set('blocks', doc.createNode([]));
     seq = doc.get('blocks', true);
   }
@@ -61,17 +62,34 @@ function applyOne(doc: Document, edit: PipelineEdit): void {
       return;
     }
     case 'set_upstream': {
-      findBlock(doc, edit.uuid).node.set('upstream_blocks', doc.createNode(edit.upstream, { flow: true }));
+      const { node } = findBlock(doc, edit.uuid);
+      const ups = node.get('upstream_blocks', true);
+      // Refill the existing list rather than replace it, so its comment, its flow/block style and the
+      // comments of entries that stay all survive.
+      if (isSeq(ups)) {
+        const old = ups.items;
+        ups.items = edit.upstream.map((name) => {
+          const i = old.findIndex((u) => isScalar(u) && u.value === name);
+          return i < 0 ? doc.createNode(name) : old.splice(i, 1)[0];
+        });
+      } else {
+        node.set('upstream_blocks', doc.createNode(edit.upstream, { flow: true }));
+      }
       return;
     }
     case 'rename_block': {
       const { node } = findBlock(doc, edit.uuid);
+      if (edit.to !== edit.uuid && blockSeq(doc).items.some((item) => isMap(item) && item.get('uuid') === edit.to)) {
+        // Two blocks with one uuid would share a file and an output table.
+        throw new Error(`block "${edit.to}" already exists`);
+      }
       node.set('uuid', edit.to);
       for (const item of blockSeq(doc).items) {
         if (!isMap(item)) continue;
         const ups = item.get('upstream_blocks', true);
         if (!isSeq(ups)) continue;
-        ups.items = ups.items.map((u) => ((isScalarValue(u) ?? u) === edit.uuid ? doc.createNode(edit.to) : u));
+        // Change the scalar in place so a comment on the list item survives the rename.
+        for (const u of ups.items) if (isScalar(u) && u.value === edit.uuid) u.value = edit.to;
       }
       return;
     }

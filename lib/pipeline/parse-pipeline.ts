@@ -63,7 +63,8 @@ export function parsePipeline(text: string, file: string, folderName: string): P
       ok: false,
       issues: doc.errors.map((e) => ({
         file,
-        line: e.linePos?.[0].line,
+        // linePos is only filled in with prettyErrors, which also rewrites the message; count it ourselves.
+        line: counter.linePos(e.pos[0]).line,
         message: `malformed YAML: ${e.message.split('\n')[0]}`,
       })),
     };
