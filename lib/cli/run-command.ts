@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { errorMessage, invalidInput } from '../errors';
+import { errorMessage, invalidInput, notFound } from '../errors';
 import { KernelHost } from '../kernel/host';
 import { runBlocks } from '../kernel/run-blocks';
 import { type JsonValue } from '../pipeline/model';
 import { variablesSchema } from '../protocol/messages';
+import { exists } from '../project/files';
 import { loadPipeline } from '../project/load';
 import { dataDirOf } from '../project/paths';
 import { formatCount, formatDuration, pad } from './format';
@@ -29,6 +30,10 @@ interface Out {
 export async function runCommand(projectPath: string, pipelineUuid: string, runtimeVars: string | undefined, out: Out): Promise<boolean> {
   const variables = parseRuntimeVars(runtimeVars);
   const projectDir = path.resolve(projectPath);
+  // Without this check a mistyped project path reads as 'pipeline "x" not found (pipelines: none)'.
+  if (!(await exists(path.join(projectDir, 'metadata.yaml')))) {
+    throw notFound(`no project at ${projectDir}: the project path must be a folder holding the project's metadata.yaml`);
+  }
   const loaded = await loadPipeline(projectDir, pipelineUuid);
   const { pipeline } = loaded;
   const kernel = new KernelHost({ projectDir, dataDir: dataDirOf(projectDir), pipelineUuid });
@@ -36,12 +41,28 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
   out.write(`Running ${pipeline.uuid} (${pipeline.blocks.length} blocks) in ${projectDir}\n`);
   const started = performance.now();
   const rowsOf = new Map<string, number>();
+  // SIGINT/SIGTERM must stop the kernel too: a block stuck in a loop never notices the IPC channel
+  // closing, so without this a terminated `grimoire run` leaves its kernel spinning as an orphan.
+  // The first signal cancels the run (SQL is interrupted, JavaScript killed after a grace period);
+  // a second one kills the kernel at once.
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      void kernel.close();
+      return;
+    }
+    out.write(`${signal}: cancelling the run\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const result = await runBlocks({
       kernel,
       pipeline,
       scope: { kind: 'pipeline' },
       variables,
+      signal: controller.signal,
       onEvent: (e) => {
         switch (e.type) {
           case 'log':
@@ -72,10 +93,12 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
     });
     const failed = [...result.blocks.values()].filter((b) => b.status !== 'completed').length;
     out.write(
-      `${result.status === 'completed' ? 'Completed' : 'Failed'}: ${result.blocks.size - failed} of ${result.blocks.size} blocks succeeded in ${formatDuration(performance.now() - started)}\n`,
+      `${result.status === 'completed' ? 'Completed' : result.status === 'cancelled' ? 'Cancelled' : 'Failed'}: ${result.blocks.size - failed} of ${result.blocks.size} blocks succeeded in ${formatDuration(performance.now() - started)}\n`,
     );
     return result.status === 'completed';
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await kernel.close();
   }
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../lib/server/start';
@@ -53,4 +55,15 @@ test('a downstream block reuses the cached upstream output and a reload catches 
   await page.reload();
   await page.getByRole('table', { name: 'Output of clean_green_taxi' }).waitFor({ timeout: 10_000 });
   assert.equal(await page.getByTestId('rowcount-clean_green_taxi').textContent(), count);
+});
+
+test('Run pipeline runs every block in order and the exporter writes the partitioned lake', async () => {
+  await page.getByRole('button', { name: 'Run pipeline' }).click();
+  await page.getByTestId('status-export_green_taxi_lake').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
+  for (const block of ['load_green_taxi', 'clean_green_taxi']) {
+    assert.match((await page.getByTestId(`status-${block}`).textContent()) ?? '', /completed/);
+  }
+  const partitions = await readdir(path.join(projects.root, 'demo', '.grimoire', 'lake', 'green_taxi'));
+  assert.ok(partitions.includes('lpep_pickup_date=2020-10-01'), partitions.slice(0, 3).join(', '));
+  assert.equal(partitions.length, 92);
 });

@@ -43,7 +43,7 @@ after(async () => {
   await removeProject(projectDir);
 });
 
-describe('diamond DAG (a -> b, a -> c, c + b -> d)', () => {
+describe('diamond DAG (a -> b, a -> c, c + b -> d)', { timeout: 120_000 }, () => {
   let run: RecordedRun;
 
   before(async () => {
@@ -124,9 +124,27 @@ describe('diamond DAG (a -> b, a -> c, c + b -> d)', () => {
       assert.ok(await exists(file), `${file} is missing`);
     }
   });
+
+  test('running again in the same kernel replaces the outputs and picks up edited block code', async () => {
+    const s = sessions.find((x) => x.pipeline.uuid === 'diamond');
+    assert.ok(s);
+    const pid = s.kernel.pid;
+    const file = path.join(projectDir, 'data_loaders', 'a.ts');
+    const code = await fs.readFile(file, 'utf8');
+    await fs.writeFile(file, code.replace('{ n: 3 }]', '{ n: 3 }, { n: 4 }]'));
+    const rerun = await record(s, { kind: 'pipeline' });
+    assert.equal(rerun.result.status, 'completed');
+    assert.equal(s.kernel.pid, pid, 'the same kernel process ran it');
+    assert.deepEqual(outputOf(rerun, 'a').rows.map((r) => num(r.n)), [1, 2, 3, 4]);
+    const [row] = outputOf(rerun, 'd').rows;
+    assert.ok(row);
+    assert.equal(num(row.first_sum), 1000);
+    assert.equal(num(row.second_sum), 20);
+    assert.equal(num(row.pairs), 16);
+  });
 });
 
-describe('SQL templating', () => {
+describe('SQL templating', { timeout: 120_000 }, () => {
   let s: Session;
   before(async () => {
     s = await session('sql_template');
@@ -166,7 +184,7 @@ describe('SQL templating', () => {
   });
 });
 
-describe('a block returning 1,000,000 plain objects', () => {
+describe('a block returning 1,000,000 plain objects', { timeout: 120_000 }, () => {
   let run: RecordedRun;
   before(async () => {
     const s = await session('big');
@@ -201,7 +219,7 @@ describe('a block returning 1,000,000 plain objects', () => {
   });
 });
 
-describe('single-block runs and the output cache', () => {
+describe('single-block runs and the output cache', { timeout: 120_000 }, () => {
   const runLog = () => path.join(dataDirOf(projectDir), 'up-runs.log');
   const downRow = (run: RecordedRun) => {
     const rows = outputOf(run, 'down').rows;

@@ -1,0 +1,245 @@
+/**
+ * `grimoire run <project_path> <pipeline_uuid> [--runtime-vars json]` as users run it: the real
+ * bin/grimoire.js in a child process, on copies of the fixture projects and of the demo.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { dataDirOf } from '../../lib/project/paths';
+import { copyProject, exists, fixturePath, removeProject, REPO_ROOT } from './helpers';
+
+interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = path.join(REPO_ROOT, 'bin', 'grimoire.js');
+
+interface CliProcess {
+  pid: number | undefined;
+  stdout: () => string;
+  kill: (signal: NodeJS.Signals) => void;
+  done: Promise<CliResult>;
+}
+
+function startGrimoire(args: string[], timeoutMs = 120_000): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    // 'close' waits for every holder of the output pipes: a leaked kernel (which inherits stdout)
+    // would keep it from ever coming. So after 'exit', wait for the rest of the output only briefly.
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const finish = () => resolve({ code, signal, stdout, stderr });
+      const grace = setTimeout(finish, 2000);
+      child.on('close', () => {
+        clearTimeout(grace);
+        finish();
+      });
+    });
+  });
+  return { pid: child.pid, stdout: () => stdout, kill: (signal) => child.kill(signal), done };
+}
+
+function grimoire(args: string[], timeoutMs = 120_000): Promise<CliResult> {
+  return startGrimoire(args, timeoutMs).done;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const show = (r: CliResult) => `exit ${r.code ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+
+/** The status line the CLI prints when a block finishes: "<block>  <status>  <n> rows  <duration>". */
+function finalLine(stdout: string, block: string, status: string): RegExpExecArray | null {
+  return new RegExp(`^${block}\\s+${status}\\s+([\\d,]+) rows?\\s`, 'm').exec(stdout);
+}
+
+function rowsPrinted(stdout: string, block: string): number {
+  const m = finalLine(stdout, block, 'completed');
+  assert.ok(m?.[1], `no "completed ... rows" line for ${block}`);
+  return Number(m[1].replaceAll(',', ''));
+}
+
+describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
+  let basics = '';
+  let failures = '';
+  before(async () => {
+    basics = await copyProject(fixturePath('basics'));
+    failures = await copyProject(fixturePath('failures'));
+  });
+  after(async () => {
+    await removeProject(basics);
+    await removeProject(failures);
+  });
+
+  test('a succeeding pipeline exits 0 and prints every block with its status and row count', async () => {
+    const r = await grimoire(['run', basics, 'diamond']);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(rowsPrinted(r.stdout, 'a'), 3);
+    assert.equal(rowsPrinted(r.stdout, 'b'), 3);
+    assert.equal(rowsPrinted(r.stdout, 'c'), 3);
+    assert.equal(rowsPrinted(r.stdout, 'd'), 1);
+    assert.match(r.stdout, /^Completed: 4 of 4 blocks succeeded/m);
+    // Block logs are printed with the block's name.
+    assert.match(r.stdout, /^ {2}\[b\] b: doubling 3 rows$/m);
+    assert.ok(await exists(path.join(dataDirOf(basics), 'cache', 'diamond', 'd.parquet')));
+  });
+
+  test('--runtime-vars override pipeline variables', async () => {
+    const r = await grimoire(['run', basics, 'sql_template', '--runtime-vars', '{"x": "cli_x"}']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^ {2}\[vars_ts\] x=cli_x y=pipeline_y$/m);
+    assert.equal(rowsPrinted(r.stdout, 'combine'), 1);
+  });
+
+  test('a failing pipeline exits non-zero and shows the error with its file and line', async () => {
+    const r = await grimoire(['run', failures, 'ts_throw']);
+    assert.notEqual(r.code, 0, show(r));
+    assert.equal(r.code, 1, show(r));
+    assert.match(r.stdout, /^boom\s+failed\b/m);
+    assert.match(r.stdout, /error \(transformers\/boom\.ts:\d+\): Error: boom: refusing 2 rows/);
+    assert.match(r.stdout, /^after_boom\s+upstream_failed\b/m);
+    assert.match(r.stdout, /^after_after\s+upstream_failed\b/m);
+    assert.equal(rowsPrinted(r.stdout, 'side'), 1);
+    assert.match(r.stdout, /^Failed: 2 of 5 blocks succeeded/m);
+  });
+
+  test('invalid --runtime-vars JSON exits 2 with a clear message and runs nothing', async () => {
+    const r = await grimoire(['run', basics, 'diamond', '--runtime-vars', '{x: 1']);
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /--runtime-vars is not valid JSON/);
+    assert.equal(r.stdout, '');
+  });
+
+  test('--runtime-vars that are not a JSON object exit 2', async () => {
+    const r = await grimoire(['run', basics, 'diamond', '--runtime-vars', '[1, 2]']);
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /--runtime-vars must be a JSON object/);
+  });
+
+  test('an unknown pipeline exits 2 and lists the pipelines that exist', async () => {
+    const r = await grimoire(['run', basics, 'no_such_pipeline']);
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /pipeline "no_such_pipeline" not found/);
+    assert.match(r.stderr, /diamond/);
+  });
+
+  test('an unknown project path exits 2 and says the project is not there', async () => {
+    const missing = path.join(basics, 'no', 'such', 'project');
+    const r = await grimoire(['run', missing, 'diamond']);
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /no project at/);
+    assert.ok(r.stderr.includes(missing), show(r));
+    assert.match(r.stderr, /metadata\.yaml/);
+    assert.ok(!(await exists(missing)), 'the CLI must not create the missing project folder');
+  });
+
+  test('an invalid (cyclic) pipeline exits 2 and names the cycle', async () => {
+    const r = await grimoire(['run', failures, 'cycle']);
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /invalid pipeline/);
+    assert.match(r.stderr, /cycle in upstream_blocks: cyc_\w+ -> cyc_\w+ -> cyc_\w+ -> cyc_\w+/);
+  });
+
+  test('SIGTERM cancels the run and stops the kernel, even one stuck in an endless loop', async () => {
+    const cli = startGrimoire(['run', failures, 'slow']);
+    let kernelPid: number | undefined;
+    try {
+      kernelPid = await waitFor('the endless loop to start', () => {
+        const m = /\[forever\] forever: starting an endless loop in pid (\d+)/.exec(cli.stdout());
+        return m?.[1] === undefined ? undefined : Number(m[1]);
+      });
+      const signalledAt = Date.now();
+      cli.kill('SIGTERM');
+      const r = await cli.done;
+      assert.ok(Date.now() - signalledAt < 10_000, 'the CLI took too long to stop');
+      assert.notEqual(r.code, 0, show(r));
+      assert.match(r.stdout, /SIGTERM: cancelling the run/);
+      assert.match(r.stdout, /^forever\s+cancelled\b/m);
+      assert.match(r.stdout, /^Cancelled: /m);
+      const pid = kernelPid;
+      await waitFor('the kernel process to exit', () => (alive(pid) ? undefined : true), 5000);
+    } finally {
+      // Never leave a spinning process behind, even when the assertions above failed.
+      if (kernelPid !== undefined && alive(kernelPid)) process.kill(kernelPid, 'SIGKILL');
+      cli.kill('SIGKILL');
+      await cli.done;
+    }
+  });
+
+  test('missing arguments exit 2 with the usage', async () => {
+    const r = await grimoire(['run', basics]);
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /usage:/);
+  });
+});
+
+describe('grimoire run on the demo project', { timeout: 300_000 }, () => {
+  let demo = '';
+  before(async () => {
+    demo = await copyProject(path.join(REPO_ROOT, 'projects', 'demo'));
+  });
+  after(async () => {
+    await removeProject(demo);
+  });
+
+  test('green_taxi_etl exits 0 and writes the partitioned Parquet lake', async () => {
+    assert.ok(!(await exists(dataDirOf(demo))), 'the copy must start without runtime data');
+    const r = await grimoire(['run', demo, 'green_taxi_etl'], 300_000);
+    assert.equal(r.code, 0, show(r));
+    const loaded = rowsPrinted(r.stdout, 'load_green_taxi');
+    const cleaned = rowsPrinted(r.stdout, 'clean_green_taxi');
+    assert.ok(loaded > 0 && cleaned > 0 && cleaned < loaded, `loaded ${loaded}, cleaned ${cleaned}`);
+    assert.ok(finalLine(r.stdout, 'export_green_taxi_lake', 'completed'), show(r));
+    assert.match(r.stdout, /^Completed: 3 of 3 blocks succeeded/m);
+
+    const lake = path.join(dataDirOf(demo), 'lake', 'green_taxi');
+    const partitions = (await fs.readdir(lake)).sort();
+    for (const day of ['2020-10-01', '2020-11-15', '2020-12-31']) assert.ok(partitions.includes(`lpep_pickup_date=${day}`), `${day} is missing`);
+    for (const p of partitions) assert.match(p, /^lpep_pickup_date=2020-1[0-2]-\d\d$/);
+    assert.equal(partitions.length, 92, 'one partition per day of Q4 2020');
+    for (const p of partitions) assert.ok((await fs.readdir(path.join(lake, p))).some((f) => f.endsWith('.parquet')), `${p} has no Parquet file`);
+
+    // The lake holds exactly the cleaned rows.
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(
+        `SELECT count(*)::BIGINT AS n, count(DISTINCT lpep_pickup_date) AS days FROM read_parquet('${lake.replaceAll("'", "''")}/*/*.parquet', hive_partitioning = true)`,
+      );
+      const [row] = reader.getRowObjectsJS();
+      assert.equal(Number(row?.n), cleaned);
+      assert.equal(Number(row?.days), 92);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+});
