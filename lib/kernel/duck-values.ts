@@ -5,6 +5,7 @@ import {
   DuckDBDataChunk,
   DuckDBTypeId,
   JSDuckDBValueConverter,
+  JsonDuckDBValueConverter,
   JSToDuckDBValueConverter,
   TIMESTAMP,
   VARCHAR,
@@ -12,6 +13,7 @@ import {
   type DuckDBType,
   type DuckDBValueConverter,
   type JS,
+  type Json,
 } from '@duckdb/node-api';
 import { quoteIdentifier } from '../pipeline/sql-template';
 
@@ -24,6 +26,14 @@ export const rowValueConverter: DuckDBValueConverter<JS> = (value, type, convert
     return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value;
   }
   return JSDuckDBValueConverter(value, type, converter);
+};
+
+/** For the wire: like DuckDB's JSON converter, but integers that fit stay numbers, not strings. */
+export const previewValueConverter: DuckDBValueConverter<Json> = (value, type, converter) => {
+  if ((type.typeId === DuckDBTypeId.BIGINT || type.typeId === DuckDBTypeId.UBIGINT || type.typeId === DuckDBTypeId.HUGEINT) && typeof value === 'bigint') {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
+  }
+  return JsonDuckDBValueConverter(value, type, converter);
 };
 
 type Kind = 'int' | 'float' | 'bigint' | 'boolean' | 'string' | 'date' | 'json';
@@ -75,6 +85,12 @@ export function inferColumns(rows: readonly Record<string, unknown>[]) {
 const CHUNK = 2048;
 
 /**
+ * DuckDB has no zero-column tables, so "no output" (an exporter that returns nothing) is a table
+ * with this one column and no rows; `describe` hides it, so users see 0 rows and no columns.
+ */
+export const EMPTY_COLUMN = '__grimoire_no_output__';
+
+/**
  * Creates `table` from plain objects through DuckDB's appender, a data chunk (2,048 rows) at a time.
  * Row-wise INSERTs would be two orders of magnitude slower.
  */
@@ -86,12 +102,13 @@ export async function createTableFromRows(
 ): Promise<void> {
   const columns = inferColumns(rows);
   if (columns.length === 0) {
-    await connection.run(`CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} AS SELECT * FROM (SELECT 1) WHERE false`);
+    await connection.run(`CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} (${quoteIdentifier(EMPTY_COLUMN)} BOOLEAN)`);
     return;
   }
   const ddl = columns.map((c) => `${quoteIdentifier(c.name)} ${c.type.toString()}`).join(', ');
   await connection.run(`CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} (${ddl})`);
-  const appender = await connection.createAppender(table, temporary ? 'temp' : null);
+  // Temporary tables live in the "temp" catalog's main schema.
+  const appender = temporary ? await connection.createAppender(table, 'main', 'temp') : await connection.createAppender(table);
   const types = columns.map((c) => c.type);
   for (let start = 0; start < rows.length; start += CHUNK) {
     const slice = rows.slice(start, start + CHUNK);

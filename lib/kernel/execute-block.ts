@@ -5,7 +5,7 @@ import { type BlockError, type OutputPreview } from '../protocol/messages';
 import { type BlockContext, type DataFrame } from './block-api';
 import { compileBlock, CompileError, locateInStack } from './compile-ts';
 import { describe, Frame, QuerySession, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
-import { createTableFromRows } from './duck-values';
+import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand } from './ipc';
 import { MissingUpstreamError, type OutputStore } from './outputs';
 
@@ -40,7 +40,7 @@ let staging = 0;
 async function preview(session: QuerySession, table: string, rows: number): Promise<OutputPreview> {
   const { columns, rowCount } = await describe(session.connection, table);
   const reader = await session.connection.runAndReadAll(`SELECT * FROM ${table} LIMIT ${rows}`);
-  return { columns, rowCount, rows: reader.getRowObjectsJson() };
+  return { columns, rowCount, rows: reader.convertRowObjects(previewValueConverter) };
 }
 
 /** Turns whatever a TypeScript block returned into the staging table. */

@@ -1,7 +1,7 @@
 import { DuckDBConnection, StatementType } from '@duckdb/node-api';
 import { quoteIdentifier } from '../pipeline/sql-template';
 import { type Column, type DataFrame, type Query, type SqlTag } from './block-api';
-import { createTableFromRows, rowValueConverter } from './duck-values';
+import { createTableFromRows, EMPTY_COLUMN, rowValueConverter } from './duck-values';
 import { splitStatements, type SqlStatement } from './sql-statements';
 
 export class SqlQuery implements Query {
@@ -29,7 +29,7 @@ export async function describe(connection: DuckDBConnection, table: string): Pro
   const count = await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${table}`);
   const n = count.getRowObjectsJS()[0]?.n;
   return {
-    columns: names.map((name, i) => ({ name, type: types[i]?.toString() ?? 'UNKNOWN' })),
+    columns: names.map((name, i) => ({ name, type: types[i]?.toString() ?? 'UNKNOWN' })).filter((c) => c.name !== EMPTY_COLUMN),
     rowCount: typeof n === 'bigint' ? Number(n) : 0,
   };
 }
@@ -114,7 +114,7 @@ export class QuerySession {
     for (const s of statements) await this.runStatement(s);
     const create = `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(target)} AS `;
     if (!last) {
-      await this.connection.run(`${create}SELECT * FROM (SELECT 1) WHERE false`);
+      await createTableFromRows(this.connection, target, [], temporary);
       return;
     }
     let kind: StatementType | undefined;
