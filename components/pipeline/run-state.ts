@@ -49,6 +49,9 @@ export function reduceRun(state: RunState, action: RunAction): RunState {
     case 'kernel_status':
       return { ...state, kernel: m.status };
     case 'run_status':
+    case 'output_answer':
+    case 'pipeline_changed':
+    case 'file_changed':
       return state;
     case 'error':
       return { ...state, notice: m.message };

@@ -11,6 +11,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { executeBlock, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
+import { queryOutput } from './query-output';
 
 const current = new AsyncLocalStorage<{ runId: string; block: string }>();
 
@@ -116,6 +117,12 @@ async function main(): Promise<void> {
         return;
       case 'interrupt':
         for (const c of connections) c.interrupt();
+        return;
+      case 'query_output':
+        void queryOutput(instance, env.store, cmd.block, cmd.query).then(
+          (answer) => send({ type: 'output_answer', requestId: cmd.requestId, result: { ok: true, answer } }),
+          (e: unknown) => send({ type: 'output_answer', requestId: cmd.requestId, result: { ok: false, message: e instanceof Error ? e.message : String(e) } }),
+        );
         return;
       default: {
         const never: never = cmd;

@@ -2,6 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelCommand, type KernelEvent } from './ipc';
+import { type OutputAnswer, type OutputQuery } from '../protocol/output-query';
+
+export type OutputResult = { ok: true; answer: OutputAnswer } | { ok: false; message: string };
 
 export interface KernelOptions {
   projectDir: string;
@@ -43,8 +46,10 @@ export class KernelHost {
   private readonly pending = new Map<string, Pending>();
   private readonly logListeners = new Set<LogListener>();
   private readonly stateListeners = new Set<StateListener>();
+  private readonly questions = new Map<string, (result: OutputResult) => void>();
   private stderrTail = '';
   private interrupting = false;
+  private questionCounter = 0;
   state: KernelState = 'dead';
 
   constructor(private readonly options: KernelOptions) {}
@@ -105,6 +110,12 @@ export class KernelHost {
           case 'block_done':
             this.settle(`${event.runId}/${event.block}`, event.outcome);
             return;
+          case 'output_answer': {
+            const waiting = this.questions.get(event.requestId);
+            this.questions.delete(event.requestId);
+            waiting?.(event.result.ok ? { ok: true, answer: event.result.answer } : { ok: false, message: event.result.message });
+            return;
+          }
           default: {
             const never: never = event;
             throw new Error(`unhandled kernel event ${JSON.stringify(never)}`);
@@ -125,6 +136,10 @@ export class KernelHost {
         for (const [key, p] of this.pending) {
           this.pending.delete(key);
           p.resolve({ status: 'failed', durationMs: Date.now() - p.started, error: why });
+        }
+        for (const [id, answer] of this.questions) {
+          this.questions.delete(id);
+          answer({ ok: false, message: 'the kernel stopped before it answered; try again' });
         }
         this.interrupting = false;
         this.setState('dead');
@@ -176,6 +191,33 @@ export class KernelHost {
       child.send(cmd);
     }
     return outcome;
+  }
+
+  /**
+   * Asks the kernel for a page or chart of a block's output. Always resolves; a kernel busy in a
+   * long JavaScript block cannot answer, so the question times out instead of hanging the table.
+   */
+  async queryOutput(block: string, query: OutputQuery, timeoutMs = 30_000): Promise<OutputResult> {
+    try {
+      await this.ensure();
+    } catch (e) {
+      return { ok: false, message: e instanceof Error ? e.message : String(e) };
+    }
+    const child = this.child;
+    if (!child || !child.connected) return { ok: false, message: 'the kernel process is not running; try again' };
+    const requestId = `q${++this.questionCounter}`;
+    return new Promise<OutputResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.questions.delete(requestId);
+        resolve({ ok: false, message: `the kernel did not answer within ${Math.round(timeoutMs / 1000)} s (is a block still running?)` });
+      }, timeoutMs);
+      this.questions.set(requestId, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+      const cmd: KernelCommand = { type: 'query_output', requestId, block, query };
+      child.send(cmd);
+    });
   }
 
   /**

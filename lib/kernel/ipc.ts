@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BLOCK_LANGUAGES, BLOCK_TYPES } from '../pipeline/model';
 import { blockErrorSchema, outputPreviewSchema, variablesSchema } from '../protocol/messages';
+import { outputAnswerSchema, outputQuerySchema } from '../protocol/output-query';
 
 export const blockSpecSchema = z.object({
   uuid: z.string(),
@@ -24,6 +25,8 @@ export const kernelCommandSchema = z.discriminatedUnion('type', [
     previewRows: z.number().int().nonnegative(),
   }),
   z.object({ type: z.literal('interrupt') }),
+  /** A page or chart of a block's output, answered from DuckDB without touching running blocks. */
+  z.object({ type: z.literal('query_output'), requestId: z.string(), block: z.string(), query: outputQuerySchema }),
 ]);
 export type KernelCommand = z.infer<typeof kernelCommandSchema>;
 
@@ -37,5 +40,10 @@ export const kernelEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number() }),
   z.object({ type: z.literal('log'), runId: z.string(), block: z.string(), stream: z.enum(['stdout', 'stderr']), text: z.string() }),
   z.object({ type: z.literal('block_done'), runId: z.string(), block: z.string(), outcome: blockOutcomeSchema }),
+  z.object({
+    type: z.literal('output_answer'),
+    requestId: z.string(),
+    result: z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), answer: outputAnswerSchema }), z.object({ ok: z.literal(false), message: z.string() })]),
+  }),
 ]);
 export type KernelEvent = z.infer<typeof kernelEventSchema>;

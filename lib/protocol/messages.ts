@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '../run/states';
+import { outputAnswerSchema, outputQuerySchema } from './output-query';
 
 const name = z.string().min(1).max(200);
 
@@ -48,6 +49,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run_pipeline'), ...pipelineRef, variables: variablesSchema.optional() }),
   z.object({ type: z.literal('interrupt'), ...pipelineRef }),
   z.object({ type: z.literal('restart'), ...pipelineRef }),
+  /** A page or chart of a block's whole output; answered to the sender only, with its requestId. */
+  z.object({ type: z.literal('query_output'), ...pipelineRef, block: name, requestId: z.string().min(1).max(100), query: outputQuerySchema }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -80,6 +83,16 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('output'), ...pipelineRef, runId: z.string(), block: name, preview: outputPreviewSchema }),
   z.object({ type: z.literal('block_error'), ...pipelineRef, runId: z.string(), block: name, error: blockErrorSchema }),
   z.object({ type: z.literal('kernel_status'), ...pipelineRef, status: z.enum(['idle', 'busy', 'starting', 'dead']) }),
+  z.object({
+    type: z.literal('output_answer'),
+    ...pipelineRef,
+    block: name,
+    requestId: z.string(),
+    result: z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), answer: outputAnswerSchema }), z.object({ ok: z.literal(false), message: z.string() })]),
+  }),
+  /** metadata.yaml or a block file was saved (by any tab): the version lets a tab tell its own save from another's. */
+  z.object({ type: z.literal('pipeline_changed'), ...pipelineRef, version: z.string() }),
+  z.object({ type: z.literal('file_changed'), ...pipelineRef, file: z.string(), version: z.string() }),
   /** A reply to a message that could not be accepted (malformed, unknown pipeline, ...). */
   z.object({ type: z.literal('error'), code: z.string(), message: z.string(), request: z.string().optional() }),
 ]);

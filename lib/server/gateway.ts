@@ -3,6 +3,7 @@ import { errorMessage, notFound, UserError } from '../errors';
 import { PipelineInvalidError } from '../pipeline/issues';
 import { CLIENT_EVENT, clientMessageSchema, SERVER_EVENT, type ClientMessage, type ServerMessage } from '../protocol/messages';
 import { listPipelines, projectDir } from '../project/load';
+import { setBroadcast } from './broadcast';
 import { PipelineSession } from './pipeline-session';
 
 const roomOf = (project: string, pipeline: string) => `pipeline:${project}/${pipeline}`;
@@ -21,6 +22,7 @@ export class Gateway {
     io.on('connection', (socket) => {
       socket.on(CLIENT_EVENT, (raw: unknown) => void this.receive(socket, raw));
     });
+    setBroadcast((m) => io.to(roomOf(m.project, m.pipeline)).emit(SERVER_EVENT, m));
   }
 
   private reply(socket: Socket, message: ServerMessage): void {
@@ -84,6 +86,11 @@ export class Gateway {
       case 'restart':
         await session.restart();
         return;
+      case 'query_output': {
+        const result = await session.kernel.queryOutput(message.block, message.query);
+        this.reply(socket, { type: 'output_answer', project: message.project, pipeline: message.pipeline, block: message.block, requestId: message.requestId, result });
+        return;
+      }
       default: {
         const never: never = message;
         throw new Error(`unhandled message ${JSON.stringify(never)}`);
@@ -92,6 +99,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    setBroadcast(undefined);
     const all = await Promise.allSettled(this.sessions.values());
     await Promise.all(all.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
   }

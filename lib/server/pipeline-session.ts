@@ -49,6 +49,9 @@ export class PipelineSession {
         break;
       case 'log':
       case 'error':
+      case 'output_answer':
+      case 'pipeline_changed':
+      case 'file_changed':
         break;
     }
     this.emit(message);
