@@ -6,7 +6,8 @@ import { type JsonValue } from '../pipeline/model';
 import { variablesSchema } from '../protocol/messages';
 import { exists } from '../project/files';
 import { loadPipeline } from '../project/load';
-import { dataDirOf } from '../project/paths';
+import { dataDirOf, workspaceDataDir } from '../project/paths';
+import { openDatabase, postgresEnv } from '../db/database';
 import { formatCount, formatDuration, pad } from './format';
 
 export function parseRuntimeVars(text: string | undefined): Record<string, JsonValue> {
@@ -36,7 +37,15 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
   }
   const loaded = await loadPipeline(projectDir, pipelineUuid);
   const { pipeline } = loaded;
-  const kernel = new KernelHost({ projectDir, dataDir: dataDirOf(projectDir), pipelineUuid });
+  // A project with connection profiles may export to the workspace's Postgres (embedded unless
+  // DATABASE_URL says otherwise): start it, and give blocks its coordinates as POSTGRES_* defaults.
+  const database = (await exists(path.join(projectDir, 'io_config.yaml'))) ? await openDatabase(workspaceDataDir(projectDir)) : null;
+  const kernel = new KernelHost({
+    projectDir,
+    dataDir: dataDirOf(projectDir),
+    pipelineUuid,
+    envDefaults: database ? postgresEnv(database.coordinates) : undefined,
+  });
   const width = Math.max(...pipeline.blocks.map((b) => b.uuid.length), 5) + 2;
   out.write(`Running ${pipeline.uuid} (${pipeline.blocks.length} blocks) in ${projectDir}\n`);
   const started = performance.now();
@@ -100,5 +109,6 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await kernel.close();
+    await database?.close();
   }
 }

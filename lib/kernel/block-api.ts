@@ -49,6 +49,53 @@ export interface BlockContext {
   query(sql: string | Query): Promise<DataFrame>;
   /** Loads plain objects into DuckDB as a DataFrame. */
   fromRows(rows: readonly Record<string, unknown>[]): Promise<DataFrame>;
+  /** Files, URLs, Postgres and the Parquet lake (profiles from io_config.yaml). */
+  readonly io: BlockIo;
+}
+
+export interface ReadOptions {
+  /** Inferred from the extension when absent (.csv, .csv.gz, .parquet, .json, .ndjson, .jsonl). */
+  format?: 'csv' | 'parquet' | 'json';
+  /** Explicit column types, e.g. { VendorID: 'BIGINT', lpep_pickup_datetime: 'TIMESTAMP' }. */
+  columns?: Record<string, string>;
+  dateFormat?: string;
+  timestampFormat?: string;
+  header?: boolean;
+  delimiter?: string;
+}
+
+export interface PostgresExport {
+  /** Defaults to the profile's POSTGRES_SCHEMA. */
+  schema?: string;
+  table: string;
+  /** replace (atomic), append or fail; replace by default. */
+  writePolicy?: 'replace' | 'append' | 'fail';
+  /** Upsert on these key columns. */
+  uniqueConstraints?: string[];
+}
+
+export interface ParquetExport {
+  /** Folder for a partitioned lake, relative to the project. */
+  path: string;
+  partitionBy?: string[];
+  compression?: 'snappy' | 'zstd' | 'gzip' | 'uncompressed';
+  writePolicy?: 'replace' | 'append' | 'fail';
+}
+
+export interface PostgresIo {
+  /** Runs the query in Postgres and streams its result into DuckDB (COPY, never row by row). */
+  query(sql: string): Promise<DataFrame>;
+  /** Streams a frame or query into a Postgres table (COPY FROM STDIN). */
+  export(data: DataFrame | Query, options: PostgresExport): Promise<{ rows: number }>;
+}
+
+export interface BlockIo {
+  /** Local files or globs (relative to the project) and HTTP(S) URLs (streamed to disk first). */
+  read(source: string | readonly string[], options?: ReadOptions): Promise<Query>;
+  postgres(profile?: string): PostgresIo;
+  parquet: { export(data: DataFrame | Query, options: ParquetExport): Promise<{ rows: number; files: number }> };
+  /** A query over a Parquet lake folder written by an export (partitions become columns). */
+  lake(path: string): Query;
 }
 
 /** `ctx.sql`: a tagged template for queries, plus `unsafe` for SQL text built by the block itself. */

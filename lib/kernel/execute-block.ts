@@ -1,4 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { redact, requirePostgres, secretsOf, type IoProfile } from '../io/io-config';
+import { lakeQuery } from '../io/lake';
+import { connectPostgres } from '../io/postgres-client';
+import { loadPostgresQuery } from '../io/postgres-load';
+import { readDestination } from '../pipeline/destination';
+import { loadProfiles, makeBlockIo, writeDestination } from './block-io';
 import { type DuckDBInstance } from '@duckdb/node-api';
 import { quoteIdentifier, renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
 import { type BlockError, type OutputPreview } from '../protocol/messages';
@@ -91,7 +98,13 @@ function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockError {
   };
 }
 
-async function runTypeScript(cmd: Execute, env: KernelEnv, session: QuerySession, target: string): Promise<(out: DataFrame) => Promise<void>> {
+async function runTypeScript(
+  cmd: Execute,
+  env: KernelEnv,
+  session: QuerySession,
+  target: string,
+  profiles: ReadonlyMap<string, IoProfile>,
+): Promise<(out: DataFrame) => Promise<void>> {
   const absolute = path.join(env.projectDir, cmd.block.file);
   const compiled = await compileBlock(absolute, env.buildDir, cmd.block.uuid);
   for (const key of Object.keys(require.cache)) {
@@ -115,6 +128,7 @@ async function runTypeScript(cmd: Execute, env: KernelEnv, session: QuerySession
     sql: sqlTemplate,
     query: (sql) => session.query(sql),
     fromRows: (rows) => session.fromRows(rows),
+    io: makeBlockIo(session, env, profiles),
   };
   const result: unknown = await main(...inputs, ctx);
   await storeResult(session, result, target);
@@ -131,15 +145,30 @@ async function runTypeScript(cmd: Execute, env: KernelEnv, session: QuerySession
   };
 }
 
-async function runSql(cmd: Execute, env: KernelEnv, session: QuerySession, target: string): Promise<void> {
-  const { promises: fs } = await import('node:fs');
-  const text = await fs.readFile(path.join(env.projectDir, cmd.block.file), 'utf8');
+async function runSql(cmd: Execute, env: KernelEnv, session: QuerySession, target: string, profiles: ReadonlyMap<string, IoProfile>): Promise<void> {
+  const text = await readFile(path.join(env.projectDir, cmd.block.file), 'utf8');
   const sql = renderSqlTemplate(text, {
     upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: quoteIdentifier(u) })),
     variables: cmd.variables,
     executionDate: cmd.executionDate,
-    extra: { data_dir: env.dataDir, project_dir: env.projectDir },
+    extra: { data_dir: env.dataDir, project_dir: env.projectDir, lake: (folder: unknown) => `(${lakeQuery(path.resolve(env.projectDir, String(folder)))})` },
   });
+  const provider = cmd.block.configuration.data_provider;
+  if (provider === 'postgres') {
+    // Mage's data_provider: the SQL runs in Postgres and its result becomes the block's output.
+    const profile = typeof cmd.block.configuration.data_provider_profile === 'string' ? cmd.block.configuration.data_provider_profile : 'default';
+    const config = requirePostgres(profiles, profile);
+    const client = await connectPostgres(config, profile);
+    try {
+      await loadPostgresQuery(client, sql, session.connection, target, false);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    return;
+  }
+  if (provider !== undefined && provider !== 'duckdb') {
+    throw new InvalidBlockError(`data_provider "${String(provider)}" is not supported (duckdb or postgres)`);
+  }
   await session.materialize(sql, target, false);
 }
 
@@ -151,18 +180,27 @@ export async function executeBlock(cmd: Execute, env: KernelEnv): Promise<BlockO
   const session = new QuerySession(connection);
   staging += 1;
   const target = `__next_${cmd.block.uuid}_${process.pid}_${staging}`;
+  let profiles: ReadonlyMap<string, IoProfile> = new Map();
   try {
     await env.store.resolve(cmd.block.upstream);
     let runTests: (out: DataFrame) => Promise<void> = async () => undefined;
-    if (cmd.block.language === 'typescript') runTests = await runTypeScript(cmd, env, session, target);
-    else await runSql(cmd, env, session, target);
+    profiles = await loadProfiles(env.projectDir, process.env);
+    const destination = readDestination(cmd.block.configuration);
+    if (!destination.ok) throw new InvalidBlockError(destination.message);
+    if (cmd.block.language === 'typescript') runTests = await runTypeScript(cmd, env, session, target, profiles);
+    else await runSql(cmd, env, session, target, profiles);
     await runTests(await Frame.open(session, quoteIdentifier(target)));
     await env.store.publish(cmd.block.uuid, target);
+    if (destination.value) console.log(await writeDestination(session, quoteIdentifier(cmd.block.uuid), destination.value, env, profiles));
     const result = await preview(session, quoteIdentifier(cmd.block.uuid), cmd.previewRows);
     return { status: 'completed', durationMs: performance.now() - started, preview: result };
   } catch (e) {
     await env.store.dropStaging(target).catch(() => undefined);
-    return { status: 'failed', durationMs: performance.now() - started, error: toBlockError(e, cmd, env) };
+    const error = toBlockError(e, cmd, env);
+    // Connection errors and user messages must never carry a profile's password.
+    const secrets = secretsOf(profiles);
+    const safe = { ...error, message: redact(error.message, secrets), stack: error.stack === undefined ? undefined : redact(error.stack, secrets) };
+    return { status: 'failed', durationMs: performance.now() - started, error: safe };
   } finally {
     env.connections.delete(connection);
     connection.closeSync();

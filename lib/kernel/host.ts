@@ -12,6 +12,8 @@ export interface KernelOptions {
   pipelineUuid: string;
   /** How long an interrupt may take before the kernel process is killed and restarted. */
   interruptGraceMs?: number;
+  /** Environment defaults for blocks (e.g. POSTGRES_* of the embedded server); the real environment wins. */
+  envDefaults?: Record<string, string>;
 }
 
 export type KernelState = 'starting' | 'idle' | 'busy' | 'dead';
@@ -81,6 +83,7 @@ export class KernelHost {
       cwd: this.options.projectDir,
       execArgv: ['--import', TSX],
       env: {
+        ...this.options.envDefaults,
         ...process.env,
         GRIMOIRE_PROJECT_DIR: path.resolve(this.options.projectDir),
         GRIMOIRE_DATA_DIR: path.resolve(this.options.dataDir),

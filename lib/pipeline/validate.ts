@@ -1,4 +1,5 @@
 import { findCycle } from './dag';
+import { readDestination } from './destination';
 import { type PipelineIssue } from './issues';
 import { type Pipeline } from './model';
 
@@ -27,6 +28,8 @@ export function validatePipeline(
       ups.add(up);
     }
     if (!existingFiles.has(b.file)) issues.push({ ...at(b.uuid), message: `block file ${b.file} is missing` });
+    const destination = readDestination(b.configuration);
+    if (!destination.ok) issues.push({ ...at(b.uuid), message: destination.message });
   }
   const cycle = findCycle(pipeline.blocks);
   if (cycle) {

@@ -22,3 +22,11 @@ export function safeJoin(root: string, ...names: string[]): string {
 export function dataDirOf(projectDir: string): string {
   return path.join(projectDir, '.grimoire');
 }
+
+/**
+ * The data folder of the workspace a project lives in (its projects folder): the embedded
+ * PostgreSQL lives here, shared by `grimoire start` and `grimoire run` of the same projects.
+ */
+export function workspaceDataDir(projectDir: string): string {
+  return path.join(path.dirname(path.resolve(projectDir)), '.grimoire');
+}

@@ -18,6 +18,8 @@ export class Gateway {
   constructor(
     private readonly io: Server,
     private readonly projectsDir: string,
+    /** Environment defaults for kernels (POSTGRES_* of the workspace database). */
+    private readonly kernelEnv: Record<string, string> = {},
   ) {
     io.on('connection', (socket) => {
       socket.on(CLIENT_EVENT, (raw: unknown) => void this.receive(socket, raw));
@@ -34,7 +36,7 @@ export class Gateway {
     let found = this.sessions.get(key);
     if (!found) {
       found = projectDir(this.projectsDir, project).then(
-        (dir) => new PipelineSession(dir, project, pipeline, (m) => this.io.to(key).emit(SERVER_EVENT, m)),
+        (dir) => new PipelineSession(dir, project, pipeline, (m) => this.io.to(key).emit(SERVER_EVENT, m), this.kernelEnv),
       );
       // A failed lookup (unknown project) must not be remembered.
       found.catch(() => this.sessions.delete(key));

@@ -25,9 +25,10 @@ export class PipelineSession {
     project: string,
     pipeline: string,
     private readonly emit: Emit,
+    envDefaults: Record<string, string> = {},
   ) {
     this.ref = { project, pipeline };
-    this.kernel = new KernelHost({ projectDir, dataDir: dataDirOf(projectDir), pipelineUuid: pipeline });
+    this.kernel = new KernelHost({ projectDir, dataDir: dataDirOf(projectDir), pipelineUuid: pipeline, envDefaults });
     this.kernel.onState((status: KernelState) => this.publish({ type: 'kernel_status', ...this.ref, status }));
   }
 

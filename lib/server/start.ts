@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import next from 'next';
 import { Server } from 'socket.io';
+import { openDatabase, postgresEnv } from '../db/database';
 import { Gateway } from './gateway';
 
 export interface ServerOptions {
@@ -40,7 +41,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await app.prepare();
   const http = createServer((req, res) => void handle(req, res));
   const io = new Server(http, { maxHttpBufferSize: 5e6 });
-  const gateway = new Gateway(io, projectsDir);
+  const database = await openDatabase(path.join(projectsDir, '.grimoire'));
+  const gateway = new Gateway(io, projectsDir, postgresEnv(database.coordinates));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => resolve());
@@ -49,6 +51,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = address && typeof address === 'object' ? address.port : options.port;
   const url = `http://${options.host}:${port}`;
   process.stdout.write(`Grimoire is running at ${url} (projects: ${projectsDir})\n`);
+  process.stdout.write(
+    database.source === 'embedded'
+      ? `Embedded PostgreSQL: psql "${database.url}"\n`
+      : `PostgreSQL from DATABASE_URL: ${database.coordinates.host}:${database.coordinates.port}/${database.coordinates.database}\n`,
+  );
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
@@ -56,6 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       io.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await app.close();
+      await database.close();
     })();
     return closing;
   };

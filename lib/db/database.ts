@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { postgresUrl, startEmbeddedPostgres, type PostgresCoordinates } from './embedded-postgres';
+
+export interface Database {
+  url: string;
+  coordinates: PostgresCoordinates;
+  /** Where it came from, for the start-up line. */
+  source: 'DATABASE_URL' | 'embedded';
+  close(): Promise<void>;
+}
+
+function coordinatesOf(url: string): PostgresCoordinates {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error('DATABASE_URL is not a valid postgres:// URL');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error('DATABASE_URL must start with postgres://');
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: Number(parsed.port || 5432),
+    user: decodeURIComponent(parsed.username || 'postgres'),
+    password: decodeURIComponent(parsed.password),
+    database: decodeURIComponent(parsed.pathname.replace(/^\//, '') || 'postgres'),
+  };
+}
+
+/**
+ * The Postgres that Grimoire uses: DATABASE_URL when set, else the embedded server whose data
+ * lives in the workspace's data folder (`<projects>/.grimoire/postgres`).
+ */
+export async function openDatabase(workspaceDataDir: string, environment: NodeJS.ProcessEnv = process.env): Promise<Database> {
+  const external = environment.DATABASE_URL;
+  if (external) {
+    const coordinates = coordinatesOf(external);
+    return { url: postgresUrl(coordinates), coordinates, source: 'DATABASE_URL', close: async () => undefined };
+  }
+  const server = await startEmbeddedPostgres(path.join(workspaceDataDir, 'postgres'));
+  return { url: server.url, coordinates: server.coordinates, source: 'embedded', close: () => server.stop() };
+}
+
+/** What blocks see by default, so a profile written with env_var('POSTGRES_HOST') ... reaches this server. */
+export function postgresEnv(c: PostgresCoordinates): Record<string, string> {
+  return {
+    POSTGRES_HOST: c.host,
+    POSTGRES_PORT: String(c.port),
+    POSTGRES_USER: c.user,
+    POSTGRES_PASSWORD: c.password,
+    POSTGRES_DBNAME: c.database,
+  };
+}

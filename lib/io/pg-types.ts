@@ -1,0 +1,73 @@
+/** Type mapping between DuckDB and PostgreSQL, so timestamps stay timestamps and integers stay integers. */
+
+export interface PgColumn {
+  name: string;
+  /** PostgreSQL type for CREATE TABLE. */
+  pgType: string;
+  /** SQL expression that turns the DuckDB column into text Postgres reads back as that type. */
+  select: string;
+}
+
+function quote(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Maps one DuckDB column (name and type as DuckDB prints it) to its Postgres column. */
+export function pgColumnFor(name: string, duckType: string): PgColumn {
+  const q = quote(name);
+  const t = duckType.toUpperCase();
+  const simple: Record<string, string> = {
+    BOOLEAN: 'boolean',
+    TINYINT: 'smallint',
+    SMALLINT: 'smallint',
+    INTEGER: 'integer',
+    BIGINT: 'bigint',
+    HUGEINT: 'numeric(39,0)',
+    UTINYINT: 'smallint',
+    USMALLINT: 'integer',
+    UINTEGER: 'bigint',
+    UBIGINT: 'numeric(20,0)',
+    UHUGEINT: 'numeric(39,0)',
+    FLOAT: 'real',
+    DOUBLE: 'double precision',
+    VARCHAR: 'text',
+    DATE: 'date',
+    TIME: 'time',
+    TIMESTAMP: 'timestamp',
+    TIMESTAMP_S: 'timestamp',
+    TIMESTAMP_MS: 'timestamp',
+    TIMESTAMP_NS: 'timestamp',
+    'TIMESTAMP WITH TIME ZONE': 'timestamptz',
+    INTERVAL: 'interval',
+    UUID: 'uuid',
+    JSON: 'jsonb',
+  };
+  const mapped = simple[t];
+  if (mapped) {
+    // timestamptz text in DuckDB depends on its TimeZone setting; UTC ISO text is unambiguous.
+    if (mapped === 'timestamptz') return { name, pgType: mapped, select: `strftime(${q} AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f') || '+00'` };
+    return { name, pgType: mapped, select: q };
+  }
+  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
+  if (decimal) return { name, pgType: `numeric(${decimal[1]},${decimal[2]})`, select: q };
+  if (t === 'BLOB') return { name, pgType: 'bytea', select: `'\\x' || hex(${q})` };
+  if (t.startsWith('ENUM')) return { name, pgType: 'text', select: `${q}::VARCHAR` };
+  // Lists, structs, maps and unions travel as JSON.
+  return { name, pgType: 'jsonb', select: `to_json(${q})::VARCHAR` };
+}
+
+/** DuckDB type for a Postgres column, by the type name Postgres reports (format_type). */
+export function duckTypeForPg(pgType: string): string {
+  const t = pgType.toLowerCase();
+  if (t === 'smallint' || t === 'integer' || t === 'bigint' || t === 'boolean' || t === 'date' || t === 'uuid' || t === 'interval') return t.toUpperCase();
+  if (t === 'real') return 'FLOAT';
+  if (t === 'double precision') return 'DOUBLE';
+  if (t.startsWith('numeric(')) return t.replace('numeric', 'DECIMAL').toUpperCase();
+  if (t === 'numeric') return 'DOUBLE';
+  if (t.startsWith('timestamp') && t.includes('with time zone')) return 'TIMESTAMPTZ';
+  if (t.startsWith('timestamp')) return 'TIMESTAMP';
+  if (t.startsWith('time')) return 'TIME';
+  if (t === 'bytea') return 'BLOB';
+  if (t === 'json' || t === 'jsonb') return 'JSON';
+  return 'VARCHAR';
+}

@@ -1,0 +1,137 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { type DuckDBConnection } from '@duckdb/node-api';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pgColumnFor, type PgColumn } from './pg-types';
+import { quotePg } from './postgres-client';
+
+export const WRITE_POLICIES = ['replace', 'append', 'fail'] as const;
+export type WritePolicy = (typeof WRITE_POLICIES)[number];
+
+export interface PostgresExportOptions {
+  schema: string;
+  table: string;
+  writePolicy: WritePolicy;
+  /** Upsert: rows whose key columns match an existing row update it instead of adding one. */
+  uniqueConstraints?: string[];
+}
+
+export class ExportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExportError';
+  }
+}
+
+async function describe(duck: DuckDBConnection, source: string): Promise<PgColumn[]> {
+  const reader = await duck.runAndReadUntil(`SELECT * FROM ${source} LIMIT 0`, 0);
+  const types = reader.columnTypes();
+  return reader.columnNames().map((name, i) => pgColumnFor(name, types[i]?.toString() ?? 'VARCHAR'));
+}
+
+async function tableExists(client: pg.Client, schema: string, table: string): Promise<boolean> {
+  const res = await client.query('SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = $2', [schema, table]);
+  return (res.rowCount ?? 0) > 0;
+}
+
+/**
+ * Streams a DuckDB table into Postgres: DuckDB writes CSV into a named pipe while Postgres reads
+ * it through COPY FROM STDIN, so both run at once and no row passes through JS as an object.
+ */
+async function copyInto(duck: DuckDBConnection, source: string, columns: PgColumn[], client: pg.Client, target: string): Promise<number> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-copy-'));
+  const fifo = path.join(dir, 'rows.csv');
+  try {
+    await promisify(execFile)('mkfifo', [fifo]);
+    const copy = client.query(copyFrom(`COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT csv)`));
+    // Open the reading end first: DuckDB's open for writing blocks until a reader exists.
+    const reading = pipeline(createReadStream(fifo, { highWaterMark: 1 << 20 }), copy);
+    const select = columns.map((c) => `${c.select} AS ${quotePg(c.name)}`).join(', ');
+    const writing = duck.run(`COPY (SELECT ${select} FROM ${source}) TO '${fifo.replaceAll("'", "''")}' (FORMAT csv, HEADER false)`);
+    const [, written] = await Promise.allSettled([reading, writing]).then(([r, w]) => {
+      if (w.status === 'rejected') throw w.reason;
+      if (r.status === 'rejected') throw r.reason;
+      return [r.value, w.value];
+    });
+    void written;
+    return copy.rowCount ?? 0;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes a DuckDB table (or any FROM-able expression) into Postgres with a write policy.
+ * replace is atomic: rows go into a new table that takes the old one's place in one transaction,
+ * so a failure half-way leaves the old table untouched.
+ */
+export async function exportToPostgres(duck: DuckDBConnection, source: string, client: pg.Client, options: PostgresExportOptions): Promise<{ rows: number }> {
+  const columns = await describe(duck, source);
+  if (columns.length === 0) throw new ExportError('the output has no columns to export');
+  const schema = quotePg(options.schema);
+  const target = `${schema}.${quotePg(options.table)}`;
+  const ddl = (name: string) => `CREATE TABLE ${name} (${columns.map((c) => `${quotePg(c.name)} ${c.pgType}`).join(', ')})`;
+  const keys = options.uniqueConstraints ?? [];
+  for (const k of keys) {
+    if (!columns.some((c) => c.name === k)) throw new ExportError(`unique constraint column "${k}" is not in the output (${columns.map((c) => c.name).join(', ')})`);
+  }
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  const exists = await tableExists(client, options.schema, options.table);
+  if (options.writePolicy === 'fail' && exists) {
+    throw new ExportError(`table ${options.schema}.${options.table} already exists (write_policy: fail)`);
+  }
+
+  if (options.writePolicy === 'replace' || !exists) {
+    const staging = `${options.table.slice(0, 40)}__grimoire_${randomBytes(4).toString('hex')}`;
+    const stagingName = `${schema}.${quotePg(staging)}`;
+    await client.query(ddl(stagingName));
+    try {
+      const rows = await copyInto(duck, source, columns, client, stagingName);
+      await client.query('BEGIN');
+      try {
+        if (exists) await client.query(`DROP TABLE ${target}`);
+        await client.query(`ALTER TABLE ${stagingName} RENAME TO ${quotePg(options.table)}`);
+        if (keys.length > 0) await client.query(`CREATE UNIQUE INDEX ON ${target} (${keys.map(quotePg).join(', ')})`);
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK');
+        throw e;
+      }
+      return { rows };
+    } catch (e) {
+      await client.query(`DROP TABLE IF EXISTS ${stagingName}`).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  if (keys.length === 0) {
+    // append: one COPY is one statement, so it lands whole or not at all.
+    return { rows: await copyInto(duck, source, columns, client, target) };
+  }
+
+  // upsert: COPY into a temporary table, then one INSERT ... ON CONFLICT in a transaction.
+  const temp = quotePg(`grimoire_upsert_${randomBytes(4).toString('hex')}`);
+  await client.query('BEGIN');
+  try {
+    await client.query(`CREATE TEMP TABLE ${temp} (LIKE ${target} INCLUDING DEFAULTS) ON COMMIT DROP`);
+    const rows = await copyInto(duck, source, columns, client, temp);
+    await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quotePg(`${options.table.slice(0, 40)}_grimoire_upsert_key`)} ON ${target} (${keys.map(quotePg).join(', ')})`);
+    const names = columns.map((c) => quotePg(c.name));
+    const updates = columns.filter((c) => !keys.includes(c.name)).map((c) => `${quotePg(c.name)} = EXCLUDED.${quotePg(c.name)}`);
+    await client.query(
+      `INSERT INTO ${target} (${names.join(', ')}) SELECT ${names.join(', ')} FROM ${temp} ON CONFLICT (${keys.map(quotePg).join(', ')}) ` +
+        (updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'),
+    );
+    await client.query('COMMIT');
+    return { rows };
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}

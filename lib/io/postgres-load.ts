@@ -1,0 +1,47 @@
+import { createWriteStream, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { type DuckDBConnection } from '@duckdb/node-api';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { duckTypeForPg } from './pg-types';
+
+function stripSemicolons(sql: string): string {
+  return sql.trim().replace(/;+\s*$/, '');
+}
+
+function quoteDuck(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Runs a query in Postgres and lands its result in DuckDB as `target`: COPY (query) TO STDOUT
+ * streams CSV to a scratch file that DuckDB reads with the column types Postgres reported,
+ * never row by row through JS.
+ */
+export async function loadPostgresQuery(client: pg.Client, sql: string, duck: DuckDBConnection, target: string, temporary: boolean): Promise<void> {
+  const query = stripSemicolons(sql);
+  const shape = await client.query({ text: `SELECT * FROM (${query}) AS grimoire_q LIMIT 0` });
+  if (shape.fields.length === 0) throw new Error('the Postgres query returns no columns');
+  const typeNames = await client.query<{ t: string }>(
+    'SELECT format_type(oid, mod) AS t FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS f(oid, mod, i) ORDER BY i',
+    [shape.fields.map((f) => f.dataTypeID), shape.fields.map((f) => f.dataTypeModifier)],
+  );
+  const columns = shape.fields.map((f, i) => `${sqlString(f.name)}: ${sqlString(duckTypeForPg(typeNames.rows[i]?.t ?? 'text'))}`);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-pg-'));
+  const file = path.join(dir, 'rows.csv');
+  try {
+    await pipeline(client.query(copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`)), createWriteStream(file));
+    await duck.run(
+      `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteDuck(target)} AS SELECT * FROM read_csv(${sqlString(file)}, header = false, auto_detect = false, ` +
+        `quote = '"', escape = '"', delim = ',', columns = {${columns.join(', ')}})`,
+    );
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

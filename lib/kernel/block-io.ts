@@ -1,0 +1,117 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { type Destination } from '../pipeline/destination';
+import { quoteIdentifier } from '../pipeline/sql-template';
+import { parseIoConfig, requirePostgres, type IoProfile } from '../io/io-config';
+import { exportParquet, lakeQuery } from '../io/lake';
+import { connectPostgres } from '../io/postgres-client';
+import { exportToPostgres } from '../io/postgres-export';
+import { loadPostgresQuery } from '../io/postgres-load';
+import { readQuery, resolveSources } from '../io/sources';
+import { type BlockIo, type DataFrame, type Query } from './block-api';
+import { Frame, type QuerySession, SqlQuery } from './frames';
+
+export interface IoPlaces {
+  projectDir: string;
+  dataDir: string;
+}
+
+/** The project's io_config.yaml profiles, read fresh for each block (edits apply on the next run). */
+export async function loadProfiles(projectDir: string, environment: NodeJS.ProcessEnv): Promise<Map<string, IoProfile>> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(projectDir, 'io_config.yaml'), 'utf8');
+  } catch {
+    return new Map();
+  }
+  return parseIoConfig(text, environment);
+}
+
+function sourceOf(data: DataFrame | Query): string {
+  if (data instanceof Frame) return data.table;
+  if (data instanceof SqlQuery) return data.toString();
+  throw new Error('export takes a DataFrame or a ctx.sql query');
+}
+
+async function withPostgres<T>(profiles: ReadonlyMap<string, IoProfile>, profile: string, work: (client: import('pg').Client, schema: string) => Promise<T>): Promise<T> {
+  const config = requirePostgres(profiles, profile);
+  const client = await connectPostgres(config, profile);
+  try {
+    return await work(client, config.schema);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: ReadonlyMap<string, IoProfile>): BlockIo {
+  return {
+    read: async (source, options) => {
+      const list = typeof source === 'string' ? [source] : [...source];
+      const files = await resolveSources(list, places.projectDir, path.join(places.dataDir, 'downloads'));
+      return new SqlQuery(readQuery(files, options));
+    },
+    postgres: (profile = 'default') => ({
+      query: (sql) =>
+        withPostgres(profiles, profile, async (client) => {
+          const name = session.nextTempName();
+          await loadPostgresQuery(client, sql, session.connection, name, true);
+          return Frame.open(session, quoteIdentifier(name));
+        }),
+      export: (data, options) =>
+        withPostgres(profiles, profile, (client, schema) =>
+          exportToPostgres(session.connection, sourceOf(data), client, {
+            schema: options.schema ?? schema,
+            table: options.table,
+            writePolicy: options.writePolicy ?? 'replace',
+            uniqueConstraints: options.uniqueConstraints,
+          }),
+        ),
+    }),
+    parquet: {
+      export: (data, options) =>
+        exportParquet(session.connection, sourceOf(data), {
+          path: path.resolve(places.projectDir, options.path),
+          partitionBy: options.partitionBy,
+          compression: options.compression,
+          writePolicy: options.writePolicy,
+        }),
+    },
+    lake: (folder) => new SqlQuery(lakeQuery(path.resolve(places.projectDir, folder))),
+  };
+}
+
+/** Writes a finished block's output to its declared destination; returns a line for the block's log. */
+export async function writeDestination(
+  session: QuerySession,
+  table: string,
+  destination: Destination,
+  places: IoPlaces,
+  profiles: ReadonlyMap<string, IoProfile>,
+): Promise<string> {
+  switch (destination.type) {
+    case 'postgres': {
+      const result = await withPostgres(profiles, destination.profile, (client, schema) =>
+        exportToPostgres(session.connection, table, client, {
+          schema: destination.schema ?? schema,
+          table: destination.table,
+          writePolicy: destination.write_policy,
+          uniqueConstraints: destination.unique_constraints,
+        }),
+      );
+      return `exported ${result.rows} rows to Postgres ${destination.schema ?? 'default schema'}.${destination.table} (${destination.write_policy}, profile ${destination.profile})`;
+    }
+    case 'parquet': {
+      const result = await exportParquet(session.connection, table, {
+        path: path.resolve(places.projectDir, destination.path),
+        partitionBy: destination.partition_by,
+        compression: destination.compression,
+        writePolicy: destination.write_policy,
+      });
+      return `exported ${result.rows} rows to ${destination.path} (${result.files} Parquet files, ${destination.write_policy})`;
+    }
+    default: {
+      const never: never = destination;
+      throw new Error(`unknown destination ${JSON.stringify(never)}`);
+    }
+  }
+}
