@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { type DuckDBConnection } from '@duckdb/node-api';
 import type pg from 'pg';
@@ -19,7 +18,7 @@ export interface PostgresExportOptions {
   table: string;
   writePolicy: WritePolicy;
   /** Upsert: rows whose key columns match an existing row update it instead of adding one. */
-  uniqueConstraints?: string[];
+  uniqueConstraints?: readonly string[];
 }
 
 export class ExportError extends Error {
@@ -50,16 +49,31 @@ async function copyInto(duck: DuckDBConnection, source: string, columns: PgColum
   try {
     await promisify(execFile)('mkfifo', [fifo]);
     const copy = client.query(copyFrom(`COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT csv)`));
+    const copied = new Promise<void>((resolve, reject) => {
+      copy.on('finish', resolve);
+      copy.on('error', reject);
+    });
     // Open the reading end first: DuckDB's open for writing blocks until a reader exists.
-    const reading = pipeline(createReadStream(fifo, { highWaterMark: 1 << 20 }), copy);
+    const fifoStream = createReadStream(fifo, { highWaterMark: 1 << 20 });
     const select = columns.map((c) => `${c.select} AS ${quotePg(c.name)}`).join(', ');
     const writing = duck.run(`COPY (SELECT ${select} FROM ${source}) TO '${fifo.replaceAll("'", "''")}' (FORMAT csv, HEADER false)`);
-    const [, written] = await Promise.allSettled([reading, writing]).then(([r, w]) => {
-      if (w.status === 'rejected') throw w.reason;
-      if (r.status === 'rejected') throw r.reason;
-      return [r.value, w.value];
-    });
-    void written;
+    // The pipe's end-of-file looks the same whether DuckDB finished or failed, so the COPY is only
+    // ended once DuckDB says it succeeded; otherwise Postgres is told to abort it (CopyFail).
+    const fed = (async () => {
+      for await (const chunk of fifoStream) {
+        if (!copy.write(chunk)) await new Promise((r) => copy.once('drain', r));
+      }
+    })();
+    try {
+      await Promise.all([writing, fed]);
+    } catch (e) {
+      fifoStream.destroy();
+      copy.destroy(e instanceof Error ? e : new Error(String(e)));
+      await copied.catch(() => undefined);
+      throw e;
+    }
+    copy.end();
+    await copied;
     return copy.rowCount ?? 0;
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

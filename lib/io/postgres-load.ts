@@ -39,7 +39,7 @@ export async function loadPostgresQuery(client: pg.Client, sql: string, duck: Du
     await pipeline(client.query(copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`)), createWriteStream(file));
     await duck.run(
       `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteDuck(target)} AS SELECT * FROM read_csv(${sqlString(file)}, header = false, auto_detect = false, ` +
-        `quote = '"', escape = '"', delim = ',', columns = {${columns.join(', ')}})`,
+        `quote = '"', escape = '"', delim = ',', allow_quoted_nulls = false, columns = {${columns.join(', ')}})`,
     );
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
