@@ -35,6 +35,8 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const projectsDir = path.resolve(options.projectsDir);
   process.env.GRIMOIRE_PROJECTS = projectsDir;
+  // Route handlers run from Next's build output; they find lib/ (e.g. the block API types) here.
+  process.env.GRIMOIRE_APP_DIR = APP_DIR;
   if (!options.dev) await buildOnce();
   const app = next({ dev: options.dev, dir: APP_DIR, hostname: options.host, port: options.port });
   const handle = app.getRequestHandler();

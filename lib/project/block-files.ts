@@ -1,0 +1,73 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { notFound } from '../errors';
+import { BLOCK_FOLDERS, BLOCK_LANGUAGES, BLOCK_TYPES, IDENTIFIER_PATTERN, LANGUAGE_EXTENSIONS } from '../pipeline/model';
+import { parsePipeline } from '../pipeline/parse-pipeline';
+import { type BlockFile, type ProjectFiles } from '../protocol/editor-api';
+import { writeFileAtomic } from './files';
+import { pipelineFile } from './pipeline-write';
+import { conflict, MISSING_VERSION, versionOf, withFileLock } from './versions';
+
+/** The project-relative file of a block of the pipeline, as metadata.yaml names it. */
+async function blockFileOf(projectDir: string, pipeline: string, block: string): Promise<string> {
+  let text: string;
+  try {
+    text = await fs.readFile(pipelineFile(projectDir, pipeline), 'utf8');
+  } catch {
+    throw notFound(`pipeline "${pipeline}" not found`);
+  }
+  const parsed = parsePipeline(text, `pipelines/${pipeline}/metadata.yaml`, pipeline);
+  const found = parsed.ok ? parsed.value.blocks.find((b) => b.uuid === block) : undefined;
+  if (!found) throw notFound(`block "${block}" is not in pipeline ${pipeline}`);
+  return found.file;
+}
+
+export async function readBlockFile(projectDir: string, pipeline: string, block: string): Promise<BlockFile> {
+  const file = await blockFileOf(projectDir, pipeline, block);
+  try {
+    const content = await fs.readFile(path.join(projectDir, file), 'utf8');
+    return { file, content, version: versionOf(content) };
+  } catch {
+    return { file, content: '', version: MISSING_VERSION };
+  }
+}
+
+/**
+ * Saves a block's code atomically, only over the version the editor loaded: if the file changed
+ * on disk or in another tab since, the save is refused as a conflict and nothing is overwritten.
+ */
+export async function saveBlockFile(projectDir: string, pipeline: string, block: string, content: string, version: string): Promise<{ file: string; version: string }> {
+  const file = await blockFileOf(projectDir, pipeline, block);
+  const abs = path.join(projectDir, file);
+  return withFileLock(abs, async () => {
+    let current: string = MISSING_VERSION;
+    try {
+      current = versionOf(await fs.readFile(abs, 'utf8'));
+    } catch {
+      current = MISSING_VERSION;
+    }
+    if (current !== version) throw conflict(`${file} changed since it was loaded (in another tab or on disk); your edits are kept in the editor`);
+    await writeFileAtomic(abs, content);
+    return { file, version: versionOf(content) };
+  });
+}
+
+/** Every block file in the project, for the file browser and "add an existing block". */
+export async function listBlockFiles(projectDir: string): Promise<ProjectFiles['files']> {
+  const files: ProjectFiles['files'] = [];
+  for (const type of BLOCK_TYPES) {
+    let entries: string[] = [];
+    try {
+      entries = await fs.readdir(path.join(projectDir, BLOCK_FOLDERS[type]));
+    } catch {
+      continue;
+    }
+    for (const entry of entries.sort()) {
+      const language = BLOCK_LANGUAGES.find((l) => entry.endsWith(`.${LANGUAGE_EXTENSIONS[l]}`));
+      if (!language) continue;
+      const uuid = entry.slice(0, -(LANGUAGE_EXTENSIONS[language].length + 1));
+      if (IDENTIFIER_PATTERN.test(uuid)) files.push({ path: `${BLOCK_FOLDERS[type]}/${entry}`, type, language, uuid });
+    }
+  }
+  return files;
+}

@@ -1,0 +1,232 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { invalidInput, notFound, UserError } from '../errors';
+import { findTemplate } from '../pipeline/block-templates';
+import { findCycle } from '../pipeline/dag';
+import { editPipelineYaml, type PipelineEdit } from '../pipeline/edit-pipeline';
+import { type PipelineIssue } from '../pipeline/issues';
+import { BLOCK_FOLDERS, blockFilePath, type Block } from '../pipeline/model';
+import { blockLines, parsePipeline } from '../pipeline/parse-pipeline';
+import { validatePipeline } from '../pipeline/validate';
+import { type EditorEdit, type EditorPipeline } from '../protocol/editor-api';
+import { exists, listFiles, writeFileAtomic } from './files';
+import { listPipelines } from './load';
+import { safeJoin } from './paths';
+import { renameReferences } from '../pipeline/rename-references';
+import { conflict, versionOf, withFileLock } from './versions';
+
+export function pipelineFile(projectDir: string, pipeline: string): string {
+  return path.join(safeJoin(path.join(projectDir, 'pipelines'), pipeline), 'metadata.yaml');
+}
+
+async function readPipelineText(projectDir: string, pipeline: string): Promise<string> {
+  try {
+    return await fs.readFile(pipelineFile(projectDir, pipeline), 'utf8');
+  } catch {
+    throw notFound(`pipeline "${pipeline}" not found in project ${path.basename(projectDir)}`);
+  }
+}
+
+/** The pipeline as the editor shows it: blocks when the YAML parses, and every problem found. */
+export async function readEditorPipeline(projectDir: string, project: string, pipeline: string): Promise<EditorPipeline> {
+  const text = await readPipelineText(projectDir, pipeline);
+  const rel = `pipelines/${pipeline}/metadata.yaml`;
+  const parsed = parsePipeline(text, rel, pipeline);
+  if (!parsed.ok) return { project, uuid: pipeline, name: pipeline, version: versionOf(text), blocks: [], issues: parsed.issues };
+  const files = await listFiles(projectDir, Object.values(BLOCK_FOLDERS));
+  const issues = validatePipeline(parsed.value, rel, files, blockLines(text));
+  return { project, uuid: parsed.value.uuid, name: parsed.value.name, version: versionOf(text), blocks: parsed.value.blocks, issues };
+}
+
+interface FileOp {
+  kind: 'create' | 'rename';
+  file: string;
+  from?: string;
+  content?: string;
+}
+
+/**
+ * Turns the editor's edits into YAML edits and file operations, checking each against the model
+ * as it will be after the edits before it (so "add then connect" works in one request).
+ */
+function plan(blocks: Block[], edits: readonly EditorEdit[], existing: ReadonlySet<string>): { yaml: PipelineEdit[]; files: FileOp[]; renames: { from: string; to: string }[] } {
+  const model = blocks.map((b) => ({ ...b, upstream: [...b.upstream] }));
+  const yaml: PipelineEdit[] = [];
+  const files: FileOp[] = [];
+  const renames: { from: string; to: string }[] = [];
+  const find = (uuid: string) => {
+    const b = model.find((x) => x.uuid === uuid);
+    if (!b) throw notFound(`block "${uuid}" is not in this pipeline`);
+    return b;
+  };
+  const setUpstream = (uuid: string, upstream: string[]) => {
+    for (const u of upstream) find(u);
+    find(uuid).upstream = upstream;
+    yaml.push({ kind: 'set_upstream', uuid, upstream });
+  };
+  for (const edit of edits) {
+    switch (edit.kind) {
+      case 'add_block': {
+        if (model.some((b) => b.uuid === edit.uuid)) throw invalidInput(`a block named "${edit.uuid}" is already in this pipeline`);
+        for (const u of edit.upstream) find(u);
+        const file = blockFilePath(edit.type, edit.uuid, edit.language);
+        const pending = files.some((f) => f.file === file);
+        if ('existing' in edit.source) {
+          if (!existing.has(file)) throw notFound(`there is no block file ${file} in this project`);
+        } else {
+          const template = findTemplate(edit.source.template);
+          if (!template) throw invalidInput(`unknown block template "${edit.source.template}"`);
+          if (template.type !== edit.type || template.language !== edit.language) {
+            throw invalidInput(`template "${template.id}" is for a ${template.type} in ${template.language}`);
+          }
+          if (existing.has(file) || pending) {
+            throw new UserError('conflict', `${file} already exists: add it as an existing block file, or choose another name`);
+          }
+          files.push({ kind: 'create', file, content: template.code(edit.uuid, edit.upstream) });
+        }
+        const index = edit.index === undefined ? model.length : Math.min(edit.index, model.length);
+        model.splice(index, 0, { uuid: edit.uuid, name: edit.uuid, type: edit.type, language: edit.language, upstream: [...edit.upstream], configuration: {}, file });
+        yaml.push({ kind: 'add_block', uuid: edit.uuid, type: edit.type, language: edit.language, upstream: edit.upstream, index });
+        for (const d of edit.downstream) {
+          const down = find(d);
+          setUpstream(d, [...down.upstream.filter((u) => !edit.upstream.includes(u) || u === edit.uuid), edit.uuid].filter((u, i, all) => all.indexOf(u) === i));
+        }
+        break;
+      }
+      case 'remove_block': {
+        find(edit.uuid);
+        model.splice(model.findIndex((b) => b.uuid === edit.uuid), 1);
+        for (const b of model) b.upstream = b.upstream.filter((u) => u !== edit.uuid);
+        // The block file stays: it may be used by other pipelines, and work is never deleted silently.
+        yaml.push({ kind: 'remove_block', uuid: edit.uuid });
+        break;
+      }
+      case 'rename_block': {
+        const b = find(edit.uuid);
+        if (edit.to === edit.uuid) break;
+        if (model.some((x) => x.uuid === edit.to)) throw invalidInput(`a block named "${edit.to}" is already in this pipeline`);
+        const to = blockFilePath(b.type, edit.to, b.language);
+        if (existing.has(to)) throw new UserError('conflict', `${to} already exists: choose another name`);
+        files.push({ kind: 'rename', from: b.file, file: to });
+        renames.push({ from: edit.uuid, to: edit.to });
+        for (const x of model) x.upstream = x.upstream.map((u) => (u === edit.uuid ? edit.to : u));
+        b.uuid = edit.to;
+        b.file = to;
+        yaml.push({ kind: 'rename_block', uuid: edit.uuid, to: edit.to });
+        break;
+      }
+      case 'move_block': {
+        const b = find(edit.uuid);
+        model.splice(model.indexOf(b), 1);
+        model.splice(Math.min(edit.index, model.length), 0, b);
+        yaml.push({ kind: 'move_block', uuid: edit.uuid, index: edit.index });
+        break;
+      }
+      case 'set_upstream':
+        setUpstream(edit.uuid, edit.upstream);
+        break;
+      case 'add_edge': {
+        if (edit.from === edit.to) throw invalidInput(`block "${edit.from}" cannot be its own upstream`);
+        const to = find(edit.to);
+        find(edit.from);
+        if (!to.upstream.includes(edit.from)) setUpstream(edit.to, [...to.upstream, edit.from]);
+        break;
+      }
+      case 'remove_edge': {
+        const to = find(edit.to);
+        setUpstream(edit.to, to.upstream.filter((u) => u !== edit.from));
+        break;
+      }
+      default: {
+        const never: never = edit;
+        throw invalidInput(`unknown edit ${JSON.stringify(never)}`);
+      }
+    }
+    const cycle = findCycle(model);
+    if (cycle) throw invalidInput(`that would make a cycle: ${cycle.join(' -> ')}. A pipeline is a DAG; remove an edge first`);
+  }
+  return { yaml, files, renames };
+}
+
+/**
+ * Applies the editor's edits: block files first (created exclusively, renamed without clobbering),
+ * then metadata.yaml atomically. A stale `version` is a conflict: someone else changed the pipeline.
+ */
+export async function applyEditorEdits(projectDir: string, project: string, pipeline: string, version: string, edits: readonly EditorEdit[]): Promise<EditorPipeline> {
+  const file = pipelineFile(projectDir, pipeline);
+  return withFileLock(file, async () => {
+    const text = await readPipelineText(projectDir, pipeline);
+    if (versionOf(text) !== version) {
+      throw conflict(`pipelines/${pipeline}/metadata.yaml changed since it was loaded (in another tab or on disk); reload to see the change`);
+    }
+    const parsed = parsePipeline(text, `pipelines/${pipeline}/metadata.yaml`, pipeline);
+    if (!parsed.ok) throw new UserError('invalid_pipeline', `fix metadata.yaml before editing blocks: ${parsed.issues.map((i) => i.message).join('; ')}`);
+    const existing = await listFiles(projectDir, Object.values(BLOCK_FOLDERS));
+    const { yaml, files, renames } = plan(parsed.value.blocks, edits, existing);
+    let next: string;
+    try {
+      next = editPipelineYaml(text, yaml);
+    } catch (e) {
+      throw invalidInput(e instanceof Error ? e.message : String(e));
+    }
+    for (const op of files) {
+      const target = path.join(projectDir, op.file);
+      if (op.kind === 'create') {
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        await fs.writeFile(target, op.content ?? '', { flag: 'wx' });
+      } else if (op.from) {
+        const source = path.join(projectDir, op.from);
+        if (await exists(target)) throw conflict(`${op.file} already exists: choose another name`);
+        if (await exists(source)) await fs.rename(source, target);
+      }
+    }
+    await writeFileAtomic(file, next);
+    for (const r of renames) await renameEverywhere(projectDir, pipeline, r.from, r.to);
+    return readEditorPipeline(projectDir, project, pipeline);
+  });
+}
+
+/**
+ * A block file is shared by every pipeline that lists its uuid: after a rename, the other
+ * pipelines and the SQL/TypeScript that name the old uuid follow, so nothing breaks elsewhere.
+ */
+async function renameEverywhere(projectDir: string, edited: string, from: string, to: string): Promise<void> {
+  const touched = new Set<string>();
+  for (const other of await listPipelines(projectDir)) {
+    const otherFile = pipelineFile(projectDir, other);
+    // The edited pipeline's lock is already held by the caller.
+    const locked = <T>(work: () => Promise<T>) => (other === edited ? work() : withFileLock(otherFile, work));
+    await locked(async () => {
+      const text = await fs.readFile(otherFile, 'utf8');
+      const parsed = parsePipeline(text, otherFile, other);
+      if (!parsed.ok) return;
+      const names = new Set(parsed.value.blocks.map((b) => b.uuid));
+      if (other !== edited && names.has(from) && !names.has(to)) {
+        await writeFileAtomic(otherFile, editPipelineYaml(text, [{ kind: 'rename_block', uuid: from, to }]));
+        names.delete(from);
+        names.add(to);
+      }
+      for (const b of parsed.value.blocks) {
+        const uuid = b.uuid === from ? to : b.uuid;
+        const ups = b.upstream.map((u) => (u === from ? to : u));
+        if (uuid !== to && !ups.includes(to)) continue;
+        touched.add(blockFilePath(b.type, uuid, b.language));
+      }
+    });
+  }
+  for (const rel of touched) {
+    const abs = path.join(projectDir, rel);
+    await withFileLock(abs, async () => {
+      let text: string;
+      try {
+        text = await fs.readFile(abs, 'utf8');
+      } catch {
+        return;
+      }
+      const next = renameReferences(text, rel.endsWith('.sql') ? 'sql' : 'typescript', from, to);
+      if (next !== text) await writeFileAtomic(abs, next);
+    });
+  }
+}
+
+export type { PipelineIssue };

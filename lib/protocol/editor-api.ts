@@ -1,0 +1,82 @@
+/**
+ * The HTTP side of the protocol: bodies the editor sends to the route handlers under app/api and
+ * what they answer. Route handlers parse requests with these; the browser parses the answers.
+ * Every write carries the version (content hash) the browser loaded, so a save over someone
+ * else's change is a conflict (409), never a silent overwrite.
+ */
+import { z } from 'zod';
+import { BLOCK_LANGUAGES, BLOCK_TYPES, FOLDER_NAME_PATTERN, IDENTIFIER_PATTERN } from '../pipeline/model';
+
+const folderName = z.string().min(1).max(100).regex(FOLDER_NAME_PATTERN, 'use letters, digits, _ . - (no spaces or slashes)');
+export const blockUuidSchema = z.string().min(1).max(100).regex(IDENTIFIER_PATTERN, 'use letters, digits and _ (not starting with a digit)');
+const version = z.string().min(1).max(100);
+
+export const PROJECT_TEMPLATES = ['empty', 'starter'] as const;
+export const createProjectSchema = z.object({ name: folderName, template: z.enum(PROJECT_TEMPLATES).default('empty') });
+
+export const pipelinesActionSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('create'), name: folderName }),
+  z.object({ action: z.literal('clone'), from: folderName, name: folderName }),
+]);
+export const renamePipelineSchema = z.object({ name: folderName });
+
+/** Edits the notebook and the graph make; applied to metadata.yaml (comments kept) and block files. */
+export const editorEditSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('add_block'),
+    uuid: blockUuidSchema,
+    type: z.enum(BLOCK_TYPES),
+    language: z.enum(BLOCK_LANGUAGES),
+    upstream: z.array(blockUuidSchema).default([]),
+    index: z.number().int().nonnegative().optional(),
+    /** A template id (lib/pipeline/block-templates.ts), or 'existing' to reuse a block file already in the project. */
+    source: z.union([z.object({ template: z.string() }), z.object({ existing: z.literal(true) })]),
+    /** Blocks that should take the new block as an upstream (e.g. inserting between two). */
+    downstream: z.array(blockUuidSchema).default([]),
+  }),
+  z.object({ kind: z.literal('remove_block'), uuid: blockUuidSchema }),
+  z.object({ kind: z.literal('rename_block'), uuid: blockUuidSchema, to: blockUuidSchema }),
+  z.object({ kind: z.literal('move_block'), uuid: blockUuidSchema, index: z.number().int().nonnegative() }),
+  z.object({ kind: z.literal('set_upstream'), uuid: blockUuidSchema, upstream: z.array(blockUuidSchema) }),
+  z.object({ kind: z.literal('add_edge'), from: blockUuidSchema, to: blockUuidSchema }),
+  z.object({ kind: z.literal('remove_edge'), from: blockUuidSchema, to: blockUuidSchema }),
+]);
+export type EditorEdit = z.infer<typeof editorEditSchema>;
+export type EditorEditInput = z.input<typeof editorEditSchema>;
+
+export const editPipelineSchema = z.object({ version, edits: z.array(editorEditSchema).min(1).max(50) });
+export const saveFileSchema = z.object({ content: z.string().max(5_000_000), version });
+
+const blockSchema = z.object({
+  uuid: z.string(),
+  name: z.string(),
+  type: z.enum(BLOCK_TYPES),
+  language: z.enum(BLOCK_LANGUAGES),
+  upstream: z.array(z.string()),
+  file: z.string(),
+  configuration: z.record(z.string(), z.unknown()),
+});
+export type EditorBlock = z.infer<typeof blockSchema>;
+
+const issueSchema = z.object({ file: z.string(), block: z.string().optional(), line: z.number().optional(), message: z.string() });
+
+/** A pipeline as the editor holds it; `issues` lists what keeps it from running (the editor still opens). */
+export const editorPipelineSchema = z.object({
+  project: z.string(),
+  uuid: z.string(),
+  name: z.string(),
+  version: z.string(),
+  blocks: z.array(blockSchema),
+  issues: z.array(issueSchema),
+});
+export type EditorPipeline = z.infer<typeof editorPipelineSchema>;
+
+export const blockFileSchema = z.object({ file: z.string(), content: z.string(), version: z.string() });
+export type BlockFile = z.infer<typeof blockFileSchema>;
+
+export const savedFileSchema = z.object({ file: z.string(), version: z.string() });
+
+export const projectFilesSchema = z.object({ files: z.array(z.object({ path: z.string(), type: z.enum(BLOCK_TYPES), language: z.enum(BLOCK_LANGUAGES), uuid: z.string() })) });
+export type ProjectFiles = z.infer<typeof projectFilesSchema>;
+
+export const apiErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
