@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { after, before, test } from 'node:test';
+import { KernelHost } from '../../lib/kernel/host';
+import { runBlocks, type RunResult } from '../../lib/kernel/run-blocks';
+import { type OutputPreview } from '../../lib/protocol/messages';
+import { loadPipeline } from '../../lib/project/load';
+import { dataDirOf } from '../../lib/project/paths';
+import { testPostgres, type TestPostgres } from '../support/postgres';
+import { writeProject } from '../support/write-project';
+
+let db: TestPostgres;
+let http: Server;
+let baseUrl: string;
+let project: Awaited<ReturnType<typeof writeProject>>;
+let kernel: KernelHost;
+
+const CSV = 'VendorID,lpep_pickup_datetime,passenger_count,trip_distance\n2,2020-10-01 00:00:10,1,2.5\n,2020-10-02 10:00:00,,0\n1,2020-10-02 11:30:00,2,1.25\n';
+
+before(async () => {
+  db = await testPostgres();
+  http = createServer((req, res) => {
+    if (req.url === '/green.csv.gz') {
+      res.writeHead(200, { 'content-type': 'application/gzip' });
+      res.end(gzipSync(CSV));
+    } else {
+      res.writeHead(404);
+      res.end('nope');
+    }
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const address = http.address();
+  baseUrl = `http://127.0.0.1:${address && typeof address === 'object' ? address.port : 0}`;
+  const schema = db.schema;
+  project = await writeProject('conn', {
+    'io_config.yaml': `default:
+  POSTGRES_HOST: "{{ env_var('POSTGRES_HOST') }}"
+  POSTGRES_PORT: "{{ env_var('POSTGRES_PORT') }}"
+  POSTGRES_USER: "{{ env_var('POSTGRES_USER') }}"
+  POSTGRES_PASSWORD: "{{ env_var('POSTGRES_PASSWORD') }}"
+  POSTGRES_DBNAME: "{{ env_var('POSTGRES_DBNAME') }}"
+  POSTGRES_SCHEMA: ${schema}
+wrong_password:
+  POSTGRES_HOST: "{{ env_var('POSTGRES_HOST') }}"
+  POSTGRES_PORT: "{{ env_var('POSTGRES_PORT') }}"
+  POSTGRES_USER: nobody_here
+  POSTGRES_PASSWORD: hunter2-secret
+  POSTGRES_DBNAME: "{{ env_var('POSTGRES_DBNAME') }}"
+`,
+    'pipelines/p/metadata.yaml': `blocks:
+  - uuid: from_url
+    type: data_loader
+    language: typescript
+    configuration:
+      destination: { type: postgres, table: trips, write_policy: replace }
+  - uuid: lake_it
+    type: transformer
+    language: sql
+    upstream_blocks: [from_url]
+    configuration:
+      destination: { type: parquet, path: lake/trips, partition_by: [pickup_date] }
+  - uuid: read_lake
+    type: transformer
+    language: sql
+    upstream_blocks: [lake_it]
+  - uuid: in_postgres
+    type: data_loader
+    language: sql
+    upstream_blocks: [from_url]
+    configuration: { data_provider: postgres, data_provider_profile: default }
+  - uuid: missing_url
+    type: data_loader
+    language: typescript
+  - uuid: bad_login
+    type: data_loader
+    language: typescript
+  - uuid: lake_fails
+    type: data_exporter
+    language: typescript
+    upstream_blocks: [lake_it]
+`,
+    'data_loaders/from_url.ts': `export default async function from_url(ctx: BlockContext) {
+  return ctx.io.read('${baseUrl}/green.csv.gz', {
+    columns: { VendorID: 'BIGINT', lpep_pickup_datetime: 'TIMESTAMP', passenger_count: 'BIGINT', trip_distance: 'DOUBLE' },
+  });
+}
+`,
+    'transformers/lake_it.sql': 'SELECT *, CAST(lpep_pickup_datetime AS DATE) AS pickup_date FROM {{ df_1 }}',
+    'transformers/read_lake.sql': "SELECT pickup_date, count(*) AS trips FROM {{ lake('lake/trips') }} GROUP BY ALL ORDER BY pickup_date",
+    'data_loaders/in_postgres.sql': `SELECT count(*) AS trips, sum(trip_distance) AS miles FROM ${schema}.trips WHERE "VendorID" IS NOT NULL;`,
+    'data_loaders/missing_url.ts': `export default async function missing_url(ctx: BlockContext) {\n  return ctx.io.read('${baseUrl}/nope.csv');\n}\n`,
+    'data_loaders/bad_login.ts': "export default async function bad_login(ctx: BlockContext) {\n  return ctx.io.postgres('wrong_password').query('SELECT 1');\n}\n",
+    'data_exporters/lake_fails.ts': `export default async function lake_fails(df: DataFrame, ctx: BlockContext) {
+  // Fails half-way through the write: the lake written by lake_it must survive whole.
+  await ctx.io.parquet.export(ctx.sql\`SELECT trip_distance, CASE WHEN trip_distance < 2 THEN pickup_date ELSE error('boom') END AS pickup_date FROM \${df}\`, {
+    path: 'lake/trips', partitionBy: ['pickup_date'],
+  });
+}
+`,
+  });
+  kernel = new KernelHost({ projectDir: project.dir, dataDir: dataDirOf(project.dir), pipelineUuid: 'p', envDefaults: db.env });
+});
+
+after(async () => {
+  await kernel?.close();
+  await new Promise<void>((resolve) => http.close(() => resolve()));
+  await project?.cleanup();
+  await db?.close();
+});
+
+async function run(block: string, kind: 'block' | 'with_upstream' = 'with_upstream'): Promise<{ result: RunResult; previews: Map<string, OutputPreview>; logs: string }> {
+  const { pipeline } = await loadPipeline(project.dir, 'p');
+  const previews = new Map<string, OutputPreview>();
+  let logs = '';
+  const result = await runBlocks({
+    kernel,
+    pipeline,
+    scope: { kind, block },
+    onEvent: (e) => {
+      if (e.type === 'output') previews.set(e.block, e.preview);
+      if (e.type === 'log') logs += e.text;
+    },
+  });
+  return { result, previews, logs };
+}
+
+test('a CSV.gz from a URL loads with explicit types and lands in Postgres through its declared destination', async () => {
+  const { result, previews, logs } = await run('from_url');
+  assert.equal(result.status, 'completed', JSON.stringify(result.blocks.get('from_url')?.error));
+  assert.deepEqual(previews.get('from_url')?.columns.map((c) => c.type), ['BIGINT', 'TIMESTAMP', 'BIGINT', 'DOUBLE']);
+  assert.equal(previews.get('from_url')?.rowCount, 3);
+  assert.match(logs, /exported 3 rows to Postgres/);
+  const client = await db.client();
+  try {
+    const got = await client.query(`SELECT "VendorID" AS v, passenger_count AS p FROM ${db.schema}.trips ORDER BY lpep_pickup_datetime`);
+    assert.deepEqual(got.rows, [
+      { v: '2', p: '1' },
+      { v: null, p: null },
+      { v: '1', p: '2' },
+    ]);
+  } finally {
+    await client.end();
+  }
+});
+
+test('a parquet destination writes partitions that {{ lake() }} reads back as a table', async () => {
+  const { result, previews } = await run('read_lake');
+  assert.equal(result.status, 'completed', JSON.stringify([...result.blocks.values()].map((b) => b.error)));
+  const partitions = await readdir(path.join(project.dir, 'lake', 'trips'));
+  assert.deepEqual(partitions.sort(), ['pickup_date=2020-10-01', 'pickup_date=2020-10-02']);
+  assert.deepEqual(previews.get('read_lake')?.rows, [
+    { pickup_date: '2020-10-01', trips: 1 },
+    { pickup_date: '2020-10-02', trips: 2 },
+  ]);
+});
+
+test('a lake write that fails half-way leaves the old partitions whole', async () => {
+  const before = await readdir(path.join(project.dir, 'lake', 'trips', 'pickup_date=2020-10-02'));
+  const { result } = await run('lake_fails', 'block');
+  assert.equal(result.status, 'failed');
+  assert.match(result.blocks.get('lake_fails')?.error?.message ?? '', /boom/);
+  assert.deepEqual(await readdir(path.join(project.dir, 'lake', 'trips', 'pickup_date=2020-10-02')), before);
+  const leftovers = (await readdir(path.join(project.dir, 'lake'))).filter((f) => f !== 'trips');
+  assert.deepEqual(leftovers, []);
+});
+
+test('an SQL block with data_provider postgres runs in Postgres and its result becomes the output', async () => {
+  const { result, previews } = await run('in_postgres', 'block');
+  assert.equal(result.status, 'completed', JSON.stringify(result.blocks.get('in_postgres')?.error));
+  assert.deepEqual(previews.get('in_postgres')?.rows, [{ trips: 2, miles: 3.75 }]);
+});
+
+test('a missing URL and a wrong password fail with clear messages that never show the password', async () => {
+  const missing = await run('missing_url', 'block');
+  assert.match(missing.result.blocks.get('missing_url')?.error?.message ?? '', /cannot download http:\/\/127\.0\.0\.1:\d+\/nope\.csv: HTTP 404/);
+  const login = await run('bad_login', 'block');
+  const error = login.result.blocks.get('bad_login')?.error;
+  assert.match(error?.message ?? '', /cannot connect to Postgres at 127\.0\.0\.1:\d+\/\w+ as nobody_here \(profile wrong_password\)/);
+  assert.doesNotMatch(JSON.stringify(error), /hunter2-secret/);
+});
