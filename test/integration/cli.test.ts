@@ -8,7 +8,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { dataDirOf } from '../../lib/project/paths';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../../lib/db/embedded-postgres';
+import { dataDirOf, workspaceDataDir } from '../../lib/project/paths';
 import { copyProject, exists, fixturePath, removeProject, REPO_ROOT } from './helpers';
 
 interface CliResult {
@@ -210,7 +212,7 @@ describe('grimoire run on the demo project', { timeout: 300_000 }, () => {
     await removeProject(demo);
   });
 
-  test('green_taxi_etl exits 0 and writes the partitioned Parquet lake', async () => {
+  test('green_taxi_etl exits 0, writes the partitioned Parquet lake and replaces mage.green_taxi in the embedded Postgres', async () => {
     assert.ok(!(await exists(dataDirOf(demo))), 'the copy must start without runtime data');
     const r = await grimoire(['run', demo, 'green_taxi_etl'], 300_000);
     assert.equal(r.code, 0, show(r));
@@ -218,7 +220,8 @@ describe('grimoire run on the demo project', { timeout: 300_000 }, () => {
     const cleaned = rowsPrinted(r.stdout, 'clean_green_taxi');
     assert.ok(loaded > 0 && cleaned > 0 && cleaned < loaded, `loaded ${loaded}, cleaned ${cleaned}`);
     assert.ok(finalLine(r.stdout, 'export_green_taxi_lake', 'completed'), show(r));
-    assert.match(r.stdout, /^Completed: 3 of 3 blocks succeeded/m);
+    assert.match(r.stdout, /^Completed: 4 of 4 blocks succeeded/m);
+    assert.ok(finalLine(r.stdout, 'export_green_taxi_postgres', 'completed'), show(r));
 
     const lake = path.join(dataDirOf(demo), 'lake', 'green_taxi');
     const partitions = (await fs.readdir(lake)).sort();
@@ -240,6 +243,18 @@ describe('grimoire run on the demo project', { timeout: 300_000 }, () => {
     } finally {
       connection.closeSync();
       instance.closeSync();
+    }
+
+    // The CLI stopped the workspace's embedded PostgreSQL on exit; its data holds the export.
+    const server = await startEmbeddedPostgres(path.join(workspaceDataDir(demo), 'postgres'));
+    const client = new pg.Client(server.coordinates);
+    try {
+      await client.connect();
+      const res = await client.query("SELECT count(*)::int AS n, pg_typeof(lpep_pickup_datetime)::text AS ts FROM mage.green_taxi GROUP BY 2");
+      assert.deepEqual(res.rows, [{ n: cleaned, ts: 'timestamp without time zone' }]);
+    } finally {
+      await client.end();
+      await server.stop();
     }
   });
 });

@@ -18,9 +18,13 @@ export function fixturePath(name: string): string {
   return path.join(REPO_ROOT, 'test', 'fixtures', 'projects', name);
 }
 
-/** Copies a project folder (without its .grimoire/ runtime data) into a new temp folder. */
+/**
+ * Copies a project folder (without its .grimoire/ runtime data) into a new temp workspace folder,
+ * as <workspace>/<name>: the workspace's own .grimoire/ (embedded PostgreSQL) stays in the temp tree.
+ */
 export async function copyProject(source: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `grimoire-it-${path.basename(source)}-`));
+  const workspace = await fs.mkdtemp(path.join(os.tmpdir(), `grimoire-it-${path.basename(source)}-`));
+  const dir = path.join(workspace, path.basename(source));
   await fs.cp(source, dir, {
     recursive: true,
     filter: (src) => !path.relative(source, src).split(path.sep).includes('.grimoire'),
@@ -29,7 +33,7 @@ export async function copyProject(source: string): Promise<string> {
 }
 
 export async function removeProject(dir: string): Promise<void> {
-  await fs.rm(dir, { recursive: true, force: true });
+  await fs.rm(path.dirname(dir), { recursive: true, force: true });
 }
 
 export async function exists(file: string): Promise<boolean> {
