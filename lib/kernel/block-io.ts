@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type Destination } from '../pipeline/destination';
 import { quoteIdentifier } from '../pipeline/sql-template';
-import { parseIoConfig, requirePostgres, type IoProfile } from '../io/io-config';
+import { parseIoConfig, requirePostgres, secretsOf, type IoProfile } from '../io/io-config';
+import { rememberSecrets } from './secrets';
 import { exportParquet, lakeQuery } from '../io/lake';
 import { connectPostgres } from '../io/postgres-client';
 import { exportToPostgres } from '../io/postgres-export';
@@ -24,7 +25,9 @@ export async function loadProfiles(projectDir: string, environment: NodeJS.Proce
   } catch {
     return new Map();
   }
-  return parseIoConfig(text, environment);
+  const profiles = parseIoConfig(text, environment);
+  rememberSecrets(secretsOf(profiles));
+  return profiles;
 }
 
 function sourceOf(data: DataFrame | Query): string {

@@ -11,6 +11,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { executeBlock, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
+import { redactKnown } from './secrets';
 import { queryOutput } from './query-output';
 
 const current = new AsyncLocalStorage<{ runId: string; block: string }>();
@@ -32,7 +33,7 @@ function capture(stream: 'stdout' | 'stderr', text: string): boolean {
   const room = MAX_LOG_CHARS - sent;
   const chunk = text.length > room ? `${text.slice(0, room)}\n[output truncated after ${MAX_LOG_CHARS} characters]\n` : text;
   logged.set(key, sent + chunk.length);
-  send({ type: 'log', runId: owner.runId, block: owner.block, stream, text: chunk });
+  send({ type: 'log', runId: owner.runId, block: owner.block, stream, text: redactKnown(chunk) });
   return true;
 }
 

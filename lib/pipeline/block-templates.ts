@@ -3,6 +3,7 @@
  * "add block" menu. A template is a function of the block's uuid and upstream uuids, so a new
  * transformer's function already takes its upstream outputs as named arguments.
  */
+import { CONNECTOR_TEMPLATES } from './connector-templates';
 import { type BlockLanguage, type BlockType } from './model';
 
 export interface BlockTemplate {
@@ -139,6 +140,7 @@ TO '{{ data_dir }}/lake/output.parquet'
 FROM {{ df_1 }};
 `,
   },
+  ...CONNECTOR_TEMPLATES,
 ];
 
 export function templatesFor(type: BlockType, language?: BlockLanguage): BlockTemplate[] {

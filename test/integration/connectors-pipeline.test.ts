@@ -92,7 +92,7 @@ wrong_password:
     'transformers/read_lake.sql': "SELECT pickup_date, count(*) AS trips FROM {{ lake('lake/trips') }} GROUP BY ALL ORDER BY pickup_date",
     'data_loaders/in_postgres.sql': `SELECT count(*) AS trips, sum(trip_distance) AS miles FROM ${schema}.trips WHERE "VendorID" IS NOT NULL;`,
     'data_loaders/missing_url.ts': `export default async function missing_url(ctx: BlockContext) {\n  return ctx.io.read('${baseUrl}/nope.csv');\n}\n`,
-    'data_loaders/bad_login.ts': "export default async function bad_login(ctx: BlockContext) {\n  return ctx.io.postgres('wrong_password').query('SELECT 1');\n}\n",
+    'data_loaders/bad_login.ts': "export default async function bad_login(ctx: BlockContext) {\n  console.log('trying with hunter2-secret');\n  return ctx.io.postgres('wrong_password').query('SELECT 1');\n}\n",
     'data_exporters/lake_fails.ts': `export default async function lake_fails(df: DataFrame, ctx: BlockContext) {
   // Fails half-way through the write: the lake written by lake_it must survive whole.
   await ctx.io.parquet.export(ctx.sql\`SELECT trip_distance, CASE WHEN trip_distance < 2 THEN pickup_date ELSE error('boom') END AS pickup_date FROM \${df}\`, {
@@ -180,4 +180,5 @@ test('a missing URL and a wrong password fail with clear messages that never sho
   const error = login.result.blocks.get('bad_login')?.error;
   assert.match(error?.message ?? '', /cannot connect to Postgres at 127\.0\.0\.1:\d+\/\w+ as nobody_here \(profile wrong_password\)/);
   assert.doesNotMatch(JSON.stringify(error), /hunter2-secret/);
+  assert.equal(login.logs, 'trying with ***\n');
 });
