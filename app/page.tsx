@@ -1,4 +1,5 @@
 import Link from 'next/link';
+import { NewProjectForm } from '@/components/projects/forms';
 import { getProjects } from '@/lib/server/catalog';
 
 export const dynamic = 'force-dynamic';
@@ -8,12 +9,13 @@ export default async function ProjectsPage() {
   return (
     <main>
       <h1>Projects</h1>
-      {projects.length === 0 ? <p>No projects yet.</p> : null}
+      <NewProjectForm />
+      {projects.length === 0 ? <p className="muted">No projects yet.</p> : null}
       <ul className="list" aria-label="Projects">
         {projects.map((p) => (
           <li key={p.name}>
             <Link href={`/projects/${encodeURIComponent(p.name)}`}>{p.name}</Link>{' '}
-            <span style={{ color: 'var(--muted)' }}>
+            <span className="muted">
               {p.pipelines.length} pipeline{p.pipelines.length === 1 ? '' : 's'}
             </span>
           </li>

@@ -1,5 +1,6 @@
 import Link from 'next/link';
 import { notFound } from 'next/navigation';
+import { PipelineList } from '@/components/projects/PipelineList';
 import { UserError } from '@/lib/errors';
 import { getPipelines } from '@/lib/server/catalog';
 
@@ -20,13 +21,7 @@ export default async function ProjectPage({ params }: { params: Promise<{ projec
         <Link href="/">Projects</Link> / {project}
       </nav>
       <h1>Pipelines</h1>
-      <ul className="list" aria-label="Pipelines">
-        {pipelines.map((p) => (
-          <li key={p}>
-            <Link href={`/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(p)}`}>{p}</Link>
-          </li>
-        ))}
-      </ul>
+      <PipelineList project={project} pipelines={pipelines} />
     </main>
   );
 }

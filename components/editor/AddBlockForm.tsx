@@ -1,0 +1,112 @@
+'use client';
+import { useEffect, useState } from 'react';
+import { templatesFor } from '@/lib/pipeline/block-templates';
+import { BLOCK_LANGUAGES, BLOCK_TYPES, type BlockLanguage, type BlockType } from '@/lib/pipeline/model';
+import { type ProjectFiles } from '@/lib/protocol/editor-api';
+import { api } from './api';
+import { useEditor } from './store';
+
+const TYPE_LABEL: Record<BlockType, string> = { data_loader: 'Data loader', transformer: 'Transformer', data_exporter: 'Data exporter' };
+const PREFIX: Record<BlockType, string> = { data_loader: 'load', transformer: 'transform', data_exporter: 'export' };
+
+/** Mage's "add block": type, language, a template or an existing block file, and a name. */
+export function AddBlockForm() {
+  const adding = useEditor((s) => s.adding);
+  const model = useEditor((s) => s.model);
+  const project = useEditor((s) => s.project);
+  const st = useEditor.getState;
+  const [type, setType] = useState<BlockType>('data_loader');
+  const [language, setLanguage] = useState<BlockLanguage>('typescript');
+  const [source, setSource] = useState<string>('');
+  const [name, setName] = useState('');
+  const [files, setFiles] = useState<ProjectFiles['files']>([]);
+
+  useEffect(() => {
+    if (!adding) return;
+    void api.files(project).then((r) => setFiles(r.files), () => setFiles([]));
+    const upstreamType = model?.blocks.find((b) => b.uuid === adding.upstream[0])?.type;
+    const t: BlockType = !upstreamType ? 'data_loader' : upstreamType === 'data_loader' ? 'transformer' : upstreamType === 'transformer' ? 'transformer' : 'data_exporter';
+    setType(t);
+    setSource('');
+    const used = new Set(model?.blocks.map((b) => b.uuid));
+    let n = 1;
+    while (used.has(`${PREFIX[t]}_${n}`)) n += 1;
+    setName(`${PREFIX[t]}_${n}`);
+  }, [adding, model, project]);
+
+  if (!adding) return null;
+  const templates = templatesFor(type, language);
+  const existing = files.filter((f) => f.type === type && f.language === language && !model?.blocks.some((b) => b.uuid === f.uuid));
+  const chosen = source || templates[0]?.id || '';
+
+  const submit = async () => {
+    const isExisting = chosen.startsWith('existing:');
+    const uuid = isExisting ? chosen.slice('existing:'.length) : name.trim();
+    const ok = await st().edit([
+      { kind: 'add_block', uuid, type, language, upstream: adding.upstream, index: adding.index, source: isExisting ? { existing: true } : { template: chosen } },
+    ]);
+    if (ok) {
+      st().setAdding(null);
+      st().select(uuid);
+    }
+  };
+
+  return (
+    <form
+      className="add-block"
+      aria-label="New block"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') st().setAdding(null);
+        e.stopPropagation();
+      }}
+    >
+      <label>
+        Block type
+        <select value={type} onChange={(e) => setType(BLOCK_TYPES.find((t) => t === e.target.value) ?? 'data_loader')}>
+          {BLOCK_TYPES.map((t) => (
+            <option key={t} value={t}>
+              {TYPE_LABEL[t]}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Language
+        <select value={language} onChange={(e) => setLanguage(BLOCK_LANGUAGES.find((l) => l === e.target.value) ?? 'typescript')}>
+          <option value="typescript">TypeScript</option>
+          <option value="sql">SQL</option>
+        </select>
+      </label>
+      <label>
+        Template
+        <select value={chosen} onChange={(e) => setSource(e.target.value)}>
+          {templates.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.label}
+            </option>
+          ))}
+          {existing.map((f) => (
+            <option key={f.path} value={`existing:${f.uuid}`}>
+              Existing file: {f.path}
+            </option>
+          ))}
+        </select>
+      </label>
+      {chosen.startsWith('existing:') ? null : (
+        <label>
+          Block name
+          <input value={name} onChange={(e) => setName(e.target.value)} pattern="[A-Za-z_][A-Za-z0-9_]*" required autoFocus />
+        </label>
+      )}
+      <span className="muted">{adding.upstream.length > 0 ? `upstream: ${adding.upstream.join(', ')}` : 'no upstream'}</span>
+      <button type="submit">Create block</button>
+      <button type="button" onClick={() => st().setAdding(null)}>
+        Cancel
+      </button>
+    </form>
+  );
+}

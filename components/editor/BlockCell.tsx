@@ -1,0 +1,207 @@
+'use client';
+import dynamic from 'next/dynamic';
+import { useEffect, useMemo, useState } from 'react';
+import { type EditorBlock } from '@/lib/protocol/editor-api';
+import { OutputView } from './OutputView';
+import { displayStatus, useEditor } from './store';
+
+const BlockEditor = dynamic(() => import('./BlockEditor'), { ssr: false, loading: () => <div className="muted code">Loading editor…</div> });
+
+const TYPE_LABEL = { data_loader: 'Data loader', transformer: 'Transformer', data_exporter: 'Data exporter' } as const;
+
+function Elapsed({ since }: { since: number }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 200);
+    return () => clearInterval(t);
+  }, []);
+  return <span data-testid="elapsed">{((now - since) / 1000).toFixed(1)} s</span>;
+}
+
+export function BlockCell({ block, index, next, focusToken }: { block: EditorBlock; index: number; next?: string; focusToken?: number }) {
+  const file = useEditor((s) => s.files[block.uuid]);
+  const view = useEditor((s) => s.run.blocks[block.uuid]);
+  const status = useEditor((s) => displayStatus(s, block.uuid));
+  const connected = useEditor((s) => s.run.connected);
+  const selected = useEditor((s) => s.selected === block.uuid);
+  const collapsed = useEditor((s) => s.collapsed[block.uuid] ?? false);
+  const outputKey = useEditor((s) => s.outputKeys[block.uuid] ?? 0);
+  const blocks = useEditor((s) => s.model?.blocks);
+  const columns = useEditor((s) => s.columns);
+  const total = blocks?.length ?? 0;
+  const st = useEditor.getState;
+  const [renaming, setRenaming] = useState(false);
+  const [newName, setNewName] = useState(block.uuid);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+
+  const sql = useMemo(
+    () => (block.language === 'sql' ? { upstream: block.upstream, columns: Object.fromEntries(block.upstream.map((u) => [u, columns[u] ?? []])) } : undefined),
+    [block.language, block.upstream, columns],
+  );
+
+  // Autosave: two seconds after the last keystroke (Mage waits ten).
+  const content = file?.content;
+  useEffect(() => {
+    if (!file || file.content === file.saved || file.conflict) return;
+    const t = setTimeout(() => void st().save(block.uuid), 2000);
+    return () => clearTimeout(t);
+  }, [content, file, block.uuid, st]);
+
+  const dirty = !!file && file.content !== file.saved;
+  const error = view?.error;
+  const errorLine = error && (!error.file || error.file === block.file) ? error.line : undefined;
+
+  return (
+    <section
+      className={`block${selected ? ' selected' : ''}`}
+      data-type={block.type}
+      aria-label={`Block ${block.uuid}`}
+      data-block={block.uuid}
+      tabIndex={-1}
+      onFocus={() => {
+        if (!selected) st().select(block.uuid);
+      }}
+      onClick={() => {
+        if (!selected) st().select(block.uuid);
+      }}
+    >
+      <header>
+        <button type="button" className="icon" aria-label={`${collapsed ? 'Expand' : 'Collapse'} block ${block.uuid}`} aria-expanded={!collapsed} onClick={() => st().toggleCollapsed(block.uuid)}>
+          {collapsed ? '▸' : '▾'}
+        </button>
+        {renaming ? (
+          <form
+            className="inline"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void st()
+                .saveAll()
+                .then(() => st().edit([{ kind: 'rename_block', uuid: block.uuid, to: newName.trim() }]))
+                .then((ok) => ok && setRenaming(false));
+            }}
+          >
+            <input aria-label={`New name for ${block.uuid}`} value={newName} onChange={(e) => setNewName(e.target.value)} autoFocus />
+            <button type="submit">Save name</button>
+            <button type="button" onClick={() => setRenaming(false)}>
+              Cancel
+            </button>
+          </form>
+        ) : (
+          <span className="name">{block.uuid}</span>
+        )}
+        <span className="meta">
+          {TYPE_LABEL[block.type]} · {block.language === 'sql' ? 'SQL' : 'TypeScript'}
+          {block.upstream.length > 0 ? ` · ← ${block.upstream.join(', ')}` : ''}
+        </span>
+        {dirty ? (
+          <span className="unsaved" title="Unsaved changes" aria-label={`Unsaved changes in ${block.uuid}`} data-testid={`unsaved-${block.uuid}`}>
+            ●
+          </span>
+        ) : null}
+        <span className="status" data-status={status} data-testid={`status-${block.uuid}`}>
+          {status.replace('_', ' ')}
+          {status === 'running' && view?.startedAt ? (
+            <>
+              {' · '}
+              <Elapsed since={view.startedAt} />
+            </>
+          ) : view?.durationMs !== undefined && status !== 'running' ? (
+            ` · ${(view.durationMs / 1000).toFixed(2)} s`
+          ) : (
+            ''
+          )}
+        </span>
+        <button type="button" aria-label={`Run block ${block.uuid}`} title="Run (Ctrl/Cmd+Enter)" onClick={() => void st().runBlock('run_block', block.uuid)} disabled={!connected}>
+          ▶ Run
+        </button>
+        <button type="button" aria-label={`Run ${block.uuid} with upstream`} onClick={() => void st().runBlock('run_with_upstream', block.uuid)} disabled={!connected}>
+          ⇡
+        </button>
+        <button type="button" aria-label={`Run ${block.uuid} and downstream`} onClick={() => void st().runBlock('run_downstream', block.uuid)} disabled={!connected}>
+          ⇣
+        </button>
+        <button type="button" aria-label={`Save block ${block.uuid}`} title="Save (Ctrl/Cmd+S)" onClick={() => void st().save(block.uuid)} disabled={!dirty}>
+          Save
+        </button>
+        <button type="button" aria-label={`Rename block ${block.uuid}`} onClick={() => { setNewName(block.uuid); setRenaming(true); }}>
+          Rename
+        </button>
+        <button type="button" aria-label={`Move ${block.uuid} up`} disabled={index === 0} onClick={() => void st().edit([{ kind: 'move_block', uuid: block.uuid, index: index - 1 }])}>
+          ↑
+        </button>
+        <button type="button" aria-label={`Move ${block.uuid} down`} disabled={index >= total - 1} onClick={() => void st().edit([{ kind: 'move_block', uuid: block.uuid, index: index + 1 }])}>
+          ↓
+        </button>
+        <button type="button" aria-label={`Delete block ${block.uuid}`} onClick={() => setConfirmDelete(true)}>
+          Delete
+        </button>
+      </header>
+      {confirmDelete ? (
+        <div role="alertdialog" aria-label={`Delete ${block.uuid}?`} className="confirm">
+          Remove {block.uuid} from this pipeline? Its file {block.file} stays in the project.
+          <button type="button" onClick={() => void st().edit([{ kind: 'remove_block', uuid: block.uuid }]).then(() => setConfirmDelete(false))}>
+            Delete
+          </button>
+          <button type="button" onClick={() => setConfirmDelete(false)}>
+            Cancel
+          </button>
+        </div>
+      ) : null}
+      {file?.conflict ? (
+        <div role="alert" className="conflict" data-testid={`conflict-${block.uuid}`}>
+          Conflict: {file.conflict}
+          <button type="button" onClick={() => void st().resolveConflict(block.uuid, 'theirs')}>
+            Load theirs (discard mine)
+          </button>
+          <button type="button" onClick={() => void st().resolveConflict(block.uuid, 'mine')}>
+            Overwrite with mine
+          </button>
+        </div>
+      ) : null}
+      {collapsed ? null : (
+        <>
+          {file?.loaded ? (
+            <BlockEditor
+              uuid={block.uuid}
+              language={block.language}
+              value={file.content}
+              onChange={(v) => st().setContent(block.uuid, v)}
+              onRun={() => void st().runBlock('run_block', block.uuid)}
+              onRunNext={() => {
+                void st().runBlock('run_block', block.uuid);
+                if (next) {
+                  st().select(next);
+                  document.querySelector<HTMLElement>(`[data-block="${next}"]`)?.focus();
+                } else {
+                  st().setAdding({ index: index + 1, upstream: [block.uuid] });
+                }
+              }}
+              onSave={() => void st().save(block.uuid)}
+              onEscape={() => document.querySelector<HTMLElement>(`[data-block="${block.uuid}"]`)?.focus()}
+              errorLine={errorLine}
+              errorMessage={error?.message}
+              sql={sql}
+              focusToken={focusToken}
+            />
+          ) : (
+            <div className="muted code">Loading {block.file}…</div>
+          )}
+          <div className="output">
+            {view?.logs ? (
+              <pre className="logs" aria-label={`Console output of ${block.uuid}`}>
+                {view.logs}
+              </pre>
+            ) : null}
+            {error ? (
+              <pre className="error" role="alert" data-testid={`error-${block.uuid}`}>
+                {error.file ? `${error.file}${error.line ? `:${error.line}` : ''}: ` : ''}
+                {error.message}
+              </pre>
+            ) : null}
+            <OutputView block={block.uuid} preview={view?.preview} outputKey={outputKey} />
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

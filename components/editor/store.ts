@@ -1,0 +1,332 @@
+'use client';
+import { io, type Socket } from 'socket.io-client';
+import { z } from 'zod';
+import { create } from 'zustand';
+import { type EditorEditInput, type EditorPipeline } from '@/lib/protocol/editor-api';
+import { CLIENT_EVENT, serverMessageSchema, SERVER_EVENT, type ClientMessage, type ServerMessage } from '@/lib/protocol/messages';
+import { type OutputAnswer, type OutputQueryInput, outputQuerySchema } from '@/lib/protocol/output-query';
+import { ApiError, api } from './api';
+import { reduceRun, type RunState } from './run-state';
+
+export interface FileState {
+  content: string;
+  /** What the server has, as of `version`. */
+  saved: string;
+  version: string;
+  loaded: boolean;
+  saving: boolean;
+  /** Set when a save was refused because the file changed elsewhere. */
+  conflict?: string;
+  /** Last local edit, for "stale" (edited since the last run). */
+  editedAt?: number;
+}
+
+export interface AddBlockPlace {
+  index: number;
+  upstream: string[];
+}
+
+type RunKind = 'run_block' | 'run_with_upstream' | 'run_downstream';
+type AskResult = { ok: true; answer: OutputAnswer } | { ok: false; message: string };
+
+export interface EditorState {
+  project: string;
+  pipeline: string;
+  model: EditorPipeline | null;
+  files: Record<string, FileState>;
+  run: RunState;
+  /** When each block last completed (ms), for "stale". */
+  completedAt: Record<string, number>;
+  /** Bumped when a block gets a new output, so its table reloads. */
+  outputKeys: Record<string, number>;
+  columns: Record<string, { name: string; type: string }[]>;
+  selected: string | null;
+  collapsed: Record<string, boolean>;
+  notice: string | null;
+  adding: AddBlockPlace | null;
+  init(project: string, pipeline: string): () => void;
+  reload(): Promise<void>;
+  edit(edits: EditorEditInput[]): Promise<boolean>;
+  setContent(block: string, content: string): void;
+  save(block: string): Promise<boolean>;
+  saveAll(): Promise<boolean>;
+  resolveConflict(block: string, keep: 'mine' | 'theirs'): Promise<void>;
+  runBlock(kind: RunKind, block: string): Promise<void>;
+  runPipeline(): Promise<void>;
+  interrupt(): void;
+  restart(): void;
+  ask(block: string, query: OutputQueryInput): Promise<AskResult>;
+  select(block: string | null): void;
+  toggleCollapsed(block: string): void;
+  setNotice(notice: string | null): void;
+  setAdding(place: AddBlockPlace | null): void;
+}
+
+const draftSchema = z.object({ content: z.string(), version: z.string() });
+const draftKey = (project: string, pipeline: string, block: string) => `grimoire:draft:${project}/${pipeline}/${block}`;
+
+function readDraft(project: string, pipeline: string, block: string): z.infer<typeof draftSchema> | null {
+  try {
+    const raw = window.localStorage.getItem(draftKey(project, pipeline, block));
+    if (!raw) return null;
+    const parsed = draftSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeDraft(project: string, pipeline: string, block: string, draft: z.infer<typeof draftSchema> | null): void {
+  try {
+    if (draft) window.localStorage.setItem(draftKey(project, pipeline, block), JSON.stringify(draft));
+    else window.localStorage.removeItem(draftKey(project, pipeline, block));
+  } catch {
+    // Storage full or disabled: the editor still holds the text.
+  }
+}
+
+let socket: Socket | null = null;
+let requestCounter = 0;
+const waiting = new Map<string, (r: AskResult) => void>();
+
+const emptyRun = (): RunState => ({ connected: false, kernel: 'dead', blocks: {} });
+
+export const useEditor = create<EditorState>()((set, get) => {
+  const send = (message: ClientMessage) => socket?.emit(CLIENT_EVENT, message);
+  const ref = () => ({ project: get().project, pipeline: get().pipeline });
+
+  const loadFile = async (block: string) => {
+    const { project, pipeline } = get();
+    try {
+      const file = await api.file(project, pipeline, block);
+      // Unsaved text from before a reload or a crash wins over the disk, never silently lost.
+      const draft = readDraft(project, pipeline, block);
+      const content = draft && draft.content !== file.content ? draft.content : file.content;
+      const conflict =
+        draft && draft.content !== file.content && draft.version !== file.version
+          ? `${file.file} changed on disk since your unsaved edits; keep yours or load theirs`
+          : undefined;
+      set((s) => ({ files: { ...s.files, [block]: { content, saved: file.content, version: file.version, loaded: true, saving: false, conflict, editedAt: s.files[block]?.editedAt } } }));
+    } catch (e) {
+      set({ notice: e instanceof Error ? e.message : String(e) });
+    }
+  };
+
+  const onServer = (m: ServerMessage) => {
+    switch (m.type) {
+      case 'output_answer': {
+        const resolve = waiting.get(m.requestId);
+        waiting.delete(m.requestId);
+        if (m.result.ok && m.result.answer.kind === 'page') {
+          const cols = m.result.answer.columns;
+          set((s) => ({ columns: { ...s.columns, [m.block]: cols } }));
+        }
+        resolve?.(m.result);
+        return;
+      }
+      case 'pipeline_changed':
+        if (m.version !== get().model?.version) void get().reload();
+        return;
+      case 'file_changed': {
+        const block = get().model?.blocks.find((b) => b.file === m.file)?.uuid;
+        const f = block ? get().files[block] : undefined;
+        // Another tab saved: follow it when this tab has nothing unsaved; otherwise the next save conflicts.
+        if (block && f && f.version !== m.version && f.content === f.saved && !f.saving) void loadFile(block);
+        return;
+      }
+      case 'output':
+        set((s) => ({
+          outputKeys: { ...s.outputKeys, [m.block]: (s.outputKeys[m.block] ?? 0) + 1 },
+          columns: { ...s.columns, [m.block]: m.preview.columns },
+        }));
+        break;
+      case 'block_status':
+        if (m.status === 'completed') set((s) => ({ completedAt: { ...s.completedAt, [m.block]: Date.parse(m.at) } }));
+        break;
+      default:
+        break;
+    }
+    set((s) => ({ run: reduceRun(s.run, { type: 'server', message: m }) }));
+  };
+
+  return {
+    project: '',
+    pipeline: '',
+    model: null,
+    files: {},
+    run: emptyRun(),
+    completedAt: {},
+    outputKeys: {},
+    columns: {},
+    selected: null,
+    collapsed: {},
+    notice: null,
+    adding: null,
+
+    init(project, pipeline) {
+      set({ project, pipeline, model: null, files: {}, run: emptyRun(), completedAt: {}, outputKeys: {}, columns: {}, selected: null, notice: null, adding: null });
+      const s = io({ transports: ['websocket'] });
+      socket = s;
+      s.on('connect', () => {
+        set((st) => ({ run: reduceRun(st.run, { type: 'connected', connected: true }) }));
+        // After a reconnect (or a server restart) the server replays what it knows, and the
+        // pipeline and files are fetched again so the page catches up.
+        send({ type: 'subscribe', project, pipeline });
+        void get().reload();
+      });
+      s.on('disconnect', () => set((st) => ({ run: reduceRun(st.run, { type: 'connected', connected: false }) })));
+      s.on(SERVER_EVENT, (raw: unknown) => {
+        const parsed = serverMessageSchema.safeParse(raw);
+        if (parsed.success) onServer(parsed.data);
+      });
+      const beforeUnload = (e: BeforeUnloadEvent) => {
+        if (Object.values(get().files).some((f) => f.content !== f.saved)) e.preventDefault();
+      };
+      window.addEventListener('beforeunload', beforeUnload);
+      return () => {
+        window.removeEventListener('beforeunload', beforeUnload);
+        s.disconnect();
+        if (socket === s) socket = null;
+      };
+    },
+
+    async reload() {
+      const { project, pipeline } = get();
+      try {
+        const model = await api.pipeline(project, pipeline);
+        set({ model });
+        await Promise.all(
+          model.blocks.map((b) => {
+            const f = get().files[b.uuid];
+            // Keep unsaved text; refresh what is clean.
+            if (f && f.content !== f.saved) return undefined;
+            return loadFile(b.uuid);
+          }),
+        );
+      } catch (e) {
+        set({ notice: e instanceof Error ? e.message : String(e) });
+      }
+    },
+
+    async edit(edits) {
+      const { project, pipeline, model } = get();
+      if (!model) return false;
+      try {
+        const next = await api.edit(project, pipeline, model.version, edits);
+        set({ model: next, notice: null });
+        await Promise.all(next.blocks.filter((b) => !get().files[b.uuid]).map((b) => loadFile(b.uuid)));
+        return true;
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 'conflict' && /metadata\.yaml changed/.test(e.message)) {
+          await get().reload();
+          set({ notice: `${e.message}. The pipeline was reloaded; try again.` });
+        } else {
+          set({ notice: e instanceof Error ? e.message : String(e) });
+        }
+        return false;
+      }
+    },
+
+    setContent(block, content) {
+      const f = get().files[block];
+      if (!f || f.content === content) return;
+      writeDraft(get().project, get().pipeline, block, content === f.saved ? null : { content, version: f.version });
+      set((s) => ({ files: { ...s.files, [block]: { ...f, content, editedAt: Date.now() } } }));
+    },
+
+    async save(block) {
+      const f = get().files[block];
+      if (!f || !f.loaded || f.conflict) return !f?.conflict;
+      if (f.content === f.saved) return true;
+      const { project, pipeline } = get();
+      const content = f.content;
+      set((s) => ({ files: { ...s.files, [block]: { ...f, saving: true } } }));
+      try {
+        const saved = await api.save(project, pipeline, block, content, f.version);
+        set((s) => {
+          const now = s.files[block] ?? f;
+          return { files: { ...s.files, [block]: { ...now, saved: content, version: saved.version, saving: false } } };
+        });
+        const now = get().files[block];
+        if (now && now.content === content) writeDraft(project, pipeline, block, null);
+        return true;
+      } catch (e) {
+        const conflict = e instanceof ApiError && e.code === 'conflict' ? e.message : undefined;
+        set((s) => ({
+          files: { ...s.files, [block]: { ...(s.files[block] ?? f), saving: false, conflict } },
+          notice: conflict ? null : e instanceof Error ? e.message : String(e),
+        }));
+        return false;
+      }
+    },
+
+    async saveAll() {
+      const results = await Promise.all(Object.keys(get().files).map((b) => get().save(b)));
+      return results.every(Boolean);
+    },
+
+    async resolveConflict(block, keep) {
+      const { project, pipeline } = get();
+      const f = get().files[block];
+      if (!f) return;
+      const theirs = await api.file(project, pipeline, block);
+      if (keep === 'theirs') {
+        writeDraft(project, pipeline, block, null);
+        set((s) => ({ files: { ...s.files, [block]: { ...f, content: theirs.content, saved: theirs.content, version: theirs.version, conflict: undefined } } }));
+        return;
+      }
+      set((s) => ({ files: { ...s.files, [block]: { ...f, saved: theirs.content, version: theirs.version, conflict: undefined } } }));
+      await get().save(block);
+    },
+
+    async runBlock(kind, block) {
+      // The kernel runs the files on disk: save first, and refuse to run code that could not be saved.
+      if (!(await get().saveAll())) {
+        set({ notice: 'save failed (see the block marked with a conflict); nothing was run' });
+        return;
+      }
+      send({ type: kind, ...ref(), block });
+    },
+
+    async runPipeline() {
+      if (!(await get().saveAll())) {
+        set({ notice: 'save failed (see the block marked with a conflict); nothing was run' });
+        return;
+      }
+      send({ type: 'run_pipeline', ...ref() });
+    },
+
+    interrupt: () => send({ type: 'interrupt', ...ref() }),
+    restart: () => send({ type: 'restart', ...ref() }),
+
+    ask(block, query) {
+      const s = socket;
+      if (!s || !s.connected) return Promise.resolve({ ok: false, message: 'not connected to the server' });
+      requestCounter += 1;
+      const requestId = `r${requestCounter}`;
+      return new Promise<AskResult>((resolve) => {
+        waiting.set(requestId, resolve);
+        send({ type: 'query_output', ...ref(), block, requestId, query: outputQuerySchema.parse(query) });
+        setTimeout(() => {
+          if (waiting.delete(requestId)) resolve({ ok: false, message: 'the server did not answer' });
+        }, 60_000);
+      });
+    },
+
+    select: (block) => set({ selected: block }),
+    toggleCollapsed: (block) => set((s) => ({ collapsed: { ...s.collapsed, [block]: !s.collapsed[block] } })),
+    setNotice: (notice) => set({ notice }),
+    setAdding: (adding) => set({ adding }),
+  };
+});
+
+/** Block status as the notebook and graph show it, with "stale" for outputs older than their code or upstream. */
+export function displayStatus(state: Pick<EditorState, 'run' | 'completedAt' | 'files' | 'model'>, block: string): string {
+  const status = state.run.blocks[block]?.status ?? 'not_run';
+  if (status !== 'completed') return status;
+  const at = state.completedAt[block] ?? 0;
+  if ((state.files[block]?.editedAt ?? 0) > at) return 'stale';
+  const upstream = state.model?.blocks.find((b) => b.uuid === block)?.upstream ?? [];
+  if (upstream.some((u) => (state.completedAt[u] ?? 0) > at)) return 'stale';
+  return status;
+}
