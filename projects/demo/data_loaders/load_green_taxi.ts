@@ -8,7 +8,10 @@ import { ensureGreenTaxiFiles } from '../utils/green_taxi';
  */
 export default async function load_green_taxi(ctx: BlockContext) {
   const months = Array.isArray(ctx.variables.months) ? ctx.variables.months.map(String) : ['2020-10', '2020-11', '2020-12'];
-  const files = await ensureGreenTaxiFiles(path.join(ctx.dataDir, 'raw'), months);
+  // rows_per_month (optional) generates bigger months, e.g. for the benchmark's 5M rows.
+  const rowsPerMonth = typeof ctx.variables.rows_per_month === 'number' ? ctx.variables.rows_per_month : undefined;
+  const dir = rowsPerMonth === undefined ? path.join(ctx.dataDir, 'raw') : path.join(ctx.dataDir, 'raw', `${rowsPerMonth}-per-month`);
+  const files = await ensureGreenTaxiFiles(dir, months, rowsPerMonth);
   ctx.log(`reading ${files.length} file(s): ${files.map((f) => path.basename(f)).join(', ')}`);
   return ctx.sql`
     SELECT * FROM read_csv(${files}, header = true, timestampformat = '%Y-%m-%d %H:%M:%S', columns = {

@@ -1,0 +1,211 @@
+/**
+ * `npm run bench`: the speed figures users choose Grimoire for, measured side by side in one run.
+ * Prints one JSON line per figure (median, min, max over several runs) and a short table.
+ * Options: --quick (267k rows only, fewer runs), --skip-pipeline, --skip-latency, --skip-paging.
+ * Data is generated with the demo's deterministic generator and kept in <tmp>/grimoire-bench.
+ */
+import { spawn } from 'node:child_process';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Server } from 'socket.io';
+import { io as connect, type Socket } from 'socket.io-client';
+import { startEmbeddedPostgres } from '../../lib/db/embedded-postgres';
+import { CLIENT_EVENT, SERVER_EVENT, serverMessageSchema, type ServerMessage } from '../../lib/protocol/messages';
+import { Gateway } from '../../lib/server/gateway';
+import { ensureGreenTaxiFiles } from '../../projects/demo/utils/green_taxi';
+import { watchPeak } from './process-memory';
+import { percentile, summarize, type Figure } from './stats';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const WORK = path.join(os.tmpdir(), 'grimoire-bench');
+const MONTHS = ['2020-10', '2020-11', '2020-12'];
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const figures: Figure[] = [];
+
+function report(f: Figure): void {
+  figures.push(f);
+  process.stdout.write(JSON.stringify(f) + '\n');
+}
+
+function run(command: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; peakBytes: number; stdout: string; code: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, argv, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stop = watchPeak(child.pid ?? 0);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const peakBytes = stop();
+      if (code !== 0) reject(new Error(`${command} ${argv.join(' ')} exited ${code}\n${stdout}\n${stderr}`));
+      else resolve({ ms: performance.now() - started, peakBytes, stdout, code: code ?? 0 });
+    });
+  });
+}
+
+/** "914 ms" / "1.23 s" after a block's completed status in `grimoire run` output. */
+function blockMs(stdout: string, block: string): number {
+  const line = stdout.split('\n').find((l) => l.startsWith(block) && l.includes('completed'));
+  const m = line ? /(\d+(?:\.\d+)?) (ms|s)\s*$/.exec(line) : null;
+  if (!m) return NaN;
+  return m[2] === 's' ? Number(m[1]) * 1000 : Number(m[1]);
+}
+
+async function pipelineFigures(pgUrl: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const demo = path.join(WORK, 'demo');
+  await cp(path.join(REPO, 'projects', 'demo'), demo, { recursive: true, force: true, filter: (s) => !s.includes(`${path.sep}.grimoire`) });
+  const sizes = quick ? [{ label: '267k', perMonth: undefined, runs: 3 }] : [{ label: '267k', perMonth: undefined, runs: 5 }, { label: '5M', perMonth: 1_666_667, runs: 3 }];
+  for (const size of sizes) {
+    const rawDir = size.perMonth === undefined ? path.join(demo, '.grimoire', 'raw') : path.join(demo, '.grimoire', 'raw', `${size.perMonth}-per-month`);
+    process.stderr.write(`generating ${size.label} rows (once; kept in ${rawDir})...\n`);
+    const files = await ensureGreenTaxiFiles(rawDir, MONTHS, size.perMonth);
+    const vars = JSON.stringify(size.perMonth === undefined ? {} : { rows_per_month: size.perMonth });
+    const pipeline: number[] = [];
+    const direct: number[] = [];
+    const pipelineMem: number[] = [];
+    const directMem: number[] = [];
+    const exportMs: number[] = [];
+    const copyMs: number[] = [];
+    for (let i = 0; i < size.runs; i++) {
+      process.stderr.write(`  ${size.label} run ${i + 1}/${size.runs}\n`);
+      const p = await run(process.execPath, ['bin/grimoire.js', 'run', demo, 'green_taxi_etl', '--runtime-vars', vars], env);
+      pipeline.push(p.ms / 1000);
+      pipelineMem.push(p.peakBytes / 2 ** 20);
+      exportMs.push(blockMs(p.stdout, 'export_green_taxi_postgres'));
+      const d = await run(process.execPath, ['--import', 'tsx', 'test/bench/direct.ts', pgUrl, path.join(WORK, 'direct-lake'), path.join(WORK, 'direct.csv'), ...files], env);
+      direct.push(d.ms / 1000);
+      directMem.push(d.peakBytes / 2 ** 20);
+      const parsed: unknown = JSON.parse(d.stdout.trim().split('\n').pop() ?? '{}');
+      if (parsed && typeof parsed === 'object' && 'psqlCopyMs' in parsed && typeof parsed.psqlCopyMs === 'number') copyMs.push(parsed.psqlCopyMs);
+    }
+    const ratioTarget = size.label === '5M' ? 1.0 : 1.1;
+    report(summarize(`pipeline_${size.label}`, 's', pipeline));
+    report(summarize(`direct_duckdb_plus_psql_copy_${size.label}`, 's', direct));
+    report(summarize(`pipeline_over_direct_${size.label}`, 'ratio', pipeline.map((v, i) => v / (direct[i] ?? NaN)), { text: `<= ${ratioTarget}`, ok: (m) => m <= ratioTarget }));
+    report(summarize(`pipeline_peak_rss_${size.label}`, 'MB', pipelineMem, size.label === '5M' ? { text: '<= 1024', ok: (m) => m <= 1024 } : undefined));
+    report(summarize(`direct_peak_rss_${size.label}`, 'MB', directMem));
+    report(summarize(`postgres_export_block_${size.label}`, 'ms', exportMs));
+    report(summarize(`psql_copy_${size.label}`, 'ms', copyMs));
+    report(summarize(`postgres_export_speed_vs_psql_copy_${size.label}`, 'x', exportMs.map((v, i) => (copyMs[i] ?? NaN) / v), { text: '>= 0.9', ok: (m) => m >= 0.9 }));
+  }
+}
+
+async function withGateway<T>(files: Record<string, string>, work: (send: (m: object) => void, next: (pick: (m: ServerMessage) => boolean) => Promise<ServerMessage>) => Promise<T>): Promise<T> {
+  const root = path.join(WORK, 'socket-projects');
+  for (const [rel, content] of Object.entries({ 'bench/metadata.yaml': 'project_name: bench\n', ...files })) {
+    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+    await writeFile(path.join(root, rel), content);
+  }
+  const http = createServer();
+  const io = new Server(http);
+  const gateway = new Gateway(io, root);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const address = http.address();
+  const socket: Socket = connect(`http://127.0.0.1:${address && typeof address === 'object' ? address.port : 0}`, { transports: ['websocket'] });
+  await new Promise<void>((resolve) => socket.on('connect', resolve));
+  let waiting: { pick: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void } | null = null;
+  socket.on(SERVER_EVENT, (raw: unknown) => {
+    const parsed = serverMessageSchema.safeParse(raw);
+    if (parsed.success && waiting?.pick(parsed.data)) {
+      const w = waiting;
+      waiting = null;
+      w.resolve(parsed.data);
+    }
+  });
+  const next = (pick: (m: ServerMessage) => boolean) => new Promise<ServerMessage>((resolve) => (waiting = { pick, resolve }));
+  try {
+    return await work((m) => socket.emit(CLIENT_EVENT, m), next);
+  } finally {
+    socket.disconnect();
+    await gateway.close();
+    io.close();
+  }
+}
+
+async function latencyFigures(): Promise<void> {
+  const files = {
+    'bench/pipelines/tiny/metadata.yaml': 'blocks:\n  - { uuid: tiny, type: data_loader, language: sql }\n',
+    'bench/data_loaders/tiny.sql': 'SELECT 42 AS answer\n',
+  };
+  await withGateway(files, async (send, next) => {
+    const ref = { project: 'bench', pipeline: 'tiny' };
+    send({ type: 'subscribe', ...ref });
+    const times: number[] = [];
+    for (let i = 0; i < 201; i++) {
+      const started = performance.now();
+      const got = next((m) => (m.type === 'output' && m.block === 'tiny') || m.type === 'error');
+      send({ type: 'run_block', ...ref, block: 'tiny' });
+      const m = await got;
+      if (m.type === 'error') throw new Error(m.message);
+      // The first run starts the kernel: the figure is for a warm kernel.
+      if (i > 0) times.push(performance.now() - started);
+    }
+    report({ ...summarize('run_block_latency_p50', 'ms', [percentile(times, 50)], { text: '<= 50', ok: (m) => m <= 50 }), runs: times.length });
+    report({ ...summarize('run_block_latency_p95', 'ms', [percentile(times, 95)], { text: '<= 150', ok: (m) => m <= 150 }), runs: times.length });
+  });
+}
+
+async function pagingFigures(): Promise<void> {
+  const rows = quick ? 1_000_000 : 5_000_000;
+  const files = {
+    'bench/pipelines/big/metadata.yaml': 'blocks:\n  - { uuid: big, type: data_loader, language: sql }\n',
+    'bench/data_loaders/big.sql': `SELECT range AS id, range * 2.5 AS x, 'row ' || range AS label, TIMESTAMP '2020-10-01' + INTERVAL (range) SECOND AS at FROM range(${rows})\n`,
+  };
+  await withGateway(files, async (send, next) => {
+    const ref = { project: 'bench', pipeline: 'big' };
+    send({ type: 'subscribe', ...ref });
+    const done = next((m) => (m.type === 'output' && m.block === 'big') || m.type === 'block_error' || m.type === 'error');
+    send({ type: 'run_block', ...ref, block: 'big' });
+    const m = await done;
+    if (m.type !== 'output') throw new Error(JSON.stringify(m));
+    for (const [label, offset] of [
+      ['first', 0],
+      ['last', rows - 100],
+    ] as const) {
+      const times: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const requestId = `${label}-${i}`;
+        const started = performance.now();
+        const answer = next((x) => x.type === 'output_answer' && x.requestId === requestId);
+        send({ type: 'query_output', ...ref, block: 'big', requestId, query: { kind: 'page', offset, limit: 100, filters: [] } });
+        const a = await answer;
+        if (a.type !== 'output_answer' || !a.result.ok) throw new Error(JSON.stringify(a));
+        times.push(performance.now() - started);
+      }
+      report(summarize(`preview_page_${label}_${rows >= 5_000_000 ? '5M' : '1M'}`, 'ms', times, { text: '<= 100', ok: (v) => v <= 100 }));
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  await mkdir(WORK, { recursive: true });
+  process.stderr.write(`benchmark workspace: ${WORK}\n`);
+  if (!args.has('--skip-pipeline')) {
+    const pg = await startEmbeddedPostgres(path.join(WORK, '.grimoire', 'postgres'));
+    try {
+      await pipelineFigures(pg.url, process.env);
+    } finally {
+      await pg.stop();
+    }
+  }
+  if (!args.has('--skip-latency')) await latencyFigures();
+  if (!args.has('--skip-paging')) await pagingFigures();
+  process.stdout.write('\nfigure                                         median      min      max  unit   target\n');
+  for (const f of figures) {
+    const num = (n: number) => String(n).padStart(8);
+    process.stdout.write(`${f.figure.padEnd(44)} ${num(f.median)} ${num(f.min)} ${num(f.max)}  ${f.unit.padEnd(6)} ${f.target ? `${f.target} ${f.met ? 'met' : 'NOT met'}` : ''}\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
