@@ -114,7 +114,9 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
     password: PASSWORD,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    // wal_level=minimal: no replicas here, and a table created and loaded in one transaction
+    // (an atomic replace) then skips the WAL entirely.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'wal_level=minimal', '-c', 'max_wal_senders=0'],
     onLog: keep,
     onError: keep,
   });

@@ -43,12 +43,12 @@ async function tableExists(client: pg.Client, schema: string, table: string): Pr
  * Streams a DuckDB table into Postgres: DuckDB writes CSV into a named pipe while Postgres reads
  * it through COPY FROM STDIN, so both run at once and no row passes through JS as an object.
  */
-async function copyInto(duck: DuckDBConnection, source: string, columns: PgColumn[], client: pg.Client, target: string): Promise<number> {
+async function copyInto(duck: DuckDBConnection, source: string, columns: PgColumn[], client: pg.Client, target: string, freeze = false): Promise<number> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-copy-'));
   const fifo = path.join(dir, 'rows.csv');
   try {
     await promisify(execFile)('mkfifo', [fifo]);
-    const copy = client.query(copyFrom(`COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT csv)`));
+    const copy = client.query(copyFrom(`COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT csv${freeze ? ', FREEZE' : ''})`));
     const copied = new Promise<void>((resolve, reject) => {
       copy.on('finish', resolve);
       copy.on('error', reject);
@@ -102,24 +102,22 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
   }
 
   if (options.writePolicy === 'replace' || !exists) {
+    // One transaction: the new table is created, filled and swapped in, or nothing happened.
+    // Creating and loading a table in the same transaction also lets Postgres skip the WAL
+    // (wal_level=minimal, as the embedded server runs) and write the rows frozen.
     const staging = `${options.table.slice(0, 40)}__grimoire_${randomBytes(4).toString('hex')}`;
     const stagingName = `${schema}.${quotePg(staging)}`;
-    await client.query(ddl(stagingName));
+    await client.query('BEGIN');
     try {
-      const rows = await copyInto(duck, source, columns, client, stagingName);
-      await client.query('BEGIN');
-      try {
-        if (exists) await client.query(`DROP TABLE ${target}`);
-        await client.query(`ALTER TABLE ${stagingName} RENAME TO ${quotePg(options.table)}`);
-        if (keys.length > 0) await client.query(`CREATE UNIQUE INDEX ON ${target} (${keys.map(quotePg).join(', ')})`);
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK');
-        throw e;
-      }
+      await client.query(ddl(stagingName));
+      const rows = await copyInto(duck, source, columns, client, stagingName, true);
+      if (exists) await client.query(`DROP TABLE ${target}`);
+      await client.query(`ALTER TABLE ${stagingName} RENAME TO ${quotePg(options.table)}`);
+      if (keys.length > 0) await client.query(`CREATE UNIQUE INDEX ON ${target} (${keys.map(quotePg).join(', ')})`);
+      await client.query('COMMIT');
       return { rows };
     } catch (e) {
-      await client.query(`DROP TABLE IF EXISTS ${stagingName}`).catch(() => undefined);
+      await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     }
   }
