@@ -37,15 +37,17 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
   }
   const loaded = await loadPipeline(projectDir, pipelineUuid);
   const { pipeline } = loaded;
+  const hasProfiles = await exists(path.join(projectDir, 'io_config.yaml'));
   // A project with connection profiles may export to the workspace's Postgres (embedded unless
   // DATABASE_URL says otherwise): start it, and give blocks its coordinates as POSTGRES_* defaults.
-  const database = (await exists(path.join(projectDir, 'io_config.yaml'))) ? await openDatabase(workspaceDataDir(projectDir)) : null;
+  const database = hasProfiles ? await openDatabase(workspaceDataDir(projectDir)) : null;
   const kernel = new KernelHost({
     projectDir,
     dataDir: dataDirOf(projectDir),
     pipelineUuid,
     envDefaults: database ? postgresEnv(database.coordinates) : undefined,
   });
+  kernel.warmUp();
   const width = Math.max(...pipeline.blocks.map((b) => b.uuid.length), 5) + 2;
   out.write(`Running ${pipeline.uuid} (${pipeline.blocks.length} blocks) in ${projectDir}\n`);
   const started = performance.now();

@@ -162,6 +162,11 @@ export class KernelHost {
     p.resolve(outcome);
   }
 
+  /** Starts the kernel process ahead of the first block (start-up costs ~0.5 s), ignoring failures. */
+  warmUp(): void {
+    this.ensure().catch(() => undefined);
+  }
+
   private ensure(): Promise<void> {
     if (!this.ready) this.ready = this.start();
     return this.ready;
