@@ -40,7 +40,13 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
   const hasProfiles = await exists(path.join(projectDir, 'io_config.yaml'));
   // A project with connection profiles may export to the workspace's Postgres (embedded unless
   // DATABASE_URL says otherwise): start it, and give blocks its coordinates as POSTGRES_* defaults.
-  const database = hasProfiles ? await openDatabase(workspaceDataDir(projectDir)) : null;
+  // Blocks that never touch Postgres must still run when the database cannot start: say why, go on.
+  const database = hasProfiles
+    ? await openDatabase(workspaceDataDir(projectDir)).catch((e: unknown) => {
+        out.write(`warning: no PostgreSQL for this run (${errorMessage(e).split('\n')[0]}); blocks that export to it will fail\n`);
+        return null;
+      })
+    : null;
   const kernel = new KernelHost({
     projectDir,
     dataDir: dataDirOf(projectDir),
