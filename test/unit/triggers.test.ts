@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { addTrigger, parseStartTime, parseTriggers, patchTrigger, removeTrigger } from '../../lib/pipeline/triggers';
+import { checkCron } from '../../lib/scheduler/schedule';
+
+const CONTRACT = `triggers:
+  - name: daily_5am
+    schedule_type: time            # time | api
+    schedule_interval: "0 5 * * *" # or @once @hourly @daily @weekly @monthly
+    start_time: 2024-01-01 00:00:00
+    status: active                 # active | inactive
+    variables: { }
+    settings: { skip_if_previous_running: true }
+  - name: on_demand
+    schedule_type: api
+    status: active
+`;
+
+const parse = (text: string) => parseTriggers(text, checkCron);
+
+describe('parseTriggers', () => {
+  test("reads the contract's example (Mage's format)", () => {
+    const r = parse(CONTRACT);
+    assert.ok(r.ok, JSON.stringify(r));
+    const [daily, api] = r.value;
+    assert.equal(daily?.name, 'daily_5am');
+    assert.equal(daily?.schedule_interval, '0 5 * * *');
+    assert.equal(daily?.start_time, '2024-01-01T00:00:00.000Z');
+    assert.equal(daily?.settings.skip_if_previous_running, true);
+    assert.equal(daily?.settings.catch_up, 'latest');
+    assert.equal(api?.schedule_type, 'api');
+    assert.equal(api?.schedule_interval, null);
+  });
+
+  test('an empty file or an empty list has no triggers', () => {
+    assert.deepEqual(parse(''), { ok: true, value: [] });
+    assert.deepEqual(parse('triggers: []\n'), { ok: true, value: [] });
+    assert.deepEqual(parse('triggers:\n'), { ok: true, value: [] });
+  });
+
+  test('every problem is named, and a file with problems yields nothing', () => {
+    const r = parse(`triggers:
+  - name: a
+    schedule_interval: "61 * * * *"
+  - name: b
+    schedule_type: cron
+    schedule_interval: "@daily"
+    settings: { catch_up: sometimes, run_limit: 0 }
+  - name: a
+    schedule_type: api
+  - name: c
+    schedule_interval: "@once"
+  - name: d
+    schedule_interval: "@daily"
+    timezone: Mars/Olympus
+`);
+    assert.equal(r.ok, false);
+    const messages = r.ok ? [] : r.issues.map((i) => i.message);
+    for (const expected of [/trigger "a": schedule_interval "61 \* \* \* \*": .*minute/, /trigger "b": schedule_type must be time or api/, /trigger "b": settings.catch_up must be none, latest or all/, /trigger "b": settings.run_limit must be a positive/, /trigger "a": the name is used twice/, /trigger "c": an @once trigger needs start_time/, /trigger "d": timezone "Mars\/Olympus"/]) {
+      assert.ok(messages.some((m) => expected.test(m)), `${expected} not in\n${messages.join('\n')}`);
+    }
+  });
+
+  test('malformed YAML is reported with its line', () => {
+    const r = parse('triggers:\n  - name: [a\n');
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? '' : (r.issues[0]?.message ?? ''), /malformed YAML/);
+  });
+
+  test('start_time is read in the trigger time zone', () => {
+    assert.equal(parseStartTime('2024-07-01 05:00:00', 'Europe/Berlin')?.toISOString(), '2024-07-01T03:00:00.000Z');
+    assert.equal(parseStartTime('2024-01-01 05:00', 'Europe/Berlin')?.toISOString(), '2024-01-01T04:00:00.000Z');
+    assert.equal(parseStartTime('2024-01-01T05:00:00Z', 'Europe/Berlin')?.toISOString(), '2024-01-01T05:00:00.000Z');
+    assert.equal(parseStartTime('yesterday', 'UTC'), null);
+  });
+});
+
+describe('editing triggers.yaml', () => {
+  test('pausing changes only status and keeps comments and unknown keys', () => {
+    const text = CONTRACT.replace('    settings: { skip_if_previous_running: true }', '    settings: { skip_if_previous_running: true, landing_time_enabled: true }\n    envs: [] # mine');
+    const out = patchTrigger(text, 'daily_5am', { status: 'inactive' });
+    assert.match(out, /status: inactive +# active \| inactive/);
+    assert.match(out, /# or @once @hourly/);
+    assert.match(out, /landing_time_enabled: true/);
+    assert.match(out, /envs: \[\] # mine/);
+    const r = parse(out);
+    assert.ok(r.ok);
+    assert.equal(r.value[0]?.status, 'inactive');
+    assert.equal(r.value[0]?.settings.skip_if_previous_running, true);
+  });
+
+  test('a settings patch sets only the given keys', () => {
+    const out = patchTrigger(CONTRACT, 'daily_5am', { settings: { catch_up: 'none', run_limit: null } });
+    const r = parse(out);
+    assert.ok(r.ok);
+    assert.deepEqual(r.value[0]?.settings, { skip_if_previous_running: true, catch_up: 'none', run_limit: null, timeout: null });
+  });
+
+  test('add and remove', () => {
+    const added = addTrigger(CONTRACT, 'hourly', { schedule_type: 'time', schedule_interval: '@hourly', status: 'active', settings: { catch_up: 'all' } });
+    const r = parse(added);
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.map((t) => t.name), ['daily_5am', 'on_demand', 'hourly']);
+    assert.throws(() => addTrigger(added, 'hourly', {}), /already exists/);
+    const removed = removeTrigger(added, 'on_demand');
+    assert.match(removed, /# time \| api/);
+    const r2 = parse(removed);
+    assert.ok(r2.ok);
+    assert.deepEqual(r2.value.map((t) => t.name), ['daily_5am', 'hourly']);
+    assert.ok(parse(addTrigger('', 'first', { schedule_type: 'api' })).ok);
+  });
+
+  test('a file that is not valid YAML is refused, not overwritten', () => {
+    assert.throws(() => patchTrigger('triggers:\n  - name: [a\n', 'a', { status: 'inactive' }), /not valid YAML.*not changed/);
+  });
+});
