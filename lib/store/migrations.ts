@@ -1,0 +1,148 @@
+/**
+ * The metadata store's schema, as versioned migrations applied in order and recorded in
+ * `schema_migrations`. A migration is never edited once released: add the next one instead.
+ * Stored strings (statuses, kinds, decisions) are public and never change meaning.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'runs, block runs, attempts, events, logs, triggers, backfills',
+    sql: `
+CREATE TABLE triggers (
+  id                    text PRIMARY KEY,
+  project               text NOT NULL,
+  pipeline              text NOT NULL,
+  name                  text NOT NULL,
+  schedule_type         text NOT NULL,             -- time | api
+  schedule_interval     text,
+  start_time            timestamptz,
+  timezone              text NOT NULL DEFAULT 'UTC',
+  status                text NOT NULL,             -- active | inactive
+  variables             jsonb NOT NULL DEFAULT '{}',
+  settings              jsonb NOT NULL DEFAULT '{}',
+  sla_seconds           double precision,
+  token_hash            text,                      -- sha256 of the API token; the token is shown once
+  token_created_at      timestamptz,
+  in_file               boolean NOT NULL DEFAULT true, -- false once removed from triggers.yaml (runs keep it)
+  definition_error      text,                      -- why triggers.yaml could not be read, if it could not
+  first_active_at       timestamptz,               -- when the scheduler first saw it active
+  cursor_execution_date timestamptz,               -- the latest execution date decided (fired or skipped)
+  next_check_at         timestamptz,               -- when the scheduler looks at it next
+  created_at            timestamptz NOT NULL DEFAULT now(),
+  updated_at            timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (project, pipeline, name)
+);
+CREATE INDEX triggers_due ON triggers (next_check_at) WHERE schedule_type = 'time' AND status = 'active' AND in_file;
+
+CREATE TABLE backfills (
+  id               text PRIMARY KEY,
+  project          text NOT NULL,
+  pipeline         text NOT NULL,
+  name             text NOT NULL,
+  start_datetime   timestamptz NOT NULL,
+  end_datetime     timestamptz NOT NULL,
+  interval_unit    text NOT NULL,                  -- minute | hour | day | week | month
+  interval_value   integer NOT NULL,
+  concurrency      integer NOT NULL,
+  variables        jsonb NOT NULL DEFAULT '{}',
+  status           text NOT NULL,                  -- running | completed | failed | cancelled
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  completed_at     timestamptz
+);
+
+CREATE TABLE pipeline_runs (
+  id               text PRIMARY KEY,
+  project          text NOT NULL,
+  pipeline         text NOT NULL,
+  trigger_id       text REFERENCES triggers(id),
+  backfill_id      text REFERENCES backfills(id),
+  kind             text NOT NULL,                  -- scheduled | api | manual | backfill
+  execution_date   timestamptz NOT NULL,
+  status           text NOT NULL,                  -- initial | running | completed | failed | cancelled
+  variables        jsonb NOT NULL DEFAULT '{}',    -- run variables (trigger, API body, backfill interval)
+  attempt          integer NOT NULL DEFAULT 0,     -- how many times a worker started it
+  not_before       timestamptz NOT NULL DEFAULT now(),
+  worker_id        text,
+  cancel_requested boolean NOT NULL DEFAULT false,
+  timeout_seconds  integer,
+  error            text,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  started_at       timestamptz,
+  completed_at     timestamptz
+);
+-- A scheduled execution exists at most once: this, not timing, is what stops a double fire.
+CREATE UNIQUE INDEX pipeline_runs_once_per_execution ON pipeline_runs (trigger_id, execution_date) WHERE kind = 'scheduled';
+CREATE INDEX pipeline_runs_claimable ON pipeline_runs (not_before, created_at) WHERE status = 'initial';
+CREATE INDEX pipeline_runs_by_pipeline ON pipeline_runs (project, pipeline, created_at DESC);
+CREATE INDEX pipeline_runs_by_trigger ON pipeline_runs (trigger_id, execution_date DESC);
+CREATE INDEX pipeline_runs_by_backfill ON pipeline_runs (backfill_id);
+
+CREATE TABLE block_runs (
+  id            bigserial PRIMARY KEY,
+  run_id        text NOT NULL REFERENCES pipeline_runs(id) ON DELETE CASCADE,
+  block_uuid    text NOT NULL,
+  position      integer NOT NULL,
+  status        text NOT NULL,                     -- Mage's block-run statuses
+  attempts      integer NOT NULL DEFAULT 0,
+  started_at    timestamptz,
+  completed_at  timestamptz,
+  row_count     bigint,
+  error         jsonb,
+  UNIQUE (run_id, block_uuid)
+);
+
+CREATE TABLE block_run_attempts (
+  id            bigserial PRIMARY KEY,
+  block_run_id  bigint NOT NULL REFERENCES block_runs(id) ON DELETE CASCADE,
+  attempt       integer NOT NULL,
+  status        text NOT NULL,                     -- running | completed | failed | cancelled
+  started_at    timestamptz NOT NULL,
+  finished_at   timestamptz,
+  duration_ms   double precision,
+  error         jsonb,
+  UNIQUE (block_run_id, attempt)
+);
+
+-- Append-only history: every pipeline-run (block_uuid null) and block-run state transition with its time.
+CREATE TABLE run_events (
+  id          bigserial PRIMARY KEY,
+  run_id      text NOT NULL REFERENCES pipeline_runs(id) ON DELETE CASCADE,
+  block_uuid  text,
+  status      text NOT NULL,
+  attempt     integer,
+  at          timestamptz NOT NULL,
+  message     text
+);
+CREATE INDEX run_events_by_run ON run_events (run_id, id);
+
+CREATE TABLE run_logs (
+  id          bigserial PRIMARY KEY,
+  run_id      text NOT NULL REFERENCES pipeline_runs(id) ON DELETE CASCADE,
+  block_uuid  text NOT NULL,
+  attempt     integer NOT NULL,
+  at          timestamptz NOT NULL,
+  stream      text NOT NULL,                       -- stdout | stderr | system
+  text        text NOT NULL
+);
+CREATE INDEX run_logs_by_block ON run_logs (run_id, block_uuid, id);
+
+-- What the scheduler decided for each trigger, so a page can say why a run did or did not start.
+CREATE TABLE trigger_events (
+  id              bigserial PRIMARY KEY,
+  trigger_id      text NOT NULL REFERENCES triggers(id) ON DELETE CASCADE,
+  at              timestamptz NOT NULL,
+  execution_date  timestamptz,
+  decision        text NOT NULL,                   -- fired | skipped_catch_up | skipped_previous_running | invalid
+  run_id          text,
+  message         text NOT NULL
+);
+CREATE INDEX trigger_events_by_trigger ON trigger_events (trigger_id, id DESC);
+`,
+  },
+];
