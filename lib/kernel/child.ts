@@ -11,6 +11,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { executeBlock, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
+import { scratchDatabase } from './scratch-db';
 import { redactKnown } from './secrets';
 import { queryOutput } from './query-output';
 
@@ -82,18 +83,20 @@ async function main(): Promise<void> {
   process.chdir(projectDir);
   // The data directory's lake/ is where exports put Parquet; DuckDB's COPY creates only the leaf folder.
   await mkdir(path.join(dataDir, 'lake'), { recursive: true });
-  const instance = await DuckDBInstance.create(':memory:', {
+  const scratch = await scratchDatabase(dataDir, pipelineUuid);
+  const instance = await DuckDBInstance.create(scratch.file, {
     // Extensions that need a download are unavailable offline: fail clearly instead of hanging.
     autoinstall_known_extensions: 'false',
-    temp_directory: path.join(dataDir, 'tmp', `duckdb-${process.pid}`),
-    memory_limit: process.env.GRIMOIRE_DUCKDB_MEMORY ?? '2GB',
+    temp_directory: scratch.spill,
+    // Bounded so that big outputs spill to disk instead of growing the kernel (GRIMOIRE_DUCKDB_MEMORY to change).
+    memory_limit: process.env.GRIMOIRE_DUCKDB_MEMORY ?? '600MB',
     preserve_insertion_order: 'true',
   });
   const control = await instance.connect();
   const connections = new Set<DuckDBConnection>();
   const env: KernelEnv = {
     instance,
-    store: new OutputStore(path.join(dataDir, 'cache', pipelineUuid), control),
+    store: new OutputStore(path.join(dataDir, 'cache', pipelineUuid), control, () => instance.connect()),
     projectDir,
     dataDir,
     pipelineUuid,
@@ -135,7 +138,13 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     process.stderr.write(`kernel: unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}\n`);
   });
-  process.on('disconnect', () => process.exit(0));
+  // The host let go: finish writing the output cache, then leave (exit handlers remove scratch files).
+  process.on('disconnect', () => {
+    void env.store.flush().finally(() => process.exit(0));
+  });
+  process.on('SIGTERM', () => {
+    void env.store.flush().finally(() => process.exit(0));
+  });
   send({ type: 'ready', pid: process.pid });
 }
 

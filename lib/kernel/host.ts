@@ -260,7 +260,15 @@ export class KernelHost {
     });
   }
 
+  /** Lets the kernel exit on its own (it removes its scratch files), killing it if it is stuck. */
   async close(): Promise<void> {
-    await this.kill();
+    const child = this.child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (child.connected) child.disconnect();
+    // It finishes writing its output cache first; a kernel stuck in a block gets killed.
+    const timer = setTimeout(() => child.kill('SIGKILL'), this.pending.size > 0 ? 1000 : 60_000);
+    await exited;
+    clearTimeout(timer);
   }
 }

@@ -33,9 +33,14 @@ export class OutputStore {
     return next;
   }
 
+  /** Parquet copies being written in the background, by block. */
+  private readonly persisting = new Map<string, Promise<void>>();
+
   constructor(
     private readonly cacheDir: string,
     private readonly connection: DuckDBConnection,
+    /** A fresh connection for background work, so it never waits on (or blocks) the control connection. */
+    private readonly connect: () => Promise<DuckDBConnection>,
   ) {}
 
   cacheFile(uuid: string): string {
@@ -65,8 +70,25 @@ export class OutputStore {
   }
 
   /** Puts a finished block's table in place of its previous output, then persists it. */
-  publish(uuid: string, stagingTable: string): Promise<void> {
-    return this.exclusive(() => this.publishNow(uuid, stagingTable));
+  async publish(uuid: string, stagingTable: string): Promise<void> {
+    // A re-run must not drop the table its previous Parquet copy is still reading.
+    await this.persisting.get(uuid);
+    await this.exclusive(() => this.publishNow(uuid, stagingTable));
+    // The Parquet copy is for later runs and other processes; downstream blocks read the table,
+    // so they need not wait for it. flush() waits for every copy (before the kernel exits).
+    const copy: Promise<void> = this.persist(uuid)
+      .catch((e: unknown) => {
+        process.stderr.write(`kernel: could not cache ${uuid} as Parquet: ${e instanceof Error ? e.message : String(e)}\n`);
+      })
+      .finally(() => {
+        if (this.persisting.get(uuid) === copy) this.persisting.delete(uuid);
+      });
+    this.persisting.set(uuid, copy);
+  }
+
+  /** Waits until every output is persisted. */
+  async flush(): Promise<void> {
+    while (this.persisting.size > 0) await Promise.all(this.persisting.values());
   }
 
   private async publishNow(uuid: string, stagingTable: string): Promise<void> {
@@ -83,19 +105,21 @@ export class OutputStore {
       throw e;
     }
     this.kinds.set(uuid, 'table');
-    await this.persist(uuid);
   }
 
   private async persist(uuid: string): Promise<void> {
     await fs.mkdir(this.cacheDir, { recursive: true });
     const file = this.cacheFile(uuid);
     const tmp = `${file}.${process.pid}.tmp`;
+    const connection = await this.connect();
     try {
-      await this.connection.run(`COPY ${quoteIdentifier(uuid)} TO ${sqlString(tmp)} (FORMAT parquet)`);
+      await connection.run(`COPY ${quoteIdentifier(uuid)} TO ${sqlString(tmp)} (FORMAT parquet)`);
       await fs.rename(tmp, file);
     } catch (e) {
       await fs.rm(tmp, { force: true });
       throw e;
+    } finally {
+      connection.closeSync();
     }
   }
 
