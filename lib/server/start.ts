@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import next from 'next';
@@ -17,9 +17,34 @@ export interface ServerOptions {
 /** The repository root: where next.config.js and the app/ folder are. */
 const APP_DIR = path.resolve(__dirname, '..', '..');
 
+/** Newest modification time of the sources the production build is made from. */
+function newestSource(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else newest = Math.max(newest, statSync(full).mtimeMs);
+    }
+  };
+  for (const dir of ['app', 'components', 'lib']) walk(path.join(APP_DIR, dir));
+  for (const file of ['next.config.js', 'package.json']) newest = Math.max(newest, statSync(path.join(APP_DIR, file)).mtimeMs);
+  return newest;
+}
+
+/** Builds when there is no production build, or when the sources are newer than it (after a pull). */
 function buildOnce(): Promise<void> {
-  if (existsSync(path.join(APP_DIR, '.next', 'BUILD_ID'))) return Promise.resolve();
-  process.stdout.write('No production build yet: running `next build` once (about a minute)...\n');
+  const marker = path.join(APP_DIR, '.next', 'BUILD_ID');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= newestSource()) return Promise.resolve();
+  process.stdout.write(
+    existsSync(marker) ? 'Sources changed since the last build: running `next build`...\n' : 'No production build yet: running `next build` once (about a minute)...\n',
+  );
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [require.resolve('next/dist/bin/next'), 'build'], { cwd: APP_DIR, stdio: 'inherit' });
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`next build failed (exit code ${code})`))));
