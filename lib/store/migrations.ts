@@ -90,6 +90,7 @@ CREATE TABLE block_runs (
   position      integer NOT NULL,
   status        text NOT NULL,                     -- Mage's block-run statuses
   attempts      integer NOT NULL DEFAULT 0,
+  attempt_base  integer NOT NULL DEFAULT 0,        -- attempts before the last retry of the run (retry budget starts here)
   started_at    timestamptz,
   completed_at  timestamptz,
   row_count     bigint,

@@ -397,6 +397,8 @@ export class Store {
       status === 'failed' || status === 'cancelled' ? (message ?? null) : null,
     ]);
     await on.query('INSERT INTO run_events (run_id, status, at, message) VALUES ($1,$2,$3,$4)', [runId, status, at, message ?? null]);
+    // A finished run frees a slot (run limits, backfill concurrency): workers anywhere look again.
+    if (finished) await this.notify('runs', runId, on);
   }
 
   /** Block runs for the planned blocks (kept when they exist: a resumed run keeps its history). */
@@ -507,11 +509,41 @@ export class Store {
       if (run.status !== 'failed' && run.status !== 'cancelled') throw new StoreError(`run ${runId} is ${run.status}: only a failed or cancelled run can be retried`);
       const blocks = rows(blockRunRow, (await c.query(`SELECT * FROM block_runs WHERE run_id = $1 AND status IN ('failed', 'cancelled', 'upstream_failed', 'initial')`, [runId])).rows);
       for (const b of blocks) await this.setBlockStatus(runId, b.block_uuid, 'queued', at, { message: 'retry of the run' }, c);
+      // A retried run gets a fresh retry budget for each block it runs again.
+      await c.query(`UPDATE block_runs SET attempt_base = attempts WHERE run_id = $1 AND status = 'queued'`, [runId]);
       await c.query(`UPDATE pipeline_runs SET status = 'initial', completed_at = NULL, error = NULL, cancel_requested = false, not_before = $2, worker_id = NULL WHERE id = $1`, [runId, at]);
       await c.query(`INSERT INTO run_events (run_id, status, at, message) VALUES ($1, 'initial', $2, 'retry from the failed blocks')`, [runId, at]);
       await this.notify('runs', runId, c);
     });
     return this.getRun(runId);
+  }
+
+  /** Puts a running run back in the queue (its worker stopped); completed blocks stay completed. */
+  async requeueRun(runId: string, at: Date, message: string, on: Queryable = this.pool): Promise<void> {
+    await on.query(`UPDATE pipeline_runs SET status = 'initial', worker_id = NULL, not_before = $2 WHERE id = $1 AND status = 'running'`, [runId, at]);
+    await on.query(`INSERT INTO run_events (run_id, status, at, message) VALUES ($1, 'initial', $2, $3)`, [runId, at, message]);
+    await this.notify('runs', runId, on);
+  }
+
+  /**
+   * Resolves a run whose worker died: each block attempt that was running is recorded as failed
+   * (the worker was lost) and the run goes back to the queue, where the executor retries those
+   * blocks or fails them by their retry_config. Locked, so two recovering workers resolve it once.
+   */
+  async recoverOrphan(runId: string, deadWorker: string, at: Date): Promise<boolean> {
+    return this.tx(async (c) => {
+      const res = await c.query(`SELECT * FROM pipeline_runs WHERE id = $1 AND status = 'running' AND worker_id = $2 FOR UPDATE SKIP LOCKED`, [runId, deadWorker]);
+      if (res.rows.length === 0) return false;
+      const lost = rows(blockRunRow, (await c.query(`SELECT * FROM block_runs WHERE run_id = $1 AND status = 'running'`, [runId])).rows);
+      const error = { kind: 'kernel_died', message: `the worker running this block stopped (process ${deadWorker} exited) during attempt` };
+      for (const b of lost) {
+        await c.query(`UPDATE block_run_attempts SET status = 'failed', finished_at = $2, error = $3 WHERE block_run_id = $1 AND attempt = $4 AND status = 'running'`, [b.id, at, JSON.stringify(error), b.attempts]);
+        await this.setBlockStatus(runId, b.block_uuid, 'failed', at, { attempt: b.attempts, error, message: error.message }, c);
+        await this.setBlockStatus(runId, b.block_uuid, 'queued', at, { attempt: b.attempts, message: 'recovered after a restart: retried if its retry_config allows' }, c);
+      }
+      await this.requeueRun(runId, at, `recovered: worker ${deadWorker} stopped while the run was running`, c);
+      return true;
+    });
   }
 
   /** Runs that are `running` on some worker: recovery checks each worker is still alive. */

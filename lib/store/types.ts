@@ -77,6 +77,7 @@ export const blockRunRow = z.object({
   position: z.number().int(),
   status: z.enum(BLOCK_RUN_STATUSES),
   attempts: z.number().int(),
+  attempt_base: z.number().int(),
   started_at: dateOrNull,
   completed_at: dateOrNull,
   row_count: bigint.nullable(),

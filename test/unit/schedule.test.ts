@@ -134,3 +134,20 @@ describe('catch-up decisions (fake clock: `now` is an argument)', () => {
     assert.deepEqual(iso(r.fire), ['2024-01-01T00:00:00.000Z']);
   });
 });
+
+describe('retry_config', () => {
+  // Imported here to keep the retry rules next to the schedule rules they run with.
+  test('levels merge field by field and delays back off up to max_delay', async () => {
+    const { blockRunConfigs, retryDelayMs } = await import('../../lib/scheduler/retry');
+    const configs = blockRunConfigs(
+      { retry_config: { retries: 1, delay: 2 } },
+      { retry_config: { max_delay: 5 }, blocks: [{ uuid: 'a' }, { uuid: 'b', retry_config: { retries: 3, exponential_backoff: false }, timeout: 10 }] },
+      'pipelines/p/metadata.yaml',
+    );
+    assert.deepEqual(configs.get('a'), { retry: { retries: 1, delay: 2, max_delay: 5, exponential_backoff: true }, timeout: null });
+    assert.deepEqual(configs.get('b'), { retry: { retries: 3, delay: 2, max_delay: 5, exponential_backoff: false }, timeout: 10 });
+    const a = configs.get('a')!.retry;
+    assert.deepEqual([1, 2, 3, 4].map((n) => retryDelayMs(a, n)), [2000, 4000, 5000, 5000]);
+    assert.throws(() => blockRunConfigs({}, { blocks: [{ uuid: 'x', retry_config: { retries: 'two' } }] }, 'f.yaml'), /f.yaml \(block x\): retry_config.retries/);
+  });
+});
