@@ -66,10 +66,20 @@ export default function BlockEditor(props: BlockEditorProps) {
 
   const onMount: OnMount = (editor) => {
     editorRef.current = editor;
-    editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => handlers.current.onRun());
-    editor.addCommand(monaco.KeyMod.Shift | monaco.KeyCode.Enter, () => handlers.current.onRunNext());
-    editor.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.KeyS, () => handlers.current.onSave());
-    editor.addCommand(monaco.KeyCode.Escape, () => handlers.current.onEscape(), '!suggestWidgetVisible');
+    // Actions, not addCommand: addCommand keybindings are global, so with several editors on the
+    // page the last one mounted would get every Ctrl+Enter.
+    const K = monaco.KeyMod;
+    const C = monaco.KeyCode;
+    editor.addAction({ id: 'grimoire.run', label: 'Run block', keybindings: [K.CtrlCmd | C.Enter], run: () => handlers.current.onRun() });
+    editor.addAction({ id: 'grimoire.runNext', label: 'Run block and go to the next', keybindings: [K.Shift | C.Enter], run: () => handlers.current.onRunNext() });
+    editor.addAction({ id: 'grimoire.save', label: 'Save block', keybindings: [K.CtrlCmd | C.KeyS], run: () => handlers.current.onSave() });
+    editor.addAction({
+      id: 'grimoire.leave',
+      label: 'Leave the editor',
+      keybindings: [C.Escape],
+      precondition: '!suggestWidgetVisible && !findWidgetVisible && !parameterHintsVisible',
+      run: () => handlers.current.onEscape(),
+    });
     editor.onDidContentSizeChange((e) => setHeight(Math.min(30 * LINE, Math.max(5 * LINE, e.contentHeight))));
     if (props.focusToken) editor.focus();
   };

@@ -1,7 +1,7 @@
 'use client';
-import { Background, Controls, Handle, Position, ReactFlow, type Connection, type Edge, type Node, type NodeProps } from '@xyflow/react';
+import { Background, Controls, Handle, Position, ReactFlow, useReactFlow, type Connection, type Edge, type Node, type NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
-import { memo, useMemo, useState } from 'react';
+import { memo, useEffect, useMemo, useState } from 'react';
 import { z } from 'zod';
 import { layoutBlocks } from '@/lib/editor/graph-layout';
 import { displayStatus, useEditor } from './store';
@@ -23,6 +23,16 @@ const BlockNodeView = memo(function BlockNodeView({ data }: NodeProps<BlockNode>
 });
 
 const nodeTypes = { block: BlockNodeView };
+
+/** After blocks or edges change, the new layout is fitted into the panel so every node stays reachable. */
+function FitOnChange({ layoutKey }: { layoutKey: string }) {
+  const flow = useReactFlow();
+  useEffect(() => {
+    const t = setTimeout(() => void flow.fitView({ padding: 0.2, duration: 0 }), 50);
+    return () => clearTimeout(t);
+  }, [flow, layoutKey]);
+  return null;
+}
 
 /**
  * The dependency graph: the same model as the notebook, drawn by React Flow. Dragging from a
@@ -97,6 +107,7 @@ export function Graph() {
         }}
         proOptions={{ hideAttribution: true }}
       >
+        <FitOnChange layoutKey={(blocks ?? []).map((b) => `${b.uuid}<${b.upstream.join(',')}`).join(';')} />
         <Background />
         <Controls showInteractive={false} />
       </ReactFlow>

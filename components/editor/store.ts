@@ -281,8 +281,10 @@ export const useEditor = create<EditorState>()((set, get) => {
 
     async runBlock(kind, block) {
       // The kernel runs the files on disk: save first, and refuse to run code that could not be saved.
-      if (!(await get().saveAll())) {
-        set({ notice: 'save failed (see the block marked with a conflict); nothing was run' });
+      await get().saveAll();
+      const f = get().files[block];
+      if (f && (f.conflict || f.content !== f.saved)) {
+        set({ notice: `${block} could not be saved (see its conflict); it was not run` });
         return;
       }
       send({ type: kind, ...ref(), block });

@@ -1,0 +1,308 @@
+/**
+ * The notebook IDE end to end, as a user drives it: an empty projects folder, a new project and
+ * pipeline, three blocks from templates wired in the graph, code typed into Monaco, runs, a large
+ * output paged to its end, an error pointed at its line, two tabs that conflict, and a reload.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { type Locator, type Page } from 'playwright-core';
+import { startServer, type RunningServer } from '../../lib/server/start';
+import { launchBrowser } from '../support/browser';
+import { tempProjects } from '../support/projects';
+
+let server: RunningServer;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let projects: Awaited<ReturnType<typeof tempProjects>>;
+let page: Page;
+
+const EDITOR = '/projects/zoom/pipelines/etl';
+const projectFile = (rel: string) => readFile(path.join(projects.root, 'zoom', rel), 'utf8');
+
+before(async () => {
+  projects = await tempProjects({});
+  server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: projects.root, dev: false });
+  browser = await launchBrowser();
+  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1600, height: 1000 });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await projects?.cleanup();
+});
+
+const block = (p: Page, uuid: string) => p.getByRole('region', { name: `Block ${uuid}` });
+
+/**
+ * Replaces a block's code the way a user does: click into Monaco, select all, paste (typing
+ * multi-line code key by key would meet Monaco's auto-indent and auto-closing brackets).
+ */
+async function typeCode(p: Page, uuid: string, code: string): Promise<void> {
+  const editor = p.getByTestId(`editor-${uuid}`).locator('.monaco-editor');
+  await editor.waitFor();
+  // The clipboard belongs to the focused tab.
+  await p.bringToFront();
+  await editor.locator('.view-lines').click();
+  await p.keyboard.press('ControlOrMeta+A');
+  await p.evaluate((text) => navigator.clipboard.writeText(text), code);
+  await p.keyboard.press('ControlOrMeta+V');
+}
+
+async function addBlock(p: Page, opts: { type: string; language: string; template: string; name: string }): Promise<void> {
+  await p.getByRole('button', { name: 'Add block', exact: true }).click();
+  const form = p.getByRole('form', { name: 'New block' });
+  await form.getByLabel('Block type').selectOption({ label: opts.type });
+  await form.getByLabel('Language').selectOption({ label: opts.language });
+  await form.getByLabel('Template').selectOption({ label: opts.template });
+  await form.getByLabel('Block name').fill(opts.name);
+  await form.getByRole('button', { name: 'Create block' }).click();
+  await block(p, opts.name).waitFor();
+  await p.getByTestId(`editor-${opts.name}`).locator('.monaco-editor').waitFor();
+}
+
+async function dragHandle(p: Page, from: Locator, to: Locator): Promise<void> {
+  const a = await from.boundingBox();
+  const b = await to.boundingBox();
+  if (!a || !b) throw new Error('handle not visible');
+  await p.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await p.mouse.down();
+  await p.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
+  await p.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+  await p.mouse.up();
+}
+
+const sourceHandle = (p: Page, uuid: string) => p.getByTestId(`node-${uuid}`).locator('.react-flow__handle.source');
+const targetHandle = (p: Page, uuid: string) => p.getByTestId(`node-${uuid}`).locator('.react-flow__handle.target');
+const edge = (p: Page, from: string, to: string) => p.locator(`.react-flow__edge[aria-label="Edge from ${from} to ${to}"]`);
+
+/** A straight vertical edge has a zero-width box, which Playwright calls invisible: click its middle. */
+async function clickEdge(p: Page, from: string, to: string): Promise<void> {
+  const box = await edge(p, from, to).locator('path').first().boundingBox();
+  if (!box) throw new Error(`edge ${from} -> ${to} is not drawn`);
+  await p.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+}
+
+test('a project and a pipeline are created from the browser, and each page works from its URL', async () => {
+  await page.goto(server.url);
+  const form = page.getByRole('form', { name: 'New project' });
+  await form.getByLabel('Project name').fill('zoom');
+  await form.getByRole('button', { name: 'Create project' }).click();
+  await page.waitForURL(/\/projects\/zoom$/);
+  await page.getByLabel('Pipeline name').fill('etl');
+  await page.getByRole('button', { name: 'Create pipeline' }).click();
+  await page.waitForURL(new RegExp(`${EDITOR}$`));
+  await page.getByText('No blocks yet').waitFor();
+  assert.match(await projectFile('grimoire.d.ts'), /interface DataFrame/);
+  await page.reload();
+  await page.getByText('No blocks yet').waitFor();
+});
+
+test('three blocks from templates, wired in the graph; a cycle is refused', async () => {
+  await addBlock(page, { type: 'Data loader', language: 'SQL', template: 'Generic (SQL query)', name: 'load_rows' });
+  await addBlock(page, { type: 'Transformer', language: 'TypeScript', template: 'Generic (query upstream)', name: 'clean_rows' });
+  await addBlock(page, { type: 'Data exporter', language: 'SQL', template: 'Generic (SQL)', name: 'export_rows' });
+  // A new block is wired below the selected (last) one, as in Mage.
+  await edge(page, 'load_rows', 'clean_rows').waitFor({ state: 'attached' });
+  await edge(page, 'clean_rows', 'export_rows').waitFor({ state: 'attached' });
+  assert.match(await projectFile('transformers/clean_rows.ts'), /function clean_rows\(load_rows: DataFrame, ctx: BlockContext\)/);
+
+  // Remove an edge in the graph, then draw it again from handle to handle.
+  await clickEdge(page, 'clean_rows', 'export_rows');
+  await page.getByRole('button', { name: 'Delete edge' }).click();
+  await edge(page, 'clean_rows', 'export_rows').waitFor({ state: 'detached' });
+  assert.match(await block(page, 'export_rows').locator('header .meta').textContent() ?? '', /^Data exporter · SQL$/);
+  assert.match(await projectFile('pipelines/etl/metadata.yaml'), /uuid: export_rows[\s\S]*upstream_blocks: \[\]/);
+  await dragHandle(page, sourceHandle(page, 'clean_rows'), targetHandle(page, 'export_rows'));
+  await edge(page, 'clean_rows', 'export_rows').waitFor({ state: 'attached' });
+  // The notebook shows the graph's edit at once.
+  await block(page, 'export_rows').locator('header .meta').filter({ hasText: '← clean_rows' }).waitFor();
+  assert.match(await projectFile('pipelines/etl/metadata.yaml'), /uuid: export_rows[\s\S]*upstream_blocks:\s*\[?\s*-?\s*clean_rows/);
+
+  await dragHandle(page, sourceHandle(page, 'export_rows'), targetHandle(page, 'load_rows'));
+  await page.getByRole('alert').filter({ hasText: 'cycle' }).waitFor();
+  assert.equal(await edge(page, 'export_rows', 'load_rows').count(), 0);
+  await page.getByRole('button', { name: 'Dismiss message' }).click();
+});
+
+test('code typed into Monaco is saved with Ctrl+S, and TypeScript offers the block API', async () => {
+  await typeCode(page, 'load_rows', "SELECT range::BIGINT AS id, (range % 7)::INTEGER AS bucket, 'trip ' || range AS label\nFROM range(2000000)");
+  await page.getByTestId('unsaved-load_rows').waitFor();
+  await page.keyboard.press('ControlOrMeta+S');
+  await page.getByTestId('unsaved-load_rows').waitFor({ state: 'detached' });
+  assert.match(await projectFile('data_loaders/load_rows.sql'), /FROM range\(2000000\)$/);
+
+  await typeCode(page, 'clean_rows', 'export default async function clean_rows(load_rows: DataFrame, ctx: BlockContext) {\n  ');
+  await page.keyboard.type('ctx.');
+  const suggest = page.getByTestId('editor-clean_rows').locator('.suggest-widget').filter({ hasText: 'fromRows' });
+  // The TypeScript worker may still be starting on the first '.': ask again as a user would (Ctrl+Space).
+  for (let i = 0; i < 6 && !(await suggest.isVisible()); i++) {
+    await suggest.waitFor({ timeout: 5_000 }).catch(() => page.keyboard.press('Control+Space'));
+  }
+  await suggest.waitFor({ timeout: 5_000 });
+  await page.keyboard.press('Escape');
+  await typeCode(
+    page,
+    'clean_rows',
+    'export default async function clean_rows(load_rows: DataFrame, ctx: BlockContext) {\n  ctx.log(`got ${load_rows.rowCount} rows`);\n  return ctx.sql`SELECT * FROM ${load_rows} WHERE bucket < ${7}`;\n}\n',
+  );
+  // Autosave: no keystroke needed.
+  await page.getByTestId('unsaved-clean_rows').waitFor({ state: 'detached', timeout: 10_000 });
+  assert.match(await projectFile('transformers/clean_rows.ts'), /WHERE bucket < \$\{7\}`;\n\}\n$/);
+});
+
+test('Run pipeline runs every block; the preview pages, sorts and filters the whole 2-million-row output', async () => {
+  await page.getByRole('button', { name: 'Run pipeline' }).click();
+  await page.getByTestId('status-export_rows').filter({ hasText: 'completed' }).waitFor({ timeout: 60_000 });
+  assert.match((await page.getByTestId('node-status-export_rows').textContent()) ?? '', /completed/);
+  assert.match((await block(page, 'clean_rows').getByLabel('Console output of clean_rows').textContent()) ?? '', /got 2000000 rows/);
+  assert.equal(await page.getByTestId('rowcount-load_rows').textContent(), '2,000,000 rows × 3 columns');
+  const table = page.getByRole('table', { name: 'Output of load_rows' });
+  const headers = await table.getByRole('columnheader').allTextContents();
+  assert.deepEqual(headers, ['idBIGINT', 'bucketINTEGER', 'labelVARCHAR']);
+
+  const nav = page.getByRole('navigation', { name: 'Pages of load_rows' });
+  const started = Date.now();
+  await nav.getByRole('button', { name: 'Last page' }).click();
+  await page.getByTestId('range-load_rows').filter({ hasText: 'rows 1,999,991–2,000,000 of 2,000,000' }).waitFor();
+  assert.ok(Date.now() - started < 5000, `last page took ${Date.now() - started} ms`);
+  assert.equal(await table.locator('tbody tr').last().locator('td').first().textContent(), '1999999');
+
+  await table.getByRole('button', { name: 'Sort by id' }).click();
+  await table.getByRole('button', { name: 'Sort by id' }).click();
+  await page.getByTestId('range-load_rows').filter({ hasText: 'rows 1–10 of 2,000,000' }).waitFor();
+  await table.locator('tbody tr').first().locator('td').first().filter({ hasText: '1999999' }).waitFor();
+  assert.equal(await table.locator('th').first().getAttribute('aria-sort'), 'descending');
+
+  const filter = page.getByRole('form', { name: 'Filter output of load_rows' });
+  await filter.getByLabel('Filter column').selectOption('bucket');
+  await filter.getByLabel('Filter operator').selectOption({ label: '=' });
+  await filter.getByLabel('Filter value').fill('3');
+  await filter.getByRole('button', { name: 'Apply filter' }).click();
+  await page.getByTestId('range-load_rows').filter({ hasText: 'of 285,714 (filtered from 2,000,000)' }).waitFor();
+  assert.equal(await table.locator('tbody tr').first().locator('td').first().textContent(), '1999994');
+});
+
+test('the chart tab draws a bar chart of a chosen column', async () => {
+  const output = block(page, 'load_rows');
+  await output.getByRole('tab', { name: 'Chart' }).click();
+  const form = output.getByRole('form', { name: 'Chart of load_rows' });
+  await form.getByLabel('Chart type').selectOption('bar');
+  await form.getByLabel('X column').selectOption('bucket');
+  await form.getByRole('button', { name: 'Draw chart' }).click();
+  // The filter (bucket = 3) still applies: one bar.
+  await output.getByRole('img', { name: 'bar of bucket' }).waitFor();
+  assert.equal(await output.getByTestId('chart-bar').count(), 1);
+  await output.getByRole('tab', { name: 'Table' }).click();
+});
+
+test('an error is shown under the block and its line is highlighted in the editor', async () => {
+  await typeCode(page, 'clean_rows', 'export default async function clean_rows(load_rows: DataFrame) {\n  const n = load_rows.rowCount;\n  throw new Error(`too many rows: ${n}`);\n}\n');
+  await block(page, 'clean_rows').getByRole('button', { name: 'Run block clean_rows' }).click();
+  const error = page.getByTestId('error-clean_rows');
+  await error.waitFor({ timeout: 30_000 });
+  assert.match((await error.textContent()) ?? '', /transformers\/clean_rows\.ts:3: Error: too many rows: 2000000/);
+  assert.match((await page.getByTestId('status-clean_rows').textContent()) ?? '', /failed/);
+  assert.match((await page.getByTestId('node-status-clean_rows').textContent()) ?? '', /failed/);
+  const highlighted = page.getByTestId('editor-clean_rows').locator('.view-overlays .error-line');
+  await highlighted.waitFor({ state: 'attached' });
+  const lineTops = await page.getByTestId('editor-clean_rows').evaluate((el) => {
+    const overlay = el.querySelector('.view-overlays .error-line')?.parentElement;
+    const lines = [...el.querySelectorAll('.view-line')].filter((l) => l.textContent?.replace(/\u00a0/g, ' ').includes('throw new Error'));
+    return { overlay: overlay instanceof HTMLElement ? overlay.style.top : '', line: lines[0] instanceof HTMLElement ? lines[0].style.top : 'none' };
+  });
+  assert.equal(lineTops.overlay, lineTops.line);
+});
+
+test('edits in two tabs: the second save is a conflict, not an overwrite', async () => {
+  const other = await browser.context.newPage();
+  await other.setViewportSize({ width: 1600, height: 1000 });
+  await other.goto(`${server.url}${EDITOR}`);
+  await other.getByTestId('editor-export_rows').locator('.monaco-editor').waitFor();
+  // Both tabs have unsaved edits of one block; this one saves first.
+  await typeCode(other, 'export_rows', 'SELECT count(*) AS from_other_tab FROM {{ df_1 }}');
+  await typeCode(page, 'export_rows', 'SELECT count(*) AS from_first_tab FROM {{ df_1 }}');
+  await page.keyboard.press('ControlOrMeta+S');
+  await page.getByTestId('unsaved-export_rows').waitFor({ state: 'detached' });
+  // The other tab's save (Ctrl+S, or its autosave) finds the file changed since it loaded it.
+  await other.bringToFront();
+  await other.getByTestId('editor-export_rows').locator('.view-lines').click();
+  await other.keyboard.press('ControlOrMeta+S');
+  await other.getByTestId('conflict-export_rows').waitFor({ timeout: 10_000 });
+  assert.match(await projectFile('data_exporters/export_rows.sql'), /from_first_tab/);
+  assert.ok(await other.getByTestId('unsaved-export_rows').isVisible(), 'the losing tab keeps its text');
+  await other.getByRole('button', { name: 'Load theirs (discard mine)' }).click();
+  await other.getByTestId('editor-export_rows').locator('.view-lines').filter({ hasText: 'from_first_tab' }).waitFor();
+
+  // A change on disk by another program is a conflict too.
+  await typeCode(other, 'export_rows', 'SELECT 1 AS mine');
+  await writeFile(path.join(projects.root, 'zoom', 'data_exporters', 'export_rows.sql'), 'SELECT 2 AS on_disk\n');
+  await other.keyboard.press('ControlOrMeta+S');
+  await other.getByTestId('conflict-export_rows').waitFor({ timeout: 10_000 });
+  await other.getByRole('button', { name: 'Overwrite with mine' }).click();
+  await other.getByTestId('conflict-export_rows').waitFor({ state: 'detached' });
+  await other.getByTestId('unsaved-export_rows').waitFor({ state: 'detached' });
+  assert.equal(await projectFile('data_exporters/export_rows.sql'), 'SELECT 1 AS mine');
+  await other.close();
+});
+
+test('keyboard shortcuts: B adds below, D D deletes, Ctrl+Enter runs', async () => {
+  await page.reload();
+  await block(page, 'load_rows').locator('header .name').click();
+  await page.keyboard.press('b');
+  const form = page.getByRole('form', { name: 'New block' });
+  await form.waitFor();
+  assert.match((await form.textContent()) ?? '', /upstream: load_rows/);
+  await form.getByLabel('Block name').fill('scratch');
+  await form.getByRole('button', { name: 'Create block' }).click();
+  await block(page, 'scratch').waitFor();
+  await block(page, 'scratch').locator('header .name').click();
+  await page.keyboard.press('d');
+  await page.keyboard.press('d');
+  await block(page, 'scratch').waitFor({ state: 'detached' });
+  assert.doesNotMatch(await projectFile('pipelines/etl/metadata.yaml'), /scratch/);
+
+  await page.getByTestId('editor-load_rows').locator('.view-lines').click();
+  await page.keyboard.press('ControlOrMeta+Enter');
+  await page.getByTestId('status-load_rows').filter({ hasText: 'running' }).waitFor();
+  await page.getByTestId('status-load_rows').filter({ hasText: 'completed' }).waitFor({ timeout: 30_000 });
+});
+
+test('rename a block: its file and the references follow', async () => {
+  await block(page, 'clean_rows').getByRole('button', { name: 'Rename block clean_rows' }).click();
+  await page.getByLabel('New name for clean_rows').fill('clean_trips');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await block(page, 'clean_trips').waitFor();
+  await edge(page, 'clean_trips', 'export_rows').waitFor({ state: 'attached' });
+  assert.match(await projectFile('transformers/clean_trips.ts'), /function clean_trips\(load_rows: DataFrame\)/);
+  assert.match(await projectFile('pipelines/etl/metadata.yaml'), /upstream_blocks:\s*\[?\s*-?\s*clean_trips/);
+});
+
+test('a reload finds everything saved: blocks, code, edges and the output', async () => {
+  await page.reload();
+  for (const uuid of ['load_rows', 'clean_trips', 'export_rows']) await block(page, uuid).waitFor();
+  await page.getByTestId('editor-load_rows').locator('.view-lines').filter({ hasText: 'range(2000000)' }).waitFor();
+  await edge(page, 'load_rows', 'clean_trips').waitFor({ state: 'attached' });
+  await edge(page, 'clean_trips', 'export_rows').waitFor({ state: 'attached' });
+  // The output comes back from the kernel's cache.
+  await page.getByTestId('rowcount-load_rows').filter({ hasText: '2,000,000 rows × 3 columns' }).waitFor({ timeout: 20_000 });
+});
+
+test('pipelines are renamed, cloned and deleted (after a confirmation) on the project page', async () => {
+  await page.goto(`${server.url}/projects/zoom`);
+  await page.getByRole('button', { name: 'Clone etl' }).click();
+  await page.getByLabel('Name of the copy of etl').fill('etl_copy');
+  await page.getByRole('button', { name: 'Create copy' }).click();
+  await page.getByRole('link', { name: 'etl_copy' }).waitFor();
+  await page.getByRole('button', { name: 'Rename etl_copy' }).click();
+  await page.getByLabel('New name for etl_copy').fill('etl_backup');
+  await page.getByRole('button', { name: 'Save name' }).click();
+  await page.getByRole('link', { name: 'etl_backup' }).waitFor();
+  await page.getByRole('button', { name: 'Delete etl_backup' }).click();
+  await page.getByRole('alertdialog', { name: 'Delete etl_backup?' }).getByRole('button', { name: 'Delete etl_backup' }).click();
+  await page.getByRole('link', { name: 'etl_backup' }).waitFor({ state: 'detached' });
+  assert.deepEqual(await page.getByRole('list', { name: 'Pipelines' }).getByRole('link').allTextContents(), ['etl']);
+});
