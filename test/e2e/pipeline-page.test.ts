@@ -30,6 +30,8 @@ test('the projects page lists the demo project and leads to its pipeline', async
   await page.getByRole('link', { name: 'demo' }).click();
   await page.getByRole('link', { name: 'green_taxi_etl' }).click();
   await page.waitForURL(/\/projects\/demo\/pipelines\/green_taxi_etl$/);
+  // The notebook loads the pipeline after the page shell.
+  await page.getByRole('region', { name: 'Block clean_green_taxi' }).waitFor();
   assert.equal(await page.getByRole('region', { name: 'Block clean_green_taxi' }).count(), 1);
 });
 
