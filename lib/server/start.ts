@@ -5,6 +5,7 @@ import path from 'node:path';
 import next from 'next';
 import { Server } from 'socket.io';
 import { openDatabase, postgresEnv } from '../db/database';
+import { startOrchestration } from '../scheduler/orchestrator';
 import { Gateway } from './gateway';
 
 export interface ServerOptions {
@@ -70,6 +71,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const io = new Server(http, { maxHttpBufferSize: 5e6 });
   const database = await openDatabase(path.join(projectsDir, '.grimoire'));
   const gateway = new Gateway(io, projectsDir, postgresEnv(database.coordinates));
+  // Scheduler, run store and an in-process worker (triggers -> runs -> kernels), on the same database.
+  const orchestration = await startOrchestration({ url: database.url, projectsDir, kernelEnv: postgresEnv(database.coordinates) });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => resolve());
@@ -90,6 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       io.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await app.close();
+      await orchestration.close();
       await database.close();
     })();
     return closing;

@@ -151,3 +151,16 @@ describe('retry_config', () => {
     assert.throws(() => blockRunConfigs({}, { blocks: [{ uuid: 'x', retry_config: { retries: 'two' } }] }, 'f.yaml'), /f.yaml \(block x\): retry_config.retries/);
   });
 });
+
+describe('backfill intervals', () => {
+  test('one interval per day, month ends kept, bad ranges named', async () => {
+    const { backfillIntervals } = await import('../../lib/scheduler/backfill');
+    const days = backfillIntervals(d('2024-01-01T00:00:00Z'), d('2024-01-04T00:00:00Z'), 'day', 1);
+    assert.deepEqual(days.map((i) => [i.start.toISOString().slice(0, 10), i.end.toISOString().slice(0, 10)]), [['2024-01-01', '2024-01-02'], ['2024-01-02', '2024-01-03'], ['2024-01-03', '2024-01-04']]);
+    const months = backfillIntervals(d('2024-01-31T00:00:00Z'), d('2024-04-01T00:00:00Z'), 'month', 1);
+    assert.deepEqual(months.map((i) => i.start.toISOString().slice(0, 10)), ['2024-01-31', '2024-02-29', '2024-03-31']);
+    assert.equal(backfillIntervals(d('2024-01-01T00:00:00Z'), d('2024-01-01T05:30:00Z'), 'hour', 2).length, 3);
+    assert.throws(() => backfillIntervals(d('2024-01-02T00:00:00Z'), d('2024-01-01T00:00:00Z'), 'day', 1), /end of the range must be after/);
+    assert.throws(() => backfillIntervals(d('2020-01-01T00:00:00Z'), d('2024-01-01T00:00:00Z'), 'minute', 1), /more than 5000 intervals/);
+  });
+});

@@ -1,0 +1,71 @@
+/** HTTP bodies of the triggers, runs and backfills API (validated at the edge with zod). */
+import { z } from 'zod';
+import { IDENTIFIER_PATTERN } from '../pipeline/model';
+import { CATCH_UP_POLICIES } from '../pipeline/triggers';
+import { PIPELINE_RUN_STATUSES } from '../run/states';
+import { variablesSchema } from './messages';
+
+/** POST .../triggers/<trigger>/runs (CONTRACTS.md): variables are optional. */
+export const apiRunBodySchema = z.object({ variables: variablesSchema.optional() }).strict();
+
+const settingsSchema = z
+  .object({
+    skip_if_previous_running: z.boolean().optional(),
+    catch_up: z.enum(CATCH_UP_POLICIES).optional(),
+    run_limit: z.number().int().positive().nullable().optional(),
+    timeout: z.number().int().positive().nullable().optional(),
+  })
+  .strict();
+
+const triggerFields = {
+  schedule_type: z.enum(['time', 'api']).optional(),
+  schedule_interval: z.string().min(1).max(200).nullable().optional(),
+  start_time: z.string().max(40).nullable().optional(),
+  timezone: z.string().min(1).max(64).optional(),
+  status: z.enum(['active', 'inactive']).optional(),
+  variables: variablesSchema.optional(),
+  settings: settingsSchema.optional(),
+  sla: z.number().positive().nullable().optional(),
+};
+
+export const createTriggerSchema = z
+  .object({
+    name: z.string().regex(IDENTIFIER_PATTERN, 'letters, digits and _, not starting with a digit').max(100),
+    ...triggerFields,
+    schedule_type: z.enum(['time', 'api']),
+  })
+  .strict()
+  .refine((t) => t.schedule_type === 'api' || t.settings?.catch_up !== undefined, {
+    message: 'choose a catch-up policy (none, latest or all) for a time trigger',
+    path: ['settings', 'catch_up'],
+  });
+
+/** Only the fields sent are changed (pausing sends only status). */
+export const updateTriggerSchema = z.object(triggerFields).strict();
+
+export const runListQuerySchema = z.object({
+  project: z.string().optional(),
+  pipeline: z.string().optional(),
+  trigger: z.string().optional(),
+  status: z.enum(PIPELINE_RUN_STATUSES).optional(),
+  kind: z.enum(['scheduled', 'api', 'manual', 'backfill']).optional(),
+  backfill: z.string().optional(),
+  limit: z.coerce.number().int().positive().max(1000).optional(),
+});
+
+export const runActionSchema = z.object({ action: z.enum(['cancel', 'retry']) }).strict();
+
+export const manualRunSchema = z.object({ variables: variablesSchema.optional() }).strict();
+
+export const INTERVAL_UNITS = ['minute', 'hour', 'day', 'week', 'month'] as const;
+export const createBackfillSchema = z
+  .object({
+    name: z.string().min(1).max(100),
+    start_datetime: z.string().min(1),
+    end_datetime: z.string().min(1),
+    interval_unit: z.enum(INTERVAL_UNITS),
+    interval_value: z.number().int().positive().max(10_000).default(1),
+    concurrency: z.number().int().positive().max(50).default(2),
+    variables: variablesSchema.optional(),
+  })
+  .strict();

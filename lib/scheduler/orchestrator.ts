@@ -1,0 +1,75 @@
+import { Store } from '../store/store';
+import { Worker } from '../worker/worker';
+import { type Clock, systemClock } from './clock';
+import { Scheduler } from './scheduler';
+import { setOrchestration, type Orchestration } from './slot';
+import { syncAllTriggers } from './trigger-files';
+
+export interface OrchestrationOptions {
+  /** postgres:// URL of the metadata database. */
+  url: string;
+  projectsDir: string;
+  schema?: string;
+  kernelEnv?: Record<string, string>;
+  /** `start` runs both; `worker` only executes runs. */
+  roles?: { scheduler: boolean; worker: boolean };
+  workerConcurrency?: number;
+  clock?: Clock;
+  /** How often triggers.yaml files are re-read for hand edits (UI edits apply at once). */
+  resyncMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * One process, several roles (the Airflow picture done as one program): the metadata store, the
+ * scheduler that turns triggers into runs, and a worker that executes them. `grimoire start` runs all
+ * of it; `grimoire worker` only the worker, against the same database.
+ */
+export async function startOrchestration(options: OrchestrationOptions): Promise<Orchestration> {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const roles = options.roles ?? { scheduler: true, worker: true };
+  const store = await Store.open({ url: options.url, schema: options.schema });
+  const worker = roles.worker
+    ? new Worker({ store, projectsDir: options.projectsDir, kernelEnv: options.kernelEnv, concurrency: options.workerConcurrency, clock, onError: (e) => log(`worker: ${e instanceof Error ? e.message : String(e)}`) })
+    : null;
+  let lastSync = 0;
+  const resync = async () => {
+    const now = clock.now().getTime();
+    if (now - lastSync < (options.resyncMs ?? 30_000)) return;
+    lastSync = now;
+    await syncAllTriggers(store, options.projectsDir, clock.now());
+  };
+  const scheduler = roles.scheduler
+    ? new Scheduler(store, {
+        clock,
+        maxSleepMs: options.resyncMs ?? 30_000,
+        beforeTick: resync,
+        onRunsCreated: () => worker?.kick(),
+        onError: (e) => log(`scheduler: ${e instanceof Error ? e.message : String(e)}`),
+      })
+    : null;
+  if (scheduler) await resync();
+  await worker?.start();
+  const stopListening = scheduler ? await store.listen(['triggers'], () => scheduler.wake()) : null;
+  scheduler?.start();
+  let closing: Promise<void> | null = null;
+  const o: Orchestration = {
+    store,
+    scheduler,
+    worker,
+    projectsDir: options.projectsDir,
+    clock,
+    triggersChanged: () => scheduler?.wake(),
+    close: () =>
+      (closing ??= (async () => {
+        setOrchestration(undefined);
+        await stopListening?.();
+        await scheduler?.stop();
+        await worker?.stop();
+        await store.close();
+      })()),
+  };
+  setOrchestration(o);
+  return o;
+}

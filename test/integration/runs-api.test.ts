@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { GET as getRun } from '../../app/api/runs/[id]/route';
+import { GET as getLogs } from '../../app/api/runs/[id]/logs/route';
+import { GET as listRuns } from '../../app/api/runs/route';
+import { GET as listBackfills, POST as postBackfill } from '../../app/api/runs/backfills/route';
+import { GET as listTriggers, POST as postTrigger } from '../../app/api/projects/[project]/pipelines/[pipeline]/triggers/route';
+import { PATCH as patchTrigger } from '../../app/api/projects/[project]/pipelines/[pipeline]/triggers/[trigger]/route';
+import { POST as postRun } from '../../app/api/projects/[project]/pipelines/[pipeline]/triggers/[trigger]/runs/route';
+import { postgresUrl } from '../../lib/db/embedded-postgres';
+import { startOrchestration } from '../../lib/scheduler/orchestrator';
+import { type Orchestration } from '../../lib/scheduler/slot';
+import { testPostgres, type TestPostgres } from '../support/postgres';
+import { tempProjects } from '../support/projects';
+
+let pg: TestPostgres;
+let projects: Awaited<ReturnType<typeof tempProjects>>;
+let orch: Orchestration;
+
+before(async () => {
+  pg = await testPostgres();
+  projects = await tempProjects({ orch: 'test/fixtures/projects/orchestration' });
+  orch = await startOrchestration({ url: postgresUrl(pg.coordinates), schema: pg.schema, projectsDir: projects.root, kernelEnv: pg.env, log: () => undefined });
+});
+after(async () => {
+  await orch?.close();
+  await pg?.close();
+  await projects?.cleanup();
+});
+
+const base = 'http://grimoire.test';
+const params = <T extends Record<string, string>>(p: T) => ({ params: Promise.resolve(p) });
+const json = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
+  new Request(`${base}${url}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+const hello = { project: 'orch', pipeline: 'hello' };
+
+async function body(res: Response): Promise<Record<string, unknown>> {
+  const data: unknown = await res.json();
+  assert.ok(data && typeof data === 'object' && !Array.isArray(data));
+  return Object.fromEntries(Object.entries(data));
+}
+
+async function untilRun(id: string, done: (status: string) => boolean, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const detail = await orch.store.getRunDetail(id);
+    if (detail && done(detail.run.status)) return detail;
+    if (Date.now() > deadline) throw new Error(`run ${id} is still ${detail?.run.status}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let token = '';
+let runId = '';
+
+describe('API trigger', () => {
+  test('creating an API trigger writes triggers.yaml and shows its token once', async () => {
+    const res = await postTrigger(json('POST', '/api/projects/orch/pipelines/hello/triggers', { name: 'on_demand', schedule_type: 'api', variables: { who: 'trigger' } }), params(hello));
+    assert.equal(res.status, 200);
+    const b = await body(res);
+    assert.equal(typeof b.token, 'string');
+    token = String(b.token);
+    const file = await readFile(path.join(projects.root, 'orch', 'pipelines', 'hello', 'triggers.yaml'), 'utf8');
+    assert.match(file, /name: on_demand/);
+    assert.match(file, /schedule_type: api/);
+    assert.doesNotMatch(file, new RegExp(token), 'the token is never written to the file');
+    const list = await body(await listTriggers(json('GET', '/x'), params(hello)));
+    assert.match(JSON.stringify(list), /"has_token":true/);
+    assert.doesNotMatch(JSON.stringify(list), new RegExp(token));
+  });
+
+  test('a wrong or missing token answers 401 and creates nothing', async () => {
+    const url = '/api/projects/orch/pipelines/hello/triggers/on_demand/runs';
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { authorization: token }, { authorization: `Bearer ${token}x` }];
+    for (const headers of attempts) {
+      const res = await postRun(json('POST', url, { variables: {} }, headers), params({ ...hello, trigger: 'on_demand' }));
+      assert.equal(res.status, 401, JSON.stringify(headers));
+      assert.match(JSON.stringify((await body(res)).error), /"code":"unauthorized"/);
+    }
+    const unknown = await postRun(json('POST', url, {}, { authorization: `Bearer ${token}` }), params({ ...hello, trigger: 'nope' }));
+    assert.equal(unknown.status, 401);
+    assert.equal((await orch.store.listRuns({ project: 'orch' })).length, 0);
+  });
+
+  test('the right token answers 201 with the run, which starts within a second and completes', async () => {
+    const res = await postRun(
+      json('POST', '/api/projects/orch/pipelines/hello/triggers/on_demand/runs', { variables: { who: 'caller' } }, { authorization: `Bearer ${token}` }),
+      params({ ...hello, trigger: 'on_demand' }),
+    );
+    assert.equal(res.status, 201);
+    const b = await body(res);
+    const run = b.run;
+    assert.ok(run && typeof run === 'object' && 'id' in run && 'status' in run);
+    runId = String(run.id);
+    assert.equal(run.status, 'initial');
+    const started = await untilRun(runId, (s) => s !== 'initial', 5000);
+    const claimed = started.events.find((e) => e.block_uuid === null && e.status === 'running');
+    assert.ok(claimed);
+    assert.ok(claimed.at.getTime() - started.run.created_at.getTime() < 1000, `started ${claimed.at.getTime() - started.run.created_at.getTime()} ms after the call`);
+    const done = await untilRun(runId, (s) => s === 'completed' || s === 'failed');
+    assert.equal(done.run.status, 'completed');
+  });
+
+  test('GET /api/runs/<id> returns the run with its block runs; logs carry the runtime variables', async () => {
+    const res = await getRun(json('GET', `/api/runs/${runId}`), params({ id: runId }));
+    assert.equal(res.status, 200);
+    const b = await body(res);
+    assert.match(JSON.stringify(b.run), /"status":"completed"/);
+    assert.match(JSON.stringify(b.run), /"kind":"api"/);
+    assert.equal(b.trigger_name, 'on_demand');
+    assert.ok(Array.isArray(b.blocks) && b.blocks.length === 2);
+    const logs = await body(await getLogs(json('GET', `/api/runs/${runId}/logs?block=hello&q=who%3Dcaller`), params({ id: runId })));
+    assert.ok(Array.isArray(logs.logs) && logs.logs.length === 1, JSON.stringify(logs));
+    assert.match(JSON.stringify(logs.logs), /trigger=on_demand who=caller/);
+    const missing = await getRun(json('GET', '/api/runs/nope'), params({ id: 'nope' }));
+    assert.equal(missing.status, 404);
+  });
+
+  test('pausing changes only status in the file, and a paused trigger refuses runs', async () => {
+    const file = path.join(projects.root, 'orch', 'pipelines', 'hello', 'triggers.yaml');
+    const before = await readFile(file, 'utf8');
+    const res = await patchTrigger(json('PATCH', '/x', { status: 'inactive' }), params({ ...hello, trigger: 'on_demand' }));
+    assert.equal(res.status, 200);
+    assert.equal(await readFile(file, 'utf8'), before.replace('status: active', 'status: inactive'));
+    const refused = await postRun(json('POST', '/x', {}, { authorization: `Bearer ${token}` }), params({ ...hello, trigger: 'on_demand' }));
+    assert.equal(refused.status, 409);
+  });
+
+  test('a time trigger must choose its catch-up policy', async () => {
+    const res = await postTrigger(json('POST', '/x', { name: 'daily', schedule_type: 'time', schedule_interval: '@daily', start_time: '2024-01-01 05:00:00' }), params(hello));
+    assert.equal(res.status, 400);
+    assert.match(JSON.stringify(await body(res)), /catch-up policy/);
+    const ok = await postTrigger(json('POST', '/x', { name: 'daily', schedule_type: 'time', schedule_interval: '@daily', start_time: '2024-01-01 05:00:00', settings: { catch_up: 'none' } }), params(hello));
+    assert.equal(ok.status, 200);
+    const list = await body(await listTriggers(json('GET', '/x'), params(hello)));
+    const daily = Array.isArray(list.triggers) ? list.triggers.find((t) => t && typeof t === 'object' && 'name' in t && t.name === 'daily') : null;
+    assert.ok(daily && typeof daily === 'object' && 'next_run_at' in daily && 'explanation' in daily);
+    assert.match(String(daily.next_run_at), /T05:00:00.000Z$/);
+    assert.match(JSON.stringify(daily.explanation), /Next run/);
+  });
+
+  test('runs list filters by pipeline, status and kind', async () => {
+    const all = await body(await listRuns(json('GET', '/api/runs?project=orch&pipeline=hello&kind=api&status=completed')));
+    assert.ok(Array.isArray(all.runs) && all.runs.length === 1);
+    const bad = await listRuns(json('GET', '/api/runs?status=weird'));
+    assert.equal(bad.status, 400);
+  });
+});
+
+describe('backfills', () => {
+  test('a date range and an interval make one run per interval with interval variables, under a concurrency limit', async () => {
+    const res = await postBackfill(
+      json('POST', '/api/runs/backfills?project=orch&pipeline=hello', { name: 'q4', start_datetime: '2020-10-01 00:00:00', end_datetime: '2020-10-04 00:00:00', interval_unit: 'day', interval_value: 1, concurrency: 1 }),
+    );
+    assert.equal(res.status, 200, JSON.stringify(await res.clone().json()));
+    const b = await body(res);
+    assert.equal(b.runs, 3);
+    const id = b.backfill && typeof b.backfill === 'object' && 'id' in b.backfill ? String(b.backfill.id) : '';
+    let maxRunning = 0;
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const progress = await orch.store.backfillProgress(id);
+      maxRunning = Math.max(maxRunning, progress.running);
+      if (progress.completed + progress.failed === 3) break;
+      assert.ok(Date.now() < deadline, JSON.stringify(progress));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(maxRunning, 1, 'concurrency 1');
+    const runs = await orch.store.listRuns({ backfillId: id });
+    assert.deepEqual(runs.map((r) => r.status), ['completed', 'completed', 'completed']);
+    assert.deepEqual(runs.map((r) => r.variables.interval_start_datetime).sort(), ['2020-10-01T00:00:00.000Z', '2020-10-02T00:00:00.000Z', '2020-10-03T00:00:00.000Z']);
+    const list = await body(await listBackfills(json('GET', '/api/runs/backfills?project=orch&pipeline=hello')));
+    assert.match(JSON.stringify(list), /"status":"completed".*"progress":\{[^}]*"completed":3/);
+  });
+});
