@@ -50,6 +50,9 @@ async function typeCode(p: Page, uuid: string, code: string): Promise<void> {
   await p.keyboard.press('ControlOrMeta+A');
   await p.evaluate((text) => navigator.clipboard.writeText(text), code);
   await p.keyboard.press('ControlOrMeta+V');
+  // Wait until the editor shows the pasted text (Monaco renders spaces as no-break spaces).
+  const first = code.split('\n')[0]?.slice(0, 40) ?? '';
+  await editor.locator('.view-lines').filter({ hasText: first.replace(/ /g, '\u00a0') }).or(editor.locator('.view-lines').filter({ hasText: first })).first().waitFor();
 }
 
 async function addBlock(p: Page, opts: { type: string; language: string; template: string; name: string }): Promise<void> {
@@ -128,28 +131,20 @@ test('three blocks from templates, wired in the graph; a cycle is refused', asyn
   await page.getByRole('button', { name: 'Dismiss message' }).click();
 });
 
-test('code typed into Monaco is saved with Ctrl+S, and TypeScript offers the block API', async () => {
+test('code typed into Monaco is saved with Ctrl+S and by autosave', async () => {
   await typeCode(page, 'load_rows', "SELECT range::BIGINT AS id, (range % 7)::INTEGER AS bucket, 'trip ' || range AS label\nFROM range(2000000)");
   await page.getByTestId('unsaved-load_rows').waitFor();
   await page.keyboard.press('ControlOrMeta+S');
   await page.getByTestId('unsaved-load_rows').waitFor({ state: 'detached' });
   assert.match(await projectFile('data_loaders/load_rows.sql'), /FROM range\(2000000\)$/);
 
-  await typeCode(page, 'clean_rows', 'export default async function clean_rows(load_rows: DataFrame, ctx: BlockContext) {\n  ');
-  await page.keyboard.type('ctx.');
-  const suggest = page.getByTestId('editor-clean_rows').locator('.suggest-widget').filter({ hasText: 'fromRows' });
-  // The TypeScript worker may still be starting on the first '.': ask again as a user would (Ctrl+Space).
-  for (let i = 0; i < 6 && !(await suggest.isVisible()); i++) {
-    await suggest.waitFor({ timeout: 5_000 }).catch(() => page.keyboard.press('Control+Space'));
-  }
-  await suggest.waitFor({ timeout: 5_000 });
-  await page.keyboard.press('Escape');
   await typeCode(
     page,
     'clean_rows',
     'export default async function clean_rows(load_rows: DataFrame, ctx: BlockContext) {\n  ctx.log(`got ${load_rows.rowCount} rows`);\n  return ctx.sql`SELECT * FROM ${load_rows} WHERE bucket < ${7}`;\n}\n',
   );
   // Autosave: no keystroke needed.
+  await page.getByTestId('unsaved-clean_rows').waitFor();
   await page.getByTestId('unsaved-clean_rows').waitFor({ state: 'detached', timeout: 10_000 });
   assert.match(await projectFile('transformers/clean_rows.ts'), /WHERE bucket < \$\{7\}`;\n\}\n$/);
 });
@@ -271,13 +266,48 @@ test('keyboard shortcuts: B adds below, D D deletes, Ctrl+Enter runs', async () 
   await page.getByTestId('status-load_rows').filter({ hasText: 'completed' }).waitFor({ timeout: 30_000 });
 });
 
+test('collapse, reorder, run downstream, Shift+Enter, and restart the kernel with 0 0', async () => {
+  await page.getByRole('button', { name: 'Collapse block load_rows' }).click();
+  await page.getByTestId('editor-load_rows').waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Expand block load_rows' }).click();
+  await page.getByTestId('editor-load_rows').waitFor();
+
+  await page.getByRole('button', { name: 'Move export_rows up' }).click();
+  await page.locator('section[data-block]').nth(1).and(block(page, 'export_rows')).waitFor();
+  assert.match(await projectFile('pipelines/etl/metadata.yaml'), /uuid: export_rows[\s\S]*uuid: clean_rows/);
+  await page.getByRole('button', { name: 'Move export_rows down' }).click();
+  await page.locator('section[data-block]').nth(2).and(block(page, 'export_rows')).waitFor();
+
+  // Fix the failing block, then run it and everything downstream of it.
+  await typeCode(page, 'clean_rows', 'export default async function clean_rows(load_rows: DataFrame, ctx: BlockContext) {\n  return ctx.sql`SELECT bucket, count(*) AS n FROM ${load_rows} GROUP BY bucket`;\n}\n');
+  await page.getByRole('button', { name: 'Run clean_rows and downstream' }).click();
+  await page.getByTestId('status-clean_rows').filter({ hasText: 'completed' }).waitFor({ timeout: 30_000 });
+  await page.getByTestId('status-export_rows').filter({ hasText: 'completed' }).waitFor({ timeout: 30_000 });
+  await page.getByTestId('rowcount-clean_rows').filter({ hasText: '7 rows × 2 columns' }).waitFor();
+
+  // Shift+Enter runs the block and moves the selection to the next one.
+  await page.getByTestId('editor-clean_rows').locator('.view-lines').click();
+  await page.keyboard.press('Shift+Enter');
+  await page.locator('section.block.selected').and(block(page, 'export_rows')).waitFor();
+
+  // 0 0 restarts the kernel; outputs survive it (the kernel reloads them from its cache).
+  await page.getByRole('region', { name: 'Dependency graph' }).click({ position: { x: 5, y: 5 } });
+  await block(page, 'export_rows').locator('header .name').click();
+  await page.keyboard.press('0');
+  await page.keyboard.press('0');
+  await page.getByTestId('connection').filter({ hasText: /kernel (starting|not started)/ }).waitFor();
+  await page.getByTestId('connection').filter({ hasText: 'kernel idle' }).waitFor({ timeout: 20_000 });
+  await page.getByRole('navigation', { name: 'Pages of load_rows' }).getByRole('button', { name: 'Last page' }).click();
+  await page.getByTestId('range-load_rows').filter({ hasText: 'of 2,000,000' }).filter({ hasText: '1,999,991' }).waitFor();
+});
+
 test('rename a block: its file and the references follow', async () => {
   await block(page, 'clean_rows').getByRole('button', { name: 'Rename block clean_rows' }).click();
   await page.getByLabel('New name for clean_rows').fill('clean_trips');
   await page.getByRole('button', { name: 'Save name' }).click();
   await block(page, 'clean_trips').waitFor();
   await edge(page, 'clean_trips', 'export_rows').waitFor({ state: 'attached' });
-  assert.match(await projectFile('transformers/clean_trips.ts'), /function clean_trips\(load_rows: DataFrame\)/);
+  assert.match(await projectFile('transformers/clean_trips.ts'), /function clean_trips\(load_rows: DataFrame/);
   assert.match(await projectFile('pipelines/etl/metadata.yaml'), /upstream_blocks:\s*\[?\s*-?\s*clean_trips/);
 });
 
@@ -305,4 +335,23 @@ test('pipelines are renamed, cloned and deleted (after a confirmation) on the pr
   await page.getByRole('alertdialog', { name: 'Delete etl_backup?' }).getByRole('button', { name: 'Delete etl_backup' }).click();
   await page.getByRole('link', { name: 'etl_backup' }).waitFor({ state: 'detached' });
   assert.deepEqual(await page.getByRole('list', { name: 'Pipelines' }).getByRole('link').allTextContents(), ['etl']);
+});
+
+test('TypeScript blocks get intellisense for the block API', async () => {
+  await page.goto(`${server.url}${EDITOR}`);
+  await addBlock(page, { type: 'Transformer', language: 'TypeScript', template: 'Generic (query upstream)', name: 'typed' });
+  const editor = page.getByTestId('editor-typed');
+  // A type error proves the TypeScript worker runs with the block API loaded.
+  await typeCode(page, 'typed', 'export default async function typed(df: DataFrame, ctx: BlockContext) {\n  const n: string = df.rowCount;\n  ');
+  await editor.locator('.squiggly-error').first().waitFor({ state: 'attached', timeout: 30_000 });
+  await page.keyboard.type('ctx.');
+  const suggest = editor.locator('.suggest-widget').filter({ hasText: 'fromRows' });
+  for (let i = 0; i < 5 && !(await suggest.isVisible()); i++) {
+    await suggest.waitFor({ timeout: 3_000 }).catch(() => page.keyboard.press('Control+Space'));
+  }
+  await suggest.waitFor({ timeout: 3_000 });
+  await page.keyboard.press('Escape');
+  await block(page, 'typed').getByRole('button', { name: 'Delete block typed' }).click();
+  await page.getByRole('alertdialog', { name: 'Delete typed?' }).getByRole('button', { name: 'Delete' }).click();
+  await block(page, 'typed').waitFor({ state: 'detached' });
 });
