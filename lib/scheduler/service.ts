@@ -4,7 +4,7 @@ import { invalidInput, notFound, UserError } from '../errors';
 import { type JsonObject, type JsonValue } from '../pipeline/model';
 import { parseStartTime, type TriggerPatch } from '../pipeline/triggers';
 import { type createBackfillSchema, type createTriggerSchema, type runListQuerySchema, type updateTriggerSchema } from '../protocol/runs-api';
-import { listPipelines, projectDir } from '../project/load';
+import { listPipelines, loadPipeline, projectDir } from '../project/load';
 import { type RunDetail } from '../store/store';
 import { type BackfillRow, type RunRow, type TriggerEventRow, type TriggerRow } from '../store/types';
 import { backfillIntervals, BackfillError } from './backfill';
@@ -244,6 +244,18 @@ export async function startManualRun(project: string, pipeline: string, variable
 export interface RunView extends RunDetail {
   trigger_name: string | null;
   sla_missed: boolean;
+  /** The pipeline's edges as the file says now (for the graph); empty when it cannot be read. */
+  graph: { uuid: string; upstream: string[] }[];
+}
+
+async function graphOf(project: string, pipeline: string): Promise<{ uuid: string; upstream: string[] }[]> {
+  try {
+    const dir = await projectDir(orchestration().projectsDir, project);
+    const { pipeline: p } = await loadPipeline(dir, pipeline);
+    return p.blocks.map((b) => ({ uuid: b.uuid, upstream: b.upstream }));
+  } catch {
+    return [];
+  }
 }
 
 export async function getRunView(id: string): Promise<RunView> {
@@ -251,7 +263,7 @@ export async function getRunView(id: string): Promise<RunView> {
   const detail = await o.store.getRunDetail(id);
   if (!detail) throw notFound(`run ${id} not found`);
   const trigger = detail.run.trigger_id ? await o.store.getTriggerById(detail.run.trigger_id) : null;
-  return { ...detail, trigger_name: trigger?.name ?? null, sla_missed: slaMissed(detail.run, trigger, o.clock.now()) };
+  return { ...detail, trigger_name: trigger?.name ?? null, sla_missed: slaMissed(detail.run, trigger, o.clock.now()), graph: await graphOf(detail.run.project, detail.run.pipeline) };
 }
 
 /** Mage's SLA: the run should have completed within `sla` seconds of its execution date. */

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { jsonValue } from '@/lib/protocol/messages';
+import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '@/lib/run/states';
+
+/** What the triggers and runs pages read from the HTTP API, validated on arrival (dates as ISO strings). */
+
+const json = z.record(z.string(), jsonValue);
+const when = z.string();
+
+export const runSchema = z.object({
+  id: z.string(),
+  project: z.string(),
+  pipeline: z.string(),
+  trigger_id: z.string().nullable(),
+  backfill_id: z.string().nullable(),
+  kind: z.string(),
+  execution_date: when,
+  status: z.enum(PIPELINE_RUN_STATUSES),
+  variables: json,
+  attempt: z.number(),
+  error: z.string().nullable(),
+  created_at: when,
+  started_at: when.nullable(),
+  completed_at: when.nullable(),
+  trigger_name: z.string().nullable().optional(),
+  sla_missed: z.boolean().optional(),
+});
+export type RunItem = z.infer<typeof runSchema>;
+
+export const runViewSchema = z.object({
+  run: runSchema,
+  trigger_name: z.string().nullable(),
+  sla_missed: z.boolean(),
+  blocks: z.array(
+    z.object({
+      block_uuid: z.string(),
+      status: z.enum(BLOCK_RUN_STATUSES),
+      attempts: z.number(),
+      started_at: when.nullable(),
+      completed_at: when.nullable(),
+      row_count: z.number().nullable(),
+      error: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  ),
+  attempts: z.array(
+    z.object({
+      block_uuid: z.string(),
+      attempt: z.number(),
+      status: z.string(),
+      started_at: when,
+      finished_at: when.nullable(),
+      duration_ms: z.number().nullable(),
+      error: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  ),
+  events: z.array(z.object({ id: z.number(), block_uuid: z.string().nullable(), status: z.string(), attempt: z.number().nullable(), at: when, message: z.string().nullable() })),
+  graph: z.array(z.object({ uuid: z.string(), upstream: z.array(z.string()) })),
+});
+export type RunView = z.infer<typeof runViewSchema>;
+
+export const logsSchema = z.object({
+  logs: z.array(z.object({ id: z.number(), block_uuid: z.string(), attempt: z.number(), at: when, stream: z.string(), text: z.string() })),
+});
+export type LogLine = z.infer<typeof logsSchema>['logs'][number];
+
+export const triggerViewSchema = z.object({
+  name: z.string(),
+  schedule_type: z.enum(['time', 'api']),
+  schedule_interval: z.string().nullable(),
+  start_time: when.nullable(),
+  timezone: z.string(),
+  status: z.enum(['active', 'inactive']),
+  variables: json,
+  settings: z.object({ skip_if_previous_running: z.boolean(), catch_up: z.enum(['none', 'latest', 'all']), run_limit: z.number().nullable(), timeout: z.number().nullable() }),
+  sla: z.number().nullable(),
+  has_token: z.boolean(),
+  next_run_at: when.nullable(),
+  explanation: z.array(z.string()),
+  definition_error: z.string().nullable(),
+  recent_events: z.array(z.object({ at: when, execution_date: when.nullable(), decision: z.string(), message: z.string(), run_id: z.string().nullable() })),
+});
+export type TriggerView = z.infer<typeof triggerViewSchema>;
+
+export const triggerListSchema = z.object({ triggers: z.array(triggerViewSchema), file_error: z.string().nullable() });
+
+export const backfillListSchema = z.object({
+  backfills: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      start_datetime: when,
+      end_datetime: when,
+      interval_unit: z.string(),
+      interval_value: z.number(),
+      concurrency: z.number(),
+      status: z.string(),
+      progress: z.record(z.string(), z.number()),
+    }),
+  ),
+});
+
+const apiError = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export class RunsApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RunsApiError';
+  }
+}
+
+export async function call<S extends z.ZodType>(url: string, schema: S, init?: { method: string; body?: unknown }): Promise<z.infer<S>> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: init?.method ?? 'GET',
+      headers: init?.body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: init?.body === undefined ? undefined : JSON.stringify(init.body),
+      cache: 'no-store',
+    });
+  } catch {
+    throw new RunsApiError(0, 'the server cannot be reached');
+  }
+  const data: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const err = apiError.safeParse(data);
+    throw new RunsApiError(response.status, err.success ? err.data.error.message : `HTTP ${response.status}`);
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw new RunsApiError(response.status, `unexpected answer from ${url}: ${parsed.error.issues[0]?.message ?? ''}`);
+  return parsed.data;
+}
+
+export const FINISHED_RUN = new Set(['completed', 'failed', 'cancelled']);
+
+export function formatWhen(iso: string | null): string {
+  if (!iso) return '—';
+  return iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+export function formatMs(ms: number | null): string {
+  if (ms === null) return '—';
+  return ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
