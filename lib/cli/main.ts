@@ -7,6 +7,7 @@ import { runCommand } from './run-command';
 const USAGE = `usage:
   grimoire start [--host 127.0.0.1] [--port 6789] [--projects ./projects] [--dev]
   grimoire run <project_path> <pipeline_uuid> [--runtime-vars '<json>']
+  grimoire worker [--projects ./projects] [--concurrency 2]
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,6 +26,17 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       return (await runCommand(project, pipeline, values['runtime-vars'], process.stdout)) ? 0 : 1;
+    }
+    case 'worker': {
+      const { values } = parseArgs({ args: rest, options: { projects: { type: 'string' }, concurrency: { type: 'string' } }, strict: true });
+      const concurrency = Number(values.concurrency ?? 2);
+      if (!Number.isInteger(concurrency) || concurrency < 1) {
+        process.stderr.write(`--concurrency must be a whole number >= 1, not "${values.concurrency}"\n`);
+        return 2;
+      }
+      const { workerCommand } = await import('../scheduler/worker-command');
+      await workerCommand(values.projects ?? process.env.GRIMOIRE_PROJECTS ?? 'projects', concurrency);
+      return -1;
     }
     case 'start': {
       const { values } = parseArgs({

@@ -1,0 +1,29 @@
+import path from 'node:path';
+import { openDatabase, postgresEnv } from '../db/database';
+import { startOrchestration } from './orchestrator';
+
+/**
+ * `grimoire worker`: only executes runs (no web server, no scheduler), against the same database
+ * as `grimoire start` (DATABASE_URL, or the embedded server of the projects folder). Several may run.
+ */
+export async function workerCommand(projectsDir: string, concurrency: number): Promise<void> {
+  const root = path.resolve(projectsDir);
+  const database = await openDatabase(path.join(root, '.grimoire'));
+  const orchestration = await startOrchestration({
+    url: database.url,
+    projectsDir: root,
+    kernelEnv: postgresEnv(database.coordinates),
+    roles: { scheduler: false, worker: true },
+    workerConcurrency: concurrency,
+  });
+  process.stdout.write(`Grimoire worker ${orchestration.worker?.id ?? ''} is running (projects: ${root}, ${concurrency} runs at once)\n`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      // Runs in flight go back to the queue and resume elsewhere.
+      void orchestration
+        .close()
+        .then(() => database.close())
+        .finally(() => process.exit(0));
+    });
+  }
+}
