@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const connections = new Set<DuckDBConnection>();
   const env: KernelEnv = {
     instance,
-    store: new OutputStore(path.join(dataDir, 'cache', pipelineUuid), control, () => instance.connect()),
+    store: new OutputStore(process.env.GRIMOIRE_CACHE_DIR ?? path.join(dataDir, 'cache', pipelineUuid), control, () => instance.connect()),
     projectDir,
     dataDir,
     pipelineUuid,

@@ -12,6 +12,11 @@ export interface KernelOptions {
   pipelineUuid: string;
   /** How long an interrupt may take before the kernel process is killed and restarted. */
   interruptGraceMs?: number;
+  /**
+   * Where block outputs are cached as Parquet; default `<dataDir>/cache/<pipeline>`. A scheduled
+   * run gets a folder of its own, so concurrent runs and the editor never overwrite each other.
+   */
+  cacheDir?: string;
   /** Environment defaults for blocks (e.g. POSTGRES_* of the embedded server); the real environment wins. */
   envDefaults?: Record<string, string>;
 }
@@ -87,6 +92,7 @@ export class KernelHost {
         ...process.env,
         GRIMOIRE_PROJECT_DIR: path.resolve(this.options.projectDir),
         GRIMOIRE_DATA_DIR: path.resolve(this.options.dataDir),
+        GRIMOIRE_CACHE_DIR: path.resolve(this.options.cacheDir ?? path.join(this.options.dataDir, 'cache', this.options.pipelineUuid)),
         GRIMOIRE_PIPELINE: this.options.pipelineUuid,
       },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

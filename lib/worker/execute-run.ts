@@ -107,7 +107,16 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   }
 
   const runDeadline = run.timeout_seconds ? (run.started_at ?? now()).getTime() + run.timeout_seconds * 1000 : null;
-  const kernel = new KernelHost({ projectDir: dir, dataDir: dataDirOf(dir), pipelineUuid: run.pipeline, envDefaults: options.kernelEnv });
+  // Outputs of this run stay in a folder of its own: a retry resumes from them, and they never mix
+  // with another run of the same pipeline or with the editor's cache. Removed once the run completes.
+  const runDir = path.join(dataDirOf(dir), 'runs', run.id);
+  const kernel = new KernelHost({
+    projectDir: dir,
+    dataDir: dataDirOf(dir),
+    pipelineUuid: run.pipeline,
+    cacheDir: path.join(runDir, 'cache'),
+    envDefaults: options.kernelEnv,
+  });
   let current: { block: string; attempt: number } | null = null;
   const buffer: { runId: string; block: string; attempt: number; at: Date; stream: string; text: string }[] = [];
   const flush = async () => {
@@ -230,5 +239,6 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   const failed = [...statuses].filter(([, s]) => s === 'failed').map(([u]) => u);
   await store.setRunStatus(run.id, status, now(), status === 'failed' ? `failed: ${failed.join(', ') || 'blocks could not run'}` : status === 'cancelled' ? 'cancelled' : undefined);
   if (run.backfill_id) await store.settleBackfill(run.backfill_id, now());
+  if (status === 'completed') await fs.rm(runDir, { recursive: true, force: true }).catch(() => undefined);
   return status;
 }

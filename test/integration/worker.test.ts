@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type PipelineRunStatus } from '../../lib/run/states';
@@ -60,6 +61,9 @@ describe('runs through workers', () => {
     assert.deepEqual(d.events.filter((e) => e.block_uuid === null).map((e) => e.status), ['initial', 'running', 'completed']);
     const logs = await store.logs(run.id, { block: 'hello' });
     assert.ok(logs.some((l) => l.text === 'hello ds=2024-01-05 trigger=null who=api'), logs.map((l) => l.text).join('\n'));
+    // The run cached its outputs in a folder of its own, removed once it completed; the editor's cache is untouched.
+    assert.equal(existsSync(path.join(projects.root, 'orch', '.grimoire', 'runs', run.id)), false);
+    assert.equal(existsSync(path.join(projects.root, 'orch', '.grimoire', 'cache', 'hello', 'hello.parquet')), false);
   });
 
   test('a failing block is retried by its retry_config and every attempt is kept', async () => {
@@ -85,6 +89,8 @@ describe('runs through workers', () => {
     const run = await newRun('retry_me');
     const first = await finished(run.id);
     assert.equal(first.run.status, 'failed');
+    // A failed run keeps its outputs so that the retry can start from them.
+    assert.equal(existsSync(path.join(projects.root, 'orch', '.grimoire', 'runs', run.id, 'cache')), true);
     await store.retryFromFailed(run.id, new Date());
     worker.kick();
     const d = await waitFor('the retried run', async () => {
