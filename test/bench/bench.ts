@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the speed figures users choose Grimoire for, measured side by side in one run.
  * Prints one JSON line per figure (median, min, max over several runs) and a short table.
- * Options: --quick (267k rows only, fewer runs), --skip-pipeline, --skip-latency, --skip-paging.
+ * Options: --quick (267k rows only, fewer runs), --skip-pipeline, --skip-scheduler, --skip-latency, --skip-paging.
  * Data is generated with the demo's deterministic generator and kept in <tmp>/grimoire-bench.
  */
 import { spawn } from 'node:child_process';
@@ -13,7 +13,11 @@ import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { startEmbeddedPostgres } from '../../lib/db/embedded-postgres';
 import { CLIENT_EVENT, SERVER_EVENT, serverMessageSchema, type ServerMessage } from '../../lib/protocol/messages';
+import { checkCron } from '../../lib/scheduler/schedule';
+import { Scheduler } from '../../lib/scheduler/scheduler';
 import { Gateway } from '../../lib/server/gateway';
+import { Store } from '../../lib/store/store';
+import { parseTriggers } from '../../lib/pipeline/triggers';
 import { ensureGreenTaxiFiles } from '../../projects/demo/utils/green_taxi';
 import { watchPeak } from './process-memory';
 import { percentile, summarize, type Figure } from './stats';
@@ -182,6 +186,39 @@ async function pagingFigures(): Promise<void> {
   });
 }
 
+/**
+ * 100 triggers due every second for 5 s (500 fires), with two schedulers racing for them:
+ * lateness is run creation time minus execution time; duplicates must be 0.
+ */
+async function schedulerFigures(url: string): Promise<void> {
+  const schema = `bench_sched_${Date.now()}`;
+  const store = await Store.open({ url, schema });
+  const rival = await Store.open({ url, schema });
+  try {
+    const text = `triggers:\n${Array.from({ length: 100 }, (_, i) => `  - name: t${i}\n    schedule_interval: "* * * * * *"\n    settings: { catch_up: none }\n`).join('')}`;
+    const parsed = parseTriggers(text, checkCron);
+    if (!parsed.ok) throw new Error('bench triggers do not parse');
+    await store.syncTriggers('bench', 'sched', parsed.value, new Date());
+    const schedulers = [new Scheduler(store, { maxSleepMs: 60_000 }), new Scheduler(rival, { maxSleepMs: 60_000 })];
+    // Start on a second boundary so exactly five executions per trigger fall in the window.
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 50));
+    const from = Date.now();
+    for (const s of schedulers) s.start();
+    await new Promise((r) => setTimeout(r, 5000));
+    for (const s of schedulers) await s.stop();
+    const runs = (await store.listRuns({ project: 'bench', pipeline: 'sched', limit: 10_000 })).filter((r) => r.execution_date.getTime() >= from && r.execution_date.getTime() < from + 5000);
+    const lateness = runs.map((r) => r.created_at.getTime() - r.execution_date.getTime());
+    const keys = runs.map((r) => `${r.trigger_id}/${r.execution_date.toISOString()}`);
+    const duplicates = keys.length - new Set(keys).size;
+    report({ ...summarize('scheduler_lateness_p50', 'ms', [percentile(lateness, 50)]), runs: lateness.length });
+    report({ ...summarize('scheduler_lateness_p99', 'ms', [percentile(lateness, 99)], { text: '<= 1000', ok: (m) => m <= 1000 }), runs: lateness.length });
+    report({ ...summarize('scheduler_duplicate_runs', 'runs', [duplicates], { text: '0', ok: (m) => m === 0 }), runs: lateness.length });
+  } finally {
+    await rival.close();
+    await store.close();
+  }
+}
+
 async function main(): Promise<void> {
   await mkdir(WORK, { recursive: true });
   process.stderr.write(`benchmark workspace: ${WORK}\n`);
@@ -189,6 +226,14 @@ async function main(): Promise<void> {
     const pg = await startEmbeddedPostgres(path.join(WORK, '.grimoire', 'postgres'));
     try {
       await pipelineFigures(pg.url, process.env);
+    } finally {
+      await pg.stop();
+    }
+  }
+  if (!args.has('--skip-scheduler')) {
+    const pg = await startEmbeddedPostgres(path.join(WORK, '.grimoire', 'postgres'));
+    try {
+      await schedulerFigures(pg.url);
     } finally {
       await pg.stop();
     }
