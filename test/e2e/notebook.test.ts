@@ -355,3 +355,40 @@ test('TypeScript blocks get intellisense for the block API', async () => {
   await page.getByRole('alertdialog', { name: 'Delete typed?' }).getByRole('button', { name: 'Delete' }).click();
   await block(page, 'typed').waitFor({ state: 'detached' });
 });
+
+test('SQL blocks complete upstream table and column names', async () => {
+  // A renamed block's output is made under its new name by running it.
+  await block(page, 'clean_trips').getByRole('button', { name: 'Run block clean_trips' }).click();
+  await page.getByTestId('rowcount-clean_trips').filter({ hasText: '7 rows × 2 columns' }).waitFor({ timeout: 30_000 });
+  const editor = page.getByTestId('editor-export_rows');
+  await typeCode(page, 'export_rows', 'SELECT ');
+  const suggest = editor.locator('.suggest-widget');
+  for (let i = 0; i < 5 && !(await suggest.filter({ hasText: 'bucket' }).isVisible()); i++) {
+    await page.keyboard.press('Control+Space');
+    await suggest.filter({ hasText: 'bucket' }).waitFor({ timeout: 3_000 }).catch(() => undefined);
+  }
+  assert.match((await suggest.textContent()) ?? '', /clean_trips/);
+  assert.match((await suggest.textContent()) ?? '', /bucket/);
+  await page.keyboard.press('Escape');
+});
+
+test('unsaved text survives a reload; an endless block is stopped with I I', async () => {
+  await typeCode(page, 'export_rows', 'SELECT n FROM {{ df_1 }} -- not saved yet');
+  // Reload at once, before autosave: the draft kept by the tab comes back, marked unsaved.
+  await page.reload();
+  await page.getByTestId('editor-export_rows').locator('.view-lines').filter({ hasText: 'not\u00a0saved\u00a0yet' }).waitFor();
+  await page.getByTestId('unsaved-export_rows').waitFor();
+  await page.getByRole('button', { name: 'Save block export_rows' }).click();
+  await page.getByTestId('unsaved-export_rows').waitFor({ state: 'detached' });
+  assert.match(await projectFile('data_exporters/export_rows.sql'), /not saved yet/);
+
+  await addBlock(page, { type: 'Data loader', language: 'TypeScript', template: 'Generic (rows)', name: 'spin' });
+  await typeCode(page, 'spin', 'export default function spin() {\n  for (;;) {}\n}\n');
+  await block(page, 'spin').getByRole('button', { name: 'Run block spin' }).click();
+  await page.getByTestId('status-spin').filter({ hasText: 'running' }).waitFor({ timeout: 20_000 });
+  await page.getByTestId('elapsed').waitFor();
+  await block(page, 'spin').locator('header .name').click();
+  await page.keyboard.press('i');
+  await page.keyboard.press('i');
+  await page.getByTestId('status-spin').filter({ hasText: 'cancelled' }).waitFor({ timeout: 20_000 });
+});
