@@ -91,6 +91,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     closing ??= (async () => {
       await gateway.close();
       io.close();
+      // Browsers keep HTTP connections open; without this, close() waits for them to time out.
+      http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await app.close();
       await orchestration.close();

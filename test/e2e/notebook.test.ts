@@ -392,3 +392,18 @@ test('unsaved text survives a reload; an endless block is stopped with I I', asy
   await page.keyboard.press('i');
   await page.getByTestId('status-spin').filter({ hasText: 'cancelled' }).waitFor({ timeout: 20_000 });
 });
+
+test('a server restart: the page reconnects, catches up, and unsaved text is still there to save', async () => {
+  await page.reload();
+  await typeCode(page, 'export_rows', 'SELECT n * 2 AS doubled FROM {{ df_1 }}');
+  const port = Number(new URL(server.url).port);
+  await server.close();
+  await page.getByTestId('connection').filter({ hasText: 'connecting' }).waitFor({ timeout: 20_000 });
+  server = await startServer({ host: '127.0.0.1', port, projectsDir: projects.root, dev: false });
+  await page.getByTestId('connection').filter({ hasText: 'kernel' }).waitFor({ timeout: 30_000 });
+  await page.getByTestId('editor-export_rows').locator('.view-lines').filter({ hasText: 'doubled' }).waitFor();
+  await page.getByTestId('unsaved-export_rows').waitFor({ state: 'detached', timeout: 15_000 });
+  assert.match(await projectFile('data_exporters/export_rows.sql'), /doubled/);
+  // Outputs come back from the kernel's cache after the restart.
+  await page.getByTestId('rowcount-load_rows').filter({ hasText: '2,000,000 rows' }).waitFor({ timeout: 20_000 });
+});
