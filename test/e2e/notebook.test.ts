@@ -354,6 +354,10 @@ test('TypeScript blocks get intellisense for the block API', async () => {
   await block(page, 'typed').getByRole('button', { name: 'Delete block typed' }).click();
   await page.getByRole('alertdialog', { name: 'Delete typed?' }).getByRole('button', { name: 'Delete' }).click();
   await block(page, 'typed').waitFor({ state: 'detached' });
+  // Its file stays in the project: the file browser adds it back as an existing block.
+  await page.getByRole('navigation', { name: 'Project files' }).getByRole('button', { name: 'Add transformers/typed.ts to the pipeline' }).click();
+  await block(page, 'typed').waitFor();
+  await page.getByTestId('editor-typed').locator('.view-lines').filter({ hasText: 'rowCount' }).waitFor();
 });
 
 test('SQL blocks complete upstream table and column names', async () => {
