@@ -56,7 +56,12 @@ async function copyInto(duck: DuckDBConnection, source: string, columns: PgColum
     // Open the reading end first: DuckDB's open for writing blocks until a reader exists.
     const fifoStream = createReadStream(fifo, { highWaterMark: 1 << 20 });
     const select = columns.map((c) => `${c.select} AS ${quotePg(c.name)}`).join(', ');
-    const writing = duck.run(`COPY (SELECT ${select} FROM ${source}) TO '${fifo.replaceAll("'", "''")}' (FORMAT csv, HEADER false)`);
+    // With insertion order preserved, DuckDB holds the whole CSV back until the end; a table in
+    // Postgres has no row order, so let rows stream out as they are made (this connection only).
+    await duck.run('SET SESSION preserve_insertion_order = false');
+    const writing = duck
+      .run(`COPY (SELECT ${select} FROM ${source}) TO '${fifo.replaceAll("'", "''")}' (FORMAT csv, HEADER false)`)
+      .finally(() => duck.run('RESET SESSION preserve_insertion_order'));
     // The pipe's end-of-file looks the same whether DuckDB finished or failed, so the COPY is only
     // ended once DuckDB says it succeeded; otherwise Postgres is told to abort it (CopyFail).
     const fed = (async () => {
