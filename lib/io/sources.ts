@@ -3,17 +3,9 @@ import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type ReadOptions } from '../kernel/block-api';
 
-export interface ReadOptions {
-  /** Inferred from the file extension when absent (.csv, .csv.gz, .parquet, .json, .ndjson, .jsonl). */
-  format?: 'csv' | 'parquet' | 'json';
-  /** Explicit column types, e.g. { VendorID: 'BIGINT', lpep_pickup_datetime: 'TIMESTAMP' }. */
-  columns?: Record<string, string>;
-  dateFormat?: string;
-  timestampFormat?: string;
-  header?: boolean;
-  delimiter?: string;
-}
+export type { ReadOptions };
 
 export class SourceError extends Error {
   constructor(message: string) {
