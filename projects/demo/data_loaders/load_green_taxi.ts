@@ -12,7 +12,7 @@ export default async function load_green_taxi(ctx: BlockContext) {
   const rowsPerMonth = typeof ctx.variables.rows_per_month === 'number' ? ctx.variables.rows_per_month : undefined;
   const dir = rowsPerMonth === undefined ? path.join(ctx.dataDir, 'raw') : path.join(ctx.dataDir, 'raw', `${rowsPerMonth}-per-month`);
   const files = await ensureGreenTaxiFiles(dir, months, rowsPerMonth);
-  ctx.log(`reading ${files.length} file(s): ${files.map((f) => path.basename(f)).join(', ')}`);
+  ctx.log(`reading ${files.length} file(s): ${files.map((f: string) => path.basename(f)).join(', ')}`);
   return ctx.io.read(files, {
     timestampFormat: '%Y-%m-%d %H:%M:%S',
     columns: {
