@@ -1,6 +1,6 @@
 import { type z } from 'zod';
+import { ApiError, fetchJson } from '@/components/shared/fetch-json';
 import {
-  apiErrorSchema,
   blockFileSchema,
   editorPipelineSchema,
   projectFilesSchema,
@@ -8,39 +8,10 @@ import {
   type EditorEditInput,
 } from '@/lib/protocol/editor-api';
 
-/** An HTTP answer that was not 2xx, with the server's code (e.g. conflict) and message. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+export { ApiError };
 
-async function call<S extends z.ZodType>(url: string, schema: S, init?: { method: string; body?: unknown }): Promise<z.infer<S>> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: init?.method ?? 'GET',
-      headers: init?.body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: init?.body === undefined ? undefined : JSON.stringify(init.body),
-      cache: 'no-store',
-    });
-  } catch {
-    throw new ApiError(0, 'offline', 'the server cannot be reached; your edits are kept in this tab and saved when it is back');
-  }
-  const json: unknown = await response.json().catch(() => null);
-  if (!response.ok) {
-    const err = apiErrorSchema.safeParse(json);
-    throw new ApiError(response.status, err.success ? err.data.error.code : 'internal', err.success ? err.data.error.message : `HTTP ${response.status}`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new ApiError(response.status, 'internal', `unexpected answer from ${url}`);
-  return parsed.data;
-}
+const OFFLINE = 'the server cannot be reached; your edits are kept in this tab and saved when it is back';
+const call = <S extends z.ZodType>(url: string, schema: S, init?: { method: string; body?: unknown }) => fetchJson(url, schema, init, OFFLINE);
 
 const base = (project: string, pipeline: string) => `/api/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}`;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fetchJson } from '@/components/shared/fetch-json';
 import { jsonValue } from '@/lib/protocol/messages';
 import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '@/lib/run/states';
 
@@ -99,39 +100,8 @@ export const backfillListSchema = z.object({
   ),
 });
 
-const apiError = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
-
-export class RunsApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RunsApiError';
-  }
-}
-
-export async function call<S extends z.ZodType>(url: string, schema: S, init?: { method: string; body?: unknown }): Promise<z.infer<S>> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: init?.method ?? 'GET',
-      headers: init?.body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: init?.body === undefined ? undefined : JSON.stringify(init.body),
-      cache: 'no-store',
-    });
-  } catch {
-    throw new RunsApiError(0, 'the server cannot be reached');
-  }
-  const data: unknown = await response.json().catch(() => null);
-  if (!response.ok) {
-    const err = apiError.safeParse(data);
-    throw new RunsApiError(response.status, err.success ? err.data.error.message : `HTTP ${response.status}`);
-  }
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new RunsApiError(response.status, `unexpected answer from ${url}: ${parsed.error.issues[0]?.message ?? ''}`);
-  return parsed.data;
-}
+/** Runs, triggers and logs share the browser's one HTTP helper. */
+export const call = fetchJson;
 
 export const FINISHED_RUN = new Set(['completed', 'failed', 'cancelled']);
 

@@ -1,20 +1,12 @@
 import Link from 'next/link';
-import { notFound } from 'next/navigation';
 import { PipelineList } from '@/components/projects/PipelineList';
-import { UserError } from '@/lib/errors';
-import { getPipelines } from '@/lib/server/catalog';
+import { pipelinesOrNotFound } from '@/lib/server/page-lookup';
 
 export const dynamic = 'force-dynamic';
 
 export default async function ProjectPage({ params }: { params: Promise<{ project: string }> }) {
   const { project } = await params;
-  let pipelines: string[];
-  try {
-    pipelines = await getPipelines(project);
-  } catch (e) {
-    if (e instanceof UserError) notFound();
-    throw e;
-  }
+  const pipelines = await pipelinesOrNotFound(project);
   return (
     <main>
       <nav className="crumbs">

@@ -1,25 +1,15 @@
-import Link from 'next/link';
-import { notFound } from 'next/navigation';
 import { TriggersPanel } from '@/components/triggers/TriggersPanel';
-import { UserError } from '@/lib/errors';
-import { getPipelines } from '@/lib/server/catalog';
+import { PipelineCrumbs } from '@/components/layout/PipelineCrumbs';
+import { requirePipeline } from '@/lib/server/page-lookup';
 
 export const dynamic = 'force-dynamic';
 
 export default async function TriggersPage({ params }: { params: Promise<{ project: string; pipeline: string }> }) {
   const { project, pipeline } = await params;
-  try {
-    if (!(await getPipelines(project)).includes(pipeline)) notFound();
-  } catch (e) {
-    if (e instanceof UserError) notFound();
-    throw e;
-  }
+  await requirePipeline(project, pipeline);
   return (
     <main>
-      <nav className="crumbs">
-        <Link href="/">Projects</Link> / <Link href={`/projects/${encodeURIComponent(project)}`}>{project}</Link> /{' '}
-        <Link href={`/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}`}>{pipeline}</Link> / <h1 className="inline">Triggers</h1>
-      </nav>
+      <PipelineCrumbs project={project} pipeline={pipeline} title="Triggers" />
       <TriggersPanel project={project} pipeline={pipeline} />
     </main>
   );
