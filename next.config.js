@@ -1,6 +1,6 @@
-// DuckDB ships a native addon (duckdb.node) that the bundler must not touch; the server loads it at runtime.
+// Native addons (DuckDB) and packages that load code at runtime (esbuild, tsx, pg-boss's SQL plans) stay outside the bundle.
 /** @type {import('next').NextConfig} */
 module.exports = {
-  serverExternalPackages: ['@duckdb/node-api', '@duckdb/node-bindings', 'esbuild', 'tsx'],
+  serverExternalPackages: ['pg-boss', '@duckdb/node-api', '@duckdb/node-bindings', 'esbuild', 'tsx'],
   devIndicators: false,
 };

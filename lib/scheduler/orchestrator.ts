@@ -29,7 +29,7 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
   const clock = options.clock ?? systemClock;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const roles = options.roles ?? { scheduler: true, worker: true };
-  const store = await Store.open({ url: options.url, schema: options.schema });
+  const store = await Store.open({ url: options.url, schema: options.schema, maintainQueue: true });
   const worker = roles.worker
     ? new Worker({ store, projectsDir: options.projectsDir, kernelEnv: options.kernelEnv, concurrency: options.workerConcurrency, clock, onError: (e) => log(`worker: ${e instanceof Error ? e.message : String(e)}`) })
     : null;

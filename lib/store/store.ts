@@ -4,6 +4,7 @@ import { type JsonObject } from '../pipeline/model';
 import { type Trigger } from '../pipeline/triggers';
 import { type BlockRunStatus, type PipelineRunStatus } from '../run/states';
 import { MIGRATIONS } from './migrations';
+import { type Queryable, RunQueue } from './run-queue';
 import {
   attemptRow,
   backfillRow,
@@ -39,6 +40,8 @@ export interface StoreOptions {
   /** Every table lives in this schema (tests use one per file). */
   schema?: string;
   poolSize?: number;
+  /** Run pg-boss maintenance (expiry, archiving) from this process: the orchestrating ones do. */
+  maintainQueue?: boolean;
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
@@ -72,7 +75,14 @@ export interface RunDetail {
   events: RunEventRow[];
 }
 
-export type Queryable = pg.Pool | pg.PoolClient;
+export type { Queryable } from './run-queue';
+
+// A waiting run may start when its trigger's run limit and its backfill's concurrency leave room.
+const CLAIMABLE_FROM = `pipeline_runs r LEFT JOIN triggers t ON t.id = r.trigger_id LEFT JOIN backfills b ON b.id = r.backfill_id`;
+const CLAIMABLE = `r.status = 'initial'
+  AND (t.id IS NULL OR (t.settings->>'run_limit') IS NULL
+       OR (SELECT count(*) FROM pipeline_runs x WHERE x.trigger_id = r.trigger_id AND x.status = 'running') < (t.settings->>'run_limit')::int)
+  AND (b.id IS NULL OR (SELECT count(*) FROM pipeline_runs x WHERE x.backfill_id = r.backfill_id AND x.status = 'running') < b.concurrency)`;
 
 /**
  * The metadata store: pipeline runs, block runs with every transition and attempt, logs, triggers
@@ -84,6 +94,7 @@ export class Store {
     readonly pool: pg.Pool,
     readonly schema: string,
     readonly url: string,
+    readonly queue: RunQueue,
   ) {}
 
   static async open(options: StoreOptions): Promise<Store> {
@@ -92,32 +103,19 @@ export class Store {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 8, options: `-c search_path=${schema}`, connectionTimeoutMillis: 15_000 });
     // An idle client losing its server (restart) must not crash the process.
     pool.on('error', () => undefined);
-    const store = new Store(pool, schema, options.url);
     try {
-      await store.migrate();
+      await migrate(pool, schema);
+      const queue = await RunQueue.open(pool, `${schema}_queue`, { maintain: options.maintainQueue ?? false });
+      return new Store(pool, schema, options.url, queue);
     } catch (e) {
       await pool.end();
       throw new StoreError(`could not prepare the metadata store in schema ${schema}: ${e instanceof Error ? e.message : String(e)}`);
     }
-    return store;
   }
 
-  /** Applies the migrations not yet applied, one transaction each, under a lock so two processes cannot race. */
+  /** Applies the migrations not yet applied (see `migrate`). */
   async migrate(): Promise<number[]> {
-    const applied: number[] = [];
-    await this.tx(async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`grimoire.migrate.${this.schema}`]);
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-      const done = new Set((await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
-      for (const m of MIGRATIONS) {
-        if (done.has(m.version)) continue;
-        await c.query(m.sql);
-        await c.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-        applied.push(m.version);
-      }
-    });
-    return applied;
+    return migrate(this.pool, this.schema);
   }
 
   async appliedMigrations(): Promise<number[]> {
@@ -165,7 +163,45 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.queue.close();
     await this.pool.end();
+  }
+
+  /** Gives a run a job in the queue (in the caller's transaction) and rings the workers' doorbell. */
+  async enqueue(runId: string, on: Queryable = this.pool, startAfter?: Date): Promise<void> {
+    await this.queue.enqueue(runId, on, startAfter);
+    await this.notify('runs', runId, on);
+  }
+
+  /** A run left its trigger's or backfill's slot: the oldest run waiting for that slot gets a job. */
+  private async enqueueWaitingOf(runId: string, on: Queryable): Promise<void> {
+    const res = await on.query<{ id: string }>(
+      `SELECT DISTINCT ON (grp) id FROM (
+         SELECT r.id, 'trigger' AS grp, r.execution_date, r.created_at FROM ${CLAIMABLE_FROM}
+           JOIN pipeline_runs done ON done.id = $1 AND done.trigger_id = r.trigger_id WHERE ${CLAIMABLE}
+         UNION ALL
+         SELECT r.id, 'backfill' AS grp, r.execution_date, r.created_at FROM ${CLAIMABLE_FROM}
+           JOIN pipeline_runs done ON done.id = $1 AND done.backfill_id = r.backfill_id WHERE ${CLAIMABLE}
+       ) w ORDER BY grp, execution_date, created_at`,
+      [runId],
+    );
+    for (const r of res.rows) await this.enqueue(r.id, on);
+  }
+
+  /**
+   * Gives a job to every claimable run that has waited longer than `idleMs` without a change: the
+   * safety net for runs whose job was spent while a limit held them (a limit raised by hand) or that
+   * were queued before this store had a queue. A spare job costs one failed claim.
+   */
+  async enqueueIdleRuns(idleMs: number): Promise<number> {
+    const res = await this.pool.query<{ id: string }>(
+      `SELECT r.id FROM ${CLAIMABLE_FROM} WHERE ${CLAIMABLE}
+          AND COALESCE((SELECT max(e.at) FROM run_events e WHERE e.run_id = r.id), r.created_at) <= now() - make_interval(secs => $1)
+        ORDER BY r.execution_date, r.created_at LIMIT 100`,
+      [idleMs / 1000],
+    );
+    for (const r of res.rows) await this.enqueue(r.id, this.pool);
+    return res.rows.length;
   }
 
   // ---- triggers ---------------------------------------------------------------------------------
@@ -314,7 +350,8 @@ export class Store {
     const created = rows(runRow, res.rows)[0] ?? null;
     if (created) {
       await on.query(`INSERT INTO run_events (run_id, status, at, message) VALUES ($1, 'initial', now(), $2)`, [id, `created (${run.kind})`]);
-      await this.notify('runs', id, on);
+      // A backfill's runs beyond its concurrency get their jobs as slots free up.
+      if (run.kind !== 'backfill') await this.enqueue(id, on, run.notBefore);
     }
     return created;
   }
@@ -352,39 +389,24 @@ export class Store {
   }
 
   /**
-   * Claims the oldest runnable run for a worker: FOR UPDATE SKIP LOCKED so concurrent workers never
-   * take the same one; trigger run limits and backfill concurrency are respected (runs over the
-   * limit wait in initial). The claim lock serialises the limit counts across workers.
+   * Claims a run for a worker when its job arrives: only from initial, FOR UPDATE SKIP LOCKED so
+   * two workers holding jobs for one run never both take it, and only while the trigger's run
+   * limit and the backfill's concurrency leave room (else it waits in initial for a freed slot).
+   * The claim lock serialises the limit counts across workers.
    */
-  async claimRun(workerId: string, now: Date): Promise<RunRow | null> {
+  async claimRun(runId: string, workerId: string, now: Date): Promise<RunRow | null> {
     return this.tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`grimoire.claim.${this.schema}`]);
       const res = await c.query(
-        `WITH candidate AS (
-           SELECT r.id FROM pipeline_runs r
-             LEFT JOIN triggers t ON t.id = r.trigger_id
-             LEFT JOIN backfills b ON b.id = r.backfill_id
-            WHERE r.status = 'initial' AND r.not_before <= $2
-              AND (t.id IS NULL OR (t.settings->>'run_limit') IS NULL
-                   OR (SELECT count(*) FROM pipeline_runs x WHERE x.trigger_id = r.trigger_id AND x.status = 'running') < (t.settings->>'run_limit')::int)
-              AND (b.id IS NULL OR (SELECT count(*) FROM pipeline_runs x WHERE x.backfill_id = r.backfill_id AND x.status = 'running') < b.concurrency)
-            ORDER BY r.not_before, r.execution_date, r.created_at
-            LIMIT 1
-            FOR UPDATE OF r SKIP LOCKED)
+        `WITH candidate AS (SELECT r.id FROM ${CLAIMABLE_FROM} WHERE r.id = $3 AND ${CLAIMABLE} FOR UPDATE OF r SKIP LOCKED)
          UPDATE pipeline_runs r SET status = 'running', worker_id = $1, attempt = r.attempt + 1, started_at = COALESCE(r.started_at, $2)
            FROM candidate WHERE r.id = candidate.id RETURNING r.*`,
-        [workerId, now],
+        [workerId, now, runId],
       );
       const run = rows(runRow, res.rows)[0] ?? null;
       if (run) await c.query(`INSERT INTO run_events (run_id, status, attempt, at, message) VALUES ($1, 'running', $2, $3, $4)`, [run.id, run.attempt, now, `claimed by worker ${workerId}`]);
       return run;
     });
-  }
-
-  /** When the earliest waiting run becomes claimable (a retry delay), or null when none waits. */
-  async nextRunnableAt(): Promise<Date | null> {
-    const res = await this.pool.query<{ at: Date | null }>(`SELECT min(not_before) AS at FROM pipeline_runs WHERE status = 'initial'`);
-    return res.rows[0]?.at ?? null;
   }
 
   async setRunStatus(runId: string, status: PipelineRunStatus, at: Date, message?: string, on: Queryable = this.pool): Promise<void> {
@@ -397,8 +419,8 @@ export class Store {
       status === 'failed' || status === 'cancelled' ? (message ?? null) : null,
     ]);
     await on.query('INSERT INTO run_events (run_id, status, at, message) VALUES ($1,$2,$3,$4)', [runId, status, at, message ?? null]);
-    // A finished run frees a slot (run limits, backfill concurrency): workers anywhere look again.
-    if (finished) await this.notify('runs', runId, on);
+    // A finished run frees a slot (run limits, backfill concurrency) for the next one waiting.
+    if (finished) await this.enqueueWaitingOf(runId, on);
   }
 
   /** Block runs for the planned blocks (kept when they exist: a resumed run keeps its history). */
@@ -513,7 +535,7 @@ export class Store {
       await c.query(`UPDATE block_runs SET attempt_base = attempts WHERE run_id = $1 AND status = 'queued'`, [runId]);
       await c.query(`UPDATE pipeline_runs SET status = 'initial', completed_at = NULL, error = NULL, cancel_requested = false, not_before = $2, worker_id = NULL WHERE id = $1`, [runId, at]);
       await c.query(`INSERT INTO run_events (run_id, status, at, message) VALUES ($1, 'initial', $2, 'retry from the failed blocks')`, [runId, at]);
-      await this.notify('runs', runId, c);
+      await this.enqueue(runId, c);
     });
     return this.getRun(runId);
   }
@@ -522,7 +544,7 @@ export class Store {
   async requeueRun(runId: string, at: Date, message: string, on: Queryable = this.pool): Promise<void> {
     await on.query(`UPDATE pipeline_runs SET status = 'initial', worker_id = NULL, not_before = $2 WHERE id = $1 AND status = 'running'`, [runId, at]);
     await on.query(`INSERT INTO run_events (run_id, status, at, message) VALUES ($1, 'initial', $2, $3)`, [runId, at, message]);
-    await this.notify('runs', runId, on);
+    await this.enqueue(runId, on);
   }
 
   /**
@@ -567,9 +589,13 @@ export class Store {
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'running') RETURNING *`,
         [id, b.project, b.pipeline, b.name, b.start_datetime, b.end_datetime, b.interval_unit, b.interval_value, b.concurrency, JSON.stringify(b.variables)],
       );
+      const created: string[] = [];
       for (const r of runs) {
-        await this.createRun({ project: b.project, pipeline: b.pipeline, backfillId: id, kind: 'backfill', executionDate: r.executionDate, variables: r.variables }, c);
+        const run = await this.createRun({ project: b.project, pipeline: b.pipeline, backfillId: id, kind: 'backfill', executionDate: r.executionDate, variables: r.variables }, c);
+        if (run) created.push(run.id);
       }
+      // The first `concurrency` runs start now; each one that finishes hands its slot on.
+      for (const runId of created.slice(0, b.concurrency)) await this.enqueue(runId, c);
       return rows(backfillRow, res.rows)[0]!;
     });
   }
@@ -599,4 +625,30 @@ export class Store {
     const status = p.failed > 0 ? 'failed' : p.cancelled > 0 ? 'cancelled' : 'completed';
     await this.pool.query(`UPDATE backfills SET status = $2, completed_at = $3 WHERE id = $1 AND status = 'running'`, [id, status, at]);
   }
+}
+
+/** Applies the migrations not yet applied, in one transaction under a lock so two processes cannot race. */
+async function migrate(pool: pg.Pool, schema: string): Promise<number[]> {
+  const applied: number[] = [];
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`grimoire.migrate.${schema}`]);
+    await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await c.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await c.query(m.sql);
+      await c.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    c.release();
+  }
+  return applied;
 }

@@ -58,7 +58,7 @@ async function readYaml(file: string): Promise<unknown> {
 }
 
 /**
- * Executes one claimed pipeline run in a fresh kernel: blocks one at a time in dependency order,
+ * Executes one claimed pipeline run in a fresh kernel: blocks in dependency order, independent ones at once,
  * each attempt stored with its transitions, logs stored per block run, retries with back-off,
  * block and run timeouts, cancel. Blocks already completed (a resumed or retried run) are skipped;
  * their outputs come from the kernel's Parquet cache. Returns the run's final status.
@@ -117,7 +117,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     cacheDir: path.join(runDir, 'cache'),
     envDefaults: options.kernelEnv,
   });
-  let current: { block: string; attempt: number } | null = null;
+  // Attempt in progress per block, so log lines are stored under the attempt that printed them.
+  const currentAttempt = new Map<string, number>();
   const buffer: { runId: string; block: string; attempt: number; at: Date; stream: string; text: string }[] = [];
   const flush = async () => {
     const lines = buffer.splice(0, buffer.length);
@@ -128,98 +129,124 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   };
   const flushTimer = setInterval(() => void flush(), 250);
   const stopLogs = kernel.onLog((e) => {
-    if (e.runId === run.id) log(e.block, current?.block === e.block ? current.attempt : 0, e.stream, e.text);
+    if (e.runId === run.id) log(e.block, currentAttempt.get(e.block) ?? 0, e.stream, e.text);
   });
   let stopReason: 'cancelled' | 'shutdown' | null = null;
   const onAbort = () => {
     stopReason = signal.reason === 'shutdown' ? 'shutdown' : 'cancelled';
-    // The run's kernel is its own: stopping it ends the block at once, even while the kernel is still starting.
+    // The run's kernel is its own: stopping it ends the blocks at once, even while the kernel is still starting.
     void kernel.close();
   };
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
 
-  try {
+  const inFlight = new Map<string, Promise<void>>();
+  // Blocks stopped only because another block in the same kernel timed out: their attempt is not theirs to lose.
+  const collateral = new Map<string, string>();
+
+  /** Runs one block through its attempts (retries with back-off) until it completes or gives up. */
+  const runBlock = async (u: string): Promise<void> => {
+    const block = specs.get(u)!;
+    const cfg = configOf(u);
+    const count = attempts.get(u) ?? { done: 0, base: 0 };
+    attempts.set(u, count);
     for (;;) {
-      if (stopReason) break;
-      const next = decideNext({ nodes, statuses });
-      for (const u of next.upstreamFailed) {
-        statuses.set(u, 'upstream_failed');
-        await store.setBlockStatus(run.id, u, 'upstream_failed', now());
+      const attempt = count.done + 1;
+      count.done = attempt;
+      currentAttempt.set(u, attempt);
+      statuses.set(u, 'running');
+      await store.startAttempt(run.id, u, attempt, now());
+      const started = now().getTime();
+      const limits = [cfg.timeout === null ? null : cfg.timeout * 1000, runDeadline === null ? null : runDeadline - started].filter((x): x is number => x !== null);
+      const limit = limits.length > 0 ? Math.max(0, Math.min(...limits)) : null;
+      let timedOut = false;
+      const timer = limit === null ? null : setTimeout(() => {
+        timedOut = true;
+        // JavaScript cannot be stopped inside its thread: the kernel goes, and the next attempt starts a new one.
+        for (const other of inFlight.keys()) if (other !== u) collateral.set(other, u);
+        void kernel.close();
+      }, limit);
+      let outcome: BlockOutcome;
+      try {
+        outcome = await kernel.execute({
+          runId: run.id,
+          block: { uuid: block.uuid, type: block.type, language: block.language, file: block.file, upstream: block.upstream, configuration: block.configuration },
+          variables,
+          executionDate: run.execution_date.toISOString(),
+        });
+      } finally {
+        if (timer) clearTimeout(timer);
       }
-      const u = next.start[0];
-      if (u === undefined) break;
-      const block = specs.get(u)!;
-      const cfg = configOf(u);
-      const count = attempts.get(u) ?? { done: 0, base: 0 };
-      for (;;) {
-        const attempt = count.done + 1;
-        count.done = attempt;
-        current = { block: u, attempt };
-        statuses.set(u, 'running');
-        await store.startAttempt(run.id, u, attempt, now());
-        const started = now().getTime();
-        const limits = [cfg.timeout === null ? null : cfg.timeout * 1000, runDeadline === null ? null : runDeadline - started].filter((x): x is number => x !== null);
-        const limit = limits.length > 0 ? Math.max(0, Math.min(...limits)) : null;
-        let timedOut = false;
-        const timer = limit === null ? null : setTimeout(() => {
-          timedOut = true;
-          void kernel.close();
-        }, limit);
-        let outcome: BlockOutcome;
-        try {
-          outcome = await kernel.execute({
-            runId: run.id,
-            block: { uuid: block.uuid, type: block.type, language: block.language, file: block.file, upstream: block.upstream, configuration: block.configuration },
-            variables,
-            executionDate: run.execution_date.toISOString(),
-          });
-        } finally {
-          if (timer) clearTimeout(timer);
-        }
-        const finished = now();
-        const duration = outcome.durationMs;
-        if (outcome.status === 'completed') {
-          await flush();
-          await store.finishAttempt(run.id, u, attempt, 'completed', finished, duration, null);
-          await store.setBlockStatus(run.id, u, 'completed', finished, { attempt, rowCount: outcome.preview.rowCount });
-          statuses.set(u, 'completed');
-          break;
-        }
-        const error: BlockError = timedOut
-          ? { kind: 'interrupted', message: `timed out after ${Math.round((limit ?? 0) / 1000)} s (${cfg.timeout !== null && limit === cfg.timeout * 1000 ? 'block timeout' : 'run timeout'})` }
-          : outcome.error;
-        log(u, attempt, 'system', `attempt ${attempt} ${stopReason ? 'stopped' : 'failed'}: ${error.message}`);
+      const finished = now();
+      const duration = outcome.durationMs;
+      if (outcome.status === 'completed') {
+        collateral.delete(u);
         await flush();
-        if (stopReason === 'shutdown') {
-          // The worker is stopping: the attempt is lost, not failed; the run resumes on the next start.
-          await store.finishAttempt(run.id, u, attempt, 'cancelled', finished, duration, { kind: 'interrupted', message: 'the worker stopped' });
-          break;
-        }
-        if (stopReason === 'cancelled') {
-          await store.finishAttempt(run.id, u, attempt, 'cancelled', finished, duration, errorJson(error));
-          await store.setBlockStatus(run.id, u, 'cancelled', finished, { attempt, error: errorJson(error), message: 'cancelled' });
-          statuses.set(u, 'cancelled');
-          break;
-        }
-        await store.finishAttempt(run.id, u, attempt, 'failed', finished, duration, errorJson(error));
-        await store.setBlockStatus(run.id, u, 'failed', finished, { attempt, error: errorJson(error), message: error.message });
-        statuses.set(u, 'failed');
-        const runOver = runDeadline !== null && finished.getTime() >= runDeadline;
-        if (attempt - count.base > cfg.retry.retries || runOver) break;
-        const wait = retryDelayMs(cfg.retry, attempt - count.base);
-        await store.setBlockStatus(run.id, u, 'queued', now(), { attempt, message: `retry ${attempt - count.base} of ${cfg.retry.retries} in ${wait / 1000} s` });
-        statuses.set(u, 'queued');
-        await clock.sleep(wait, signal);
-        if (stopReason) break;
+        await store.finishAttempt(run.id, u, attempt, 'completed', finished, duration, null);
+        await store.setBlockStatus(run.id, u, 'completed', finished, { attempt, rowCount: outcome.preview.rowCount });
+        statuses.set(u, 'completed');
+        return;
       }
-      current = null;
+      const error: BlockError = timedOut
+        ? { kind: 'interrupted', message: `timed out after ${Math.round((limit ?? 0) / 1000)} s (${cfg.timeout !== null && limit === cfg.timeout * 1000 ? 'block timeout' : 'run timeout'})` }
+        : outcome.error;
+      log(u, attempt, 'system', `attempt ${attempt} ${stopReason ? 'stopped' : 'failed'}: ${error.message}`);
+      await flush();
+      if (stopReason === 'shutdown') {
+        // The worker is stopping: the attempt is lost, not failed; the run resumes on the next start.
+        await store.finishAttempt(run.id, u, attempt, 'cancelled', finished, duration, { kind: 'interrupted', message: 'the worker stopped' });
+        return;
+      }
+      if (stopReason === 'cancelled') {
+        await store.finishAttempt(run.id, u, attempt, 'cancelled', finished, duration, errorJson(error));
+        await store.setBlockStatus(run.id, u, 'cancelled', finished, { attempt, error: errorJson(error), message: 'cancelled' });
+        statuses.set(u, 'cancelled');
+        return;
+      }
+      const culprit = collateral.get(u);
+      collateral.delete(u);
+      if (culprit !== undefined && !timedOut) {
+        const message = `stopped because ${culprit} timed out in the same kernel; run again without using a retry`;
+        await store.finishAttempt(run.id, u, attempt, 'cancelled', finished, duration, { kind: 'interrupted', message });
+        await store.setBlockStatus(run.id, u, 'queued', now(), { attempt, message });
+        count.base += 1;
+        continue;
+      }
+      await store.finishAttempt(run.id, u, attempt, 'failed', finished, duration, errorJson(error));
+      await store.setBlockStatus(run.id, u, 'failed', finished, { attempt, error: errorJson(error), message: error.message });
+      statuses.set(u, 'failed');
+      const runOver = runDeadline !== null && finished.getTime() >= runDeadline;
+      if (attempt - count.base > cfg.retry.retries || runOver) return;
+      const wait = retryDelayMs(cfg.retry, attempt - count.base);
+      await store.setBlockStatus(run.id, u, 'queued', now(), { attempt, message: `retry ${attempt - count.base} of ${cfg.retry.retries} in ${wait / 1000} s` });
+      statuses.set(u, 'queued');
+      await clock.sleep(wait, signal);
+      if (stopReason) return;
+    }
+  };
+
+  try {
+    // Independent branches run at once in the run's kernel, as they do in the editor.
+    for (;;) {
+      if (!stopReason) {
+        const view = new Map(statuses);
+        for (const u of inFlight.keys()) view.set(u, 'running');
+        const next = decideNext({ nodes, statuses: view });
+        for (const u of next.upstreamFailed) {
+          statuses.set(u, 'upstream_failed');
+          await store.setBlockStatus(run.id, u, 'upstream_failed', now());
+        }
+        for (const u of next.start) inFlight.set(u, runBlock(u).finally(() => inFlight.delete(u)));
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight.values());
     }
   } finally {
     clearInterval(flushTimer);
-    stopLogs();
     signal.removeEventListener('abort', onAbort);
     await kernel.close();
+    await Promise.allSettled(inFlight.values());
+    stopLogs();
     await flush();
   }
   if (stopReason === 'shutdown') {

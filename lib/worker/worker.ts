@@ -14,18 +14,19 @@ export interface WorkerOptions {
   concurrency?: number;
   workerId?: string;
   clock?: Clock;
-  /** Safety net only: claims happen on NOTIFY, on a finished run, and when a delayed run is due. */
-  maxIdleMs?: number;
+  /** How often the worker looks for runs of dead workers and for waiting runs left without a job. */
+  sweepMs?: number;
   onError?: (e: unknown) => void;
 }
 
 const lockKey = (workerId: string) => `grimoire.worker.${workerId}`;
 
 /**
- * Claims runs from the store and executes them. A worker holds a session advisory lock for as
- * long as its process lives: when the process dies, Postgres drops the lock with the connection,
- * and any other worker (or this one after a restart) sees the runs it left `running` as orphans
- * and resolves them. Liveness is a fact of the database, never a guess from timing.
+ * Executes runs delivered by the pg-boss queue (lib/store/run-queue.ts), `concurrency` at a time.
+ * A worker holds a session advisory lock for as long as its process lives: when the process dies,
+ * Postgres drops the lock with the connection, and any other worker (or this one after a restart)
+ * sees the runs it left `running` as orphans and resolves them. Liveness is a fact of the
+ * database, never a guess from timing.
  */
 export class Worker {
   readonly id: string;
@@ -33,8 +34,8 @@ export class Worker {
   private lockClient: pg.Client | null = null;
   private stopListening: (() => Promise<void>) | null = null;
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
-  private wakeController = new AbortController();
-  private loop: Promise<void> | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private stopWork: (() => Promise<void>) | null = null;
   private stopped = false;
 
   constructor(private readonly options: WorkerOptions) {
@@ -52,13 +53,22 @@ export class Worker {
     await client.connect();
     await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey(this.id)]);
     this.lockClient = client;
+    this.stopped = false;
     this.stopListening = await this.store.listen(['runs', 'cancel'], (name, payload) => {
       if (name === 'runs') this.kick();
       else this.active.get(payload)?.controller.abort('cancelled');
     });
+    await this.sweep();
+    this.stopWork = await this.store.queue.work(this.options.concurrency ?? 2, (runId) => this.handle(runId), (e) => this.options.onError?.(e));
+    const every = this.options.sweepMs ?? 30_000;
+    this.sweepTimer = setInterval(() => void this.sweep().catch((e: unknown) => this.options.onError?.(e)), every);
+    this.sweepTimer.unref();
+  }
+
+  /** Resolves runs of dead workers, and gives a job to runs that waited long without one. */
+  private async sweep(): Promise<void> {
     await this.recover();
-    this.stopped = false;
-    this.loop = this.run();
+    await this.store.enqueueIdleRuns(this.options.sweepMs ?? 30_000);
   }
 
   /** Finds runs left `running` by workers that are gone and resolves them (retry or fail by policy). */
@@ -84,49 +94,34 @@ export class Worker {
     }
   }
 
+  /** Fetch from the queue now rather than at the next poll. */
   kick(): void {
-    this.wakeController.abort();
+    if (!this.stopped) this.store.queue.wake();
   }
 
-  private async run(): Promise<void> {
-    const concurrency = this.options.concurrency ?? 2;
-    while (!this.stopped) {
-      try {
-        while (!this.stopped && this.active.size < concurrency) {
-          const run = await this.store.claimRun(this.id, this.clock.now());
-          if (!run) break;
-          this.launch(run);
-        }
-        const next = await this.store.nextRunnableAt();
-        const max = this.options.maxIdleMs ?? 30_000;
-        const now = this.clock.now().getTime();
-        // A run waiting for its retry delay wakes us when due; one held by a run limit waits for a NOTIFY.
-        const wait = next && next.getTime() > now ? Math.min(max, next.getTime() - now) : max;
-        if (!this.stopped) await this.clock.sleep(wait, this.wakeController.signal);
-      } catch (e) {
-        this.options.onError?.(e);
-        if (!this.stopped) await this.clock.sleep(1000, this.wakeController.signal);
-      }
-      if (this.wakeController.signal.aborted) this.wakeController = new AbortController();
-    }
-  }
-
-  private launch(run: RunRow): void {
+  /** One job: claim its run (it may be gone, taken, or held by a limit) and execute it to the end. */
+  private async handle(runId: string): Promise<void> {
+    // Fetched while stopping: the job goes back for another worker (or this one after a restart).
+    if (this.stopped) return this.store.enqueue(runId);
+    const run = await this.store.claimRun(runId, this.id, this.clock.now());
+    if (!run) return;
     const controller = new AbortController();
-    const done = (async () => {
-      try {
-        // A cancel that arrived between the claim and now.
-        if (await this.store.isCancelRequested(run.id)) controller.abort('cancelled');
-        await executeRun({ store: this.store, run, projectsDir: this.options.projectsDir, kernelEnv: this.options.kernelEnv, signal: controller.signal, clock: this.clock });
-      } catch (e) {
-        this.options.onError?.(e);
-        await this.store.setRunStatus(run.id, 'failed', this.clock.now(), `the worker failed while running it: ${errorMessage(e)}`).catch(() => undefined);
-      } finally {
-        this.active.delete(run.id);
-        this.kick();
-      }
-    })();
+    const done = this.execute(run, controller);
     this.active.set(run.id, { controller, done });
+    await done;
+  }
+
+  private async execute(run: RunRow, controller: AbortController): Promise<void> {
+    try {
+      // A cancel that arrived between the claim and now.
+      if (await this.store.isCancelRequested(run.id)) controller.abort('cancelled');
+      await executeRun({ store: this.store, run, projectsDir: this.options.projectsDir, kernelEnv: this.options.kernelEnv, signal: controller.signal, clock: this.clock });
+    } catch (e) {
+      this.options.onError?.(e);
+      await this.store.setRunStatus(run.id, 'failed', this.clock.now(), `the worker failed while running it: ${errorMessage(e)}`).catch(() => undefined);
+    } finally {
+      this.active.delete(run.id);
+    }
   }
 
   /** Runs this worker is executing now. */
@@ -134,13 +129,13 @@ export class Worker {
     return [...this.active.keys()];
   }
 
-  /** Stops claiming; runs in flight are stopped and put back in the queue to resume later. */
+  /** Stops taking jobs; runs in flight are stopped and put back in the queue to resume later. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.kick();
-    await this.loop;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const a of this.active.values()) a.controller.abort('shutdown');
     await Promise.all([...this.active.values()].map((a) => a.done));
+    await this.stopWork?.();
     await this.stopListening?.();
     await this.lockClient?.end().catch(() => undefined);
     this.lockClient = null;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { parseTriggers } from '../../lib/pipeline/triggers';
 import { FakeClock } from '../../lib/scheduler/clock';
 import { checkCron } from '../../lib/scheduler/schedule';
@@ -17,15 +17,22 @@ before(async () => {
 after(async () => env?.close());
 
 let pipelineCounter = 0;
+const pipelines: string[] = [];
 /** Each test gets its own pipeline name, so triggers and runs of different tests never mix. */
 async function withTrigger(yaml: string, now: Date) {
   const parsed = parseTriggers(`triggers:\n${yaml}`, checkCron);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   const pipeline = `p${++pipelineCounter}`;
+  pipelines.push(pipeline);
   const [trigger] = await store.syncTriggers('proj', pipeline, parsed.value, now);
   assert.ok(trigger);
   return { pipeline, trigger };
 }
+
+// A trigger left active would catch up in the next test's clock (a month of minutes).
+afterEach(async () => {
+  for (const p of pipelines.splice(0)) await store.syncTriggers('proj', p, [], new Date());
+});
 
 const executions = async (pipeline: string) =>
   (await store.listRuns({ project: 'proj', pipeline, limit: 10_000 })).map((r) => r.execution_date.toISOString()).sort();

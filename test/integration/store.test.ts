@@ -58,22 +58,47 @@ describe(`metadata store (${process.env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' 
     assert.ok(api.every((r) => r !== null));
   });
 
-  test('concurrent claims never take the same run (FOR UPDATE SKIP LOCKED)', async () => {
+  test('concurrent claims never take the same run (FOR UPDATE SKIP LOCKED), and every run has a pg-boss job', async () => {
     const other = await env.open();
-    for (let i = 0; i < 6; i++) await store.createRun({ project: 'q', pipeline: 'x', kind: 'manual', executionDate: new Date() });
+    const before = await store.queue.pending();
+    const runs: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await store.createRun({ project: 'q', pipeline: 'x', kind: 'manual', executionDate: new Date() });
+      if (r) runs.push(r.id);
+    }
+    assert.equal(await store.queue.pending(), before + 6, 'one job per created run, written with it');
     const claimed: string[] = [];
-    const now = new Date(Date.now() + 1000);
+    const now = new Date();
+    // Four claimers, as if each had fetched a job for every run.
     await Promise.all(
       [store, other, store, other].map(async (s, w) => {
-        for (;;) {
-          const r = await s.claimRun(`w${w}`, now);
-          if (!r) return;
-          claimed.push(r.id);
+        for (const id of runs) {
+          const r = await s.claimRun(id, `w${w}`, now);
+          if (r) claimed.push(r.id);
         }
       }),
     );
-    assert.equal(new Set(claimed).size, claimed.length);
-    assert.equal(claimed.length, 9, '6 manual + 3 of the previous test');
+    assert.deepEqual([...claimed].sort(), [...runs].sort());
+  });
+
+  test('a run held by its trigger run limit gets a job when the running one finishes; idle runs are swept', async () => {
+    const [t] = await store.syncTriggers('lim', 'etl', triggers('triggers:\n  - name: api\n    schedule_type: api\n    settings: { run_limit: 1 }\n'), new Date());
+    assert.ok(t);
+    const make = async () => (await store.createRun({ project: 'lim', pipeline: 'etl', triggerId: t.id, kind: 'api', executionDate: new Date() }))!;
+    const [a, b, c] = [await make(), await make(), await make()];
+    const now = new Date();
+    assert.equal((await store.claimRun(a.id, 'w', now))?.status, 'running');
+    assert.equal(await store.claimRun(b.id, 'w', now), null, 'the limit holds b back');
+    const jobs = await store.queue.pending();
+    await store.setRunStatus(a.id, 'completed', new Date());
+    assert.equal(await store.queue.pending(), jobs + 1, 'exactly one job for the freed slot');
+    assert.equal((await store.claimRun(b.id, 'w', new Date()))?.status, 'running');
+    assert.equal(await store.claimRun(c.id, 'w', new Date()), null);
+    await store.setRunStatus(b.id, 'failed', new Date(), 'b failed');
+    // c got its job from b's finish; a sweep of runs idle for 0 ms gives spare jobs to the claimable ones only.
+    assert.equal(await store.enqueueIdleRuns(0), (await store.listRuns({ status: 'initial' })).length);
+    assert.equal((await store.claimRun(c.id, 'w', new Date()))?.status, 'running');
+    assert.equal(await store.claimRun(c.id, 'w2', new Date()), null, 'a second job for a claimed run does nothing');
   });
 
   test('block-run transitions, attempts and logs are stored with their times; logs are searchable', async () => {

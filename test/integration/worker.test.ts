@@ -85,6 +85,26 @@ describe('runs through workers', () => {
     assert.match(d.run.error ?? '', /failed: hang/);
   });
 
+  test('independent branches of a run execute at the same time', async () => {
+    const run = await newRun('branches');
+    const d = await finished(run.id);
+    assert.equal(d.run.status, 'completed');
+    const [a, b] = ['nap_a', 'nap_b'].map((u) => d.blocks.find((x) => x.block_uuid === u)!);
+    assert.ok(a.started_at && a.completed_at && b.started_at && b.completed_at);
+    assert.ok(a.started_at < b.completed_at && b.started_at < a.completed_at, `nap_a ${a.started_at.toISOString()}..${a.completed_at.toISOString()} and nap_b ${b.started_at.toISOString()}..${b.completed_at.toISOString()} overlap`);
+    assert.equal(d.blocks.find((x) => x.block_uuid === 'joined')?.row_count, 2);
+  });
+
+  test('a block timing out does not cost the branch beside it a retry', async () => {
+    const run = await newRun('branch_timeout');
+    const d = await finished(run.id);
+    assert.equal(d.run.status, 'failed');
+    assert.deepEqual(d.blocks.map((b) => [b.block_uuid, b.status]), [['hang', 'failed'], ['nap_a', 'completed']]);
+    const napAttempts = d.attempts.filter((a) => a.block_uuid === 'nap_a');
+    assert.deepEqual(napAttempts.map((a) => a.status), ['cancelled', 'completed']);
+    assert.match(JSON.stringify(napAttempts[0]?.error), /stopped because hang timed out/);
+  });
+
   test('a failed run is retried from its failed blocks; completed ones are not run again', async () => {
     const run = await newRun('retry_me');
     const first = await finished(run.id);

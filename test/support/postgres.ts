@@ -59,7 +59,8 @@ export async function testPostgres(): Promise<TestPostgres> {
     client,
     close: async () => {
       const c = await client();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      // The store's pg-boss queue lives in a schema beside it.
+      await c.query(`DROP SCHEMA IF EXISTS ${schema}, ${schema}_queue CASCADE`);
       await c.end();
       await stopServer();
       if (folder) await rm(folder, { recursive: true, force: true });
