@@ -1,6 +1,7 @@
 'use client';
 import dynamic from 'next/dynamic';
 import { useEffect, useMemo, useState } from 'react';
+import { progressText } from '@/lib/editor/progress-text';
 import { type EditorBlock } from '@/lib/protocol/editor-api';
 import { OutputView } from './OutputView';
 import { displayStatus, useEditor } from './store';
@@ -104,6 +105,12 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
             <>
               {' · '}
               <Elapsed since={view.startedAt} />
+              {view.progress ? (
+                <>
+                  {' · '}
+                  <span data-testid={`progress-${block.uuid}`}>{progressText(view.progress)}</span>
+                </>
+              ) : null}
             </>
           ) : view?.durationMs !== undefined && status !== 'running' ? (
             ` · ${(view.durationMs / 1000).toFixed(2)} s`

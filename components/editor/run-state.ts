@@ -1,4 +1,4 @@
-import { type BlockError, type OutputPreview, type ServerMessage } from '@/lib/protocol/messages';
+import { type BlockError, type BlockProgress, type OutputPreview, type ServerMessage } from '@/lib/protocol/messages';
 import { type BlockRunStatus } from '@/lib/run/states';
 
 export interface BlockView {
@@ -8,6 +8,8 @@ export interface BlockView {
   logs: string;
   preview?: OutputPreview;
   error?: BlockError;
+  /** What the kernel last said about the running block; cleared when its status changes. */
+  progress?: BlockProgress;
 }
 
 export interface RunState {
@@ -39,7 +41,11 @@ export function reduceRun(state: RunState, action: RunAction): RunState {
         startedAt: m.status === 'running' ? Date.parse(m.at) : b.startedAt,
         logs: m.status === 'running' ? '' : b.logs,
         error: m.status === 'running' ? undefined : b.error,
+        progress: undefined,
       }));
+    case 'block_progress':
+      // A late message must not bring back progress of a block that already finished.
+      return state.blocks[m.block]?.status === 'running' ? patch(m.block, (b) => ({ ...b, progress: m.progress })) : state;
     case 'log':
       return patch(m.block, (b) => ({ ...b, logs: (b.logs + m.text).slice(-MAX_LOG) }));
     case 'output':

@@ -104,6 +104,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
             return;
           }
           case 'run_status':
+          case 'block_progress':
             return;
         }
       },

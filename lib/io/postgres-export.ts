@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { type DuckDBConnection } from '@duckdb/node-api';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { CsvRecordCounter } from './csv-records';
 import { pgColumnFor, type PgColumn } from './pg-types';
 import { quotePg } from './postgres-client';
 
@@ -19,6 +20,8 @@ export interface PostgresExportOptions {
   writePolicy: WritePolicy;
   /** Upsert: rows whose key columns match an existing row update it instead of adding one. */
   uniqueConstraints?: readonly string[];
+  /** Called as rows reach Postgres, with the exact count so far. */
+  onRows?: (rows: number) => void;
 }
 
 export class ExportError extends Error {
@@ -43,12 +46,19 @@ async function tableExists(client: pg.Client, schema: string, table: string): Pr
  * Streams a DuckDB table into Postgres: DuckDB writes CSV into a named pipe while Postgres reads
  * it through COPY FROM STDIN, so both run at once and no row passes through JS as an object.
  */
-async function copyInto(duck: DuckDBConnection, source: string, columns: PgColumn[], client: pg.Client, target: string, freeze = false): Promise<number> {
+async function copyInto(
+  duck: DuckDBConnection,
+  source: string,
+  columns: PgColumn[],
+  client: pg.Client,
+  target: string,
+  options: { freeze?: boolean; onRows?: (rows: number) => void } = {},
+): Promise<number> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-copy-'));
   const fifo = path.join(dir, 'rows.csv');
   try {
     await promisify(execFile)('mkfifo', [fifo]);
-    const copy = client.query(copyFrom(`COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT csv${freeze ? ', FREEZE' : ''})`));
+    const copy = client.query(copyFrom(`COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT csv${options.freeze ? ', FREEZE' : ''})`));
     const copied = new Promise<void>((resolve, reject) => {
       copy.on('finish', resolve);
       copy.on('error', reject);
@@ -64,8 +74,10 @@ async function copyInto(duck: DuckDBConnection, source: string, columns: PgColum
       .finally(() => duck.run('RESET SESSION preserve_insertion_order'));
     // The pipe's end-of-file looks the same whether DuckDB finished or failed, so the COPY is only
     // ended once DuckDB says it succeeded; otherwise Postgres is told to abort it (CopyFail).
+    const counter = new CsvRecordCounter();
     const fed = (async () => {
       for await (const chunk of fifoStream) {
+        if (options.onRows && Buffer.isBuffer(chunk)) options.onRows(counter.push(chunk));
         if (!copy.write(chunk)) await new Promise((r) => copy.once('drain', r));
       }
     })();
@@ -115,7 +127,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
     await client.query('BEGIN');
     try {
       await client.query(ddl(stagingName));
-      const rows = await copyInto(duck, source, columns, client, stagingName, true);
+      const rows = await copyInto(duck, source, columns, client, stagingName, { freeze: true, onRows: options.onRows });
       if (exists) await client.query(`DROP TABLE ${target}`);
       await client.query(`ALTER TABLE ${stagingName} RENAME TO ${quotePg(options.table)}`);
       if (keys.length > 0) await client.query(`CREATE UNIQUE INDEX ON ${target} (${keys.map(quotePg).join(', ')})`);
@@ -129,7 +141,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
 
   if (keys.length === 0) {
     // append: one COPY is one statement, so it lands whole or not at all.
-    return { rows: await copyInto(duck, source, columns, client, target) };
+    return { rows: await copyInto(duck, source, columns, client, target, { onRows: options.onRows }) };
   }
 
   // upsert: COPY into a temporary table, then one INSERT ... ON CONFLICT in a transaction.
@@ -137,7 +149,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
   await client.query('BEGIN');
   try {
     await client.query(`CREATE TEMP TABLE ${temp} (LIKE ${target} INCLUDING DEFAULTS) ON COMMIT DROP`);
-    const rows = await copyInto(duck, source, columns, client, temp);
+    const rows = await copyInto(duck, source, columns, client, temp, { onRows: options.onRows });
     await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quotePg(`${options.table.slice(0, 40)}_grimoire_upsert_key`)} ON ${target} (${keys.map(quotePg).join(', ')})`);
     const names = columns.map((c) => quotePg(c.name));
     const updates = columns.filter((c) => !keys.includes(c.name)).map((c) => `${quotePg(c.name)} = EXCLUDED.${quotePg(c.name)}`);

@@ -24,7 +24,7 @@ function sqlString(s: string): string {
  * Streams an HTTP(S) file to disk (never into memory) under a name that keeps its extension, so
  * DuckDB still recognises .csv.gz. Waiting for the server to answer is bounded; the body is not.
  */
-export async function download(url: string, dir: string, timeoutMs = 30_000): Promise<string> {
+export async function download(url: string, dir: string, timeoutMs = 30_000, onBytes?: (bytes: number) => void): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   const base = path.basename(new URL(url).pathname) || 'download';
   const file = path.join(dir, `${createHash('sha1').update(url).digest('hex').slice(0, 10)}-${base}`);
@@ -41,13 +41,20 @@ export async function download(url: string, dir: string, timeoutMs = 30_000): Pr
   }
   if (!response.ok || !response.body) throw new SourceError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`);
   const tmp = `${file}.${randomBytes(4).toString('hex')}.part`;
+  let received = 0;
   try {
     const reader = response.body.getReader();
     // Pull-based bridge from the web stream, so a slow disk slows the download instead of buffering it.
     const body = new Readable({
       read() {
         reader.read().then(
-          ({ done, value }) => this.push(done ? null : Buffer.from(value)),
+          ({ done, value }) => {
+            if (!done) {
+              received += value.byteLength;
+              onBytes?.(received);
+            }
+            this.push(done ? null : Buffer.from(value));
+          },
           (e: unknown) => this.destroy(e instanceof Error ? e : new Error(String(e))),
         );
       },
@@ -69,10 +76,30 @@ function formatOf(file: string): 'csv' | 'parquet' | 'json' {
 }
 
 /** Local paths for the sources: URLs are downloaded, relative paths resolve against the project. */
-export async function resolveSources(sources: readonly string[], projectDir: string, downloadsDir: string): Promise<string[]> {
+export async function resolveSources(
+  sources: readonly string[],
+  projectDir: string,
+  downloadsDir: string,
+  /** Bytes downloaded so far, over all the URLs. */
+  onBytes?: (bytes: number) => void,
+): Promise<string[]> {
   if (sources.length === 0) throw new SourceError('no source files given');
   const out: string[] = [];
-  for (const s of sources) out.push(isUrl(s) ? await download(s, downloadsDir) : path.resolve(projectDir, s));
+  let before = 0;
+  for (const s of sources) {
+    if (!isUrl(s)) {
+      out.push(path.resolve(projectDir, s));
+      continue;
+    }
+    let last = 0;
+    out.push(
+      await download(s, downloadsDir, undefined, (bytes) => {
+        last = bytes;
+        onBytes?.(before + bytes);
+      }),
+    );
+    before += last;
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@ import { loadPostgresQuery } from '../io/postgres-load';
 import { readQuery, resolveSources } from '../io/sources';
 import { type BlockIo, type DataFrame, type Query } from './block-api';
 import { Frame, type QuerySession, SqlQuery } from './frames';
+import { type ProgressReport } from './progress';
 
 export interface IoPlaces {
   projectDir: string;
@@ -30,6 +31,11 @@ export async function loadProfiles(projectDir: string, environment: NodeJS.Proce
   return profiles;
 }
 
+/** Rows an export will write, when the source is a frame whose size is known without running anything. */
+function knownRows(data: DataFrame | Query): number | undefined {
+  return data instanceof Frame ? data.rowCount : undefined;
+}
+
 function sourceOf(data: DataFrame | Query): string {
   if (data instanceof Frame) return data.table;
   if (data instanceof SqlQuery) return data.toString();
@@ -46,38 +52,51 @@ async function withPostgres<T>(profiles: ReadonlyMap<string, IoProfile>, profile
   }
 }
 
-export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: ReadonlyMap<string, IoProfile>): BlockIo {
+export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: ReadonlyMap<string, IoProfile>, progress: ProgressReport): BlockIo {
   return {
     read: async (source, options) => {
       const list = typeof source === 'string' ? [source] : [...source];
-      const files = await resolveSources(list, places.projectDir, path.join(places.dataDir, 'downloads'));
+      const files = await progress.track('download', (update) =>
+        resolveSources(list, places.projectDir, path.join(places.dataDir, 'downloads'), (bytes) => update({ bytes })),
+      );
       return new SqlQuery(readQuery(files, options));
     },
     postgres: (profile = 'default') => ({
       query: (sql) =>
         withPostgres(profiles, profile, async (client) => {
           const name = session.nextTempName();
-          await loadPostgresQuery(client, sql, session.connection, name, true);
+          await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, name, true, (rows) => update({ rows })));
           return Frame.open(session, quoteIdentifier(name));
         }),
       export: (data, options) =>
         withPostgres(profiles, profile, (client, schema) =>
-          exportToPostgres(session.connection, sourceOf(data), client, {
-            schema: options.schema ?? schema,
-            table: options.table,
-            writePolicy: options.writePolicy ?? 'replace',
-            uniqueConstraints: options.uniqueConstraints,
-          }),
+          progress.track(
+            'postgres_export',
+            (update) =>
+              exportToPostgres(session.connection, sourceOf(data), client, {
+                schema: options.schema ?? schema,
+                table: options.table,
+                writePolicy: options.writePolicy ?? 'replace',
+                uniqueConstraints: options.uniqueConstraints,
+                onRows: (rows) => update({ rows }),
+              }),
+            { total: knownRows(data) },
+          ),
         ),
     }),
     parquet: {
       export: (data, options) =>
-        exportParquet(session.connection, sourceOf(data), {
-          path: path.resolve(places.projectDir, options.path),
-          partitionBy: options.partitionBy,
-          compression: options.compression,
-          writePolicy: options.writePolicy,
-        }),
+        progress.track(
+          'parquet_export',
+          () =>
+            exportParquet(session.connection, sourceOf(data), {
+              path: path.resolve(places.projectDir, options.path),
+              partitionBy: options.partitionBy,
+              compression: options.compression,
+              writePolicy: options.writePolicy,
+            }),
+          { total: knownRows(data), duckPercent: true },
+        ),
     },
     lake: (folder) => new SqlQuery(lakeQuery(path.resolve(places.projectDir, folder))),
   };
@@ -86,30 +105,43 @@ export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: R
 /** Writes a finished block's output to its declared destination; returns a line for the block's log. */
 export async function writeDestination(
   session: QuerySession,
-  table: string,
+  output: { table: string; rowCount: number },
   destination: Destination,
   places: IoPlaces,
   profiles: ReadonlyMap<string, IoProfile>,
+  progress: ProgressReport,
 ): Promise<string> {
+  const { table, rowCount } = output;
   switch (destination.type) {
     case 'postgres': {
       const result = await withPostgres(profiles, destination.profile, (client, schema) =>
-        exportToPostgres(session.connection, table, client, {
-          schema: destination.schema ?? schema,
-          table: destination.table,
-          writePolicy: destination.write_policy,
-          uniqueConstraints: destination.unique_constraints,
-        }),
+        progress.track(
+          'postgres_export',
+          (update) =>
+            exportToPostgres(session.connection, table, client, {
+              schema: destination.schema ?? schema,
+              table: destination.table,
+              writePolicy: destination.write_policy,
+              uniqueConstraints: destination.unique_constraints,
+              onRows: (rows) => update({ rows }),
+            }),
+          { total: rowCount },
+        ),
       );
       return `exported ${result.rows} rows to Postgres ${destination.schema ?? 'default schema'}.${destination.table} (${destination.write_policy}, profile ${destination.profile})`;
     }
     case 'parquet': {
-      const result = await exportParquet(session.connection, table, {
-        path: path.resolve(places.projectDir, destination.path),
-        partitionBy: destination.partition_by,
-        compression: destination.compression,
-        writePolicy: destination.write_policy,
-      });
+      const result = await progress.track(
+        'parquet_export',
+        () =>
+          exportParquet(session.connection, table, {
+            path: path.resolve(places.projectDir, destination.path),
+            partitionBy: destination.partition_by,
+            compression: destination.compression,
+            writePolicy: destination.write_policy,
+          }),
+        { total: rowCount, duckPercent: true },
+      );
       return `exported ${result.rows} rows to ${destination.path} (${result.files} Parquet files, ${destination.write_policy})`;
     }
     default: {

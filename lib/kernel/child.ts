@@ -11,6 +11,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { executeBlock, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
+import { BlockProgressReporter } from './progress';
 import { scratchDatabase } from './scratch-db';
 import { redactKnown } from './secrets';
 import { queryOutput } from './query-output';
@@ -114,7 +115,11 @@ async function main(): Promise<void> {
     const cmd = parsed.data;
     switch (cmd.type) {
       case 'execute':
-        void current.run({ runId: cmd.runId, block: cmd.block.uuid }, () => executeBlock(cmd, env)).then((outcome) => {
+        void current
+          .run({ runId: cmd.runId, block: cmd.block.uuid }, () =>
+            executeBlock(cmd, env, (connection) => new BlockProgressReporter(connection, (progress) => send({ type: 'block_progress', runId: cmd.runId, block: cmd.block.uuid, progress }))),
+          )
+          .then((outcome) => {
           logged.delete(`${cmd.runId}/${cmd.block.uuid}`);
           send({ type: 'block_done', runId: cmd.runId, block: cmd.block.uuid, outcome });
         });

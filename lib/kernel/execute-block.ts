@@ -6,7 +6,7 @@ import { connectPostgres } from '../io/postgres-client';
 import { loadPostgresQuery } from '../io/postgres-load';
 import { readDestination } from '../pipeline/destination';
 import { loadProfiles, makeBlockIo, writeDestination } from './block-io';
-import { type DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
 import { quoteIdentifier, renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
 import { type BlockError, type OutputPreview } from '../protocol/messages';
 import { type BlockContext, type DataFrame } from './block-api';
@@ -15,6 +15,7 @@ import { describe, Frame, QuerySession, SqlQuery, SqlStatementError, sqlTemplate
 import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand } from './ipc';
 import { MissingUpstreamError, type OutputStore } from './outputs';
+import { type ProgressReport } from './progress';
 
 type Execute = Extract<KernelCommand, { type: 'execute' }>;
 
@@ -104,6 +105,7 @@ async function runTypeScript(
   session: QuerySession,
   target: string,
   profiles: ReadonlyMap<string, IoProfile>,
+  progress: ProgressReport,
 ): Promise<(out: DataFrame) => Promise<void>> {
   const absolute = path.join(env.projectDir, cmd.block.file);
   const compiled = await compileBlock(absolute, env.buildDir, cmd.block.uuid);
@@ -128,7 +130,7 @@ async function runTypeScript(
     sql: sqlTemplate,
     query: (sql) => session.query(sql),
     fromRows: (rows) => session.fromRows(rows),
-    io: makeBlockIo(session, env, profiles),
+    io: makeBlockIo(session, env, profiles, progress),
   };
   const result: unknown = await main(...inputs, ctx);
   await storeResult(session, result, target);
@@ -145,7 +147,14 @@ async function runTypeScript(
   };
 }
 
-async function runSql(cmd: Execute, env: KernelEnv, session: QuerySession, target: string, profiles: ReadonlyMap<string, IoProfile>): Promise<void> {
+async function runSql(
+  cmd: Execute,
+  env: KernelEnv,
+  session: QuerySession,
+  target: string,
+  profiles: ReadonlyMap<string, IoProfile>,
+  progress: ProgressReport,
+): Promise<void> {
   const text = await readFile(path.join(env.projectDir, cmd.block.file), 'utf8');
   const sql = renderSqlTemplate(text, {
     upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: quoteIdentifier(u) })),
@@ -160,7 +169,7 @@ async function runSql(cmd: Execute, env: KernelEnv, session: QuerySession, targe
     const config = requirePostgres(profiles, profile);
     const client = await connectPostgres(config, profile);
     try {
-      await loadPostgresQuery(client, sql, session.connection, target, false);
+      await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, target, false, (rows) => update({ rows })));
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -172,11 +181,17 @@ async function runSql(cmd: Execute, env: KernelEnv, session: QuerySession, targe
   await session.materialize(sql, target, false);
 }
 
-/** Runs one block to completion (or failure) and publishes its output. Never throws. */
-export async function executeBlock(cmd: Execute, env: KernelEnv): Promise<BlockOutcome> {
+/**
+ * Runs one block to completion (or failure) and publishes its output. Never throws.
+ * `watch` is given the block's connection, so progress can follow the statements it runs.
+ */
+export async function executeBlock(cmd: Execute, env: KernelEnv, watch: (connection: DuckDBConnection) => ProgressReport & { stop(): void }): Promise<BlockOutcome> {
   const started = performance.now();
   const connection = await env.instance.connect();
   env.connections.add(connection);
+  // DuckDB tracks a statement's progress only with its progress bar on (a per-connection setting).
+  await connection.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
+  const progress = watch(connection);
   const session = new QuerySession(connection);
   staging += 1;
   const target = `__next_${cmd.block.uuid}_${process.pid}_${staging}`;
@@ -187,11 +202,16 @@ export async function executeBlock(cmd: Execute, env: KernelEnv): Promise<BlockO
     profiles = await loadProfiles(env.projectDir, process.env);
     const destination = readDestination(cmd.block.configuration);
     if (!destination.ok) throw new InvalidBlockError(destination.message);
-    if (cmd.block.language === 'typescript') runTests = await runTypeScript(cmd, env, session, target, profiles);
-    else await runSql(cmd, env, session, target, profiles);
-    await runTests(await Frame.open(session, quoteIdentifier(target)));
+    if (cmd.block.language === 'typescript') runTests = await runTypeScript(cmd, env, session, target, profiles, progress);
+    else await runSql(cmd, env, session, target, profiles, progress);
+    const output = await Frame.open(session, quoteIdentifier(target));
+    progress.report({ phase: 'output', rows: output.rowCount });
+    await runTests(output);
     await env.store.publish(cmd.block.uuid, target);
-    if (destination.value) console.log(await writeDestination(session, quoteIdentifier(cmd.block.uuid), destination.value, env, profiles));
+    if (destination.value) {
+      const written = { table: quoteIdentifier(cmd.block.uuid), rowCount: output.rowCount };
+      console.log(await writeDestination(session, written, destination.value, env, profiles, progress));
+    }
     const result = await preview(session, quoteIdentifier(cmd.block.uuid), cmd.previewRows);
     return { status: 'completed', durationMs: performance.now() - started, preview: result };
   } catch (e) {
@@ -202,6 +222,7 @@ export async function executeBlock(cmd: Execute, env: KernelEnv): Promise<BlockO
     const safe = { ...error, message: redact(error.message, secrets), stack: error.stack === undefined ? undefined : redact(error.stack, secrets) };
     return { status: 'failed', durationMs: performance.now() - started, error: safe };
   } finally {
+    progress.stop();
     env.connections.delete(connection);
     connection.closeSync();
   }

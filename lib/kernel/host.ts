@@ -32,6 +32,7 @@ export interface ExecuteRequest {
 }
 
 type LogListener = (e: Extract<KernelEvent, { type: 'log' }>) => void;
+type ProgressListener = (e: Extract<KernelEvent, { type: 'block_progress' }>) => void;
 type StateListener = (state: KernelState) => void;
 
 interface Pending {
@@ -52,6 +53,7 @@ export class KernelHost {
   private ready: Promise<void> | null = null;
   private readonly pending = new Map<string, Pending>();
   private readonly logListeners = new Set<LogListener>();
+  private readonly progressListeners = new Set<ProgressListener>();
   private readonly stateListeners = new Set<StateListener>();
   private readonly questions = new Map<string, (result: OutputResult) => void>();
   private stderrTail = '';
@@ -64,6 +66,11 @@ export class KernelHost {
   onLog(listener: LogListener): () => void {
     this.logListeners.add(listener);
     return () => this.logListeners.delete(listener);
+  }
+
+  onProgress(listener: ProgressListener): () => void {
+    this.progressListeners.add(listener);
+    return () => this.progressListeners.delete(listener);
   }
 
   onState(listener: StateListener): () => void {
@@ -115,6 +122,9 @@ export class KernelHost {
             return;
           case 'log':
             for (const l of this.logListeners) l(event);
+            return;
+          case 'block_progress':
+            for (const l of this.progressListeners) l(event);
             return;
           case 'block_done':
             this.settle(`${event.runId}/${event.block}`, event.outcome);

@@ -1,7 +1,7 @@
 /** Messages between a kernel host and its child process. Validated on both ends like the wire protocol. */
 import { z } from 'zod';
 import { BLOCK_LANGUAGES, BLOCK_TYPES } from '../pipeline/model';
-import { blockErrorSchema, outputPreviewSchema, variablesSchema } from '../protocol/messages';
+import { blockErrorSchema, blockProgressSchema, outputPreviewSchema, variablesSchema } from '../protocol/messages';
 import { outputAnswerSchema, outputQuerySchema } from '../protocol/output-query';
 
 export const blockSpecSchema = z.object({
@@ -39,6 +39,7 @@ export type BlockOutcome = z.infer<typeof blockOutcomeSchema>;
 export const kernelEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number() }),
   z.object({ type: z.literal('log'), runId: z.string(), block: z.string(), stream: z.enum(['stdout', 'stderr']), text: z.string() }),
+  z.object({ type: z.literal('block_progress'), runId: z.string(), block: z.string(), progress: blockProgressSchema }),
   z.object({ type: z.literal('block_done'), runId: z.string(), block: z.string(), outcome: blockOutcomeSchema }),
   z.object({
     type: z.literal('output_answer'),

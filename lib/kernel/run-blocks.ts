@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type JsonValue, type Pipeline } from '../pipeline/model';
-import { type BlockError, type OutputPreview } from '../protocol/messages';
+import { type BlockError, type BlockProgress, type OutputPreview } from '../protocol/messages';
 import { decideNext } from '../run/decide';
 import { planRun, type RunScope } from '../run/plan';
 import { type BlockRunStatus, pipelineStatusOf, type PipelineRunStatus } from '../run/states';
@@ -11,6 +11,7 @@ export type RunEvent =
   | { type: 'run_status'; runId: string; status: PipelineRunStatus; blocks: string[] }
   | { type: 'block_status'; runId: string; block: string; status: BlockRunStatus; at: string; durationMs?: number }
   | { type: 'log'; runId: string; block: string; stream: 'stdout' | 'stderr'; text: string }
+  | { type: 'block_progress'; runId: string; block: string; progress: BlockProgress }
   | { type: 'output'; runId: string; block: string; preview: OutputPreview }
   | { type: 'block_error'; runId: string; block: string; error: BlockError };
 
@@ -55,6 +56,9 @@ export async function runBlocks(req: RunRequest): Promise<RunResult> {
   };
   const stopLogs = req.kernel.onLog((e) => {
     if (e.runId === runId) emit({ type: 'log', runId, block: e.block, stream: e.stream, text: e.text });
+  });
+  const stopProgress = req.kernel.onProgress((e) => {
+    if (e.runId === runId) emit({ type: 'block_progress', runId, block: e.block, progress: e.progress });
   });
 
   emit({ type: 'run_status', runId, status: 'running', blocks: planned });
@@ -113,6 +117,7 @@ export async function runBlocks(req: RunRequest): Promise<RunResult> {
     }
   } finally {
     stopLogs();
+    stopProgress();
     req.signal?.removeEventListener('abort', onAbort);
   }
   // Anything still waiting could never start (its upstream was cancelled).

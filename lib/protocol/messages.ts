@@ -36,6 +36,23 @@ export const blockErrorSchema = z.object({
 export type BlockError = z.infer<typeof blockErrorSchema>;
 
 export const blockRunStatusSchema = z.enum(BLOCK_RUN_STATUSES);
+
+// ---- live progress of a running block (kernel -> server -> browser) --------------------------
+/**
+ * What a running block is doing, as far as the kernel knows it. `rows` is an exact count (rows
+ * streamed through COPY, rows of a materialised output), never an estimate; `percent` is DuckDB's
+ * own progress of the statement running now; `bytes` is a download so far.
+ */
+export const PROGRESS_PHASES = ['download', 'query', 'output', 'postgres_load', 'postgres_export', 'parquet_export'] as const;
+export const blockProgressSchema = z.object({
+  phase: z.enum(PROGRESS_PHASES),
+  rows: z.number().int().nonnegative().optional(),
+  /** Rows the phase will handle in all, when known up front (e.g. an export of a table). */
+  total: z.number().int().nonnegative().optional(),
+  percent: z.number().min(0).max(100).optional(),
+  bytes: z.number().int().nonnegative().optional(),
+});
+export type BlockProgress = z.infer<typeof blockProgressSchema>;
 export const pipelineRunStatusSchema = z.enum(PIPELINE_RUN_STATUSES);
 
 const pipelineRef = { project: name, pipeline: name };
@@ -93,6 +110,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   /** metadata.yaml or a block file was saved (by any tab): the version lets a tab tell its own save from another's. */
   z.object({ type: z.literal('pipeline_changed'), ...pipelineRef, version: z.string() }),
   z.object({ type: z.literal('file_changed'), ...pipelineRef, file: z.string(), version: z.string() }),
+  /** Live progress of a running block, at most every 250 ms per block. */
+  z.object({ type: z.literal('block_progress'), ...pipelineRef, runId: z.string(), block: name, progress: blockProgressSchema }),
   /** A reply to a message that could not be accepted (malformed, unknown pipeline, ...). */
   z.object({ type: z.literal('error'), code: z.string(), message: z.string(), request: z.string().optional() }),
 ]);

@@ -49,6 +49,7 @@ export class PipelineSession {
         this.latest.set(message.type, message);
         break;
       case 'log':
+      case 'block_progress':
       case 'error':
       case 'output_answer':
       case 'pipeline_changed':
