@@ -55,6 +55,7 @@ export function reduceRun(state: RunState, action: RunAction): RunState {
     case 'kernel_status':
       return { ...state, kernel: m.status };
     case 'run_status':
+    case 'run_changed':
     case 'output_answer':
     case 'pipeline_changed':
     case 'file_changed':

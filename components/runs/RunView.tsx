@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { z } from 'zod';
 import { layoutBlocks, NODE_HEIGHT, NODE_WIDTH } from '@/lib/editor/graph-layout';
+import { useRunChanges } from './live';
 import { call, FINISHED_RUN, formatMs, formatWhen, logsSchema, runViewSchema, type LogLine, type RunView as View } from './api';
 import styles from './runs.module.css';
 
@@ -22,12 +23,13 @@ export function RunView({ id }: { id: string }) {
   }, [id]);
 
   const finished = view ? FINISHED_RUN.has(view.run.status) : false;
-  useEffect(() => {
+  // Pushed over the socket when the run, a block run or its logs change (in any process).
+  const [logTick, setLogTick] = useState(0);
+  useEffect(() => void load(), [load]);
+  useRunChanges({ type: 'watch_run', runId: id }, ({ logs }) => {
     void load();
-    if (finished) return;
-    const timer = setInterval(() => void load(), 700);
-    return () => clearInterval(timer);
-  }, [load, finished]);
+    if (logs) setLogTick((t) => t + 1);
+  });
 
   const block = selected ?? view?.blocks.find((b) => b.status === 'failed')?.block_uuid ?? view?.blocks[0]?.block_uuid ?? null;
   const act = (action: 'cancel' | 'retry') =>
@@ -86,7 +88,7 @@ export function RunView({ id }: { id: string }) {
               ))}
             </tbody>
           </table>
-          {block && <BlockLogs runId={id} block={block} live={!finished} view={view} />}
+          {block && <BlockLogs runId={id} block={block} live={!finished} tick={logTick} view={view} />}
         </div>
       </div>
       <details style={{ marginTop: 12 }}>
@@ -182,7 +184,7 @@ function Timeline({ view }: { view: View }) {
   );
 }
 
-function BlockLogs({ runId, block, live, view }: { runId: string; block: string; live: boolean; view: View }) {
+function BlockLogs({ runId, block, live, tick, view }: { runId: string; block: string; live: boolean; tick: number; view: View }) {
   const [lines, setLines] = useState<LogLine[]>([]);
   const [search, setSearch] = useState('');
   const last = useRef(0);
@@ -193,22 +195,20 @@ function BlockLogs({ runId, block, live, view }: { runId: string; block: string;
     last.current = 0;
   }, [block, search]);
 
+  // Each push that says the logs changed (tick) pulls the lines after the last one shown.
   useEffect(() => {
     let stop = false;
-    const pull = async () => {
-      const { logs } = await call(`${base}&after=${last.current}${search ? `&q=${encodeURIComponent(search)}` : ''}`, logsSchema);
-      if (stop || logs.length === 0) return;
-      last.current = logs[logs.length - 1]?.id ?? last.current;
-      setLines((old) => [...old, ...logs]);
-    };
-    void pull();
-    // Followed while the run is running; one more pull after it finished catches the last lines.
-    const timer = live ? setInterval(() => void pull().catch(() => undefined), 500) : null;
+    void call(`${base}&after=${last.current}${search ? `&q=${encodeURIComponent(search)}` : ''}`, logsSchema).then(({ logs }) => {
+      // Two pulls may overlap (pushes come quickly): keep only lines not yet shown.
+      const fresh = logs.filter((l) => l.id > last.current);
+      if (stop || fresh.length === 0) return;
+      last.current = fresh[fresh.length - 1]?.id ?? last.current;
+      setLines((old) => [...old, ...fresh]);
+    }, () => undefined);
     return () => {
       stop = true;
-      if (timer) clearInterval(timer);
     };
-  }, [base, live, search]);
+  }, [base, search, tick]);
 
   const b = view.blocks.find((x) => x.block_uuid === block);
   const failed = view.attempts.filter((a) => a.block_uuid === block && a.error);

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { z } from 'zod';
+import { useRunChanges } from './live';
 import { backfillListSchema, call, formatMs, formatWhen, runSchema, type RunItem } from './api';
 import styles from './runs.module.css';
 
@@ -32,11 +33,9 @@ export function RunsList({ project, pipeline }: { project: string; pipeline: str
     }
   }, [q, status, kind, trigger]);
 
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), 1500);
-    return () => clearInterval(timer);
-  }, [load]);
+  useEffect(() => void load(), [load]);
+  // A run of this pipeline was created or changed state (pushed; see lib/server/run-watch.ts).
+  useRunChanges({ type: 'watch_runs', project, pipeline }, () => void load());
 
   const onBackfill = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();

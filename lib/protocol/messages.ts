@@ -68,6 +68,9 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('restart'), ...pipelineRef }),
   /** A page or chart of a block's whole output; answered to the sender only, with its requestId. */
   z.object({ type: z.literal('query_output'), ...pipelineRef, block: name, requestId: z.string().min(1).max(100), query: outputQuerySchema }),
+  /** Follow one stored run (run page), or the runs of a pipeline (runs list): answered by run_changed. */
+  z.object({ type: z.literal('watch_run'), runId: name }),
+  z.object({ type: z.literal('watch_runs'), ...pipelineRef }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -108,10 +111,18 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
     result: z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), answer: outputAnswerSchema }), z.object({ ok: z.literal(false), message: z.string() })]),
   }),
   /** metadata.yaml or a block file was saved (by any tab): the version lets a tab tell its own save from another's. */
-  z.object({ type: z.literal('pipeline_changed'), ...pipelineRef, version: z.string() }),
+  z.object({
+    type: z.literal('pipeline_changed'),
+    ...pipelineRef,
+    version: z.string(),
+    /** Blocks renamed by the change, so a tab moves its unsaved text to the new name instead of losing it. */
+    renamed: z.array(z.object({ from: name, to: name })).optional(),
+  }),
   z.object({ type: z.literal('file_changed'), ...pipelineRef, file: z.string(), version: z.string() }),
   /** Live progress of a running block, at most every 250 ms per block. */
   z.object({ type: z.literal('block_progress'), ...pipelineRef, runId: z.string(), block: name, progress: blockProgressSchema }),
+  /** A stored run, its block runs or its logs changed (in any process): watchers fetch what they show. */
+  z.object({ type: z.literal('run_changed'), runId: z.string(), logs: z.boolean() }),
   /** A reply to a message that could not be accepted (malformed, unknown pipeline, ...). */
   z.object({ type: z.literal('error'), code: z.string(), message: z.string(), request: z.string().optional() }),
 ]);

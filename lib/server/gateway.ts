@@ -5,6 +5,7 @@ import { CLIENT_EVENT, clientMessageSchema, SERVER_EVENT, type ClientMessage, ty
 import { listPipelines, projectDir } from '../project/load';
 import { setBroadcast } from './broadcast';
 import { PipelineSession } from './pipeline-session';
+import { runRoom, runsRoom } from './run-watch';
 
 const roomOf = (project: string, pipeline: string) => `pipeline:${project}/${pipeline}`;
 
@@ -61,7 +62,20 @@ export class Gateway {
   }
 
   private async dispatch(socket: Socket, message: ClientMessage): Promise<void> {
-    const session = await this.session(message.project, message.pipeline);
+    switch (message.type) {
+      // Stored runs need no kernel session: joining the room is enough (lib/server/run-watch.ts pushes).
+      case 'watch_run':
+        await socket.join(runRoom(message.runId));
+        return;
+      case 'watch_runs':
+        await socket.join(runsRoom(message.project, message.pipeline));
+        return;
+      default:
+        return this.dispatchToSession(socket, message, await this.session(message.project, message.pipeline));
+    }
+  }
+
+  private async dispatchToSession(socket: Socket, message: Exclude<ClientMessage, { type: 'watch_run' | 'watch_runs' }>, session: PipelineSession): Promise<void> {
     switch (message.type) {
       case 'subscribe':
         if (!(await listPipelines(session.projectDir)).includes(message.pipeline)) {

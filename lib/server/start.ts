@@ -7,6 +7,7 @@ import { Server } from 'socket.io';
 import { openDatabase, postgresEnv } from '../db/database';
 import { startOrchestration } from '../scheduler/orchestrator';
 import { Gateway } from './gateway';
+import { watchRunChanges } from './run-watch';
 
 export interface ServerOptions {
   host: string;
@@ -73,6 +74,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const gateway = new Gateway(io, projectsDir, postgresEnv(database.coordinates));
   // Scheduler, run store and an in-process worker (triggers -> runs -> kernels), on the same database.
   const orchestration = await startOrchestration({ url: database.url, projectsDir, kernelEnv: postgresEnv(database.coordinates) });
+  const stopRunWatch = await watchRunChanges(io, orchestration.store);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => resolve());
@@ -89,6 +91,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
+      await stopRunWatch();
       await gateway.close();
       io.close();
       // Browsers keep HTTP connections open; without this, close() waits for them to time out.

@@ -146,4 +146,33 @@ CREATE TABLE trigger_events (
 CREATE INDEX trigger_events_by_trigger ON trigger_events (trigger_id, id DESC);
 `,
   },
+  {
+    version: 2,
+    name: 'notify run changes, so pages follow runs without polling',
+    // Any process may change a run (a worker elsewhere); the database tells every listening server.
+    // NOTIFY folds identical payloads within a transaction, so a batch of log lines rings once.
+    sql: `
+CREATE FUNCTION notify_pipeline_run_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify(TG_TABLE_SCHEMA || '_run_changes', json_build_object('run', NEW.id, 'project', NEW.project, 'pipeline', NEW.pipeline)::text);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER pipeline_runs_notify AFTER INSERT OR UPDATE ON pipeline_runs FOR EACH ROW EXECUTE FUNCTION notify_pipeline_run_change();
+
+CREATE FUNCTION notify_block_run_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify(TG_TABLE_SCHEMA || '_run_changes', json_build_object('run', NEW.run_id)::text);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER block_runs_notify AFTER INSERT OR UPDATE ON block_runs FOR EACH ROW EXECUTE FUNCTION notify_block_run_change();
+
+CREATE FUNCTION notify_run_logs() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify(TG_TABLE_SCHEMA || '_run_changes', json_build_object('run', r.run_id, 'logs', true)::text)
+     FROM (SELECT DISTINCT run_id FROM new_rows) r;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER run_logs_notify AFTER INSERT ON run_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_run_logs();
+`,
+  },
 ];

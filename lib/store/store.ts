@@ -77,6 +77,12 @@ export interface RunDetail {
 
 export type { Queryable } from './run-queue';
 
+/**
+ * NOTIFY channels: `runs` rings workers, `cancel` names a run to stop, `triggers` wakes the
+ * scheduler, `run_changes` (from table triggers, migration 2) tells servers a run changed.
+ */
+export type Channel = 'runs' | 'cancel' | 'triggers' | 'run_changes';
+
 // A waiting run may start when its trigger's run limit and its backfill's concurrency leave room.
 const CLAIMABLE_FROM = `pipeline_runs r LEFT JOIN triggers t ON t.id = r.trigger_id LEFT JOIN backfills b ON b.id = r.backfill_id`;
 const CLAIMABLE = `r.status = 'initial'
@@ -138,16 +144,16 @@ export class Store {
   }
 
   /** NOTIFY channel of this store (per schema, so tests and workspaces never hear each other). */
-  channel(name: 'runs' | 'cancel' | 'triggers'): string {
+  channel(name: Channel): string {
     return `${this.schema}_${name}`;
   }
 
-  async notify(name: 'runs' | 'cancel' | 'triggers', payload = '', on: Queryable = this.pool): Promise<void> {
+  async notify(name: Channel, payload = '', on: Queryable = this.pool): Promise<void> {
     await on.query('SELECT pg_notify($1, $2)', [this.channel(name), payload]);
   }
 
   /** A dedicated connection LISTENing on the channels; returns a stop function. */
-  async listen(names: readonly ('runs' | 'cancel' | 'triggers')[], onNotify: (name: string, payload: string) => void): Promise<() => Promise<void>> {
+  async listen(names: readonly Channel[], onNotify: (name: string, payload: string) => void): Promise<() => Promise<void>> {
     const client = new pg.Client({ connectionString: this.url });
     client.on('error', () => undefined);
     await client.connect();

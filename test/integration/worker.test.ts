@@ -89,9 +89,13 @@ describe('runs through workers', () => {
     const run = await newRun('branches');
     const d = await finished(run.id);
     assert.equal(d.run.status, 'completed');
-    const [a, b] = ['nap_a', 'nap_b'].map((u) => d.blocks.find((x) => x.block_uuid === u)!);
-    assert.ok(a.started_at && a.completed_at && b.started_at && b.completed_at);
-    assert.ok(a.started_at < b.completed_at && b.started_at < a.completed_at, `nap_a ${a.started_at.toISOString()}..${a.completed_at.toISOString()} and nap_b ${b.started_at.toISOString()}..${b.completed_at.toISOString()} overlap`);
+    const span = (u: string) => {
+      const b = d.blocks.find((x) => x.block_uuid === u);
+      assert.ok(b?.started_at && b.completed_at, `${u} ran`);
+      return { from: b.started_at, to: b.completed_at };
+    };
+    const [a, b] = [span('nap_a'), span('nap_b')];
+    assert.ok(a.from < b.to && b.from < a.to, `nap_a ${a.from.toISOString()}..${a.to.toISOString()} and nap_b ${b.from.toISOString()}..${b.to.toISOString()} overlap`);
     assert.equal(d.blocks.find((x) => x.block_uuid === 'joined')?.row_count, 2);
   });
 

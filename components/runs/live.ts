@@ -1,0 +1,69 @@
+'use client';
+
+import { useEffect, useRef } from 'react';
+import { io } from 'socket.io-client';
+import { CLIENT_EVENT, serverMessageSchema, SERVER_EVENT, type ClientMessage, type ServerMessage } from '@/lib/protocol/messages';
+
+type Watch = Extract<ClientMessage, { type: 'watch_run' | 'watch_runs' }>;
+
+/** The run pages' dispatcher: they follow stored runs only, so every other message is ignored by name. */
+function changeOf(m: ServerMessage): { logs: boolean } | null {
+  switch (m.type) {
+    case 'run_changed':
+      return { logs: m.logs };
+    case 'error':
+    case 'run_status':
+    case 'block_status':
+    case 'block_progress':
+    case 'log':
+    case 'output':
+    case 'block_error':
+    case 'kernel_status':
+    case 'output_answer':
+    case 'pipeline_changed':
+    case 'file_changed':
+      return null;
+    default: {
+      const never: never = m;
+      return never;
+    }
+  }
+}
+
+/**
+ * Calls `onChange` whenever the server pushes that the watched run (or pipeline's runs) changed,
+ * and once on every (re)connect to catch up on what happened while away. While the socket is
+ * down, it falls back to a slow poll, so a page never stalls.
+ */
+export function useRunChanges(watch: Watch | null, onChange: (change: { logs: boolean }) => void, fallbackMs = 5000): void {
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  const key = watch ? JSON.stringify(watch) : null;
+  useEffect(() => {
+    if (!key || !watch) return;
+    const socket = io({ transports: ['websocket'] });
+    let poll: ReturnType<typeof setInterval> | null = null;
+    const startPolling = () => {
+      poll ??= setInterval(() => latest.current({ logs: true }), fallbackMs);
+    };
+    socket.on('connect', () => {
+      if (poll) clearInterval(poll);
+      poll = null;
+      socket.emit(CLIENT_EVENT, watch);
+      latest.current({ logs: true });
+    });
+    socket.on('disconnect', startPolling);
+    socket.on('connect_error', startPolling);
+    socket.on(SERVER_EVENT, (raw: unknown) => {
+      const parsed = serverMessageSchema.safeParse(raw);
+      if (!parsed.success) return;
+      const change = changeOf(parsed.data);
+      if (change && (watch.type === 'watch_runs' || (parsed.data.type === 'run_changed' && parsed.data.runId === watch.runId))) latest.current(change);
+    });
+    return () => {
+      if (poll) clearInterval(poll);
+      socket.close();
+    };
+    // `key` stands for `watch`: a new object with the same content must not reconnect.
+  }, [key, fallbackMs]);
+}

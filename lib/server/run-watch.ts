@@ -1,0 +1,51 @@
+import { type Server } from 'socket.io';
+import { z } from 'zod';
+import { SERVER_EVENT, type ServerMessage } from '../protocol/messages';
+import { type Store } from '../store/store';
+
+export const runRoom = (runId: string) => `run:${runId}`;
+export const runsRoom = (project: string, pipeline: string) => `runs:${project}/${pipeline}`;
+
+// Written by the table triggers of migration 2.
+const changeSchema = z.object({ run: z.string(), project: z.string().optional(), pipeline: z.string().optional(), logs: z.boolean().optional() });
+
+function parseChange(payload: string): z.infer<typeof changeSchema> | null {
+  try {
+    const parsed = changeSchema.safeParse(JSON.parse(payload));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Pushes run changes to the pages that show them: the database rings (NOTIFY from table triggers,
+ * whichever process changed the run), and the sockets in the run's room and its pipeline's runs
+ * room hear `run_changed`. Changes are folded per run over `foldMs`, so a block printing
+ * thousands of lines costs a page a few fetches a second, not thousands.
+ */
+export async function watchRunChanges(io: Server, store: Store, foldMs = 100): Promise<() => Promise<void>> {
+  const pending = new Map<string, { logs: boolean; rooms: Set<string> }>();
+  let timer: NodeJS.Timeout | null = null;
+  const flush = () => {
+    timer = null;
+    for (const [runId, change] of pending) {
+      const message: ServerMessage = { type: 'run_changed', runId, logs: change.logs };
+      io.to([...change.rooms]).emit(SERVER_EVENT, message);
+    }
+    pending.clear();
+  };
+  const stop = await store.listen(['run_changes'], (_channel, payload) => {
+    const change = parseChange(payload);
+    if (!change) return;
+    const entry = pending.get(change.run) ?? { logs: false, rooms: new Set([runRoom(change.run)]) };
+    entry.logs ||= change.logs ?? false;
+    if (change.project && change.pipeline) entry.rooms.add(runsRoom(change.project, change.pipeline));
+    pending.set(change.run, entry);
+    timer ??= setTimeout(flush, foldMs);
+  });
+  return async () => {
+    if (timer) clearTimeout(timer);
+    await stop();
+  };
+}
