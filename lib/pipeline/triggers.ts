@@ -299,7 +299,10 @@ export function addTrigger(text: string, name: string, patch: TriggerPatch): str
   if (findTrigger(doc, name)) throw new Error(`a trigger named "${name}" already exists`);
   const node = doc.createNode({ name });
   applyPatch(doc, node, patch);
-  triggerSeq(doc).items.push(node);
+  const seq = triggerSeq(doc);
+  // An empty list is written `[]`; once it has a trigger it is Mage's block style, not one flow line.
+  if (seq.items.length === 0) seq.flow = false;
+  seq.items.push(node);
   return doc.toString();
 }
 

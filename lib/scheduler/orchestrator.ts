@@ -4,6 +4,7 @@ import { type Clock, systemClock } from './clock';
 import { Scheduler } from './scheduler';
 import { setOrchestration, type Orchestration } from './slot';
 import { syncAllTriggers } from './trigger-files';
+import { TriggerFileWatcher } from './trigger-watch';
 
 export interface OrchestrationOptions {
   /** postgres:// URL of the metadata database. */
@@ -38,8 +39,18 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     const now = clock.now().getTime();
     if (now - lastSync < (options.resyncMs ?? 30_000)) return;
     lastSync = now;
-    await syncAllTriggers(store, options.projectsDir, clock.now());
+    fileWatcher?.follow(await syncAllTriggers(store, options.projectsDir, clock.now()));
   };
+  // A hand edit of a triggers.yaml: read everything again now, then let the scheduler look.
+  const fileWatcher = roles.scheduler
+    ? new TriggerFileWatcher(() => {
+        lastSync = 0;
+        void resync().then(
+          () => scheduler?.wake(),
+          (e: unknown) => log(`scheduler: ${e instanceof Error ? e.message : String(e)}`),
+        );
+      })
+    : null;
   const scheduler = roles.scheduler
     ? new Scheduler(store, {
         clock,
@@ -64,6 +75,7 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     close: () =>
       (closing ??= (async () => {
         setOrchestration(undefined);
+        fileWatcher?.close();
         await stopListening?.();
         await scheduler?.stop();
         await worker?.stop();

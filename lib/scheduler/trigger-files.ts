@@ -40,12 +40,17 @@ export async function syncPipelineTriggers(store: Store, dir: string, project: s
   return result;
 }
 
-/** Every pipeline of every project under the projects folder. */
-export async function syncAllTriggers(store: Store, projectsDir: string, now: Date): Promise<void> {
+/** Every pipeline of every project under the projects folder; returns the pipeline folders it read. */
+export async function syncAllTriggers(store: Store, projectsDir: string, now: Date): Promise<string[]> {
+  const folders: string[] = [];
   for (const project of await listProjects(projectsDir)) {
     const dir = await projectDir(projectsDir, project);
-    for (const pipeline of await listPipelines(dir)) await syncPipelineTriggers(store, dir, project, pipeline, now);
+    for (const pipeline of await listPipelines(dir)) {
+      await syncPipelineTriggers(store, dir, project, pipeline, now);
+      folders.push(path.dirname(triggersFile(dir, pipeline)));
+    }
   }
+  return folders;
 }
 
 export type TriggerChange = { kind: 'create'; name: string; patch: TriggerPatch } | { kind: 'update'; name: string; patch: TriggerPatch } | { kind: 'delete'; name: string };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GET as getRun } from '../../app/api/runs/[id]/route';
@@ -126,6 +126,18 @@ describe('API trigger', () => {
     assert.equal(await readFile(file, 'utf8'), before.replace('status: active', 'status: inactive'));
     const refused = await postRun(json('POST', '/x', {}, { authorization: `Bearer ${token}` }), params({ ...hello, trigger: 'on_demand' }));
     assert.equal(refused.status, 409);
+  });
+
+  test('a hand edit of triggers.yaml reaches the scheduler within a second', async () => {
+    const file = path.join(projects.root, 'orch', 'pipelines', 'hello', 'triggers.yaml');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, `${text.trimEnd()}\n  - name: by_hand\n    schedule_type: api\n    status: active\n`);
+    const edited = Date.now();
+    for (;;) {
+      if (await orch.store.getTrigger('orch', 'hello', 'by_hand')) break;
+      assert.ok(Date.now() - edited < 1000, `the trigger written by hand is not in the store after 1 s:\n${await readFile(file, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   });
 
   test('a time trigger must choose its catch-up policy', async () => {

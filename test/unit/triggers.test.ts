@@ -107,7 +107,10 @@ describe('editing triggers.yaml', () => {
     const r2 = parse(removed);
     assert.ok(r2.ok);
     assert.deepEqual(r2.value.map((t) => t.name), ['daily_5am', 'hourly']);
-    assert.ok(parse(addTrigger('', 'first', { schedule_type: 'api' })).ok);
+    const fresh = addTrigger('', 'first', { schedule_type: 'api', variables: { who: 'me' } });
+    assert.ok(parse(fresh).ok);
+    // Block style, as Mage writes it and as people edit it by hand.
+    assert.match(fresh, /^triggers:\n {2}- name: first\n {4}schedule_type: api\n/);
   });
 
   test('a file that is not valid YAML is refused, not overwritten', () => {
