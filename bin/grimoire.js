@@ -1,6 +1,20 @@
 #!/usr/bin/env node
-// Entry point of the `grimoire` command. The TypeScript sources run through tsx's loader in this
-// process: importing it is what `node --import tsx` does (hooks for require and import() alike).
+// Entry point of the `grimoire` command: the CLI's TypeScript, bundled into plain JavaScript when a
+// source changed (bin/fresh-bundle.js). If bundling is impossible, the sources run through tsx's
+// loader in this process instead (what `node --import tsx` does).
 const { pathToFileURL } = require('node:url');
+const { BUNDLES, findRoot, freshBundle } = require('./fresh-bundle');
 
-import(pathToFileURL(require.resolve('tsx')).href).then(() => require('../lib/cli/main.ts'));
+let bundle = null;
+try {
+  const cli = BUNDLES.find((b) => b.name === 'cli');
+  bundle = freshBundle(findRoot(__dirname), cli.entry, cli.name);
+} catch {
+  bundle = null;
+}
+if (bundle) {
+  process.setSourceMapsEnabled(true);
+  require(bundle);
+} else {
+  import(pathToFileURL(require.resolve('tsx')).href).then(() => require('../lib/cli/main.ts'));
+}

@@ -52,6 +52,9 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
     dataDir: dataDirOf(projectDir),
     pipelineUuid,
     envDefaults: database ? postgresEnv(database.coordinates) : undefined,
+    // A one-shot batch run, like a trigger's: outputs pass between blocks inside DuckDB and are
+    // not written out as Parquet for later (the editor's runs keep theirs).
+    cacheDir: null,
   });
   kernel.warmUp();
   const width = Math.max(...pipeline.blocks.map((b) => b.uuid.length), 5) + 2;

@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const connections = new Set<DuckDBConnection>();
   const env: KernelEnv = {
     instance,
-    store: new OutputStore(process.env.GRIMOIRE_CACHE_DIR ?? path.join(dataDir, 'cache', pipelineUuid), control, () => instance.connect()),
+    store: new OutputStore(process.env.GRIMOIRE_CACHE_DIR === '' ? null : (process.env.GRIMOIRE_CACHE_DIR ?? path.join(dataDir, 'cache', pipelineUuid)), control, () => instance.connect()),
     projectDir,
     dataDir,
     pipelineUuid,

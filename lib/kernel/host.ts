@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { childEntry } from './child-entry';
 import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelCommand, type KernelEvent } from './ipc';
 import { type OutputAnswer, type OutputQuery } from '../protocol/output-query';
 
@@ -15,8 +15,10 @@ export interface KernelOptions {
   /**
    * Where block outputs are cached as Parquet; default `<dataDir>/cache/<pipeline>`. A scheduled
    * run gets a folder of its own, so concurrent runs and the editor never overwrite each other.
+   * `null`: outputs live only as long as the kernel (a one-shot `grimoire run` reads them from
+   * DuckDB and never again, so writing them out would only cost time, disk and memory).
    */
-  cacheDir?: string;
+  cacheDir?: string | null;
   /** Environment defaults for blocks (e.g. POSTGRES_* of the embedded server); the real environment wins. */
   envDefaults?: Record<string, string>;
 }
@@ -40,8 +42,6 @@ interface Pending {
   started: number;
 }
 
-const CHILD = path.join(__dirname, 'child.ts');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 
 /**
  * The server side of one kernel: spawns the child process, sends it blocks, and turns every way a
@@ -91,15 +91,17 @@ export class KernelHost {
   private start(): Promise<void> {
     this.setState('starting');
     this.stderrTail = '';
-    const child = fork(CHILD, [], {
+    const entry = childEntry();
+    const child = fork(entry.file, [], {
       cwd: this.options.projectDir,
-      execArgv: ['--import', TSX],
+      execArgv: entry.execArgv,
       env: {
         ...this.options.envDefaults,
         ...process.env,
         GRIMOIRE_PROJECT_DIR: path.resolve(this.options.projectDir),
         GRIMOIRE_DATA_DIR: path.resolve(this.options.dataDir),
-        GRIMOIRE_CACHE_DIR: path.resolve(this.options.cacheDir ?? path.join(this.options.dataDir, 'cache', this.options.pipelineUuid)),
+        // Empty: no output cache (see `cacheDir`).
+        GRIMOIRE_CACHE_DIR: this.options.cacheDir === null ? '' : path.resolve(this.options.cacheDir ?? path.join(this.options.dataDir, 'cache', this.options.pipelineUuid)),
         GRIMOIRE_PIPELINE: this.options.pipelineUuid,
       },
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

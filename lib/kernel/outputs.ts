@@ -37,14 +37,15 @@ export class OutputStore {
   private readonly persisting = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly cacheDir: string,
+    /** Where outputs are kept as Parquet for later runs and other processes; null keeps none. */
+    private readonly cacheDir: string | null,
     private readonly connection: DuckDBConnection,
     /** A fresh connection for background work, so it never waits on (or blocks) the control connection. */
     private readonly connect: () => Promise<DuckDBConnection>,
   ) {}
 
-  cacheFile(uuid: string): string {
-    return path.join(this.cacheDir, `${uuid}.parquet`);
+  cacheFile(uuid: string): string | null {
+    return this.cacheDir === null ? null : path.join(this.cacheDir, `${uuid}.parquet`);
   }
 
   /** Makes each upstream's output visible as a table or view; says which have none. */
@@ -58,6 +59,7 @@ export class OutputStore {
       if (this.kinds.has(uuid)) continue;
       const file = this.cacheFile(uuid);
       try {
+        if (file === null) throw new Error('no output cache');
         await fs.access(file);
       } catch {
         missing.push(uuid);
@@ -74,6 +76,7 @@ export class OutputStore {
     // A re-run must not drop the table its previous Parquet copy is still reading.
     await this.persisting.get(uuid);
     await this.exclusive(() => this.publishNow(uuid, stagingTable));
+    if (this.cacheDir === null) return;
     // The Parquet copy is for later runs and other processes; downstream blocks read the table,
     // so they need not wait for it. flush() waits for every copy (before the kernel exits).
     const copy: Promise<void> = this.persist(uuid)
@@ -108,8 +111,9 @@ export class OutputStore {
   }
 
   private async persist(uuid: string): Promise<void> {
-    await fs.mkdir(this.cacheDir, { recursive: true });
     const file = this.cacheFile(uuid);
+    if (this.cacheDir === null || file === null) return;
+    await fs.mkdir(this.cacheDir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     const connection = await this.connect();
     try {

@@ -6,6 +6,7 @@ import next from 'next';
 import { Server } from 'socket.io';
 import { openDatabase, postgresEnv } from '../db/database';
 import { startOrchestration } from '../scheduler/orchestrator';
+import { findRoot } from '../../bin/fresh-bundle';
 import { Gateway } from './gateway';
 import { watchRunChanges } from './run-watch';
 
@@ -16,8 +17,8 @@ export interface ServerOptions {
   dev: boolean;
 }
 
-/** The repository root: where next.config.js and the app/ folder are. */
-const APP_DIR = path.resolve(__dirname, '..', '..');
+/** The repository root: where next.config.js and the app/ folder are (this file may run from a bundle). */
+const APP_DIR = findRoot(__dirname);
 
 /** Newest modification time of the sources the production build is made from. */
 function newestSource(): number {

@@ -111,7 +111,8 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
     assert.match(r.stdout, /^Completed: 4 of 4 blocks succeeded/m);
     // Block logs are printed with the block's name.
     assert.match(r.stdout, /^ {2}\[b\] b: doubling 3 rows$/m);
-    assert.ok(await exists(path.join(dataDirOf(basics), 'cache', 'diamond', 'd.parquet')));
+    // A batch run keeps no Parquet copies of its outputs (the editor's runs do).
+    assert.ok(!(await exists(path.join(dataDirOf(basics), 'cache', 'diamond', 'd.parquet'))));
   });
 
   test('--runtime-vars override pipeline variables', async () => {
