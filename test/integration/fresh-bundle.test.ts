@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { findRoot, freshBundle } from '../../bin/fresh-bundle';
+
+let root = '';
+before(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'grimoire-bundle-'));
+  await writeFile(path.join(root, 'package.json'), '{ "name": "grimoire" }\n');
+  await mkdir(path.join(root, 'src'));
+  await writeFile(path.join(root, 'src', 'greeting.ts'), "export const greeting: string = 'hello';\n");
+  await writeFile(path.join(root, 'src', 'main.ts'), "import { greeting } from './greeting';\nprocess.stdout.write(greeting);\n");
+});
+after(async () => rm(root, { recursive: true, force: true }));
+
+const runBundle = (file: string) => execFileSync(process.execPath, [file], { encoding: 'utf8' });
+
+test('the root is found from any folder below it', () => {
+  assert.equal(findRoot(path.join(root, 'src')), root);
+  assert.equal(findRoot(path.join(__dirname, '..', '..', 'lib', 'kernel')), path.resolve(__dirname, '..', '..'));
+});
+
+test('a bundle is built once, reused while fresh, and rebuilt when any imported source changes', async () => {
+  const file = freshBundle(root, 'src/main.ts', 'main');
+  assert.equal(runBundle(file), 'hello');
+  const built = (await stat(file)).mtimeMs;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(freshBundle(root, 'src/main.ts', 'main'), file);
+  assert.equal((await stat(file)).mtimeMs, built, 'not rebuilt while fresh');
+  // An imported module (not the entry) changes: its mtime is newer than the bundle's.
+  await writeFile(path.join(root, 'src', 'greeting.ts'), "export const greeting: string = 'bonjour';\n");
+  const later = new Date(Date.now() + 2000);
+  await utimes(path.join(root, 'src', 'greeting.ts'), later, later);
+  assert.equal(runBundle(freshBundle(root, 'src/main.ts', 'main')), 'bonjour');
+});
+
+test('a source that does not compile throws (the caller falls back to tsx)', async () => {
+  await writeFile(path.join(root, 'src', 'broken.ts'), 'export const = ;\n');
+  assert.throws(() => freshBundle(root, 'src/broken.ts', 'broken'));
+});
