@@ -20,6 +20,8 @@ export function AddBlockForm() {
   const [source, setSource] = useState<string>('');
   const [name, setName] = useState('');
   const [files, setFiles] = useState<ProjectFiles['files']>([]);
+  /** Upstream uuids joined by commas (uuids never hold one); '' is no upstream. */
+  const [upstream, setUpstream] = useState('');
 
   useEffect(() => {
     if (!adding) return;
@@ -28,6 +30,7 @@ export function AddBlockForm() {
     const t: BlockType = !upstreamType ? 'data_loader' : upstreamType === 'data_loader' ? 'transformer' : upstreamType === 'transformer' ? 'transformer' : 'data_exporter';
     setType(t);
     setSource('');
+    setUpstream(adding.upstream.join(','));
     const used = new Set(model?.blocks.map((b) => b.uuid));
     let n = 1;
     while (used.has(`${PREFIX[t]}_${n}`)) n += 1;
@@ -43,7 +46,7 @@ export function AddBlockForm() {
     const isExisting = chosen.startsWith('existing:');
     const uuid = isExisting ? chosen.slice('existing:'.length) : name.trim();
     const ok = await st().edit([
-      { kind: 'add_block', uuid, type, language, upstream: adding.upstream, index: adding.index, source: isExisting ? { existing: true } : { template: chosen } },
+      { kind: 'add_block', uuid, type, language, upstream: upstream ? upstream.split(',') : [], index: adding.index, source: isExisting ? { existing: true } : { template: chosen } },
     ]);
     if (ok) {
       st().setAdding(null);
@@ -102,7 +105,18 @@ export function AddBlockForm() {
           <input value={name} onChange={(e) => setName(e.target.value)} pattern="[A-Za-z_][A-Za-z0-9_]*" required autoFocus />
         </label>
       )}
-      <span className="muted">{adding.upstream.length > 0 ? `upstream: ${adding.upstream.join(', ')}` : 'no upstream'}</span>
+      <label>
+        Upstream
+        <select aria-label="Upstream block" value={upstream} onChange={(e) => setUpstream(e.target.value)}>
+          <option value="">(none)</option>
+          {adding.upstream.length > 1 ? <option value={adding.upstream.join(',')}>{adding.upstream.join(', ')}</option> : null}
+          {(model?.blocks ?? []).map((b) => (
+            <option key={b.uuid} value={b.uuid}>
+              {b.uuid}
+            </option>
+          ))}
+        </select>
+      </label>
       <button type="submit">Create block</button>
       <button type="button" onClick={() => st().setAdding(null)}>
         Cancel

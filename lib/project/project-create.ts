@@ -23,6 +23,21 @@ const TSCONFIG = `{
 `;
 
 /**
+ * Every coordinate comes from the environment (with Postgres's usual defaults), so a new project
+ * reaches the Postgres that `grimoire start` runs, whatever port it got, with no set-up.
+ */
+const IO_CONFIG = `version: 0.1.1
+default:
+  DUCKDB_DATABASE: data/warehouse.duckdb
+  POSTGRES_HOST: "{{ env_var('POSTGRES_HOST', '127.0.0.1') }}"
+  POSTGRES_PORT: "{{ env_var('POSTGRES_PORT', '5432') }}"
+  POSTGRES_DBNAME: "{{ env_var('POSTGRES_DBNAME', 'postgres') }}"
+  POSTGRES_SCHEMA: public
+  POSTGRES_USER: "{{ env_var('POSTGRES_USER', 'postgres') }}"
+  POSTGRES_PASSWORD: "{{ env_var('POSTGRES_PASSWORD', '') }}"
+`;
+
+/**
  * Creates a project in Mage's layout. `blockApiGlobals` is the block API as global declarations,
  * written to grimoire.d.ts so editors outside Grimoire type-check blocks too.
  */
@@ -34,7 +49,7 @@ export async function createProject(root: string, name: string, template: (typeo
   await writeFileAtomic(path.join(dir, 'grimoire.d.ts'), blockApiGlobals);
   await writeFileAtomic(path.join(dir, 'tsconfig.json'), TSCONFIG);
   await writeFileAtomic(path.join(dir, '.gitignore'), '.grimoire/\n');
-  await writeFileAtomic(path.join(dir, 'io_config.yaml'), "version: 0.1.1\ndefault:\n  DUCKDB_DATABASE: data/warehouse.duckdb\n  POSTGRES_HOST: \"{{ env_var('POSTGRES_HOST') }}\"\n  POSTGRES_PORT: 5432\n  POSTGRES_DBNAME: postgres\n  POSTGRES_SCHEMA: public\n  POSTGRES_USER: postgres\n  POSTGRES_PASSWORD: \"{{ env_var('POSTGRES_PASSWORD') }}\"\n");
+  await writeFileAtomic(path.join(dir, 'io_config.yaml'), IO_CONFIG);
   if (template === 'starter') {
     const lines = ['name: example_pipeline', 'uuid: example_pipeline', 'type: batch', 'variables: {}', 'blocks:'];
     for (const b of STARTER) {

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { type Locator, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../lib/server/start';
 import { launchBrowser } from '../support/browser';
+import { addBlock, block, clickEdge, dragHandle, edge, sourceHandle, targetHandle, typeCode } from '../support/notebook-page';
 import { tempProjects } from '../support/projects';
 
 let server: RunningServer;
@@ -34,60 +35,6 @@ after(async () => {
   await server?.close();
   await projects?.cleanup();
 });
-
-const block = (p: Page, uuid: string) => p.getByRole('region', { name: `Block ${uuid}` });
-
-/**
- * Replaces a block's code the way a user does: click into Monaco, select all, paste (typing
- * multi-line code key by key would meet Monaco's auto-indent and auto-closing brackets).
- */
-async function typeCode(p: Page, uuid: string, code: string): Promise<void> {
-  const editor = p.getByTestId(`editor-${uuid}`).locator('.monaco-editor');
-  await editor.waitFor();
-  // The clipboard belongs to the focused tab.
-  await p.bringToFront();
-  await editor.locator('.view-lines').click();
-  await p.keyboard.press('ControlOrMeta+A');
-  await p.evaluate((text) => navigator.clipboard.writeText(text), code);
-  await p.keyboard.press('ControlOrMeta+V');
-  // Wait until the editor shows the pasted text (Monaco renders spaces as no-break spaces).
-  const first = code.split('\n')[0]?.slice(0, 40) ?? '';
-  await editor.locator('.view-lines').filter({ hasText: first.replace(/ /g, '\u00a0') }).or(editor.locator('.view-lines').filter({ hasText: first })).first().waitFor();
-}
-
-async function addBlock(p: Page, opts: { type: string; language: string; template: string; name: string }): Promise<void> {
-  await p.getByRole('button', { name: 'Add block', exact: true }).click();
-  const form = p.getByRole('form', { name: 'New block' });
-  await form.getByLabel('Block type').selectOption({ label: opts.type });
-  await form.getByLabel('Language').selectOption({ label: opts.language });
-  await form.getByLabel('Template').selectOption({ label: opts.template });
-  await form.getByLabel('Block name').fill(opts.name);
-  await form.getByRole('button', { name: 'Create block' }).click();
-  await block(p, opts.name).waitFor();
-  await p.getByTestId(`editor-${opts.name}`).locator('.monaco-editor').waitFor();
-}
-
-async function dragHandle(p: Page, from: Locator, to: Locator): Promise<void> {
-  const a = await from.boundingBox();
-  const b = await to.boundingBox();
-  if (!a || !b) throw new Error('handle not visible');
-  await p.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
-  await p.mouse.down();
-  await p.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
-  await p.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
-  await p.mouse.up();
-}
-
-const sourceHandle = (p: Page, uuid: string) => p.getByTestId(`node-${uuid}`).locator('.react-flow__handle.source');
-const targetHandle = (p: Page, uuid: string) => p.getByTestId(`node-${uuid}`).locator('.react-flow__handle.target');
-const edge = (p: Page, from: string, to: string) => p.locator(`.react-flow__edge[aria-label="Edge from ${from} to ${to}"]`);
-
-/** A straight vertical edge has a zero-width box, which Playwright calls invisible: click its middle. */
-async function clickEdge(p: Page, from: string, to: string): Promise<void> {
-  const box = await edge(p, from, to).locator('path').first().boundingBox();
-  if (!box) throw new Error(`edge ${from} -> ${to} is not drawn`);
-  await p.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-}
 
 test('a project and a pipeline are created from the browser, and each page works from its URL', async () => {
   await page.goto(server.url);
@@ -250,7 +197,7 @@ test('keyboard shortcuts: B adds below, D D deletes, Ctrl+Enter runs', async () 
   await page.keyboard.press('b');
   const form = page.getByRole('form', { name: 'New block' });
   await form.waitFor();
-  assert.match((await form.textContent()) ?? '', /upstream: load_rows/);
+  assert.equal(await form.getByLabel('Upstream block').inputValue(), 'load_rows');
   await form.getByLabel('Block name').fill('scratch');
   await form.getByRole('button', { name: 'Create block' }).click();
   await block(page, 'scratch').waitFor();
