@@ -112,6 +112,31 @@ export const useEditor = create<EditorState>()((set, get) => {
     }
   };
 
+  /** Old name -> new name of blocks renamed elsewhere, so a save in flight during the rename lands on the moved state. */
+  const renamedTo = new Map<string, string>();
+  const currentName = (block: string) => {
+    let name = block;
+    for (let seen = 0; renamedTo.has(name) && seen < 100; seen++) name = renamedTo.get(name) ?? name;
+    return name;
+  };
+
+  /** Another tab renamed a block: its unsaved text follows the new name (a save then conflicts if the file changed). */
+  const moveFileState = (from: string, to: string) => {
+    renamedTo.set(from, to);
+    const f = get().files[from];
+    if (!f) return;
+    const { project, pipeline } = get();
+    const draft = readDraft(project, pipeline, from);
+    if (draft) {
+      writeDraft(project, pipeline, to, draft);
+      writeDraft(project, pipeline, from, null);
+    }
+    set((s) => {
+      const { [from]: moved, ...rest } = s.files;
+      return { files: moved && moved.content !== moved.saved ? { ...rest, [to]: moved } : rest };
+    });
+  };
+
   const onServer = (m: ServerMessage) => {
     switch (m.type) {
       case 'output_answer': {
@@ -125,7 +150,9 @@ export const useEditor = create<EditorState>()((set, get) => {
         return;
       }
       case 'pipeline_changed':
-        if (m.version !== get().model?.version) void get().reload();
+        if (m.version === get().model?.version) return;
+        for (const r of m.renamed ?? []) moveFileState(r.from, r.to);
+        void get().reload();
         return;
       case 'file_changed': {
         const block = get().model?.blocks.find((b) => b.file === m.file)?.uuid;
@@ -164,6 +191,7 @@ export const useEditor = create<EditorState>()((set, get) => {
     adding: null,
 
     init(project, pipeline) {
+      renamedTo.clear();
       set({ project, pipeline, model: null, files: {}, run: emptyRun(), completedAt: {}, outputKeys: {}, columns: {}, selected: null, notice: null, adding: null });
       const s = io({ transports: ['websocket'] });
       socket = s;
@@ -193,8 +221,15 @@ export const useEditor = create<EditorState>()((set, get) => {
     async reload() {
       const { project, pipeline } = get();
       try {
+        const before = get().model?.blocks ?? [];
         const model = await api.pipeline(project, pipeline);
+        // A block removed elsewhere while this tab had unsaved edits: say so; the edits stay as a draft.
+        const orphaned = before.filter((b) => !model.blocks.some((n) => n.uuid === b.uuid) && get().files[b.uuid]?.content !== get().files[b.uuid]?.saved);
         set({ model });
+        if (orphaned.length > 0) {
+          const names = orphaned.map((b) => b.uuid).join(', ');
+          set({ notice: `${names} left this pipeline (in another tab) while you had unsaved edits; they are kept: add ${names} back from the file browser to see and save them` });
+        }
         await Promise.all(
           model.blocks.map((b) => {
             const f = get().files[b.uuid];
@@ -243,17 +278,19 @@ export const useEditor = create<EditorState>()((set, get) => {
       set((s) => ({ files: { ...s.files, [block]: { ...f, saving: true } } }));
       try {
         const saved = await api.save(project, pipeline, block, content, f.version);
+        const name = currentName(block);
         set((s) => {
-          const now = s.files[block] ?? f;
-          return { files: { ...s.files, [block]: { ...now, saved: content, version: saved.version, saving: false } } };
+          const now = s.files[name] ?? f;
+          return { files: { ...s.files, [name]: { ...now, saved: content, version: saved.version, saving: false } } };
         });
-        const now = get().files[block];
-        if (now && now.content === content) writeDraft(project, pipeline, block, null);
+        const now = get().files[name];
+        if (now && now.content === content) writeDraft(project, pipeline, name, null);
         return true;
       } catch (e) {
         const conflict = e instanceof ApiError && e.code === 'conflict' ? e.message : undefined;
+        const name = currentName(block);
         set((s) => ({
-          files: { ...s.files, [block]: { ...(s.files[block] ?? f), saving: false, conflict } },
+          files: { ...s.files, [name]: { ...(s.files[name] ?? f), saving: false, conflict } },
           notice: conflict ? null : e instanceof Error ? e.message : String(e),
         }));
         return false;

@@ -43,7 +43,8 @@ export async function editorPipeline(project: string, pipeline: string): Promise
 
 export async function editPipeline(project: string, pipeline: string, version: string, edits: EditorEdit[]): Promise<EditorPipeline> {
   const result = await applyEditorEdits(await dirOf(project), project, pipeline, version, edits);
-  broadcast({ type: 'pipeline_changed', project, pipeline, version: result.version });
+  const renamed = edits.flatMap((e) => (e.kind === 'rename_block' ? [{ from: e.uuid, to: e.to }] : []));
+  broadcast({ type: 'pipeline_changed', project, pipeline, version: result.version, ...(renamed.length > 0 ? { renamed } : {}) });
   return result;
 }
 
