@@ -37,26 +37,26 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
   }
   const loaded = await loadPipeline(projectDir, pipelineUuid);
   const { pipeline } = loaded;
-  const hasProfiles = await exists(path.join(projectDir, 'io_config.yaml'));
-  // A project with connection profiles may export to the workspace's Postgres (embedded unless
-  // DATABASE_URL says otherwise): start it, and give blocks its coordinates as POSTGRES_* defaults.
-  // Blocks that never touch Postgres must still run when the database cannot start: say why, go on.
-  const database = hasProfiles
-    ? await openDatabase(workspaceDataDir(projectDir)).catch((e: unknown) => {
-        out.write(`warning: no PostgreSQL for this run (${errorMessage(e).split('\n')[0]}); blocks that export to it will fail\n`);
-        return null;
-      })
-    : null;
+  // The kernel starts now, while the database comes up (its coordinates follow with the blocks).
   const kernel = new KernelHost({
     projectDir,
     dataDir: dataDirOf(projectDir),
     pipelineUuid,
-    envDefaults: database ? postgresEnv(database.coordinates) : undefined,
     // A one-shot batch run, like a trigger's: outputs pass between blocks inside DuckDB and are
     // not written out as Parquet for later (the editor's runs keep theirs).
     cacheDir: null,
   });
   kernel.warmUp();
+  // A project with connection profiles may export to the workspace's Postgres (embedded unless
+  // DATABASE_URL says otherwise): start it, and give blocks its coordinates as POSTGRES_* defaults.
+  // Blocks that never touch Postgres must still run when the database cannot start: say why, go on.
+  const database = (await exists(path.join(projectDir, 'io_config.yaml')))
+    ? await openDatabase(workspaceDataDir(projectDir)).catch((e: unknown) => {
+        out.write(`warning: no PostgreSQL for this run (${errorMessage(e).split('\n')[0]}); blocks that export to it will fail\n`);
+        return null;
+      })
+    : null;
+  if (database) kernel.setEnvDefaults(postgresEnv(database.coordinates));
   const width = Math.max(...pipeline.blocks.map((b) => b.uuid.length), 5) + 2;
   out.write(`Running ${pipeline.uuid} (${pipeline.blocks.length} blocks) in ${projectDir}\n`);
   const started = performance.now();

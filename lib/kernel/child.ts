@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     const cmd = parsed.data;
     switch (cmd.type) {
       case 'execute':
+        for (const [key, value] of Object.entries(cmd.envDefaults ?? {})) if (process.env[key] === undefined) process.env[key] = value;
         void current
           .run({ runId: cmd.runId, block: cmd.block.uuid }, () =>
             executeBlock(cmd, env, (connection) => new BlockProgressReporter(connection, (progress) => send({ type: 'block_progress', runId: cmd.runId, block: cmd.block.uuid, progress }))),

@@ -19,7 +19,10 @@ export interface KernelOptions {
    * DuckDB and never again, so writing them out would only cost time, disk and memory).
    */
   cacheDir?: string | null;
-  /** Environment defaults for blocks (e.g. POSTGRES_* of the embedded server); the real environment wins. */
+  /**
+   * Environment defaults for blocks (e.g. POSTGRES_* of the embedded server); the real environment
+   * wins. They travel with each block, so they may be set after the kernel started (setEnvDefaults).
+   */
   envDefaults?: Record<string, string>;
 }
 
@@ -61,7 +64,16 @@ export class KernelHost {
   private questionCounter = 0;
   state: KernelState = 'dead';
 
-  constructor(private readonly options: KernelOptions) {}
+  private envDefaults: Record<string, string>;
+
+  constructor(private readonly options: KernelOptions) {
+    this.envDefaults = { ...options.envDefaults };
+  }
+
+  /** Environment defaults known only after the kernel started (the database came up meanwhile). */
+  setEnvDefaults(values: Record<string, string>): void {
+    this.envDefaults = { ...this.envDefaults, ...values };
+  }
 
   onLog(listener: LogListener): () => void {
     this.logListeners.add(listener);
@@ -96,7 +108,7 @@ export class KernelHost {
       cwd: this.options.projectDir,
       execArgv: entry.execArgv,
       env: {
-        ...this.options.envDefaults,
+        ...this.envDefaults,
         ...process.env,
         GRIMOIRE_PROJECT_DIR: path.resolve(this.options.projectDir),
         GRIMOIRE_DATA_DIR: path.resolve(this.options.dataDir),
@@ -208,6 +220,7 @@ export class KernelHost {
       variables: req.variables,
       executionDate: req.executionDate,
       previewRows: req.previewRows ?? 10,
+      envDefaults: this.envDefaults,
     };
     const child = this.child;
     if (!child || !child.connected) {

@@ -23,6 +23,8 @@ export const kernelCommandSchema = z.discriminatedUnion('type', [
     variables: variablesSchema,
     executionDate: z.string(),
     previewRows: z.number().int().nonnegative(),
+    /** Defaults for the kernel's environment (POSTGRES_* of the workspace database); set variables win. */
+    envDefaults: z.record(z.string(), z.string()).optional(),
   }),
   z.object({ type: z.literal('interrupt') }),
   /** A page or chart of a block's output, answered from DuckDB without touching running blocks. */
