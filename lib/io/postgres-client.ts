@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { type PostgresProfile } from './io-config';
 
 export class PostgresConnectError extends Error {
@@ -13,7 +13,9 @@ export class PostgresConnectError extends Error {
  * message naming the host (never the password).
  */
 export async function connectPostgres(profile: PostgresProfile, profileName: string): Promise<pg.Client> {
-  const client = new pg.Client({
+  // Loaded on first use: most blocks never touch Postgres, and every kernel start would pay ~60 ms.
+  const { default: Pg } = await import('pg');
+  const client = new Pg.Client({
     host: profile.host,
     port: profile.port,
     database: profile.database,
