@@ -11,7 +11,7 @@ const H = 220;
 const PAD = 36;
 
 /** A histogram, bar or line chart of chosen columns, aggregated by DuckDB over the whole output. */
-export function OutputChart({ block, columns, filters }: { block: string; columns: { name: string; type: string }[]; filters: OutputFilter[] }) {
+export function OutputChart({ block, label = block, columns, filters }: { block: string; label?: string; columns: { name: string; type: string }[]; filters: OutputFilter[] }) {
   const ask = useEditor((s) => s.ask);
   const [kind, setKind] = useState<ChartKind>('histogram');
   const [x, setX] = useState(columns[0]?.name ?? '');
@@ -40,7 +40,7 @@ export function OutputChart({ block, columns, filters }: { block: string; column
     <div className="chart">
       <form
         className="filter"
-        aria-label={`Chart of ${block}`}
+        aria-label={`Chart of ${label}`}
         onSubmit={(e) => {
           e.preventDefault();
           void draw();

@@ -31,13 +31,26 @@ function cell(value: unknown): string {
  * A block's output: a table paged, sorted and filtered by the kernel's DuckDB over the whole output,
  * and a chart tab. The run's preview shows at once; pages come from the server on demand.
  */
-export function OutputView({ block, preview, outputKey }: { block: string; preview?: OutputPreview; outputKey: number }) {
+export function OutputView({
+  block,
+  preview,
+  outputKey,
+  label = block,
+  initialSize = 10,
+}: {
+  block: string;
+  preview?: OutputPreview;
+  outputKey: number;
+  /** Names this view in accessible labels and test ids, where one block's output shows twice. */
+  label?: string;
+  initialSize?: number;
+}) {
   const ask = useEditor((s) => s.ask);
   const connected = useEditor((s) => s.run.connected);
   const [tab, setTab] = useState<'table' | 'chart'>('table');
   const [page, setPage] = useState<Page | null>(null);
   const [offset, setOffset] = useState(0);
-  const [size, setSize] = useState(10);
+  const [size, setSize] = useState(initialSize);
   const [sort, setSort] = useState<OutputSort | undefined>();
   const [filter, setFilter] = useState<OutputFilter | null>(null);
   const [draft, setDraft] = useState<OutputFilter>({ column: '', op: 'contains', value: '' });
@@ -86,11 +99,11 @@ export function OutputView({ block, preview, outputKey }: { block: string; previ
   return (
     <div className="output-view">
       <div className="output-bar">
-        <span data-testid={`rowcount-${block}`}>
+        <span data-testid={`rowcount-${label}`}>
           {fmt(total)} {total === 1 ? 'row' : 'rows'} × {columns.length} {columns.length === 1 ? 'column' : 'columns'}
         </span>
         {columns.length > 0 ? (
-          <span role="tablist" aria-label={`Output views of ${block}`} className="tabs">
+          <span role="tablist" aria-label={`Output views of ${label}`} className="tabs">
             <button type="button" role="tab" aria-selected={tab === 'table'} onClick={() => setTab('table')}>
               Table
             </button>
@@ -107,12 +120,12 @@ export function OutputView({ block, preview, outputKey }: { block: string; previ
         </p>
       ) : null}
       {columns.length === 0 ? null : tab === 'chart' ? (
-        <OutputChart block={block} columns={columns} filters={filter ? [filter] : []} />
+        <OutputChart block={block} label={label} columns={columns} filters={filter ? [filter] : []} />
       ) : (
         <>
           <form
             className="filter"
-            aria-label={`Filter output of ${block}`}
+            aria-label={`Filter output of ${label}`}
             onSubmit={(e) => {
               e.preventDefault();
               const column = draft.column || columns[0]?.name || '';
@@ -149,7 +162,7 @@ export function OutputView({ block, preview, outputKey }: { block: string; previ
             ) : null}
           </form>
           <div className="table-wrap">
-            <table className="preview" aria-label={`Output of ${block}`} aria-rowcount={matching + 1}>
+            <table className="preview" aria-label={`Output of ${label}`} aria-rowcount={matching + 1}>
               <thead>
                 <tr>
                   {columns.map((c) => (
@@ -174,14 +187,14 @@ export function OutputView({ block, preview, outputKey }: { block: string; previ
               </tbody>
             </table>
           </div>
-          <nav className="pager" aria-label={`Pages of ${block}`}>
+          <nav className="pager" aria-label={`Pages of ${label}`}>
             <button type="button" onClick={() => setOffset(0)} disabled={offset === 0}>
               First page
             </button>
             <button type="button" onClick={() => setOffset(Math.max(0, offset - size))} disabled={offset === 0}>
               Previous page
             </button>
-            <span data-testid={`range-${block}`}>
+            <span data-testid={`range-${label}`}>
               {matching === 0 ? 'no rows' : `rows ${fmt(shown.offset + 1)}–${fmt(Math.min(matching, shown.offset + shown.rows.length))} of ${fmt(matching)}`}
               {filter ? ` (filtered from ${fmt(total)})` : ''}
             </span>

@@ -4,7 +4,7 @@ import { formatIssue } from '@/lib/pipeline/issues';
 import { AddBlockForm } from './AddBlockForm';
 import { BlockCell } from './BlockCell';
 import { FileBrowser } from './FileBrowser';
-import { Graph } from './Graph';
+import { Sidekick, type SidekickTab } from './Sidekick';
 import { useEditor } from './store';
 
 const DOUBLE_KEY_MS = 600;
@@ -24,6 +24,7 @@ export function PipelineEditor({ project, pipeline }: { project: string; pipelin
   const adding = useEditor((s) => s.adding);
   const st = useEditor.getState;
   const [focus, setFocus] = useState<{ block: string; token: number } | null>(null);
+  const [sidekick, setSidekick] = useState<SidekickTab>('tree');
   const lastKey = useRef<{ key: string; at: number } | null>(null);
 
   useEffect(() => st().init(project, pipeline), [project, pipeline, st]);
@@ -91,7 +92,8 @@ export function PipelineEditor({ project, pipeline }: { project: string; pipelin
 
   const blocks = model?.blocks ?? [];
   return (
-    <div className="ide">
+    // The output and settings panels need room: the sidekick widens for them.
+    <div className={`ide${sidekick === 'tree' ? '' : ' sidekick-wide'}`}>
       <FileBrowser />
       <div className="notebook">
         <div className="toolbar" role="toolbar" aria-label="Pipeline">
@@ -149,10 +151,7 @@ export function PipelineEditor({ project, pipeline }: { project: string; pipelin
         ))}
         {adding && adding.index >= blocks.length ? <AddBlockForm /> : null}
       </div>
-      <aside className="sidekick" aria-label="Sidekick">
-        <h2>Dependency tree</h2>
-        <Graph />
-      </aside>
+      <Sidekick tab={sidekick} onTab={setSidekick} />
     </div>
   );
 }

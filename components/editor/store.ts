@@ -47,6 +47,8 @@ export interface EditorState {
   init(project: string, pipeline: string): () => void;
   reload(): Promise<void>;
   edit(edits: EditorEditInput[]): Promise<boolean>;
+  /** Like edit, but the refusal comes back to the caller (a form shows it beside its fields). */
+  tryEdit(edits: EditorEditInput[]): Promise<{ ok: true } | { ok: false; message: string }>;
   setContent(block: string, content: string): void;
   save(block: string): Promise<boolean>;
   saveAll(): Promise<boolean>;
@@ -244,21 +246,25 @@ export const useEditor = create<EditorState>()((set, get) => {
     },
 
     async edit(edits) {
+      const result = await get().tryEdit(edits);
+      set({ notice: result.ok ? null : result.message });
+      return result.ok;
+    },
+
+    async tryEdit(edits) {
       const { project, pipeline, model } = get();
-      if (!model) return false;
+      if (!model) return { ok: false, message: 'the pipeline is still loading' };
       try {
         const next = await api.edit(project, pipeline, model.version, edits);
-        set({ model: next, notice: null });
+        set({ model: next });
         await Promise.all(next.blocks.filter((b) => !get().files[b.uuid]).map((b) => loadFile(b.uuid)));
-        return true;
+        return { ok: true };
       } catch (e) {
         if (e instanceof ApiError && e.code === 'conflict' && /metadata\.yaml changed/.test(e.message)) {
           await get().reload();
-          set({ notice: `${e.message}. The pipeline was reloaded; try again.` });
-        } else {
-          set({ notice: e instanceof Error ? e.message : String(e) });
+          return { ok: false, message: `${e.message}. The pipeline was reloaded; try again.` };
         }
-        return false;
+        return { ok: false, message: e instanceof Error ? e.message : String(e) };
       }
     },
 

@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
-import { type BlockLanguage, type BlockType, type JsonObject } from './model';
+import { type BlockLanguage, type BlockType, type JsonObject, type JsonValue } from './model';
 
 /**
  * Edits to a pipeline's metadata.yaml that go through the YAML Document API, so comments, key
@@ -11,7 +11,11 @@ export type PipelineEdit =
   | { kind: 'set_upstream'; uuid: string; upstream: string[] }
   | { kind: 'rename_block'; uuid: string; to: string }
   | { kind: 'move_block'; uuid: string; index: number }
-  | { kind: 'set_configuration'; uuid: string; configuration: JsonObject };
+  | { kind: 'set_configuration'; uuid: string; configuration: JsonObject }
+  /** A key (or nested key, e.g. configuration.destination) of one block entry; null removes it. */
+  | { kind: 'set_block_value'; uuid: string; path: string[]; value: JsonValue | null }
+  | { kind: 'set_variable'; name: string; value: JsonValue }
+  | { kind: 'remove_variable'; name: string };
 
 function blockSeq(doc: Document) {
   let seq = doc.get('blocks', true);
@@ -104,7 +108,54 @@ function applyOne(doc: Document, edit: PipelineEdit): void {
       findBlock(doc, edit.uuid).node.set('configuration', doc.createNode(edit.configuration));
       return;
     }
+    case 'set_block_value': {
+      const { node } = findBlock(doc, edit.uuid);
+      if (edit.value === null) {
+        // Removing what is not there is a no-op (YAML's deleteIn throws on a missing parent).
+        const parentPath = edit.path.slice(0, -1);
+        const parent = parentPath.length > 0 ? node.getIn(parentPath, true) : node;
+        const last = edit.path[edit.path.length - 1];
+        if (!isMap(parent) || last === undefined) return;
+        parent.delete(last);
+        // An emptied `configuration:` stays as {} (Mage writes it); other emptied parents go.
+        if (parent !== node && parent.items.length === 0 && parentPath.join('.') !== 'configuration') node.deleteIn(parentPath);
+      } else {
+        setIn(doc, node, edit.path, edit.value);
+      }
+      return;
+    }
+    case 'set_variable': {
+      const vars = doc.get('variables', true);
+      // `variables:` left empty (null) or missing becomes a map; a flow map `{ }` stays a flow map.
+      if (!isMap(vars)) doc.set('variables', doc.createNode({ [edit.name]: edit.value }));
+      else setIn(doc, vars, [edit.name], edit.value);
+      return;
+    }
+    case 'remove_variable': {
+      const vars = doc.get('variables', true);
+      if (!isMap(vars) || !vars.has(edit.name)) throw new Error(`variable "${edit.name}" is not in this pipeline`);
+      vars.delete(edit.name);
+      return;
+    }
   }
+}
+
+/** Sets a value under a map, keeping the comment of a scalar it replaces, and creating missing parents. */
+function setIn(doc: Document, map: YAMLMap, path: readonly string[], value: JsonValue): void {
+  const [head, ...rest] = path;
+  if (head === undefined) return;
+  if (rest.length === 0) {
+    const old = map.get(head, true);
+    if (isScalar(old) && (value === null || typeof value !== 'object')) old.value = value;
+    else map.set(head, doc.createNode(value));
+    return;
+  }
+  let child = map.get(head, true);
+  if (!isMap(child)) {
+    map.set(head, doc.createNode({}));
+    child = map.get(head, true);
+  }
+  if (isMap(child)) setIn(doc, child, rest, value);
 }
 
 function isScalarValue(node: unknown): unknown {

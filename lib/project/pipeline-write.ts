@@ -1,10 +1,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { invalidInput, notFound, UserError } from '../errors';
 import { findTemplate } from '../pipeline/block-templates';
 import { findCycle } from '../pipeline/dag';
 import { editPipelineYaml, type PipelineEdit } from '../pipeline/edit-pipeline';
 import { type PipelineIssue } from '../pipeline/issues';
+import { destinationSchema } from '../pipeline/destination';
 import { BLOCK_FOLDERS, blockFilePath, type Block } from '../pipeline/model';
 import { blockLines, parsePipeline } from '../pipeline/parse-pipeline';
 import { validatePipeline } from '../pipeline/validate';
@@ -32,10 +35,28 @@ export async function readEditorPipeline(projectDir: string, project: string, pi
   const text = await readPipelineText(projectDir, pipeline);
   const rel = `pipelines/${pipeline}/metadata.yaml`;
   const parsed = parsePipeline(text, rel, pipeline);
-  if (!parsed.ok) return { project, uuid: pipeline, name: pipeline, version: versionOf(text), blocks: [], issues: parsed.issues };
+  if (!parsed.ok) return { project, uuid: pipeline, name: pipeline, version: versionOf(text), blocks: [], variables: {}, issues: parsed.issues };
   const files = await listFiles(projectDir, Object.values(BLOCK_FOLDERS));
   const issues = validatePipeline(parsed.value, rel, files, blockLines(text));
-  return { project, uuid: parsed.value.uuid, name: parsed.value.name, version: versionOf(text), blocks: parsed.value.blocks, issues };
+  const settings = blockSettings(text);
+  const blocks = parsed.value.blocks.map((b) => ({ ...b, retry_config: settings.get(b.uuid)?.retry_config ?? null, timeout: settings.get(b.uuid)?.timeout ?? null }));
+  return { project, uuid: parsed.value.uuid, name: parsed.value.name, version: versionOf(text), blocks, variables: parsed.value.variables, issues };
+}
+
+const rawSettings = z.object({
+  blocks: z.array(z.looseObject({ uuid: z.unknown().optional(), retry_config: z.unknown().optional(), timeout: z.unknown().optional() })).nullish(),
+});
+
+/** Each block entry's retry_config and timeout as written (the scheduler reports bad values when it runs). */
+function blockSettings(text: string): Map<string, { retry_config: Record<string, unknown> | null; timeout: unknown }> {
+  const out = new Map<string, { retry_config: Record<string, unknown> | null; timeout: unknown }>();
+  const data = rawSettings.safeParse(parseYaml(text));
+  for (const b of (data.success ? data.data.blocks : null) ?? []) {
+    if (typeof b.uuid !== 'string') continue;
+    const retry = z.record(z.string(), z.unknown()).safeParse(b.retry_config);
+    out.set(b.uuid, { retry_config: retry.success ? retry.data : null, timeout: b.timeout ?? null });
+  }
+  return out;
 }
 
 interface FileOp {
@@ -49,7 +70,13 @@ interface FileOp {
  * Turns the editor's edits into YAML edits and file operations, checking each against the model
  * as it will be after the edits before it (so "add then connect" works in one request).
  */
-function plan(blocks: Block[], edits: readonly EditorEdit[], existing: ReadonlySet<string>): { yaml: PipelineEdit[]; files: FileOp[]; renames: { from: string; to: string }[] } {
+function plan(
+  blocks: Block[],
+  edits: readonly EditorEdit[],
+  existing: ReadonlySet<string>,
+  /** Other pipelines that list a block (they share its file). */
+  usedElsewhere: (uuid: string) => readonly string[] = () => [],
+): { yaml: PipelineEdit[]; files: FileOp[]; renames: { from: string; to: string }[] } {
   const model = blocks.map((b) => ({ ...b, upstream: [...b.upstream] }));
   const yaml: PipelineEdit[] = [];
   const files: FileOp[] = [];
@@ -137,6 +164,44 @@ function plan(blocks: Block[], edits: readonly EditorEdit[], existing: ReadonlyS
         setUpstream(edit.to, to.upstream.filter((u) => u !== edit.from));
         break;
       }
+      case 'set_variable':
+        yaml.push({ kind: 'set_variable', name: edit.name, value: edit.value });
+        break;
+      case 'remove_variable':
+        yaml.push({ kind: 'remove_variable', name: edit.name });
+        break;
+      case 'set_block_settings': {
+        const b = find(edit.uuid);
+        if (edit.destination !== null) {
+          const checked = destinationSchema.safeParse(edit.destination);
+          if (!checked.success) {
+            throw invalidInput(`${edit.uuid}: configuration.destination: ${checked.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`);
+          }
+        }
+        const retry = edit.retry_config && Object.keys(edit.retry_config).length > 0 ? edit.retry_config : null;
+        yaml.push(
+          { kind: 'set_block_value', uuid: b.uuid, path: ['retry_config'], value: retry },
+          { kind: 'set_block_value', uuid: b.uuid, path: ['timeout'], value: edit.timeout },
+          { kind: 'set_block_value', uuid: b.uuid, path: ['configuration', 'destination'], value: edit.destination },
+        );
+        break;
+      }
+      case 'change_block_kind': {
+        const b = find(edit.uuid);
+        if (b.type === edit.type && b.language === edit.language) break;
+        const others = usedElsewhere(b.uuid);
+        if (others.length > 0) {
+          throw new UserError('conflict', `${b.file} is also used by pipeline${others.length > 1 ? 's' : ''} ${others.join(', ')}: its type and language cannot change here`);
+        }
+        const to = blockFilePath(edit.type, b.uuid, edit.language);
+        if (existing.has(to)) throw new UserError('conflict', `${to} already exists: move or rename it first`);
+        files.push({ kind: 'rename', from: b.file, file: to });
+        yaml.push({ kind: 'set_block_value', uuid: b.uuid, path: ['type'], value: edit.type }, { kind: 'set_block_value', uuid: b.uuid, path: ['language'], value: edit.language });
+        b.type = edit.type;
+        b.language = edit.language;
+        b.file = to;
+        break;
+      }
       default: {
         const never: never = edit;
         throw invalidInput(`unknown edit ${JSON.stringify(never)}`);
@@ -162,7 +227,8 @@ export async function applyEditorEdits(projectDir: string, project: string, pipe
     const parsed = parsePipeline(text, `pipelines/${pipeline}/metadata.yaml`, pipeline);
     if (!parsed.ok) throw new UserError('invalid_pipeline', `fix metadata.yaml before editing blocks: ${parsed.issues.map((i) => i.message).join('; ')}`);
     const existing = await listFiles(projectDir, Object.values(BLOCK_FOLDERS));
-    const { yaml, files, renames } = plan(parsed.value.blocks, edits, existing);
+    const usage = await blockUsage(projectDir, pipeline, edits.flatMap((e) => (e.kind === 'change_block_kind' ? [e.uuid] : [])));
+    const { yaml, files, renames } = plan(parsed.value.blocks, edits, existing, (uuid) => usage.get(uuid) ?? []);
     let next: string;
     try {
       next = editPipelineYaml(text, yaml);
@@ -184,6 +250,20 @@ export async function applyEditorEdits(projectDir: string, project: string, pipe
     for (const r of renames) await renameEverywhere(projectDir, pipeline, r.from, r.to);
     return readEditorPipeline(projectDir, project, pipeline);
   });
+}
+
+/** For each uuid, the other pipelines that list it (and so share its file). */
+async function blockUsage(projectDir: string, except: string, uuids: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (uuids.length === 0) return out;
+  for (const other of await listPipelines(projectDir)) {
+    if (other === except) continue;
+    const text = await fs.readFile(pipelineFile(projectDir, other), 'utf8').catch(() => '');
+    const parsed = parsePipeline(text, other, other);
+    if (!parsed.ok) continue;
+    for (const b of parsed.value.blocks) if (uuids.includes(b.uuid)) out.set(b.uuid, [...(out.get(b.uuid) ?? []), other]);
+  }
+  return out;
 }
 
 /**

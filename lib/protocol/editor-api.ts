@@ -5,7 +5,7 @@
  * else's change is a conflict (409), never a silent overwrite.
  */
 import { z } from 'zod';
-import { BLOCK_LANGUAGES, BLOCK_TYPES, FOLDER_NAME_PATTERN, IDENTIFIER_PATTERN } from '../pipeline/model';
+import { BLOCK_LANGUAGES, BLOCK_TYPES, FOLDER_NAME_PATTERN, IDENTIFIER_PATTERN, type JsonValue } from '../pipeline/model';
 
 const folderName = z.string().min(1).max(100).regex(FOLDER_NAME_PATTERN, 'use letters, digits, _ . - (no spaces or slashes)');
 export const blockUuidSchema = z.string().min(1).max(100).regex(IDENTIFIER_PATTERN, 'use letters, digits and _ (not starting with a digit)');
@@ -19,6 +19,17 @@ export const pipelinesActionSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('clone'), from: folderName, name: folderName }),
 ]);
 export const renamePipelineSchema = z.object({ name: folderName });
+
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
+
+/** A block's retry_config as Mage writes it; every field optional (the pipeline's and project's fill the rest). */
+export const retryConfigSchema = z.strictObject({
+  retries: z.number().int('retries must be a whole number').min(0, 'retries must be 0 or more').optional(),
+  delay: z.number().min(0, 'delay must be 0 or more seconds').optional(),
+  max_delay: z.number().min(0, 'max_delay must be 0 or more seconds').optional(),
+  exponential_backoff: z.boolean().optional(),
+});
+export type RetryConfigInput = z.infer<typeof retryConfigSchema>;
 
 /** Edits the notebook and the graph make; applied to metadata.yaml (comments kept) and block files. */
 export const editorEditSchema = z.discriminatedUnion('kind', [
@@ -40,6 +51,22 @@ export const editorEditSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('set_upstream'), uuid: blockUuidSchema, upstream: z.array(blockUuidSchema) }),
   z.object({ kind: z.literal('add_edge'), from: blockUuidSchema, to: blockUuidSchema }),
   z.object({ kind: z.literal('remove_edge'), from: blockUuidSchema, to: blockUuidSchema }),
+  /** Pipeline variables (metadata.yaml `variables`), read by blocks as ctx.variables and {{ variables('x') }}. */
+  z.object({ kind: z.literal('set_variable'), name: blockUuidSchema, value: jsonValue }),
+  z.object({ kind: z.literal('remove_variable'), name: blockUuidSchema }),
+  /**
+   * The block settings panel: null removes a setting. `destination` is checked against the
+   * destination format on the server, so its error names the field.
+   */
+  z.object({
+    kind: z.literal('set_block_settings'),
+    uuid: blockUuidSchema,
+    retry_config: retryConfigSchema.nullable(),
+    timeout: z.number().positive('timeout must be a positive number of seconds').nullable(),
+    destination: jsonValue.nullable(),
+  }),
+  /** A new type and/or language: the block file moves to its folder and extension, its code unchanged. */
+  z.object({ kind: z.literal('change_block_kind'), uuid: blockUuidSchema, type: z.enum(BLOCK_TYPES), language: z.enum(BLOCK_LANGUAGES) }),
 ]);
 export type EditorEdit = z.infer<typeof editorEditSchema>;
 export type EditorEditInput = z.input<typeof editorEditSchema>;
@@ -55,6 +82,9 @@ const blockSchema = z.object({
   upstream: z.array(z.string()),
   file: z.string(),
   configuration: z.record(z.string(), z.unknown()),
+  /** As written in the block's entry (the settings panel shows what the file says, not merged defaults). */
+  retry_config: z.record(z.string(), z.unknown()).nullable(),
+  timeout: z.unknown().optional(),
 });
 export type EditorBlock = z.infer<typeof blockSchema>;
 
@@ -67,6 +97,7 @@ export const editorPipelineSchema = z.object({
   name: z.string(),
   version: z.string(),
   blocks: z.array(blockSchema),
+  variables: z.record(z.string(), jsonValue),
   issues: z.array(issueSchema),
 });
 export type EditorPipeline = z.infer<typeof editorPipelineSchema>;

@@ -64,6 +64,43 @@ test('block saves are refused over a version that changed', async () => {
   assert.equal((await readBlockFile(project.dir, 'p', 'out')).content, 'SELECT 1 AS one;\n');
 });
 
+test('variables are added, changed and removed in metadata.yaml, keeping its comments', async () => {
+  await edit({ kind: 'set_variable', name: 'base_url', value: 'http://x' }, { kind: 'set_variable', name: 'months', value: ['2020-10'] });
+  let view = await edit({ kind: 'set_variable', name: 'base_url', value: 'http://y' });
+  assert.deepEqual(view.variables, { base_url: 'http://y', months: ['2020-10'] });
+  view = await edit({ kind: 'remove_variable', name: 'months' });
+  assert.deepEqual(view.variables, { base_url: 'http://y' });
+  await assert.rejects(edit({ kind: 'remove_variable', name: 'nope' }), /variable "nope" is not in this pipeline/);
+  const yaml = await readFile(path.join(project.dir, 'pipelines/p/metadata.yaml'), 'utf8');
+  assert.match(yaml, /^# my pipeline/);
+  assert.match(yaml, /variables:\n\s+base_url: http:\/\/y/);
+});
+
+test('block settings: retry_config, timeout and destination are saved; a bad destination is refused naming the field', async () => {
+  const settings = { kind: 'set_block_settings', uuid: 'out', retry_config: { retries: 2, delay: 1 }, timeout: 30, destination: { type: 'postgres', schema: 'mage', table: 'trips' } } as const;
+  let view = await edit(settings);
+  const out = view.blocks.find((b) => b.uuid === 'out');
+  assert.deepEqual([out?.retry_config, out?.timeout, out?.configuration.destination], [{ retries: 2, delay: 1 }, 30, { type: 'postgres', schema: 'mage', table: 'trips' }]);
+  await assert.rejects(edit({ ...settings, destination: { type: 'postgres', schema: 'mage' } }), /out: configuration\.destination: table: /);
+  await assert.rejects(edit({ ...settings, destination: { type: 'bigquery' } }), /configuration\.destination: type/);
+  assert.throws(() => editorEditSchema.parse({ ...settings, timeout: -1 }), /timeout must be a positive number of seconds/);
+  // Clearing removes the keys, and an emptied configuration stays as {}.
+  view = await edit({ ...settings, retry_config: null, timeout: null, destination: null });
+  const cleared = view.blocks.find((b) => b.uuid === 'out');
+  assert.deepEqual([cleared?.retry_config, cleared?.timeout, cleared?.configuration], [null, null, {}]);
+  assert.doesNotMatch(await readFile(path.join(project.dir, 'pipelines/p/metadata.yaml'), 'utf8'), /retry_config|timeout|destination/);
+});
+
+test('a new type or language moves the block file; a block other pipelines use keeps its kind', async () => {
+  const view = await edit({ kind: 'change_block_kind', uuid: 'out', type: 'transformer', language: 'sql' });
+  assert.deepEqual(view.blocks.find((b) => b.uuid === 'out')?.file, 'transformers/out.sql');
+  assert.equal(await readFile(path.join(project.dir, 'transformers/out.sql'), 'utf8'), 'SELECT 1 AS one;\n');
+  await edit({ kind: 'change_block_kind', uuid: 'out', type: 'data_exporter', language: 'sql' });
+  await clonePipeline(project.dir, 'p', 'shares');
+  await assert.rejects(edit({ kind: 'change_block_kind', uuid: 'out', type: 'transformer', language: 'sql' }), /also used by pipeline shares/);
+  await deletePipeline(project.dir, 'shares');
+});
+
 test('pipelines are created, cloned, renamed and deleted', async () => {
   await createPipeline(project.dir, 'fresh');
   await clonePipeline(project.dir, 'p', 'copy');

@@ -277,3 +277,35 @@ describe('editPipelineYaml', () => {
     assert.throws(() => editPipelineYaml('blocks:\n  a: 1\n', [{ kind: 'remove_block', uuid: 'a' }]), /blocks is not a list/);
   });
 });
+
+describe('block values and variables', () => {
+  const flow = '# mine\nvariables:\nblocks:\n  - { uuid: a, type: data_loader, language: sql }  # first\n';
+
+  test('a nested key is set under a missing parent, and removing a missing key changes nothing', () => {
+    const set = editPipelineYaml(flow, [
+      { kind: 'set_block_value', uuid: 'a', path: ['configuration', 'destination'], value: { type: 'parquet', path: 'lake/a' } },
+      { kind: 'set_block_value', uuid: 'a', path: ['timeout'], value: 30 },
+    ]);
+    assert.deepEqual(parse(set).blocks[0], { uuid: 'a', type: 'data_loader', language: 'sql', configuration: { destination: { type: 'parquet', path: 'lake/a' } }, timeout: 30 });
+    assert.match(set, /^# mine/);
+    assert.match(set, /# first/);
+    const cleared = editPipelineYaml(set, [
+      { kind: 'set_block_value', uuid: 'a', path: ['configuration', 'destination'], value: null },
+      { kind: 'set_block_value', uuid: 'a', path: ['retry_config', 'retries'], value: null },
+      { kind: 'set_block_value', uuid: 'a', path: ['timeout'], value: null },
+    ]);
+    assert.deepEqual(parse(cleared).blocks[0], { uuid: 'a', type: 'data_loader', language: 'sql', configuration: {} });
+  });
+
+  test('variables: an empty `variables:` becomes a map; set, change and remove keep the comments', () => {
+    const added = editPipelineYaml(flow, [
+      { kind: 'set_variable', name: 'base_url', value: 'http://x' },
+      { kind: 'set_variable', name: 'months', value: ['2020-10'] },
+      { kind: 'set_variable', name: 'base_url', value: 'http://y' },
+      { kind: 'remove_variable', name: 'months' },
+    ]);
+    assert.deepEqual(parse(added).variables, { base_url: 'http://y' });
+    assert.match(added, /# first/);
+    assert.throws(() => editPipelineYaml(added, [{ kind: 'remove_variable', name: 'nope' }]), /variable "nope" is not in this pipeline/);
+  });
+});

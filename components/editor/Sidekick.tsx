@@ -1,0 +1,47 @@
+'use client';
+import { BlockSettings } from './BlockSettings';
+import { Graph } from './Graph';
+import { OutputView } from './OutputView';
+import { useEditor } from './store';
+import { VariablesPanel } from './VariablesPanel';
+
+export const SIDEKICK_TABS = [
+  { id: 'tree', label: 'Tree' },
+  { id: 'output', label: 'Output' },
+  { id: 'variables', label: 'Variables' },
+  { id: 'settings', label: 'Block settings' },
+] as const;
+export type SidekickTab = (typeof SIDEKICK_TABS)[number]['id'];
+
+/** The selected block's whole output, paged like the one under the block but bigger. */
+function FullOutput() {
+  const selected = useEditor((s) => s.selected);
+  const preview = useEditor((s) => (s.selected ? s.run.blocks[s.selected]?.preview : undefined));
+  const outputKey = useEditor((s) => (s.selected ? (s.outputKeys[s.selected] ?? 0) : 0));
+  if (!selected) return <p className="muted">Select a block to see its output.</p>;
+  return (
+    <div className="panel full-output">
+      <h3>{selected}</h3>
+      <OutputView key={selected} block={selected} preview={preview} outputKey={outputKey} label={`${selected} (sidekick)`} initialSize={50} />
+      {!preview ? <p className="muted">No output yet: run the block.</p> : null}
+    </div>
+  );
+}
+
+/** Mage's right-hand side: the dependency tree, the selected block's output, variables and block settings. */
+export function Sidekick({ tab, onTab }: { tab: SidekickTab; onTab(tab: SidekickTab): void }) {
+  return (
+    <aside className="sidekick" aria-label="Sidekick">
+      <div role="tablist" aria-label="Sidekick panels" className="tabs sidekick-tabs">
+        {SIDEKICK_TABS.map((t) => (
+          <button key={t.id} type="button" role="tab" id={`sidekick-tab-${t.id}`} aria-selected={tab === t.id} aria-controls={`sidekick-panel-${t.id}`} onClick={() => onTab(t.id)}>
+            {t.label}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`sidekick-panel-${tab}`} aria-labelledby={`sidekick-tab-${tab}`}>
+        {tab === 'tree' ? <Graph /> : tab === 'output' ? <FullOutput /> : tab === 'variables' ? <VariablesPanel /> : <BlockSettings />}
+      </div>
+    </aside>
+  );
+}
