@@ -2,6 +2,7 @@
 import { useEffect, useState } from 'react';
 import { type ProjectFiles } from '@/lib/protocol/editor-api';
 import { api } from './api';
+import { BLOCK_FILE_MIME } from './file-drop';
 import { useEditor } from './store';
 
 /** The project's block files, as in Mage's left panel; a file not in the pipeline can be added. */
@@ -48,7 +49,12 @@ export function FileBrowser() {
                       type="button"
                       className="file other"
                       aria-label={`Add ${f.path} to the pipeline`}
-                      title="Not in this pipeline: click to add it"
+                      title="Not in this pipeline: click to add it at the end, or drag it into the notebook"
+                      draggable
+                      onDragStart={(e) => {
+                        e.dataTransfer.setData(BLOCK_FILE_MIME, JSON.stringify(f));
+                        e.dataTransfer.effectAllowed = 'copy';
+                      }}
                       onClick={() => {
                         const last = model?.blocks[model.blocks.length - 1];
                         void st().edit([{ kind: 'add_block', uuid: f.uuid, type: f.type, language: f.language, upstream: last && f.type !== 'data_loader' ? [last.uuid] : [], source: { existing: true } }]);

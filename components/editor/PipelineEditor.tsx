@@ -4,6 +4,7 @@ import { formatIssue } from '@/lib/pipeline/issues';
 import { AddBlockForm } from './AddBlockForm';
 import { BlockCell } from './BlockCell';
 import { FileBrowser } from './FileBrowser';
+import { carriesBlockFile, dropIndex, readDroppedFile } from './file-drop';
 import { Sidekick, type SidekickTab } from './Sidekick';
 import { useEditor } from './store';
 
@@ -25,6 +26,10 @@ export function PipelineEditor({ project, pipeline }: { project: string; pipelin
   const st = useEditor.getState;
   const [focus, setFocus] = useState<{ block: string; token: number } | null>(null);
   const [sidekick, setSidekick] = useState<SidekickTab>('tree');
+  /** Where a block file dragged from the file browser would land (index among the cells). */
+  const [dropAt, setDropAt] = useState<number | null>(null);
+  const notebook = useRef<HTMLDivElement>(null);
+  const cells = () => [...(notebook.current?.querySelectorAll('section[data-block]') ?? [])];
   const lastKey = useRef<{ key: string; at: number } | null>(null);
 
   useEffect(() => st().init(project, pipeline), [project, pipeline, st]);
@@ -95,7 +100,34 @@ export function PipelineEditor({ project, pipeline }: { project: string; pipelin
     // The output and settings panels need room: the sidekick widens for them.
     <div className={`ide${sidekick === 'tree' ? '' : ' sidekick-wide'}`}>
       <FileBrowser />
-      <div className="notebook">
+      <div
+        className="notebook"
+        ref={notebook}
+        onDragOver={(e) => {
+          if (!carriesBlockFile(e.dataTransfer)) return;
+          e.preventDefault();
+          e.dataTransfer.dropEffect = 'copy';
+          setDropAt(dropIndex(cells(), e.clientY));
+        }}
+        onDragLeave={(e) => {
+          if (!(e.relatedTarget instanceof Node && e.currentTarget.contains(e.relatedTarget))) setDropAt(null);
+        }}
+        onDrop={(e) => {
+          const file = readDroppedFile(e.dataTransfer);
+          setDropAt(null);
+          if (!file) return;
+          e.preventDefault();
+          const index = dropIndex(cells(), e.clientY);
+          const above = blocks[index - 1];
+          if (blocks.some((b) => b.uuid === file.uuid)) {
+            st().setNotice(`${file.uuid} is already in this pipeline`);
+            return;
+          }
+          void st()
+            .edit([{ kind: 'add_block', uuid: file.uuid, type: file.type, language: file.language, index, upstream: above && file.type !== 'data_loader' ? [above.uuid] : [], source: { existing: true } }])
+            .then((ok) => ok && st().select(file.uuid));
+        }}
+      >
         <div className="toolbar" role="toolbar" aria-label="Pipeline">
           <button type="button" onClick={() => void st().runPipeline()} disabled={!connected || blocks.length === 0}>
             Run pipeline
@@ -145,10 +177,12 @@ export function PipelineEditor({ project, pipeline }: { project: string; pipelin
         {model && blocks.length === 0 && !adding ? <p className="muted">No blocks yet: add a data loader to start.</p> : null}
         {blocks.map((b, i) => (
           <div key={b.uuid}>
+            {dropAt === i ? <div className="drop-line" data-testid="drop-indicator" /> : null}
             {adding && adding.index === i ? <AddBlockForm /> : null}
             <BlockCell block={b} index={i} next={blocks[i + 1]?.uuid} focusToken={focus?.block === b.uuid ? focus.token : undefined} />
           </div>
         ))}
+        {dropAt !== null && dropAt >= blocks.length ? <div className="drop-line" data-testid="drop-indicator" /> : null}
         {adding && adding.index >= blocks.length ? <AddBlockForm /> : null}
       </div>
       <Sidekick tab={sidekick} onTab={setSidekick} />
