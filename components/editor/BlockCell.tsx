@@ -1,6 +1,7 @@
 'use client';
 import dynamic from 'next/dynamic';
 import { useEffect, useMemo, useState } from 'react';
+import { blockRowsDeclaration } from '@/lib/editor/block-rows-dts';
 import { progressText } from '@/lib/editor/progress-text';
 import { type EditorBlock } from '@/lib/protocol/editor-api';
 import { OutputView } from './OutputView';
@@ -35,6 +36,7 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
   const [newName, setNewName] = useState(block.uuid);
   const [confirmDelete, setConfirmDelete] = useState(false);
 
+  const rowTypes = useMemo(() => (block.language === 'typescript' ? blockRowsDeclaration(columns) : undefined), [block.language, columns]);
   const sql = useMemo(
     () => (block.language === 'sql' ? { upstream: block.upstream, columns: Object.fromEntries(block.upstream.map((u) => [u, columns[u] ?? []])) } : undefined),
     [block.language, block.upstream, columns],
@@ -188,6 +190,7 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
               errorLine={errorLine}
               errorMessage={error?.message}
               sql={sql}
+              rowTypes={rowTypes}
               focusToken={focusToken}
             />
           ) : (

@@ -1,7 +1,7 @@
 'use client';
 import Editor, { type OnMount } from '@monaco-editor/react';
 import { useEffect, useRef, useState } from 'react';
-import { loadBlockApiTypes, monaco, sqlContexts, type SqlContext } from './monaco-setup';
+import { loadBlockApiTypes, monaco, setBlockRowsTypes, sqlContexts, type SqlContext } from './monaco-setup';
 
 export interface BlockEditorProps {
   uuid: string;
@@ -15,6 +15,8 @@ export interface BlockEditorProps {
   errorLine?: number;
   errorMessage?: string;
   sql?: SqlContext;
+  /** Row types of the pipeline's block outputs (TypeScript blocks), see lib/editor/block-rows-dts.ts. */
+  rowTypes?: string;
   focusToken?: number;
 }
 
@@ -32,6 +34,10 @@ export default function BlockEditor(props: BlockEditorProps) {
   useEffect(() => {
     if (props.language === 'typescript') void loadBlockApiTypes();
   }, [props.language]);
+
+  useEffect(() => {
+    if (props.rowTypes !== undefined) setBlockRowsTypes(props.rowTypes);
+  }, [props.rowTypes]);
 
   useEffect(() => {
     if (props.sql) sqlContexts.set(path, props.sql);

@@ -51,6 +51,18 @@ export function loadBlockApiTypes(): Promise<void> {
   return typesLoaded;
 }
 
+let blockRows: { text: string; lib: monaco.IDisposable } | null = null;
+
+/**
+ * Declarations of the row shape of each block output seen (`DataFrame<'load'>`), replaced
+ * whenever a block's output columns change, so intellisense follows the last run.
+ */
+export function setBlockRowsTypes(text: string): void {
+  if (blockRows?.text === text) return;
+  blockRows?.lib.dispose();
+  blockRows = { text, lib: ts.typescriptDefaults.addExtraLib(text, 'file:///grimoire/block-rows.d.ts') };
+}
+
 export interface SqlContext {
   upstream: string[];
   columns: Record<string, { name: string; type: string }[]>;

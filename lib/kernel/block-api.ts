@@ -16,14 +16,29 @@ export interface Query {
   readonly sql: string;
 }
 
-/** A table held by the kernel in DuckDB. Reading it into JS objects is explicit (`rows()`). */
-export interface DataFrame {
+/**
+ * Row shapes of block outputs, by block uuid, so `DataFrame<'trips'>` types `rows()` as the
+ * `trips` block's output. The editor fills this in from each block's last output; elsewhere
+ * (or for a block it has not seen run) a row is a plain record.
+ */
+export interface BlockRows {
+  [block: string]: Record<string, unknown>;
+}
+
+/** The row type of `DataFrame<Of>`: a block uuid's output rows, a row type given as is, or plain records. */
+export type RowOf<Of> = Of extends string ? BlockRows[Of] : Of extends Record<string, unknown> ? Of : Record<string, unknown>;
+
+/**
+ * A table held by the kernel in DuckDB. Reading it into JS objects is explicit (`rows()`).
+ * `DataFrame<'load_trips'>` (an upstream's uuid) types its rows as that block's output.
+ */
+export interface DataFrame<Of = unknown> {
   /** The quoted table name, so `${df}` inside SQL text names this frame. */
   readonly table: string;
   readonly columns: readonly Column[];
   readonly rowCount: number;
   /** Rows as plain objects (integers as numbers, timestamps as Date). Optional limit and offset. */
-  rows(options?: { limit?: number; offset?: number }): Promise<Record<string, unknown>[]>;
+  rows(options?: { limit?: number; offset?: number }): Promise<RowOf<Of>[]>;
   /** Runs SQL against the kernel's DuckDB (write `${df}` to name this frame) and returns the result. */
   query(sql: string | Query): Promise<DataFrame>;
   toString(): string;

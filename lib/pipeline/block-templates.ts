@@ -14,7 +14,8 @@ export interface BlockTemplate {
   code: (uuid: string, upstream: readonly string[]) => string;
 }
 
-const params = (upstream: readonly string[]) => [...upstream.map((u) => `${u}: DataFrame`), 'ctx: BlockContext'].join(', ');
+// `DataFrame<'load'>`: the editor types each argument's rows as its upstream's last output.
+const params = (upstream: readonly string[]) => [...upstream.map((u) => `${u}: DataFrame<'${u}'>`), 'ctx: BlockContext'].join(', ');
 const firstFrame = (upstream: readonly string[]) => upstream[0] ?? 'df';
 
 export const BLOCK_TEMPLATES: readonly BlockTemplate[] = [

@@ -4,7 +4,7 @@
  */
 import { type BlockTemplate } from './block-templates';
 
-const params = (upstream: readonly string[]) => [...upstream.map((u) => `${u}: DataFrame`), 'ctx: BlockContext'].join(', ');
+const params = (upstream: readonly string[]) => [...upstream.map((u) => `${u}: DataFrame<'${u}'>`), 'ctx: BlockContext'].join(', ');
 const first = (upstream: readonly string[]) => upstream[0] ?? 'df';
 
 export const CONNECTOR_TEMPLATES: readonly BlockTemplate[] = [

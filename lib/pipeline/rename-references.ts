@@ -14,6 +14,7 @@ export function renameReferences(text: string, language: 'sql' | 'typescript', f
   }
   return text
     .replace(new RegExp(`\\bfunction(\\s+)${name}(\\s*)\\(`, 'g'), `function$1${to}$2(`)
+    .replace(new RegExp(`\\bDataFrame<(\\s*)(['"])${name}\\2(\\s*)>`, 'g'), `DataFrame<$1$2${to}$2$3>`)
     .replace(new RegExp(`(?<![.'"\`\\w$])${name}(?=\\s*[:.,)}]|\\s*\\?\\.)`, 'g'), to)
     .replace(new RegExp(`\\$\\{(\\s*)${name}(\\s*)\\}`, 'g'), `\${$1${to}$2}`);
 }

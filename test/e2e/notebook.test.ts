@@ -58,7 +58,7 @@ test('three blocks from templates, wired in the graph; a cycle is refused', asyn
   // A new block is wired below the selected (last) one, as in Mage.
   await edge(page, 'load_rows', 'clean_rows').waitFor({ state: 'attached' });
   await edge(page, 'clean_rows', 'export_rows').waitFor({ state: 'attached' });
-  assert.match(await projectFile('transformers/clean_rows.ts'), /function clean_rows\(load_rows: DataFrame, ctx: BlockContext\)/);
+  assert.match(await projectFile('transformers/clean_rows.ts'), /function clean_rows\(load_rows: DataFrame<'load_rows'>, ctx: BlockContext\)/);
 
   // Remove an edge in the graph, then draw it again from handle to handle.
   await clickEdge(page, 'clean_rows', 'export_rows');
@@ -357,4 +357,57 @@ test('a server restart: the page reconnects, catches up, and unsaved text is sti
   assert.match(await projectFile('data_exporters/export_rows.sql'), /doubled/);
   // Outputs come back from the kernel's cache after the restart.
   await page.getByTestId('rowcount-load_rows').filter({ hasText: '2,000,000 rows' }).waitFor({ timeout: 20_000 });
+});
+
+test('a block file dragged from the file browser is added where it is dropped', async () => {
+  await block(page, 'spin').getByRole('button', { name: 'Delete block spin' }).click();
+  await page.getByRole('alertdialog', { name: 'Delete spin?' }).getByRole('button', { name: 'Delete' }).click();
+  await block(page, 'spin').waitFor({ state: 'detached' });
+  const file = page.getByRole('navigation', { name: 'Project files' }).getByRole('button', { name: 'Add data_loaders/spin.ts to the pipeline' });
+  // Drop on the upper half of the second cell: the file lands between the first and second block.
+  const target = block(page, 'clean_trips').locator('header');
+  const from = await file.boundingBox();
+  const to = await target.boundingBox();
+  if (!from || !to) throw new Error('file or cell not visible');
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(to.x + 40, to.y + 4, { steps: 8 });
+  await page.getByTestId('drop-indicator').waitFor();
+  await page.mouse.up();
+  await block(page, 'spin').waitFor();
+  assert.deepEqual(
+    await page.locator('section[data-block]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-block'))),
+    ['load_rows', 'spin', 'clean_trips', 'export_rows', 'typed'],
+  );
+  assert.equal(await page.getByTestId('drop-indicator').count(), 0);
+  assert.match(await projectFile('pipelines/etl/metadata.yaml'), /uuid: load_rows[\s\S]*uuid: spin[\s\S]*uuid: clean_trips/);
+  await page.getByTestId('editor-spin').locator('.view-lines').filter({ hasText: 'for\u00a0(;;)' }).waitFor();
+});
+
+test("a TypeScript block typed DataFrame<'upstream'> is offered that upstream's output columns, and a wrong one is an error", async () => {
+  await block(page, 'load_rows').locator('header .name').click();
+  await addBlock(page, { type: 'Transformer', language: 'TypeScript', template: 'Row by row (JavaScript)', name: 'typed_rows', upstream: 'load_rows' });
+  // The template already types its argument by the upstream.
+  assert.match(await projectFile('transformers/typed_rows.ts'), /function typed_rows\(load_rows: DataFrame<'load_rows'>, ctx: BlockContext\)/);
+  const editor = page.getByTestId('editor-typed_rows');
+  const head = "export default async function typed_rows(load_rows: DataFrame<'load_rows'>, ctx: BlockContext) {\n  ctx.log('typed');\n  const [row] = await load_rows.rows({ limit: 1 });\n";
+  // A column load_rows does not have: the only error, on its line.
+  await typeCode(page, 'typed_rows', `${head}  return [{ wrong: row?.no_such_column }];\n}\n`);
+  await editor.locator('.view-overlays .squiggly-error').first().waitFor({ state: 'attached', timeout: 30_000 });
+  const tops = await editor.evaluate((el) => {
+    const squiggles = [...el.querySelectorAll('.view-overlays .squiggly-error')].map((s) => (s.parentElement instanceof HTMLElement ? s.parentElement.style.top : ''));
+    const line = [...el.querySelectorAll('.view-line')].find((l) => l.textContent?.includes('no_such_column'));
+    return { squiggles: [...new Set(squiggles)], line: line instanceof HTMLElement ? line.style.top : 'none' };
+  });
+  assert.deepEqual(tops.squiggles, [tops.line]);
+
+  await typeCode(page, 'typed_rows', `${head}  return [{ label: row?`);
+  await page.keyboard.type('.');
+  const suggest = editor.locator('.suggest-widget').filter({ hasText: 'bucket' });
+  for (let i = 0; i < 5 && !(await suggest.isVisible()); i++) {
+    await suggest.waitFor({ timeout: 3_000 }).catch(() => page.keyboard.press('Control+Space'));
+  }
+  await suggest.waitFor({ timeout: 3_000 });
+  assert.match((await suggest.textContent()) ?? '', /label/);
+  await page.keyboard.press('Escape');
 });

@@ -30,7 +30,7 @@ test('blocks added from templates get files; edges and a cycle refusal; comments
   );
   assert.deepEqual(view.blocks.map((b) => [b.uuid, b.upstream]), [['load', []], ['clean', ['load']], ['out', ['clean']]]);
   assert.deepEqual(view.issues, []);
-  assert.match(await readFile(path.join(project.dir, 'transformers/clean.ts'), 'utf8'), /function clean\(load: DataFrame, ctx: BlockContext\)/);
+  assert.match(await readFile(path.join(project.dir, 'transformers/clean.ts'), 'utf8'), /function clean\(load: DataFrame<'load'>, ctx: BlockContext\)/);
   const yaml = await readFile(path.join(project.dir, 'pipelines/p/metadata.yaml'), 'utf8');
   assert.match(yaml, /^# my pipeline/);
   assert.match(yaml, /owner: me/);
@@ -51,7 +51,7 @@ test('rename moves the file and updates the references of downstream code', asyn
   assert.deepEqual(view.blocks.map((b) => b.uuid), ['load_trips', 'clean', 'out']);
   assert.deepEqual(view.blocks[1]?.upstream, ['load_trips']);
   const clean = await readFile(path.join(project.dir, 'transformers/clean.ts'), 'utf8');
-  assert.match(clean, /function clean\(load_trips: DataFrame/);
+  assert.match(clean, /function clean\(load_trips: DataFrame<'load_trips'>/);
   assert.match(clean, /\$\{load_trips\}/);
   await readFile(path.join(project.dir, 'data_loaders/load_trips.sql'), 'utf8');
 });

@@ -7,7 +7,8 @@ import { blockApiGlobals } from '../../lib/editor/block-api-dts';
 test('the block API becomes globals that declare DataFrame and BlockContext, with no exports left', () => {
   const source = readFileSync(path.join(__dirname, '..', '..', 'lib', 'kernel', 'block-api.ts'), 'utf8');
   const globals = blockApiGlobals(source);
-  assert.match(globals, /^interface DataFrame \{/m);
+  assert.match(globals, /^interface DataFrame<Of = unknown> \{/m);
+  assert.match(globals, /^interface BlockRows \{/m);
   assert.match(globals, /^interface BlockContext \{/m);
   assert.doesNotMatch(globals, /^export /m);
   assert.doesNotMatch(globals, /^import /m);

@@ -16,3 +16,10 @@ test('TypeScript: the function name, the argument and its uses follow; strings a
   assert.match(out, /\.load;$/);
   assert.equal(renameReferences('export default function load() {}', 'typescript', 'load', 'fetch_trips'), 'export default function fetch_trips() {}');
 });
+
+test("TypeScript: an argument typed by its upstream's rows, DataFrame<'load'>, follows the rename", () => {
+  const ts = "export default async function clean(load: DataFrame<'load'>, ctx: BlockContext) {\n  const rows = await load.rows();\n  return rows.filter((r) => r.n !== null);\n}\n";
+  const out = renameReferences(ts, 'typescript', 'load', 'trips');
+  assert.match(out, /function clean\(trips: DataFrame<'trips'>, ctx/);
+  assert.match(out, /await trips\.rows\(\)/);
+});
