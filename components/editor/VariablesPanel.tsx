@@ -68,6 +68,8 @@ export function VariablesPanel() {
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
   const [error, setError] = useState<string | null>(null);
+  // One add at a time: each carries the pipeline version it read, so a second in flight would conflict.
+  const [busy, setBusy] = useState(false);
 
   if (!variables) return <p className="muted">Loading pipeline…</p>;
   const entries = Object.entries(variables);
@@ -82,7 +84,9 @@ export function VariablesPanel() {
       setError(`${trimmed} already exists: change its value in the table.`);
       return;
     }
+    setBusy(true);
     const result = await st().tryEdit([{ kind: 'set_variable', name: trimmed, value: parseVariableText(value) }]);
+    setBusy(false);
     if (result.ok) {
       setName('');
       setValue('');
@@ -128,13 +132,15 @@ export function VariablesPanel() {
       >
         <label>
           Variable name
-          <input value={name} onChange={(e) => setName(e.target.value)} required />
+          <input value={name} onChange={(e) => setName(e.target.value)} required disabled={busy} />
         </label>
         <label>
           Variable value
-          <input value={value} onChange={(e) => setValue(e.target.value)} />
+          <input value={value} onChange={(e) => setValue(e.target.value)} disabled={busy} />
         </label>
-        <button type="submit">Add variable</button>
+        <button type="submit" disabled={busy}>
+          Add variable
+        </button>
       </form>
       {error ? (
         <p role="alert" className="error">

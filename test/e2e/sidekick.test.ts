@@ -57,10 +57,11 @@ test('Variables: added, edited and deleted in the sidekick, saved to metadata.ya
   await form.getByLabel('Variable name').fill('greeting');
   await form.getByLabel('Variable value').fill('hello');
   await form.getByRole('button', { name: 'Add variable' }).click();
+  const table = sidekick().getByRole('table', { name: 'Pipeline variables' });
+  await table.getByLabel('Value of greeting').waitFor();
   await form.getByLabel('Variable name').fill('limit_rows');
   await form.getByLabel('Variable value').fill('3');
   await form.getByRole('button', { name: 'Add variable' }).click();
-  const table = sidekick().getByRole('table', { name: 'Pipeline variables' });
   await table.getByLabel('Value of limit_rows').waitFor();
   assert.match(await metadata(), /^# kept on every save[\s\S]*variables:\n\s+greeting: hello\n\s+limit_rows: 3\n/);
   // A bad name is refused in the panel, before anything is written.
