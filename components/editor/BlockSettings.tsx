@@ -222,12 +222,14 @@ export function BlockSettings() {
   useEffect(() => setKey((k) => k + 1), [settingsKey]);
   if (!block) return <p className="muted">Select a block to see its settings.</p>;
   return (
-    <SettingsEditor
+    <div className="panel">
+      <SettingsEditor
       key={`${block.uuid}/${key}`}
       block={block}
       others={(model?.blocks ?? []).filter((b) => b.uuid !== block.uuid).map((b) => b.uuid)}
       saved={saved}
-      onSaved={setSaved}
-    />
+        onSaved={setSaved}
+      />
+    </div>
   );
 }

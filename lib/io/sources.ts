@@ -14,7 +14,7 @@ export class SourceError extends Error {
   }
 }
 
-const isUrl = (s: string) => /^https?:\/\//i.test(s);
+export const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;

@@ -8,7 +8,7 @@ import { exportParquet, lakeQuery } from '../io/lake';
 import { connectPostgres } from '../io/postgres-client';
 import { exportToPostgres } from '../io/postgres-export';
 import { loadPostgresQuery } from '../io/postgres-load';
-import { readQuery, resolveSources } from '../io/sources';
+import { isUrl, readQuery, resolveSources } from '../io/sources';
 import { type BlockIo, type DataFrame, type Query } from './block-api';
 import { Frame, type QuerySession, SqlQuery } from './frames';
 import { type ProgressReport } from './progress';
@@ -56,9 +56,11 @@ export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: R
   return {
     read: async (source, options) => {
       const list = typeof source === 'string' ? [source] : [...source];
-      const files = await progress.track('download', (update) =>
-        resolveSources(list, places.projectDir, path.join(places.dataDir, 'downloads'), (bytes) => update({ bytes })),
-      );
+      const downloads = path.join(places.dataDir, 'downloads');
+      // Only URLs are a download; local files are read where they are.
+      const files = list.some(isUrl)
+        ? await progress.track('download', (update) => resolveSources(list, places.projectDir, downloads, (bytes) => update({ bytes })))
+        : await resolveSources(list, places.projectDir, downloads);
       return new SqlQuery(readQuery(files, options));
     },
     postgres: (profile = 'default') => ({

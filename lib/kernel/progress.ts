@@ -43,7 +43,7 @@ export class BlockProgressReporter implements ProgressReport {
     if (!this.phase || this.phase.duckPercent) {
       const percent = this.duckPercent();
       if (percent !== undefined) {
-        this.latest = this.phase ? { ...this.latest, phase: this.phase.phase, total: this.phase.total, percent } : { phase: 'query', percent };
+        this.latest = this.phase ? { phase: this.phase.phase, total: this.phase.total, percent } : { phase: 'query', percent };
       }
     }
     if (this.latest && !same(this.latest, this.sent)) {
@@ -65,7 +65,8 @@ export class BlockProgressReporter implements ProgressReport {
   async track<T>(phase: Phase, work: (update: (counts: Counts) => void) => Promise<T>, options: { total?: number; duckPercent?: boolean } = {}): Promise<T> {
     const mine = { phase, duckPercent: options.duckPercent ?? false, total: options.total };
     this.phase = mine;
-    this.latest = { phase, total: options.total };
+    // Nothing to show until a count arrives, except a known total of counted rows: "0 of 266,855 rows".
+    if (options.total !== undefined && !mine.duckPercent) this.latest = { phase, rows: 0, total: options.total };
     try {
       return await work((counts) => {
         if (this.phase === mine) this.latest = { ...counts, phase, total: counts.total ?? options.total };
