@@ -13,7 +13,7 @@ try {
   bundle = null;
 }
 if (bundle) {
-  process.setSourceMapsEnabled(true);
+  // Source maps stay off: mapping this bundle costs more start-up time than its stack traces are worth.
   require(bundle);
 } else {
   import(pathToFileURL(require.resolve('tsx')).href).then(() => require('../lib/cli/main.ts'));

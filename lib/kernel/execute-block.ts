@@ -95,7 +95,8 @@ function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockError {
     file,
     line: at?.line,
     column: at?.column,
-    stack: stack?.split('\n').filter((l) => !l.includes('/lib/kernel/')).join('\n'),
+    // The kernel's own frames (its sources, or its start-up bundle) say nothing about the block.
+    stack: stack?.split('\n').filter((l) => !l.includes('/lib/kernel/') && !l.includes('kernel-child.cjs')).join('\n'),
   };
 }
 
