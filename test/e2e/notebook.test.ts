@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../lib/server/start';
-import { launchBrowser } from '../support/browser';
+import { launchBrowser, newWidePage } from '../support/browser';
 import { addBlock, block, clickEdge, dragHandle, edge, sourceHandle, targetHandle, typeCode } from '../support/notebook-page';
 import { tempProjects } from '../support/projects';
 
@@ -25,9 +25,7 @@ before(async () => {
   projects = await tempProjects({});
   server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: projects.root, dev: false });
   browser = await launchBrowser();
-  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  page = await browser.context.newPage();
-  await page.setViewportSize({ width: 1600, height: 1000 });
+  page = await newWidePage(browser.context);
 });
 
 after(async () => {
@@ -160,8 +158,7 @@ test('an error is shown under the block and its line is highlighted in the edito
 });
 
 test('edits in two tabs: the second save is a conflict, not an overwrite', async () => {
-  const other = await browser.context.newPage();
-  await other.setViewportSize({ width: 1600, height: 1000 });
+  const other = await newWidePage(browser.context);
   await other.goto(`${server.url}${EDITOR}`);
   await other.getByTestId('editor-export_rows').locator('.monaco-editor').waitFor();
   // Both tabs have unsaved edits of one block; this one saves first.

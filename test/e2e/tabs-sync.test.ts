@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../lib/server/start';
-import { launchBrowser } from '../support/browser';
+import { launchBrowser, newWidePage } from '../support/browser';
 import { addBlock, block, clickEdge, edge, typeCode } from '../support/notebook-page';
 import { writeProject } from '../support/write-project';
 
@@ -30,11 +30,9 @@ before(async () => {
   });
   server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: project.root, dev: false });
   browser = await launchBrowser();
-  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  one = await browser.context.newPage();
-  two = await browser.context.newPage();
+  one = await newWidePage(browser.context);
+  two = await newWidePage(browser.context);
   for (const p of [one, two]) {
-    await p.setViewportSize({ width: 1600, height: 1000 });
     await p.goto(`${server.url}${EDITOR}`);
     await p.getByTestId('editor-shape').locator('.monaco-editor').waitFor();
     await p.getByTestId('connection').filter({ hasText: 'kernel' }).waitFor();

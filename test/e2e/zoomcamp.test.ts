@@ -15,7 +15,7 @@ import { type Page } from 'playwright-core';
 import { findTemplate } from '../../lib/pipeline/block-templates';
 import { startServer, type RunningServer } from '../../lib/server/start';
 import { writeGreenTaxiCsv } from '../../projects/demo/utils/green_taxi';
-import { launchBrowser } from '../support/browser';
+import { launchBrowser, newWidePage } from '../support/browser';
 import { addBlock, block, dragHandle, edge, sourceHandle, targetHandle, typeCode } from '../support/notebook-page';
 import { testPostgres, type TestPostgres } from '../support/postgres';
 import { tempProjects } from '../support/projects';
@@ -61,9 +61,7 @@ before(async () => {
   projects = await tempProjects({});
   server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: projects.root, dev: false });
   browser = await launchBrowser();
-  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write']);
-  page = await browser.context.newPage();
-  await page.setViewportSize({ width: 1600, height: 1000 });
+  page = await newWidePage(browser.context);
 });
 
 after(async () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium, headless, with the flags this offline machine needs. */
 export async function launchBrowser(): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
@@ -20,6 +20,8 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
       '--disable-sync',
     ],
   });
+  // The editor's copy buttons and paste shortcuts are exercised by the tests.
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   return {
     context,
     close: async () => {
@@ -27,4 +29,11 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** A tab wide enough for the notebook, the graph and the sidekick side by side. */
+export async function newWidePage(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1600, height: 1000 });
+  return page;
 }
