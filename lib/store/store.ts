@@ -415,7 +415,9 @@ export class Store {
     });
   }
 
-  async setRunStatus(runId: string, status: PipelineRunStatus, at: Date, message?: string, on: Queryable = this.pool): Promise<void> {
+  async setRunStatus(runId: string, status: PipelineRunStatus, at: Date, message?: string, on?: Queryable): Promise<void> {
+    // Its follow-ups (the next waiting run's job, the backfill's end) belong to the same transaction.
+    if (!on) return this.tx((c) => this.setRunStatus(runId, status, at, message, c));
     const finished = status === 'completed' || status === 'failed' || status === 'cancelled';
     await on.query(`UPDATE pipeline_runs SET status = $2, completed_at = CASE WHEN $4 THEN $3::timestamptz ELSE NULL END, error = $5 WHERE id = $1`, [
       runId,
@@ -425,8 +427,12 @@ export class Store {
       status === 'failed' || status === 'cancelled' ? (message ?? null) : null,
     ]);
     await on.query('INSERT INTO run_events (run_id, status, at, message) VALUES ($1,$2,$3,$4)', [runId, status, at, message ?? null]);
-    // A finished run frees a slot (run limits, backfill concurrency) for the next one waiting.
-    if (finished) await this.enqueueWaitingOf(runId, on);
+    if (finished) {
+      // A finished run frees a slot (run limits, backfill concurrency) for the next one waiting,
+      // and may finish its backfill: both in the same transaction, so no reader sees them disagree.
+      await this.enqueueWaitingOf(runId, on);
+      await this.settleBackfillOf(runId, at, on);
+    }
   }
 
   /** Block runs for the planned blocks (kept when they exist: a resumed run keeps its history). */
@@ -617,19 +623,24 @@ export class Store {
   }
 
   /** Run counts per status of a backfill, for its progress bar. */
-  async backfillProgress(id: string): Promise<Record<PipelineRunStatus, number>> {
-    const res = await this.pool.query<{ status: PipelineRunStatus; n: string }>('SELECT status, count(*) AS n FROM pipeline_runs WHERE backfill_id = $1 GROUP BY status', [id]);
+  async backfillProgress(id: string, on: Queryable = this.pool): Promise<Record<PipelineRunStatus, number>> {
+    const res = await on.query<{ status: PipelineRunStatus; n: string }>('SELECT status, count(*) AS n FROM pipeline_runs WHERE backfill_id = $1 GROUP BY status', [id]);
     const out: Record<PipelineRunStatus, number> = { initial: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
     for (const r of res.rows) out[r.status] = Number(r.n);
     return out;
   }
 
-  /** Marks a backfill finished once none of its runs is left to run. */
-  async settleBackfill(id: string, at: Date): Promise<void> {
-    const p = await this.backfillProgress(id);
+  /** Marks a run's backfill finished once none of its runs is left to run (whichever way the last one ended). */
+  private async settleBackfillOf(runId: string, at: Date, on: Queryable): Promise<void> {
+    const res = await on.query<{ backfill_id: string | null }>('SELECT backfill_id FROM pipeline_runs WHERE id = $1', [runId]);
+    const id = res.rows[0]?.backfill_id;
+    if (!id) return;
+    // Two runs finishing at once: the second waits here, then counts with the first one committed.
+    await on.query('SELECT 1 FROM backfills WHERE id = $1 FOR UPDATE', [id]);
+    const p = await this.backfillProgress(id, on);
     if (p.initial + p.running > 0) return;
     const status = p.failed > 0 ? 'failed' : p.cancelled > 0 ? 'cancelled' : 'completed';
-    await this.pool.query(`UPDATE backfills SET status = $2, completed_at = $3 WHERE id = $1 AND status = 'running'`, [id, status, at]);
+    await on.query(`UPDATE backfills SET status = $2, completed_at = $3 WHERE id = $1 AND status = 'running'`, [id, status, at]);
   }
 }
 

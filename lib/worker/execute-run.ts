@@ -265,7 +265,6 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   const status = pipelineStatusOf([...statuses.values()]);
   const failed = [...statuses].filter(([, s]) => s === 'failed').map(([u]) => u);
   await store.setRunStatus(run.id, status, now(), status === 'failed' ? `failed: ${failed.join(', ') || 'blocks could not run'}` : status === 'cancelled' ? 'cancelled' : undefined);
-  if (run.backfill_id) await store.settleBackfill(run.backfill_id, now());
   if (status === 'completed') await fs.rm(runDir, { recursive: true, force: true }).catch(() => undefined);
   return status;
 }

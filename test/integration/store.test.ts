@@ -101,6 +101,21 @@ describe(`metadata store (${process.env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' 
     assert.equal(await store.claimRun(c.id, 'w2', new Date()), null, 'a second job for a claimed run does nothing');
   });
 
+  test('a backfill ends with its last run, however that run ended (even cancelled before it started)', async () => {
+    const day = (d: number) => new Date(Date.UTC(2020, 9, d));
+    const b = await store.createBackfill(
+      { project: 'bf', pipeline: 'x', name: 'q4', start_datetime: day(1), end_datetime: day(3), interval_unit: 'day', interval_value: 1, concurrency: 1, variables: {} },
+      [{ executionDate: day(1), variables: {} }, { executionDate: day(2), variables: {} }],
+    );
+    const [first, second] = (await store.listRuns({ backfillId: b.id })).sort((x, y) => x.execution_date.getTime() - y.execution_date.getTime());
+    assert.ok(first && second);
+    assert.equal((await store.claimRun(first.id, 'w', new Date()))?.status, 'running');
+    await store.requestCancel(second.id, new Date());
+    assert.equal((await store.getBackfill(b.id))?.status, 'running', 'one run is still running');
+    await store.setRunStatus(first.id, 'completed', new Date());
+    assert.equal((await store.getBackfill(b.id))?.status, 'cancelled', 'settled in the same transaction as the last run');
+  });
+
   test('block-run transitions, attempts and logs are stored with their times; logs are searchable', async () => {
     const run = await store.createRun({ project: 'r', pipeline: 'x', kind: 'manual', executionDate: new Date() });
     assert.ok(run);
