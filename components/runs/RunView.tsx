@@ -26,8 +26,9 @@ export function RunView({ id }: { id: string }) {
   // Pushed over the socket when the run, a block run or its logs change (in any process).
   const [logTick, setLogTick] = useState(0);
   useEffect(() => void load(), [load]);
-  useRunChanges({ type: 'watch_run', runId: id }, ({ logs }) => {
-    void load();
+  // A chatty block adds log lines many times a second: those pull new lines only, not the whole run.
+  useRunChanges({ type: 'watch_run', runId: id }, ({ state, logs }) => {
+    if (state) void load();
     if (logs) setLogTick((t) => t + 1);
   });
 

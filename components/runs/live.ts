@@ -5,12 +5,17 @@ import { io } from 'socket.io-client';
 import { CLIENT_EVENT, serverMessageSchema, SERVER_EVENT, type ClientMessage, type ServerMessage } from '@/lib/protocol/messages';
 
 type Watch = Extract<ClientMessage, { type: 'watch_run' | 'watch_runs' }>;
+export interface RunChange {
+  state: boolean;
+  logs: boolean;
+}
+const EVERYTHING: RunChange = { state: true, logs: true };
 
 /** The run pages' dispatcher: they follow stored runs only, so every other message is ignored by name. */
-function changeOf(m: ServerMessage): { logs: boolean } | null {
+function changeOf(m: ServerMessage): RunChange | null {
   switch (m.type) {
     case 'run_changed':
-      return { logs: m.logs };
+      return { state: m.state, logs: m.logs };
     case 'error':
     case 'run_status':
     case 'block_status':
@@ -35,7 +40,7 @@ function changeOf(m: ServerMessage): { logs: boolean } | null {
  * and once on every (re)connect to catch up on what happened while away. While the socket is
  * down, it falls back to a slow poll, so a page never stalls.
  */
-export function useRunChanges(watch: Watch | null, onChange: (change: { logs: boolean }) => void, fallbackMs = 5000): void {
+export function useRunChanges(watch: Watch | null, onChange: (change: RunChange) => void, fallbackMs = 5000): void {
   const latest = useRef(onChange);
   latest.current = onChange;
   const key = watch ? JSON.stringify(watch) : null;
@@ -44,13 +49,13 @@ export function useRunChanges(watch: Watch | null, onChange: (change: { logs: bo
     const socket = io({ transports: ['websocket'] });
     let poll: ReturnType<typeof setInterval> | null = null;
     const startPolling = () => {
-      poll ??= setInterval(() => latest.current({ logs: true }), fallbackMs);
+      poll ??= setInterval(() => latest.current(EVERYTHING), fallbackMs);
     };
     socket.on('connect', () => {
       if (poll) clearInterval(poll);
       poll = null;
       socket.emit(CLIENT_EVENT, watch);
-      latest.current({ logs: true });
+      latest.current(EVERYTHING);
     });
     socket.on('disconnect', startPolling);
     socket.on('connect_error', startPolling);

@@ -121,8 +121,11 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('file_changed'), ...pipelineRef, file: z.string(), version: z.string() }),
   /** Live progress of a running block, at most every 250 ms per block. */
   z.object({ type: z.literal('block_progress'), ...pipelineRef, runId: z.string(), block: name, progress: blockProgressSchema }),
-  /** A stored run, its block runs or its logs changed (in any process): watchers fetch what they show. */
-  z.object({ type: z.literal('run_changed'), runId: z.string(), logs: z.boolean() }),
+  /**
+   * A stored run changed (in any process): `state` when the run or a block run did (statuses,
+   * attempts), `logs` when log lines were added. Watchers fetch only what changed.
+   */
+  z.object({ type: z.literal('run_changed'), runId: z.string(), state: z.boolean(), logs: z.boolean() }),
   /** A reply to a message that could not be accepted (malformed, unknown pipeline, ...). */
   z.object({ type: z.literal('error'), code: z.string(), message: z.string(), request: z.string().optional() }),
 ]);

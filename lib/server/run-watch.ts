@@ -25,12 +25,12 @@ function parseChange(payload: string): z.infer<typeof changeSchema> | null {
  * thousands of lines costs a page a few fetches a second, not thousands.
  */
 export async function watchRunChanges(io: Server, store: Store, foldMs = 100): Promise<() => Promise<void>> {
-  const pending = new Map<string, { logs: boolean; rooms: Set<string> }>();
+  const pending = new Map<string, { state: boolean; logs: boolean; rooms: Set<string> }>();
   let timer: NodeJS.Timeout | null = null;
   const flush = () => {
     timer = null;
     for (const [runId, change] of pending) {
-      const message: ServerMessage = { type: 'run_changed', runId, logs: change.logs };
+      const message: ServerMessage = { type: 'run_changed', runId, state: change.state, logs: change.logs };
       io.to([...change.rooms]).emit(SERVER_EVENT, message);
     }
     pending.clear();
@@ -38,8 +38,10 @@ export async function watchRunChanges(io: Server, store: Store, foldMs = 100): P
   const stop = await store.listen(['run_changes'], (_channel, payload) => {
     const change = parseChange(payload);
     if (!change) return;
-    const entry = pending.get(change.run) ?? { logs: false, rooms: new Set([runRoom(change.run)]) };
-    entry.logs ||= change.logs ?? false;
+    const entry = pending.get(change.run) ?? { state: false, logs: false, rooms: new Set([runRoom(change.run)]) };
+    // Log inserts say so; the run and block-run triggers send no flag.
+    if (change.logs) entry.logs = true;
+    else entry.state = true;
     if (change.project && change.pipeline) entry.rooms.add(runsRoom(change.project, change.pipeline));
     pending.set(change.run, entry);
     timer ??= setTimeout(flush, foldMs);
