@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { type OutputFilter } from '@/lib/protocol/output-query';
 import { useEditor } from './store';
+import { ErrorNote } from '@/components/shared/ErrorNote';
 
 type ChartKind = 'histogram' | 'bar' | 'line';
 type Point = { label: string; value: number };
@@ -70,11 +71,7 @@ export function OutputChart({ block, label = block, columns, filters }: { block:
         ) : null}
         <button type="submit">Draw chart</button>
       </form>
-      {message ? (
-        <p className="error" role="alert">
-          {message}
-        </p>
-      ) : null}
+      <ErrorNote message={message} />
       {points && drawn ? (
         <svg role="img" aria-label={`${drawn.kind} of ${drawn.x}${drawn.y ? ` and ${drawn.y}` : ''}`} viewBox={`0 0 ${W} ${H}`} width={W} height={H} className="chart-svg">
           <line x1={PAD} y1={H - PAD} x2={W - PAD} y2={H - PAD} stroke="currentColor" opacity={0.4} />

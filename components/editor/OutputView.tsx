@@ -4,6 +4,7 @@ import { type OutputPreview } from '@/lib/protocol/messages';
 import { FILTER_OPS, type FilterOp, type OutputAnswer, type OutputFilter, type OutputSort } from '@/lib/protocol/output-query';
 import { OutputChart } from './OutputChart';
 import { useEditor } from './store';
+import { ErrorNote } from '@/components/shared/ErrorNote';
 
 type Page = Extract<OutputAnswer, { kind: 'page' }>;
 
@@ -114,11 +115,7 @@ export function OutputView({
         ) : null}
         {loading ? <span className="muted">loading…</span> : null}
       </div>
-      {message ? (
-        <p className="error" role="alert">
-          {message}
-        </p>
-      ) : null}
+      <ErrorNote message={message} />
       {columns.length === 0 ? null : tab === 'chart' ? (
         <OutputChart block={block} label={label} columns={columns} filters={filter ? [filter] : []} />
       ) : (

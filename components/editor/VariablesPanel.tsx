@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { formatVariable, parseVariableText } from '@/lib/editor/variable-text';
 import { IDENTIFIER_PATTERN, type JsonValue } from '@/lib/pipeline/model';
 import { useEditor } from './store';
+import { ErrorNote } from '@/components/shared/ErrorNote';
 
 function typeOf(value: JsonValue): string {
   if (value === null) return 'null';
@@ -40,11 +41,7 @@ function VariableRow({ name, value }: { name: string; value: JsonValue }) {
           }}
         />
         <small className="muted"> {typeOf(dirty ? parseVariableText(text) : value)}</small>
-        {error ? (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        ) : null}
+        <ErrorNote message={error} />
       </td>
       <td className="row-actions">
         <button type="button" aria-label={`Save variable ${name}`} disabled={!dirty || busy} onClick={() => void run({ kind: 'set_variable', name, value: parseVariableText(text) })}>
@@ -142,11 +139,7 @@ export function VariablesPanel() {
           Add variable
         </button>
       </form>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorNote message={error} />
     </div>
   );
 }

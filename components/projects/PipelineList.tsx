@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { send } from './forms';
+import { ErrorNote } from '@/components/shared/ErrorNote';
 
 /** A project's pipelines: create, rename, clone, delete (after a confirmation). */
 export function PipelineList({ project, pipelines }: { project: string; pipelines: string[] }) {
@@ -38,11 +39,7 @@ export function PipelineList({ project, pipelines }: { project: string; pipeline
         </label>
         <button type="submit">Create pipeline</button>
       </form>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorNote message={error} />
       {pipelines.length === 0 ? <p className="muted">No pipelines yet.</p> : null}
       <ul className="list" aria-label="Pipelines">
         {pipelines.map((p) => (

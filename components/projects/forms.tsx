@@ -3,6 +3,7 @@ import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { z } from 'zod';
 import { apiErrorSchema } from '@/lib/protocol/editor-api';
+import { ErrorNote } from '@/components/shared/ErrorNote';
 
 /** Sends a JSON request to the API; resolves to an error message or null. */
 export async function send(url: string, method: string, body?: unknown): Promise<string | null> {
@@ -44,11 +45,7 @@ export function NewProjectForm() {
         </select>
       </label>
       <button type="submit">Create project</button>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <ErrorNote message={error} />
     </form>
   );
 }

@@ -1,7 +1,8 @@
 import { promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid still exists (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -21,7 +22,7 @@ export async function scratchDatabase(dataDir: string, pipeline: string): Promis
   for (const name of await fs.readdir(dir)) {
     const pid = /^kernel-.*-(\d+)\.duckdb(\.wal)?$|^duckdb-(\d+)$/.exec(name);
     const owner = Number(pid?.[1] ?? pid?.[3]);
-    if (owner && owner !== process.pid && !alive(owner)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+    if (owner && owner !== process.pid && !processAlive(owner)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
   }
   const file = path.join(dir, `kernel-${pipeline}-${process.pid}.duckdb`);
   const spill = path.join(dir, `duckdb-${process.pid}`);

@@ -3,27 +3,20 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../lib/server/start';
-import { launchBrowser } from '../support/browser';
-import { tempProjects } from '../support/projects';
+import { type RunningServer } from '../../lib/server/start';
+import { browserWorkspace, type BrowserWorkspace } from '../support/workspace';
 
+let workspace: BrowserWorkspace;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-let projects: Awaited<ReturnType<typeof tempProjects>>;
+let projects: BrowserWorkspace['projects'];
 let page: Page;
 
 before(async () => {
-  projects = await tempProjects({ demo: 'projects/demo' });
-  server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: projects.root, dev: false });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
+  workspace = await browserWorkspace({ demo: 'projects/demo' });
+  ({ server, projects, page } = workspace);
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await projects?.cleanup();
-});
+after(async () => workspace?.close());
 
 test('the projects page lists the demo project and leads to its pipeline', async () => {
   await page.goto(server.url);

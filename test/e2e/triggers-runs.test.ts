@@ -3,27 +3,20 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../lib/server/start';
-import { launchBrowser } from '../support/browser';
-import { tempProjects } from '../support/projects';
+import { type RunningServer } from '../../lib/server/start';
+import { browserWorkspace, type BrowserWorkspace } from '../support/workspace';
 
+let workspace: BrowserWorkspace;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-let projects: Awaited<ReturnType<typeof tempProjects>>;
+let projects: BrowserWorkspace['projects'];
 let page: Page;
 
 before(async () => {
-  projects = await tempProjects({ orch: 'test/fixtures/projects/orchestration' });
-  server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: projects.root, dev: false });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
+  workspace = await browserWorkspace({ orch: 'test/fixtures/projects/orchestration' });
+  ({ server, projects, page } = workspace);
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await projects?.cleanup();
-});
+after(async () => workspace?.close());
 
 const utc = (d: Date) => d.toISOString().slice(0, 19).replace('T', ' ');
 

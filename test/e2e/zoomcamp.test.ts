@@ -13,12 +13,11 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
 import { findTemplate } from '../../lib/pipeline/block-templates';
-import { startServer, type RunningServer } from '../../lib/server/start';
+import { type RunningServer } from '../../lib/server/start';
 import { writeGreenTaxiCsv } from '../../projects/demo/utils/green_taxi';
-import { launchBrowser, newWidePage } from '../support/browser';
 import { addBlock, block, dragHandle, edge, sourceHandle, targetHandle, typeCode } from '../support/notebook-page';
 import { testPostgres, type TestPostgres } from '../support/postgres';
-import { tempProjects } from '../support/projects';
+import { browserWorkspace, type BrowserWorkspace } from '../support/workspace';
 
 const MONTHS = ['2020-10', '2020-11'];
 const ROWS_PER_MONTH = 4000;
@@ -27,9 +26,9 @@ let db: TestPostgres;
 let files: string;
 let http: Server;
 let baseUrl: string;
+let workspace: BrowserWorkspace;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-let projects: Awaited<ReturnType<typeof tempProjects>>;
+let projects: BrowserWorkspace['projects'];
 let page: Page;
 const savedEnv: Record<string, string | undefined> = {};
 
@@ -58,16 +57,12 @@ before(async () => {
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const address = http.address();
   baseUrl = `http://127.0.0.1:${address && typeof address === 'object' ? address.port : 0}/green`;
-  projects = await tempProjects({});
-  server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: projects.root, dev: false });
-  browser = await launchBrowser();
-  page = await newWidePage(browser.context);
+  workspace = await browserWorkspace({}, { wide: true });
+  ({ server, projects, page } = workspace);
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await projects?.cleanup();
+  await workspace?.close();
   await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
   if (files) await rm(files, { recursive: true, force: true });
   for (const [k, v] of Object.entries(savedEnv)) {

@@ -11,6 +11,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../lib/db/embedded-postgres';
 import { dataDirOf, workspaceDataDir } from '../../lib/project/paths';
+import { processAlive } from '../../lib/kernel/scratch-db';
 import { copyProject, exists, fixturePath, removeProject, REPO_ROOT } from './helpers';
 
 interface CliResult {
@@ -57,14 +58,6 @@ function grimoire(args: string[], timeoutMs = 120_000): Promise<CliResult> {
   return startGrimoire(args, timeoutMs).done;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -188,10 +181,10 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
       assert.match(r.stdout, /^forever\s+cancelled\b/m);
       assert.match(r.stdout, /^Cancelled: /m);
       const pid = kernelPid;
-      await waitFor('the kernel process to exit', () => (alive(pid) ? undefined : true), 5000);
+      await waitFor('the kernel process to exit', () => (processAlive(pid) ? undefined : true), 5000);
     } finally {
       // Never leave a spinning process behind, even when the assertions above failed.
-      if (kernelPid !== undefined && alive(kernelPid)) process.kill(kernelPid, 'SIGKILL');
+      if (kernelPid !== undefined && processAlive(kernelPid)) process.kill(kernelPid, 'SIGKILL');
       cli.kill('SIGKILL');
       await cli.done;
     }

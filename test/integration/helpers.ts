@@ -36,14 +36,7 @@ export async function removeProject(dir: string): Promise<void> {
   await fs.rm(path.dirname(dir), { recursive: true, force: true });
 }
 
-export async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { exists } from '../../lib/project/files';
 
 /** A loaded pipeline and a kernel for it; `close` must run in `after`/finally. */
 export interface Session {
