@@ -264,7 +264,9 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   }
   const status = pipelineStatusOf([...statuses.values()]);
   const failed = [...statuses].filter(([, s]) => s === 'failed').map(([u]) => u);
-  await store.setRunStatus(run.id, status, now(), status === 'failed' ? `failed: ${failed.join(', ') || 'blocks could not run'}` : status === 'cancelled' ? 'cancelled' : undefined);
+  // A completed run's outputs are no longer needed: gone before anyone is told it completed (a run
+  // that dies in between is resumed with every block completed, and just completes).
   if (status === 'completed') await fs.rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+  await store.setRunStatus(run.id, status, now(), status === 'failed' ? `failed: ${failed.join(', ') || 'blocks could not run'}` : status === 'cancelled' ? 'cancelled' : undefined);
   return status;
 }
