@@ -45,7 +45,8 @@ export function pgColumnFor(name: string, duckType: string): PgColumn {
   const mapped = simple[t];
   if (mapped) {
     // timestamptz text in DuckDB depends on its TimeZone setting; UTC ISO text is unambiguous.
-    if (mapped === 'timestamptz') return { name, pgType: mapped, select: `strftime(${q} AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f') || '+00'` };
+    // The infinities have no zone: Postgres refuses "infinity+00".
+    if (mapped === 'timestamptz') return { name, pgType: mapped, select: `CASE WHEN isfinite(${q}) THEN strftime(${q} AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S.%f') || '+00' ELSE CAST(${q} AS VARCHAR) END` };
     return { name, pgType: mapped, select: q };
   }
   const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);

@@ -5,9 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type DuckDBConnection } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CsvRecordCounter } from './csv-records';
+import { binaryColumnFor, binaryHeader, binaryTrailer, encodeRows, PG_TYPE_OF, vectorBytes, type BinaryColumn, type ReadPointer } from './pg-binary';
 import { pgColumnFor, type PgColumn } from './pg-types';
 import { quotePg } from './postgres-client';
 
@@ -22,6 +24,19 @@ export interface PostgresExportOptions {
   uniqueConstraints?: readonly string[];
   /** Called as rows reach Postgres, with the exact count so far. */
   onRows?: (rows: number) => void;
+  /**
+   * Set when the source is a stored table of this many rows: the rows can then stream as binary
+   * COPY, checked against this count (a DuckDB stream ends the same way whether it finished or failed).
+   */
+  sourceRows?: number;
+}
+
+/** How the rows travelled: binary COPY for stored tables of plain types, CSV otherwise. */
+export type CopyFormat = 'binary' | 'csv';
+
+interface Copied {
+  rows: number;
+  format: CopyFormat;
 }
 
 export class ExportError extends Error {
@@ -31,10 +46,42 @@ export class ExportError extends Error {
   }
 }
 
-async function describe(duck: DuckDBConnection, source: string): Promise<PgColumn[]> {
+interface ExportColumn extends PgColumn {
+  /** How the column travels in binary COPY; null when only CSV can carry it. */
+  binary: BinaryColumn | null;
+}
+
+async function describe(duck: DuckDBConnection, source: string): Promise<ExportColumn[]> {
   const reader = await duck.runAndReadUntil(`SELECT * FROM ${source} LIMIT 0`, 0);
   const types = reader.columnTypes();
-  return reader.columnNames().map((name, i) => pgColumnFor(name, types[i]?.toString() ?? 'VARCHAR'));
+  return reader.columnNames().map((name, i) => {
+    const type = types[i]?.toString() ?? 'VARCHAR';
+    return { ...pgColumnFor(name, type), binary: binaryColumnFor(type) };
+  });
+}
+
+/** The binary encodings of all columns, or null when any column needs CSV or the source is not a table of known size. */
+function binaryColumns(columns: readonly ExportColumn[], sourceRows: number | undefined): CopyOptions['binary'] {
+  const binary = columns.flatMap((c) => (c.binary ? [c.binary] : []));
+  return binary.length === columns.length && sourceRows !== undefined ? { columns: binary, rows: sourceRows } : null;
+}
+
+/**
+ * Whether an existing table's columns have exactly the types binary COPY will send: binary input
+ * is strict (an int8 is refused by an integer column), where CSV text would be converted.
+ */
+async function tableTakesBinary(client: pg.Client, schema: string, table: string, columns: readonly ExportColumn[]): Promise<boolean> {
+  const res = await client.query(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_catalog.pg_attribute a
+     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
+    [schema, table],
+  );
+  const types = new Map<string, string>();
+  for (const row of res.rows) {
+    if (row && typeof row === 'object' && 'name' in row && 'type' in row && typeof row.name === 'string' && typeof row.type === 'string') types.set(row.name, row.type);
+  }
+  return columns.every((c) => c.binary !== null && types.get(c.name) === PG_TYPE_OF[c.binary.kind]);
 }
 
 async function tableExists(client: pg.Client, schema: string, table: string): Promise<boolean> {
@@ -42,27 +89,99 @@ async function tableExists(client: pg.Client, schema: string, table: string): Pr
   return (res.rowCount ?? 0) > 0;
 }
 
+interface CopyOptions {
+  freeze?: boolean;
+  /** Send binary COPY, expecting this many rows; only when every column has a binary encoding the target takes. */
+  binary?: { columns: readonly BinaryColumn[]; rows: number } | null;
+  onRows?: (rows: number) => void;
+}
+
+function copyStatement(target: string, columns: readonly PgColumn[], format: 'csv' | 'binary', freeze: boolean): string {
+  return `COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT ${format}${freeze ? ', FREEZE' : ''})`;
+}
+
+/** Resolves when the COPY stream has finished, rejects when it fails. */
+function finished(copy: NodeJS.WritableStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    copy.on('finish', resolve);
+    copy.on('error', reject);
+  });
+}
+
+const readPointer: ReadPointer = (data, offset, length) => {
+  // Vector data is always a plain (external) ArrayBuffer; the check only narrows the type.
+  if (!(data.buffer instanceof ArrayBuffer)) throw new ExportError('DuckDB returned string data outside an ArrayBuffer');
+  return duckdb.get_data_from_pointer(data.buffer, data.byteOffset + offset, length);
+};
+
 /**
- * Streams a DuckDB table into Postgres: DuckDB writes CSV into a named pipe while Postgres reads
- * it through COPY FROM STDIN, so both run at once and no row passes through JS as an object.
+ * Streams a DuckDB table into Postgres as binary COPY: DuckDB hands over its column vectors chunk
+ * by chunk, they are encoded straight into COPY rows, and the next chunk is fetched while this one
+ * is encoded and sent. No value becomes a JS object; Postgres parses no text.
  */
-async function copyInto(
+async function copyBinary(
   duck: DuckDBConnection,
   source: string,
-  columns: PgColumn[],
+  columns: readonly PgColumn[],
+  { columns: binary, rows: expected }: { columns: readonly BinaryColumn[]; rows: number },
   client: pg.Client,
   target: string,
-  options: { freeze?: boolean; onRows?: (rows: number) => void } = {},
-): Promise<number> {
+  options: CopyOptions,
+): Promise<Copied> {
+  const select = columns.map((c, i) => {
+    const cast = binary[i]?.cast;
+    return cast ? `CAST(${quotePg(c.name)} AS ${cast}) AS ${quotePg(c.name)}` : quotePg(c.name);
+  });
+  const result = await duck.stream(`SELECT ${select.join(', ')} FROM ${source}`);
+  const copy = client.query(copyFrom(copyStatement(target, columns, 'binary', options.freeze ?? false)));
+  const copied = finished(copy);
+  let rows = 0;
+  let next = result.fetchChunk();
+  try {
+    copy.write(binaryHeader());
+    for (;;) {
+      const chunk = await next;
+      if (!chunk || chunk.rowCount === 0) break;
+      next = result.fetchChunk();
+      const count = chunk.rowCount;
+      const raw = binary.map((b, i) => {
+        const vector = duckdb.data_chunk_get_vector(chunk.chunk, i);
+        // A null validity mask means every value in the vector is valid.
+        const validity: Uint8Array | null = duckdb.vector_get_validity(vector, Math.ceil(count / 64) * 8) ?? null;
+        return { kind: b.kind, data: duckdb.vector_get_data(vector, vectorBytes(b.kind, count)), validity };
+      });
+      const encoded = encodeRows(raw, count, readPointer);
+      rows += count;
+      options.onRows?.(rows);
+      if (!copy.write(encoded)) await new Promise((r) => copy.once('drain', r));
+    }
+    // DuckDB's C API ends a failed stream like a finished one, without the error: only the count tells.
+    if (rows !== expected) throw new ExportError(`DuckDB stopped reading ${source} after ${rows} of its ${expected} rows; nothing was written`);
+    copy.write(binaryTrailer());
+  } catch (e) {
+    next.catch(() => undefined);
+    copy.destroy(e instanceof Error ? e : new Error(String(e)));
+    await copied.catch(() => undefined);
+    throw e;
+  }
+  copy.end();
+  await copied;
+  return { rows: copy.rowCount ?? rows, format: 'binary' };
+}
+
+/**
+ * Streams a DuckDB table into Postgres: binary COPY when every column has a binary encoding,
+ * else CSV, which DuckDB writes into a named pipe while Postgres reads it through COPY FROM STDIN,
+ * so both run at once and no row passes through JS as an object.
+ */
+async function copyInto(duck: DuckDBConnection, source: string, columns: readonly PgColumn[], client: pg.Client, target: string, options: CopyOptions = {}): Promise<Copied> {
+  if (options.binary) return copyBinary(duck, source, columns, options.binary, client, target, options);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-copy-'));
   const fifo = path.join(dir, 'rows.csv');
   try {
     await promisify(execFile)('mkfifo', [fifo]);
-    const copy = client.query(copyFrom(`COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT csv${options.freeze ? ', FREEZE' : ''})`));
-    const copied = new Promise<void>((resolve, reject) => {
-      copy.on('finish', resolve);
-      copy.on('error', reject);
-    });
+    const copy = client.query(copyFrom(copyStatement(target, columns, 'csv', options.freeze ?? false)));
+    const copied = finished(copy);
     // Open the reading end first: DuckDB's open for writing blocks until a reader exists.
     const fifoStream = createReadStream(fifo, { highWaterMark: 1 << 20 });
     const select = columns.map((c) => `${c.select} AS ${quotePg(c.name)}`).join(', ');
@@ -91,7 +210,7 @@ async function copyInto(
     }
     copy.end();
     await copied;
-    return copy.rowCount ?? 0;
+    return { rows: copy.rowCount ?? 0, format: 'csv' };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
@@ -102,7 +221,7 @@ async function copyInto(
  * replace is atomic: rows go into a new table that takes the old one's place in one transaction,
  * so a failure half-way leaves the old table untouched.
  */
-export async function exportToPostgres(duck: DuckDBConnection, source: string, client: pg.Client, options: PostgresExportOptions): Promise<{ rows: number }> {
+export async function exportToPostgres(duck: DuckDBConnection, source: string, client: pg.Client, options: PostgresExportOptions): Promise<{ rows: number; format: CopyFormat }> {
   const columns = await describe(duck, source);
   if (columns.length === 0) throw new ExportError('the output has no columns to export');
   const schema = quotePg(options.schema);
@@ -127,21 +246,22 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
     await client.query('BEGIN');
     try {
       await client.query(ddl(stagingName));
-      const rows = await copyInto(duck, source, columns, client, stagingName, { freeze: true, onRows: options.onRows });
+      const copied = await copyInto(duck, source, columns, client, stagingName, { freeze: true, binary: binaryColumns(columns, options.sourceRows), onRows: options.onRows });
       if (exists) await client.query(`DROP TABLE ${target}`);
       await client.query(`ALTER TABLE ${stagingName} RENAME TO ${quotePg(options.table)}`);
       if (keys.length > 0) await client.query(`CREATE UNIQUE INDEX ON ${target} (${keys.map(quotePg).join(', ')})`);
       await client.query('COMMIT');
-      return { rows };
+      return copied;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     }
   }
 
+  const binary = options.sourceRows !== undefined && (await tableTakesBinary(client, options.schema, options.table, columns)) ? binaryColumns(columns, options.sourceRows) : null;
   if (keys.length === 0) {
     // append: one COPY is one statement, so it lands whole or not at all.
-    return { rows: await copyInto(duck, source, columns, client, target, { onRows: options.onRows }) };
+    return copyInto(duck, source, columns, client, target, { binary, onRows: options.onRows });
   }
 
   // upsert: COPY into a temporary table, then one INSERT ... ON CONFLICT in a transaction.
@@ -149,7 +269,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
   await client.query('BEGIN');
   try {
     await client.query(`CREATE TEMP TABLE ${temp} (LIKE ${target} INCLUDING DEFAULTS) ON COMMIT DROP`);
-    const rows = await copyInto(duck, source, columns, client, temp, { onRows: options.onRows });
+    const copied = await copyInto(duck, source, columns, client, temp, { binary, onRows: options.onRows });
     await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quotePg(`${options.table.slice(0, 40)}_grimoire_upsert_key`)} ON ${target} (${keys.map(quotePg).join(', ')})`);
     const names = columns.map((c) => quotePg(c.name));
     const updates = columns.filter((c) => !keys.includes(c.name)).map((c) => `${quotePg(c.name)} = EXCLUDED.${quotePg(c.name)}`);
@@ -158,7 +278,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
         (updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'),
     );
     await client.query('COMMIT');
-    return { rows };
+    return copied;
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw e;

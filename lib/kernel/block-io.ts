@@ -81,6 +81,7 @@ export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: R
                 writePolicy: options.writePolicy ?? 'replace',
                 uniqueConstraints: options.uniqueConstraints,
                 onRows: (rows) => update({ rows }),
+                sourceRows: knownRows(data),
               }),
             { total: knownRows(data) },
           ),
@@ -126,11 +127,12 @@ export async function writeDestination(
               writePolicy: destination.write_policy,
               uniqueConstraints: destination.unique_constraints,
               onRows: (rows) => update({ rows }),
+              sourceRows: rowCount,
             }),
           { total: rowCount },
         ),
       );
-      return `exported ${result.rows} rows to Postgres ${destination.schema ?? 'default schema'}.${destination.table} (${destination.write_policy}, profile ${destination.profile})`;
+      return `exported ${result.rows} rows to Postgres ${destination.schema ?? 'default schema'}.${destination.table} (${destination.write_policy}, profile ${destination.profile}, ${result.format} COPY)`;
     }
     case 'parquet': {
       const result = await progress.track(

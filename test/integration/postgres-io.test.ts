@@ -106,6 +106,94 @@ test('a COPY that fails half-way leaves the old table untouched and no staging t
   assert.equal((await rows(`SELECT count(*)::int AS n FROM ${db.schema}.precious`))[0]?.n, 5);
 });
 
+async function count(table: string): Promise<number> {
+  const [row] = await rows(`SELECT count(*)::int AS n FROM ${db.schema}.${table}`);
+  return typeof row?.n === 'number' ? row.n : NaN;
+}
+
+test('a stored table goes as binary COPY and lands exactly what CSV lands: every type, NULLs, infinities, many chunks', async () => {
+  await duck.run("CREATE TYPE mood AS ENUM ('calm', 'busy')");
+  await duck.run(`CREATE TABLE wide AS
+    SELECT range::BIGINT AS big, (range % 1000)::INTEGER AS int, (range % 100)::SMALLINT AS small, (range % 100)::TINYINT AS tiny,
+      (range % 200)::UTINYINT AS utiny, (range % 60000)::USMALLINT AS usmall, (range * 1000)::UINTEGER AS uint,
+      (range / 3.0)::FLOAT AS flt, CASE WHEN range % 11 = 0 THEN NULL ELSE range / 7.0 END AS dbl,
+      CASE range % 4 WHEN 0 THEN NULL WHEN 1 THEN '' WHEN 2 THEN 'short ' || range ELSE 'longer than twelve bytes, ünïcödé № ' || range END AS txt,
+      ('{"n": ' || range || '}')::JSON AS doc, range % 2 = 0 AS flag,
+      DATE '1960-02-29' + (range * 13)::INTEGER AS day,
+      TIMESTAMP '1969-12-31 23:59:59.999999' + INTERVAL (range * 7777777) MICROSECOND AS ts,
+      TIMESTAMPTZ '2020-10-01 05:00:00+00' + INTERVAL (range) MINUTE AS tstz,
+      (TIMESTAMP '2001-01-01' + INTERVAL (range) SECOND)::TIMESTAMP_S AS ts_s,
+      (TIMESTAMP '2001-01-01 00:00:00.123' + INTERVAL (range) SECOND)::TIMESTAMP_MS AS ts_ms,
+      (CASE WHEN range % 3 = 0 THEN 'calm' ELSE 'busy' END)::mood AS mood
+    FROM range(5000)
+    UNION ALL
+    SELECT -1, NULL, NULL, NULL, NULL, NULL, NULL, 'inf'::FLOAT, 'NaN'::DOUBLE, 'x', NULL, NULL, DATE 'infinity', TIMESTAMP 'infinity', TIMESTAMPTZ '-infinity', NULL, NULL, NULL
+    UNION ALL
+    SELECT -2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '-inf'::DOUBLE, NULL, NULL, NULL, DATE '-infinity', TIMESTAMP '-infinity', NULL, NULL, NULL, NULL`);
+  const counted: number[] = [];
+  const binary = await exportToPostgres(duck, 'wide', client, { schema: db.schema, table: 'wide_bin', writePolicy: 'replace', sourceRows: 5002, onRows: (n) => counted.push(n) });
+  assert.deepEqual(binary, { rows: 5002, format: 'binary' });
+  assert.equal(counted.at(-1), 5002);
+  assert.ok(counted.length >= 3, 'progress is reported per chunk');
+  const csv = await exportToPostgres(duck, 'wide', client, { schema: db.schema, table: 'wide_csv', writePolicy: 'replace' });
+  assert.deepEqual(csv, { rows: 5002, format: 'csv' });
+
+  const columnsOf = async (table: string) => (await rows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = '${db.schema}' AND table_name = '${table}' ORDER BY ordinal_position`)).map((r) => `${r.column_name}:${r.data_type}`);
+  assert.deepEqual(await columnsOf('wide_bin'), await columnsOf('wide_csv'));
+  for (const [a, b] of [['wide_bin', 'wide_csv'], ['wide_csv', 'wide_bin']]) {
+    assert.equal((await rows(`SELECT count(*)::int AS n FROM (SELECT * FROM ${db.schema}.${a} EXCEPT ALL SELECT * FROM ${db.schema}.${b}) d`))[0]?.n, 0, `${a} has no rows ${b} lacks`);
+  }
+  const special = await rows(`SELECT big, day::text, ts::text, tstz::text, flt::text, dbl::text FROM ${db.schema}.wide_bin WHERE big < 0 ORDER BY big DESC`);
+  assert.deepEqual(special, [
+    { big: '-1', day: 'infinity', ts: 'infinity', tstz: '-infinity', flt: 'Infinity', dbl: 'NaN' },
+    { big: '-2', day: '-infinity', ts: '-infinity', tstz: null, flt: null, dbl: '-Infinity' },
+  ]);
+  const first = await rows(`SELECT day::text, ts::text, tstz AT TIME ZONE 'UTC' AS utc, txt, doc::text, mood FROM ${db.schema}.wide_bin WHERE big IN (0, 3) ORDER BY big`);
+  assert.equal(first[0]?.day, '1960-02-29');
+  assert.equal(first[0]?.ts, '1969-12-31 23:59:59.999999');
+  assert.equal(first[0]?.txt, null);
+  assert.equal(first[1]?.txt, 'longer than twelve bytes, ünïcödé № 3');
+  assert.equal(first[1]?.doc, '{"n": 3}');
+  assert.equal(first[1]?.mood, 'calm');
+});
+
+test('a binary stream that ends short of the table is caught by the row count: nothing lands, the old table survives', async () => {
+  await duck.run('CREATE TABLE five AS SELECT range AS id FROM range(5)');
+  await exportToPostgres(duck, 'five', client, { schema: db.schema, table: 'kept', writePolicy: 'replace', sourceRows: 5 });
+  // DuckDB's stream ends at the error as if the rows ran out; only the count shows it.
+  const failing = "(SELECT CASE WHEN range < 150000 THEN range ELSE error('disk on fire') END AS id FROM range(300000))";
+  for (const writePolicy of ['replace', 'append'] as const) {
+    await assert.rejects(exportToPostgres(duck, failing, client, { schema: db.schema, table: 'kept', writePolicy, sourceRows: 300000 }), /DuckDB stopped reading .* after \d+ of its 300000 rows; nothing was written/);
+    assert.equal(await count('kept'), 5);
+  }
+  const tables = await rows(`SELECT tablename FROM pg_tables WHERE schemaname = '${db.schema}' AND tablename LIKE 'kept%'`);
+  assert.deepEqual(tables.map((t) => t.tablename), ['kept']);
+});
+
+test('append and upsert send binary only into columns of the very types sent; other tables get CSV and still load', async () => {
+  await duck.run("CREATE TABLE pair AS SELECT * FROM (VALUES (1::BIGINT, 'a'), (2, 'b')) t(id, name)");
+  await client.query(`CREATE TABLE ${db.schema}.narrow (id integer, name varchar(10), extra text DEFAULT 'kept')`);
+  const narrow = { schema: db.schema, table: 'narrow', sourceRows: 2 } as const;
+  assert.deepEqual(await exportToPostgres(duck, 'pair', client, { ...narrow, writePolicy: 'append' }), { rows: 2, format: 'csv' });
+  assert.deepEqual(await exportToPostgres(duck, 'pair', client, { ...narrow, writePolicy: 'append', uniqueConstraints: ['id'] }), { rows: 2, format: 'csv' });
+  assert.deepEqual(await rows(`SELECT id, name, extra FROM ${db.schema}.narrow ORDER BY id`), [
+    { id: 1, name: 'a', extra: 'kept' },
+    { id: 2, name: 'b', extra: 'kept' },
+  ]);
+  const same = { schema: db.schema, table: 'same', sourceRows: 2 } as const;
+  await exportToPostgres(duck, 'pair', client, { ...same, writePolicy: 'replace' });
+  assert.deepEqual(await exportToPostgres(duck, 'pair', client, { ...same, writePolicy: 'append' }), { rows: 2, format: 'binary' });
+  assert.equal(await count('same'), 4);
+  await duck.run("CREATE TABLE pair2 AS SELECT * FROM (VALUES (2::BIGINT, 'B'), (3, 'c')) t(id, name)");
+  await exportToPostgres(duck, 'pair', client, { ...same, writePolicy: 'replace' });
+  assert.deepEqual(await exportToPostgres(duck, 'pair2', client, { ...same, writePolicy: 'append', uniqueConstraints: ['id'] }), { rows: 2, format: 'binary' });
+  assert.deepEqual(await rows(`SELECT id::int, name FROM ${db.schema}.same ORDER BY id`), [
+    { id: 1, name: 'a' },
+    { id: 2, name: 'B' },
+    { id: 3, name: 'c' },
+  ]);
+});
+
 test('profiles: env_var() is interpolated; a missing variable or profile is named', () => {
   const text = "default:\n  POSTGRES_HOST: \"{{ env_var('PGH') }}\"\n  POSTGRES_PORT: 6000\n  POSTGRES_PASSWORD: \"{{ env_var('PGPW', 'fallback') }}\"\n";
   const profiles = parseIoConfig(text, { PGH: 'db.local' });

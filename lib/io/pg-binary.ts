@@ -1,0 +1,235 @@
+/**
+ * PostgreSQL's binary COPY format, written straight from DuckDB's column vectors.
+ *
+ * Postgres parses binary rows about a third faster than CSV (no number or timestamp parsing), and
+ * DuckDB no longer formats every value as text: on a 2-core machine both halves of an export were
+ * CPU-bound, so this is what lets an export keep pace with `psql \copy`. Pure: the caller hands in
+ * the raw vector bytes and a way to follow a string pointer.
+ */
+
+/** The wire encodings we write; each matches one Postgres type's binary receive function. */
+export type BinaryKind = 'bool' | 'int2' | 'int4' | 'int8' | 'float4' | 'float8' | 'text' | 'jsonb' | 'date' | 'timestamp' | 'timestamptz';
+
+export interface BinaryColumn {
+  kind: BinaryKind;
+  /** DuckDB type the export's SELECT casts the column to, when it is not already that type. */
+  cast: string | null;
+}
+
+/** How Postgres names each kind's column type (format_type), to check an existing table takes it. */
+export const PG_TYPE_OF: Record<BinaryKind, string> = {
+  bool: 'boolean',
+  int2: 'smallint',
+  int4: 'integer',
+  int8: 'bigint',
+  float4: 'real',
+  float8: 'double precision',
+  text: 'text',
+  jsonb: 'jsonb',
+  date: 'date',
+  timestamp: 'timestamp without time zone',
+  timestamptz: 'timestamp with time zone',
+};
+
+/**
+ * The binary encoding for a DuckDB column type, or null when the export must use CSV instead
+ * (decimals, intervals, UUIDs, blobs, nested and huge types, nanosecond timestamps).
+ */
+export function binaryColumnFor(duckType: string): BinaryColumn | null {
+  const t = duckType.toUpperCase();
+  const direct: Record<string, BinaryKind> = {
+    BOOLEAN: 'bool',
+    SMALLINT: 'int2',
+    INTEGER: 'int4',
+    BIGINT: 'int8',
+    FLOAT: 'float4',
+    DOUBLE: 'float8',
+    VARCHAR: 'text',
+    // JSON is VARCHAR underneath: same vector layout, sent with jsonb's version byte.
+    JSON: 'jsonb',
+    DATE: 'date',
+    TIMESTAMP: 'timestamp',
+    'TIMESTAMP WITH TIME ZONE': 'timestamptz',
+  };
+  const kind = direct[t];
+  if (kind) return { kind, cast: null };
+  // Widened to the Postgres column pgColumnFor makes for them.
+  const widened: Record<string, BinaryColumn> = {
+    TINYINT: { kind: 'int2', cast: 'SMALLINT' },
+    UTINYINT: { kind: 'int2', cast: 'SMALLINT' },
+    USMALLINT: { kind: 'int4', cast: 'INTEGER' },
+    UINTEGER: { kind: 'int8', cast: 'BIGINT' },
+    TIMESTAMP_S: { kind: 'timestamp', cast: 'TIMESTAMP' },
+    TIMESTAMP_MS: { kind: 'timestamp', cast: 'TIMESTAMP' },
+  };
+  if (widened[t]) return widened[t];
+  if (t.startsWith('ENUM')) return { kind: 'text', cast: 'VARCHAR' };
+  return null;
+}
+
+/** Bytes per value in DuckDB's vector for each kind (strings are 16-byte duckdb_string_t). */
+const VECTOR_WIDTH: Record<BinaryKind, number> = {
+  bool: 1, int2: 2, int4: 4, int8: 8, float4: 4, float8: 8, text: 16, jsonb: 16, date: 4, timestamp: 8, timestamptz: 8,
+};
+
+/** Bytes per value on the wire, for the fixed-width kinds. */
+const WIRE_WIDTH: Record<BinaryKind, number> = {
+  bool: 1, int2: 2, int4: 4, int8: 8, float4: 4, float8: 8, text: 0, jsonb: 0, date: 4, timestamp: 8, timestamptz: 8,
+};
+
+export function vectorBytes(kind: BinaryKind, rows: number): number {
+  return VECTOR_WIDTH[kind] * rows;
+}
+
+/** One column of one DuckDB chunk: the vector's data and its validity mask (null: all valid). */
+export interface RawColumn {
+  kind: BinaryKind;
+  data: Uint8Array;
+  validity: Uint8Array | null;
+}
+
+/** Reads a string longer than 12 bytes, whose duckdb_string_t holds a pointer at this offset. */
+export type ReadPointer = (data: Uint8Array, pointerOffset: number, length: number) => Uint8Array;
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/** The file header: signature, flags (no OIDs) and an empty header extension. */
+export function binaryHeader(): Buffer {
+  const header = Buffer.alloc(SIGNATURE.length + 8);
+  SIGNATURE.copy(header);
+  return header;
+}
+
+/** The end-of-data marker: a field count of -1. */
+export function binaryTrailer(): Buffer {
+  const trailer = Buffer.alloc(2);
+  trailer.writeInt16BE(-1);
+  return trailer;
+}
+
+// Postgres counts days and microseconds from 2000-01-01, DuckDB from 1970-01-01.
+const EPOCH_DAYS = 10_957;
+const EPOCH_MICROS = 946_684_800_000_000;
+const TWO_32 = 2 ** 32;
+const EPOCH_MICROS_HI = Math.floor(EPOCH_MICROS / TWO_32);
+const EPOCH_MICROS_LO = EPOCH_MICROS - EPOCH_MICROS_HI * TWO_32;
+// DuckDB's infinities and Postgres's: dates are int32, timestamps int64 (as hi/lo 32-bit halves).
+const DUCK_DATE_INFINITY = 0x7fffffff;
+const PG_DATE_MINUS_INFINITY = -0x80000000;
+const INT32_MAX = 0x7fffffff;
+const UINT32_MAX = 0xffffffff;
+
+function isValid(validity: Uint8Array | null, row: number): boolean {
+  return validity === null || (((validity[row >> 3] ?? 0) >> (row & 7)) & 1) === 1;
+}
+
+function stringLength(view: DataView, row: number): number {
+  return view.getUint32(row * 16, true);
+}
+
+/**
+ * Encodes `rows` rows of a chunk as binary COPY tuples. Values are read little-endian from the
+ * vectors and written in network order; nothing becomes a JS value but numbers.
+ */
+export function encodeRows(columns: readonly RawColumn[], rows: number, readPointer: ReadPointer): Buffer {
+  const views = columns.map((c) => new DataView(c.data.buffer, c.data.byteOffset, c.data.byteLength));
+  let size = rows * 2;
+  columns.forEach((c, i) => {
+    const view = views[i];
+    if (!view) return;
+    for (let row = 0; row < rows; row++) {
+      size += 4;
+      if (!isValid(c.validity, row)) continue;
+      size += c.kind === 'text' ? stringLength(view, row) : c.kind === 'jsonb' ? stringLength(view, row) + 1 : WIRE_WIDTH[c.kind];
+    }
+  });
+  const out = Buffer.allocUnsafe(size);
+  const w = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let at = 0;
+  for (let row = 0; row < rows; row++) {
+    w.setInt16(at, columns.length);
+    at += 2;
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i];
+      const r = views[i];
+      if (!c || !r) continue;
+      if (!isValid(c.validity, row)) {
+        w.setInt32(at, -1);
+        at += 4;
+        continue;
+      }
+      switch (c.kind) {
+        case 'bool':
+          w.setInt32(at, 1);
+          w.setUint8(at + 4, r.getUint8(row) ? 1 : 0);
+          at += 5;
+          break;
+        case 'int2':
+          w.setInt32(at, 2);
+          w.setInt16(at + 4, r.getInt16(row * 2, true));
+          at += 6;
+          break;
+        case 'int4':
+          w.setInt32(at, 4);
+          w.setInt32(at + 4, r.getInt32(row * 4, true));
+          at += 8;
+          break;
+        case 'float4':
+          w.setInt32(at, 4);
+          w.setUint32(at + 4, r.getUint32(row * 4, true));
+          at += 8;
+          break;
+        case 'int8':
+        case 'float8':
+          // Bits copied as two halves: no BigInt, and NaN payloads pass unchanged.
+          w.setInt32(at, 8);
+          w.setUint32(at + 4, r.getUint32(row * 8 + 4, true));
+          w.setUint32(at + 8, r.getUint32(row * 8, true));
+          at += 12;
+          break;
+        case 'date': {
+          const days = r.getInt32(row * 4, true);
+          w.setInt32(at, 4);
+          w.setInt32(at + 4, days === DUCK_DATE_INFINITY ? INT32_MAX : days === -DUCK_DATE_INFINITY ? PG_DATE_MINUS_INFINITY : days - EPOCH_DAYS);
+          at += 8;
+          break;
+        }
+        case 'timestamp':
+        case 'timestamptz': {
+          const hi = r.getInt32(row * 8 + 4, true);
+          const lo = r.getUint32(row * 8, true);
+          w.setInt32(at, 8);
+          if (hi === INT32_MAX && lo === UINT32_MAX) {
+            w.setInt32(at + 4, INT32_MAX);
+            w.setUint32(at + 8, UINT32_MAX);
+          } else if (hi === -0x80000000 && lo === 1) {
+            // DuckDB's -infinity is -INT64_MAX; Postgres's is INT64_MIN.
+            w.setInt32(at + 4, -0x80000000);
+            w.setUint32(at + 8, 0);
+          } else {
+            const low = lo - EPOCH_MICROS_LO;
+            const borrow = low < 0 ? 1 : 0;
+            w.setInt32(at + 4, hi - EPOCH_MICROS_HI - borrow);
+            w.setUint32(at + 8, low + borrow * TWO_32);
+          }
+          at += 12;
+          break;
+        }
+        case 'text':
+        case 'jsonb': {
+          const length = stringLength(r, row);
+          const bytes = length <= 12 ? c.data.subarray(row * 16 + 4, row * 16 + 4 + length) : readPointer(c.data, row * 16 + 8, length);
+          const json = c.kind === 'jsonb' ? 1 : 0;
+          w.setInt32(at, length + json);
+          at += 4;
+          // jsonb's binary form is a version byte (1) and the text.
+          if (json) out[at++] = 1;
+          out.set(bytes, at);
+          at += length;
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
