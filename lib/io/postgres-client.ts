@@ -9,6 +9,14 @@ export class PostgresConnectError extends Error {
 }
 
 /**
+ * Loads the Postgres driver in the background (~50 ms of module loading), so the first export or
+ * query does not wait for it; meant for when the process would otherwise sit waiting on DuckDB.
+ */
+export function preloadPostgresDriver(): void {
+  import('pg').catch(() => undefined);
+}
+
+/**
  * Connects with the profile's bounded timeout, so an unreachable host fails in seconds with a
  * message naming the host (never the password).
  */

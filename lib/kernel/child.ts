@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { format } from 'node:util';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { preloadPostgresDriver } from '../io/postgres-client';
 import { executeBlock, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
@@ -93,11 +94,12 @@ async function main(): Promise<void> {
     memory_limit: process.env.GRIMOIRE_DUCKDB_MEMORY ?? '600MB',
     preserve_insertion_order: 'true',
   });
-  const control = await instance.connect();
+  const connect = () => instance.connect();
+  const control = await connect();
   const connections = new Set<DuckDBConnection>();
   const env: KernelEnv = {
-    instance,
-    store: new OutputStore(process.env.GRIMOIRE_CACHE_DIR === '' ? null : (process.env.GRIMOIRE_CACHE_DIR ?? path.join(dataDir, 'cache', pipelineUuid)), control, () => instance.connect()),
+    connect,
+    store: new OutputStore(process.env.GRIMOIRE_CACHE_DIR === '' ? null : (process.env.GRIMOIRE_CACHE_DIR ?? path.join(dataDir, 'cache', pipelineUuid)), control, connect),
     projectDir,
     dataDir,
     pipelineUuid,
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
         for (const c of connections) c.interrupt();
         return;
       case 'query_output':
-        void queryOutput(instance, env.store, cmd.block, cmd.query).then(
+        void queryOutput(connect, env.store, cmd.block, cmd.query).then(
           (answer) => send({ type: 'output_answer', requestId: cmd.requestId, result: { ok: true, answer } }),
           (e: unknown) => send({ type: 'output_answer', requestId: cmd.requestId, result: { ok: false, message: e instanceof Error ? e.message : String(e) } }),
         );
@@ -152,6 +154,8 @@ async function main(): Promise<void> {
     void env.store.flush().finally(() => process.exit(0));
   });
   send({ type: 'ready', pid: process.pid });
+  // The first block is usually a loader that keeps DuckDB busy and leaves this thread idle.
+  setTimeout(preloadPostgresDriver, 50);
 }
 
 main().catch((e: unknown) => {

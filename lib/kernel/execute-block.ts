@@ -6,7 +6,7 @@ import { connectPostgres } from '../io/postgres-client';
 import { loadPostgresQuery } from '../io/postgres-load';
 import { readDestination } from '../pipeline/destination';
 import { loadProfiles, makeBlockIo, writeDestination } from './block-io';
-import { type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdentifier, renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
 import { type BlockError, type OutputPreview } from '../protocol/messages';
 import { type BlockContext, type DataFrame } from './block-api';
@@ -20,7 +20,8 @@ import { type ProgressReport } from './progress';
 type Execute = Extract<KernelCommand, { type: 'execute' }>;
 
 export interface KernelEnv {
-  instance: DuckDBInstance;
+  /** A new connection to the kernel's scratch database. */
+  connect: () => Promise<DuckDBConnection>;
   store: OutputStore;
   projectDir: string;
   dataDir: string;
@@ -188,7 +189,7 @@ async function runSql(
  */
 export async function executeBlock(cmd: Execute, env: KernelEnv, watch: (connection: DuckDBConnection) => ProgressReport & { stop(): void }): Promise<BlockOutcome> {
   const started = performance.now();
-  const connection = await env.instance.connect();
+  const connection = await env.connect();
   env.connections.add(connection);
   // DuckDB tracks a statement's progress only with its progress bar on (a per-connection setting).
   await connection.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');

@@ -1,4 +1,4 @@
-import { type DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdentifier } from '../pipeline/sql-template';
 import { type OutputAnswer, type OutputQuery } from '../protocol/output-query';
 import { previewValueConverter } from './duck-values';
@@ -24,14 +24,14 @@ function formatBound(value: number, temporal: boolean): string {
  * Answers a page or chart question about one block's output in the kernel's DuckDB, on a
  * connection of its own so it never waits on a block's transaction.
  */
-export async function queryOutput(instance: DuckDBInstance, store: OutputStore, block: string, q: OutputQuery): Promise<OutputAnswer> {
+export async function queryOutput(connect: () => Promise<DuckDBConnection>, store: OutputStore, block: string, q: OutputQuery): Promise<OutputAnswer> {
   try {
     await store.resolve([block]);
   } catch (e) {
     if (e instanceof MissingUpstreamError) throw new OutputQueryError(`block "${block}" has no output yet: run it first`);
     throw e;
   }
-  const connection = await instance.connect();
+  const connection = await connect();
   try {
     const table = quoteIdentifier(block);
     const { columns, rowCount } = await describe(connection, table);
