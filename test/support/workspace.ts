@@ -17,14 +17,26 @@ export interface BrowserWorkspace {
 export async function browserWorkspace(fixtures: Record<string, string>, options: { wide?: boolean } = {}): Promise<BrowserWorkspace> {
   const projects = await tempProjects(fixtures);
   const server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: projects.root, dev: false });
-  const browser = await launchBrowser();
-  const page = options.wide ? await newWidePage(browser.context) : await browser.context.newPage();
+  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
+  let page: Page;
+  try {
+    browser = await launchBrowser();
+    page = options.wide ? await newWidePage(browser.context) : await browser.context.newPage();
+  } catch (e) {
+    // The test file's after() has no workspace to close: stop the server (and its embedded
+    // PostgreSQL) here, or the test process waits on them forever instead of failing.
+    await browser?.close().catch(() => undefined);
+    await server.close();
+    await projects.cleanup();
+    throw e;
+  }
+  const opened = browser;
   return {
     projects,
     server,
     page,
     close: async () => {
-      await browser.close();
+      await opened.close();
       await server.close();
       await projects.cleanup();
     },
