@@ -159,7 +159,8 @@ test('the Zoomcamp pipeline is built from an empty project in the browser, runs,
 });
 
 test('a running block shows the rows it has processed, live, beside its elapsed time', async () => {
-  const total = 2_000_000;
+  // Big enough that the binary COPY (about a million rows a second here) is seen at least twice.
+  const total = 5_000_000;
   await addBlock(page, { type: 'Data exporter', language: 'TypeScript', template: 'Generic (log and pass on)', name: 'export_many', upstream: '' });
   await typeCode(
     page,
@@ -171,7 +172,7 @@ test('a running block shows the rows it has processed, live, beside its elapsed 
   const progress = page.getByTestId('progress-export_many').filter({ hasText: /→ Postgres/ });
   await progress.waitFor({ timeout: 30_000 });
   const seen = (await status.textContent()) ?? '';
-  assert.match(seen, /^running · \d+\.\d s · [\d,]+ of 2,000,000 rows → Postgres$/);
+  assert.match(seen, /^running · \d+\.\d s · [\d,]+ of 5,000,000 rows → Postgres$/);
   const first = count(seen.split('·')[2]?.split('of')[0] ?? '');
   // Seen while it streams: neither none nor all of the rows yet.
   assert.ok(first < total, `first count seen: ${first}`);
