@@ -81,6 +81,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
       kernel,
       pipeline,
       scope: { kind: 'pipeline' },
+      releaseOutputs: true,
       variables,
       signal: controller.signal,
       onEvent: (e) => {

@@ -130,6 +130,9 @@ async function main(): Promise<void> {
       case 'interrupt':
         for (const c of connections) c.interrupt();
         return;
+      case 'release':
+        env.store.release(cmd.blocks).catch((e: unknown) => process.stderr.write(`kernel: could not release ${cmd.blocks.join(', ')}: ${e instanceof Error ? e.message : String(e)}\n`));
+        return;
       case 'query_output':
         void queryOutput(connect, env.store, cmd.block, cmd.query).then(
           (answer) => send({ type: 'output_answer', requestId: cmd.requestId, result: { ok: true, answer } }),

@@ -232,6 +232,14 @@ export class KernelHost {
     return outcome;
   }
 
+  /** Tells the kernel these outputs will not be read again, so it can drop them. */
+  release(blocks: readonly string[]): void {
+    const child = this.child;
+    if (blocks.length === 0 || !child || !child.connected) return;
+    const cmd: KernelCommand = { type: 'release', blocks: [...blocks] };
+    child.send(cmd);
+  }
+
   /**
    * Asks the kernel for a page or chart of a block's output. Always resolves; a kernel busy in a
    * long JavaScript block cannot answer, so the question times out instead of hanging the table.

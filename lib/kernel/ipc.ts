@@ -27,6 +27,8 @@ export const kernelCommandSchema = z.discriminatedUnion('type', [
     envDefaults: z.record(z.string(), z.string()).optional(),
   }),
   z.object({ type: z.literal('interrupt') }),
+  /** Outputs no block of this run will read again: dropped to free memory and disk. */
+  z.object({ type: z.literal('release'), blocks: z.array(z.string()) }),
   /** A page or chart of a block's output, answered from DuckDB without touching running blocks. */
   z.object({ type: z.literal('query_output'), requestId: z.string(), block: z.string(), query: outputQuerySchema }),
 ]);

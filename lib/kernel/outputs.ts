@@ -127,6 +127,22 @@ export class OutputStore {
     }
   }
 
+  /**
+   * Drops outputs nothing will read again (a one-shot run's, once their last downstream block
+   * finished): their rows stop taking DuckDB's memory and disk while the rest of the run goes on.
+   */
+  async release(uuids: readonly string[]): Promise<void> {
+    await this.exclusive(async () => {
+      for (const uuid of uuids) {
+        await this.persisting.get(uuid);
+        const kind = this.kinds.get(uuid);
+        if (kind === 'table') await this.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(uuid)}`);
+        if (kind === 'view') await this.connection.run(`DROP VIEW IF EXISTS ${quoteIdentifier(uuid)}`);
+        this.kinds.delete(uuid);
+      }
+    });
+  }
+
   async dropStaging(stagingTable: string): Promise<void> {
     await this.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(stagingTable)}`);
   }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type JsonValue, type Pipeline } from '../pipeline/model';
 import { type BlockError, type BlockProgress, type OutputPreview } from '../protocol/messages';
-import { decideNext } from '../run/decide';
+import { decideNext, unneededOutputs } from '../run/decide';
 import { planRun, type RunScope } from '../run/plan';
-import { type BlockRunStatus, pipelineStatusOf, type PipelineRunStatus } from '../run/states';
+import { type BlockRunStatus, isFinished, pipelineStatusOf, type PipelineRunStatus } from '../run/states';
 import { type KernelHost } from './host';
 
 /** Lifecycle events of a run; the host of the run decides whom to tell and what to store. */
@@ -25,6 +25,11 @@ export interface RunRequest {
   runId?: string;
   /** Blocks running at once inside the kernel; independent branches overlap. */
   concurrency?: number;
+  /**
+   * A one-shot run (`grimoire run`): each output is dropped in the kernel as soon as every block
+   * that reads it has finished, so a 5M-row load does not sit in memory through the exports.
+   */
+  releaseOutputs?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
 }
@@ -64,6 +69,7 @@ export async function runBlocks(req: RunRequest): Promise<RunResult> {
   emit({ type: 'run_status', runId, status: 'running', blocks: planned });
   for (const u of planned) set(u, 'queued');
   const running = new Map<string, Promise<void>>();
+  const released = new Set<string>();
   let cancelled = false;
   const onAbort = () => {
     cancelled = true;
@@ -111,6 +117,12 @@ export async function runBlocks(req: RunRequest): Promise<RunResult> {
             });
           running.set(u, task);
         }
+      }
+      // Only while blocks still run or wait: at the end the kernel is about to go anyway.
+      if (req.releaseOutputs && [...statuses.values()].some((st) => !isFinished(st))) {
+        const unneeded = unneededOutputs({ nodes, statuses }).filter((u) => !released.has(u));
+        for (const u of unneeded) released.add(u);
+        req.kernel.release(unneeded);
       }
       if (running.size === 0) break;
       await Promise.race(running.values());

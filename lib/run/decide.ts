@@ -1,5 +1,5 @@
 import { type DagNode } from '../pipeline/dag';
-import { type BlockRunStatus } from './states';
+import { type BlockRunStatus, isFinished } from './states';
 
 export interface RunProgress {
   /** The planned blocks with their upstreams (only edges inside the plan matter here). */
@@ -35,4 +35,25 @@ export function decideNext(progress: RunProgress): { start: string[]; upstreamFa
     if (ups.every((u) => status(u) === 'completed')) start.push(n.uuid);
   }
   return { start, upstreamFailed };
+}
+
+/**
+ * Completed blocks whose output no block of this run will read again: every block downstream of
+ * them in the plan has finished, one way or another. Blocks without downstream are not listed.
+ */
+export function unneededOutputs(progress: RunProgress): string[] {
+  const downstream = new Map<string, string[]>();
+  for (const n of progress.nodes) {
+    for (const u of n.upstream) downstream.set(u, [...(downstream.get(u) ?? []), n.uuid]);
+  }
+  return progress.nodes
+    .map((n) => n.uuid)
+    .filter((u) => {
+      const readers = downstream.get(u);
+      if (progress.statuses.get(u) !== 'completed' || !readers) return false;
+      return readers.every((d) => {
+        const s = progress.statuses.get(d);
+        return s !== undefined && isFinished(s);
+      });
+    });
 }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decideNext } from '../../lib/run/decide';
+import { decideNext, unneededOutputs } from '../../lib/run/decide';
 import { type DagNode } from '../../lib/pipeline/dag';
 import { type BlockRunStatus } from '../../lib/run/states';
 
@@ -90,4 +90,16 @@ describe('decideNext', () => {
     assert.deepEqual(started, [['a'], ['b', 'c']]);
     assert.deepEqual(Object.fromEntries(status), { a: 'completed', b: 'completed', c: 'failed', d: 'upstream_failed', e: 'upstream_failed' });
   });
+});
+
+test('an output is unneeded once every block reading it has finished, however it finished', () => {
+  const plan = [n('load'), n('clean', 'load'), n('to_pg', 'clean'), n('to_lake', 'clean')];
+  const at = (entries: [string, BlockRunStatus][]) => unneededOutputs({ nodes: plan, statuses: new Map(entries) });
+  assert.deepEqual(at([['load', 'completed'], ['clean', 'running'], ['to_pg', 'queued'], ['to_lake', 'queued']]), []);
+  assert.deepEqual(at([['load', 'completed'], ['clean', 'completed'], ['to_pg', 'running'], ['to_lake', 'running']]), ['load']);
+  // One reader still running keeps clean; a failed reader counts as finished.
+  assert.deepEqual(at([['load', 'completed'], ['clean', 'completed'], ['to_pg', 'failed'], ['to_lake', 'running']]), ['load']);
+  assert.deepEqual(at([['load', 'completed'], ['clean', 'completed'], ['to_pg', 'failed'], ['to_lake', 'completed']]), ['load', 'clean']);
+  // A block that did not complete has no output to drop; blocks nobody reads are not listed.
+  assert.deepEqual(at([['load', 'failed'], ['clean', 'upstream_failed'], ['to_pg', 'upstream_failed'], ['to_lake', 'upstream_failed']]), []);
 });
