@@ -132,8 +132,15 @@ test('the Zoomcamp pipeline is built from an empty project in the browser, runs,
 
   await page.getByRole('button', { name: 'Run pipeline' }).click();
   for (const uuid of ['load_green_taxi', 'clean_green_taxi', 'export_postgres', 'export_lake']) {
-    await page.getByTestId(`status-${uuid}`).filter({ hasText: /completed|failed/ }).waitFor({ timeout: 90_000 });
-    assert.match((await page.getByTestId(`status-${uuid}`).textContent()) ?? '', /completed/, `${uuid}: ${(await page.getByTestId(`error-${uuid}`).textContent().catch(() => '')) ?? ''}`);
+    const status = page.getByTestId(`status-${uuid}`);
+    // On failure, say what the page showed instead; looked up only then (a missing error would cost its 30 s wait).
+    const shown = async () =>
+      `${uuid} shows "${(await status.textContent({ timeout: 1000 }).catch(() => '')) ?? ''}": ${(await page.getByTestId(`error-${uuid}`).textContent({ timeout: 1000 }).catch(() => '')) ?? ''}`;
+    await status
+      .filter({ hasText: /completed|failed/ })
+      .waitFor({ timeout: 90_000 })
+      .catch(async (e: unknown) => assert.fail(`${await shown()} (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`));
+    if (!/completed/.test((await status.textContent()) ?? '')) assert.fail(await shown());
   }
 
   // The preview: every trip loaded, with the homework's types; the filtered trips in the transformer.
