@@ -293,8 +293,14 @@ export const useEditor = create<EditorState>()((set, get) => {
         if (now && now.content === content) writeDraft(project, pipeline, name, null);
         return true;
       } catch (e) {
-        const conflict = e instanceof ApiError && e.code === 'conflict' ? e.message : undefined;
         const name = currentName(block);
+        if (name !== block) {
+          // Renamed in another tab while this save was on its way, so it found no file under the old
+          // name: not a conflict. The text is still unsaved under the new name, where autosave retries.
+          set((s) => ({ files: { ...s.files, [name]: { ...(s.files[name] ?? f), saving: false } } }));
+          return false;
+        }
+        const conflict = e instanceof ApiError && e.code === 'conflict' ? e.message : undefined;
         set((s) => ({
           files: { ...s.files, [name]: { ...(s.files[name] ?? f), saving: false, conflict } },
           notice: conflict ? null : e instanceof Error ? e.message : String(e),
