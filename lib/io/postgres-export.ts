@@ -100,12 +100,29 @@ function copyStatement(target: string, columns: readonly PgColumn[], format: 'cs
   return `COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT ${format}${freeze ? ', FREEZE' : ''})`;
 }
 
-/** Resolves when the COPY stream has finished, rejects when it fails. */
-function finished(copy: NodeJS.WritableStream): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+/**
+ * Writes into a COPY and knows when it has failed: Postgres can refuse a row (a date out of its
+ * range) while we wait for the stream to drain, and that wait must end in the refusal, not hang
+ * or leave the error unhandled.
+ */
+function copySink(copy: NodeJS.WritableStream): { write(chunk: Buffer): Promise<void>; done: Promise<void> } {
+  let failure: unknown = null;
+  const done = new Promise<void>((resolve, reject) => {
     copy.on('finish', resolve);
-    copy.on('error', reject);
+    copy.on('error', (e: unknown) => {
+      failure = e;
+      reject(e);
+    });
   });
+  // Awaited at the end or raced below; this only keeps an early failure from counting as unhandled.
+  done.catch(() => undefined);
+  return {
+    done,
+    async write(chunk) {
+      if (failure) throw failure;
+      if (!copy.write(chunk)) await Promise.race([new Promise((r) => copy.once('drain', r)), done]);
+    },
+  };
 }
 
 const readPointer: ReadPointer = (data, offset, length) => {
@@ -134,11 +151,11 @@ async function copyBinary(
   });
   const result = await duck.stream(`SELECT ${select.join(', ')} FROM ${source}`);
   const copy = client.query(copyFrom(copyStatement(target, columns, 'binary', options.freeze ?? false)));
-  const copied = finished(copy);
+  const sink = copySink(copy);
   let rows = 0;
   let next = result.fetchChunk();
   try {
-    copy.write(binaryHeader());
+    await sink.write(binaryHeader());
     for (;;) {
       const chunk = await next;
       if (!chunk || chunk.rowCount === 0) break;
@@ -153,19 +170,19 @@ async function copyBinary(
       const encoded = encodeRows(raw, count, readPointer);
       rows += count;
       options.onRows?.(rows);
-      if (!copy.write(encoded)) await new Promise((r) => copy.once('drain', r));
+      await sink.write(encoded);
     }
     // DuckDB's C API ends a failed stream like a finished one, without the error: only the count tells.
     if (rows !== expected) throw new ExportError(`DuckDB stopped reading ${source} after ${rows} of its ${expected} rows; nothing was written`);
-    copy.write(binaryTrailer());
+    await sink.write(binaryTrailer());
   } catch (e) {
     next.catch(() => undefined);
     copy.destroy(e instanceof Error ? e : new Error(String(e)));
-    await copied.catch(() => undefined);
+    await sink.done.catch(() => undefined);
     throw e;
   }
   copy.end();
-  await copied;
+  await sink.done;
   return { rows: copy.rowCount ?? rows, format: 'binary' };
 }
 
@@ -181,7 +198,7 @@ async function copyInto(duck: DuckDBConnection, source: string, columns: readonl
   try {
     await promisify(execFile)('mkfifo', [fifo]);
     const copy = client.query(copyFrom(copyStatement(target, columns, 'csv', options.freeze ?? false)));
-    const copied = finished(copy);
+    const sink = copySink(copy);
     // Open the reading end first: DuckDB's open for writing blocks until a reader exists.
     const fifoStream = createReadStream(fifo, { highWaterMark: 1 << 20 });
     const select = columns.map((c) => `${c.select} AS ${quotePg(c.name)}`).join(', ');
@@ -197,7 +214,7 @@ async function copyInto(duck: DuckDBConnection, source: string, columns: readonl
     const fed = (async () => {
       for await (const chunk of fifoStream) {
         if (options.onRows && Buffer.isBuffer(chunk)) options.onRows(counter.push(chunk));
-        if (!copy.write(chunk)) await new Promise((r) => copy.once('drain', r));
+        if (Buffer.isBuffer(chunk)) await sink.write(chunk);
       }
     })();
     try {
@@ -205,11 +222,11 @@ async function copyInto(duck: DuckDBConnection, source: string, columns: readonl
     } catch (e) {
       fifoStream.destroy();
       copy.destroy(e instanceof Error ? e : new Error(String(e)));
-      await copied.catch(() => undefined);
+      await sink.done.catch(() => undefined);
       throw e;
     }
     copy.end();
-    await copied;
+    await sink.done;
     return { rows: copy.rowCount ?? 0, format: 'csv' };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

@@ -170,6 +170,17 @@ test('a binary stream that ends short of the table is caught by the row count: n
   assert.deepEqual(tables.map((t) => t.tablename), ['kept']);
 });
 
+test('a row Postgres refuses fails the export with its message, in either format, and the old table survives', async () => {
+  // Enough rows behind the bad one that the stream is full and waiting when Postgres says no.
+  await duck.run(`CREATE TABLE refused AS SELECT CASE WHEN range = 0 THEN DATE '-10000-01-01' ELSE DATE '2020-01-01' END AS day, 'padding to fill the stream ' || range AS note FROM range(300000)`);
+  await duck.run(`CREATE TABLE fine AS SELECT DATE '2020-01-01' AS day, 'kept' AS note`);
+  await exportToPostgres(duck, 'fine', client, { schema: db.schema, table: 'refusing', writePolicy: 'replace', sourceRows: 1 });
+  for (const sourceRows of [300000, undefined]) {
+    await assert.rejects(exportToPostgres(duck, 'refused', client, { schema: db.schema, table: 'refusing', writePolicy: 'replace', sourceRows }), /date out of range/);
+    assert.deepEqual(await rows(`SELECT note FROM ${db.schema}.refusing`), [{ note: 'kept' }]);
+  }
+});
+
 test('append and upsert send binary only into columns of the very types sent; other tables get CSV and still load', async () => {
   await duck.run("CREATE TABLE pair AS SELECT * FROM (VALUES (1::BIGINT, 'a'), (2, 'b')) t(id, name)");
   await client.query(`CREATE TABLE ${db.schema}.narrow (id integer, name varchar(10), extra text DEFAULT 'kept')`);
