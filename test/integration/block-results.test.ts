@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { KernelHost } from '../../lib/kernel/host';
 import { runBlocks, type RunResult } from '../../lib/kernel/run-blocks';
@@ -121,6 +123,10 @@ test('blocks import relative files of the project, and ctx.fromRows/ctx.query/ct
   const utils = await run('uses_utils');
   assert.equal(utils.result.status, 'completed');
   assert.deepEqual(utils.previews.get('uses_utils')?.rows, [{ answer: 42 }]);
+  // The build is reused while nothing it was made from changed; an edit of the imported file counts.
+  assert.deepEqual((await run('uses_utils')).previews.get('uses_utils')?.rows, [{ answer: 42 }]);
+  await writeFile(path.join(project.dir, 'utils', 'numbers.ts'), 'export const answer = (): number => 43;\n');
+  assert.deepEqual((await run('uses_utils')).previews.get('uses_utils')?.rows, [{ answer: 43 }]);
   const scratch = await run('scratch');
   assert.equal(scratch.result.status, 'completed', JSON.stringify(scratch.result.blocks.get('scratch')?.error));
   assert.deepEqual(scratch.previews.get('scratch')?.rows, [{ n: 4, seen: 4 }]);
