@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     autoinstall_known_extensions: 'false',
     temp_directory: scratch.spill,
     // Bounded so that big outputs spill to disk instead of growing the kernel (GRIMOIRE_DUCKDB_MEMORY to change).
-    memory_limit: process.env.GRIMOIRE_DUCKDB_MEMORY ?? '600MB',
+    memory_limit: process.env.GRIMOIRE_DUCKDB_MEMORY ?? '500MB',
     preserve_insertion_order: 'true',
   });
   const connect = () => instance.connect();
