@@ -161,10 +161,9 @@ export function encodeRows(columns: readonly RawColumn[], rows: number, readPoin
 }
 
 function writeColumn(c: RawColumn, r: DataView, rows: number, w: DataView, out: Buffer, at: Int32Array, readPointer: ReadPointer): void {
-  const validity = c.validity;
   for (let row = 0; row < rows; row++) {
     const p = at[row] ?? 0;
-    if (validity !== null && (((validity[row >> 3] ?? 0) >> (row & 7)) & 1) === 0) {
+    if (!isValid(c.validity, row)) {
       w.setInt32(p, -1);
       at[row] = p + 4;
       continue;
