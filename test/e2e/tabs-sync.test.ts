@@ -105,7 +105,15 @@ test('unsaved text follows a block renamed in the other tab', async () => {
   await block(two, 'sink_renamed').waitFor();
   await two.getByTestId('editor-sink_renamed').locator('.view-lines').filter({ hasText: 'kept_in_tab_two' }).waitFor();
   // Whether tab two's autosave ran before or after the rename, its text ends up in the renamed file.
-  await two.getByTestId('unsaved-sink_renamed').waitFor({ state: 'detached', timeout: 10_000 });
+  await two
+    .getByTestId('unsaved-sink_renamed')
+    .waitFor({ state: 'detached', timeout: 10_000 })
+    .catch(async (e: unknown) => {
+      // Say what held the save back: a conflict dialog, a notice, or nothing visible.
+      const conflict = await two.getByTestId('conflict-sink_renamed').textContent({ timeout: 500 }).catch(() => null);
+      const alerts = await two.getByRole('alert').allTextContents();
+      assert.fail(`tab two never saved sink_renamed (conflict: ${conflict ?? 'none'}; alerts: ${JSON.stringify(alerts)}; file: ${await projectFile('data_exporters/sink_renamed.sql')}): ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    });
   assert.match(await projectFile('data_exporters/sink_renamed.sql'), /kept_in_tab_two/);
 });
 

@@ -21,6 +21,11 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close:
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // Tests drive two tabs as a user drives two windows side by side: both live. Headless, the tab
+      // not in front counts as hidden, and Chromium's budget throttling can hold its timers (the
+      // 2-second autosave) past a test's wait when the machine is busy.
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
     ],
   });
   // The editor's copy buttons and paste shortcuts are exercised by the tests.
