@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -40,4 +40,14 @@ test('a bundle is built once, reused while fresh, and rebuilt when any imported 
 test('a source that does not compile throws (the caller falls back to tsx)', async () => {
   await writeFile(path.join(root, 'src', 'broken.ts'), 'export const = ;\n');
   assert.throws(() => freshBundle(root, 'src/broken.ts', 'broken'));
+});
+
+test('the bundle links its source map by its own name and leaves no build files behind', async () => {
+  const file = freshBundle(root, 'src/main.ts', 'mapped');
+  const text = await readFile(file, 'utf8');
+  assert.match(text, /\/\/# sourceMappingURL=mapped\.cjs\.map\s*$/);
+  const map: unknown = JSON.parse(await readFile(`${file}.map`, 'utf8'));
+  assert.ok(map && typeof map === 'object' && 'sources' in map && Array.isArray(map.sources));
+  assert.ok(map.sources.some((s: unknown) => typeof s === 'string' && s.endsWith('src/main.ts')), `sources: ${JSON.stringify(map.sources)}`);
+  assert.deepEqual((await readdir(path.dirname(file))).filter((f) => f.includes('.tmp')), []);
 });
