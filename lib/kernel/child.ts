@@ -13,7 +13,7 @@ import { executeBlock, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
 import { BlockProgressReporter } from './progress';
-import { scratchDatabase } from './scratch-db';
+import { spillDirectory } from './scratch-db';
 import { redactKnown } from './secrets';
 import { queryOutput } from './query-output';
 
@@ -85,11 +85,10 @@ async function main(): Promise<void> {
   process.chdir(projectDir);
   // The data directory's lake/ is where exports put Parquet; DuckDB's COPY creates only the leaf folder.
   await mkdir(path.join(dataDir, 'lake'), { recursive: true });
-  const scratch = await scratchDatabase(dataDir, pipelineUuid);
-  const instance = await DuckDBInstance.create(scratch.file, {
+  const instance = await DuckDBInstance.create(':memory:', {
     // Extensions that need a download are unavailable offline: fail clearly instead of hanging.
     autoinstall_known_extensions: 'false',
-    temp_directory: scratch.spill,
+    temp_directory: await spillDirectory(dataDir),
     // Bounded so that big outputs spill to disk instead of growing the kernel (GRIMOIRE_DUCKDB_MEMORY to change).
     memory_limit: process.env.GRIMOIRE_DUCKDB_MEMORY ?? '500MB',
     preserve_insertion_order: 'true',
