@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { KernelHost } from '../../lib/kernel/host';
 import { runBlocks } from '../../lib/kernel/run-blocks';
+import { threadsFor } from '../../lib/kernel/thread-share';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';
 import { writeProject } from '../support/write-project';
@@ -71,4 +72,59 @@ test('outputs larger than the memory limit spill to disk: the kernel stays bound
   assert.ok(peak < 300, `the kernel peaked at ${peak.toFixed(0)} MB`);
   await kernel.close();
   assert.equal(existsSync(spill), false, 'the spill folder is removed when the kernel exits');
+});
+
+test('blocks running at once share the cores: DuckDB gives up a thread for each block beyond the first', async () => {
+  // The two blocks meet, read DuckDB's setting while both are running, and meet again.
+  const meetThenRead = (me: string, other: string) => `import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+async function meet(ctx: BlockContext, step: string) {
+  writeFileSync(path.join(ctx.dataDir, '${me}.' + step), '');
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(path.join(ctx.dataDir, '${other}.' + step))) {
+    if (Date.now() > deadline) throw new Error('${other} never ran alongside ${me}');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+export default async function ${me}(ctx: BlockContext) {
+  await meet(ctx, 'started');
+  const rows = await (await ctx.query("SELECT current_setting('threads')::INTEGER AS threads")).rows();
+  // Neither finishes (and gives its thread back) before both have read the setting.
+  await meet(ctx, 'read');
+  return ctx.fromRows(rows);
+}
+`;
+  const project = await writeProject('threads', {
+    'pipelines/p/metadata.yaml': [
+      'blocks:',
+      '  - { uuid: left, type: data_loader, language: typescript, upstream_blocks: [] }',
+      '  - { uuid: right, type: data_loader, language: typescript, upstream_blocks: [] }',
+      '  - { uuid: after, type: transformer, language: sql, upstream_blocks: [left, right] }',
+      '',
+    ].join('\n'),
+    'data_loaders/left.ts': meetThenRead('left', 'right'),
+    'data_loaders/right.ts': meetThenRead('right', 'left'),
+    'transformers/after.sql': "SELECT current_setting('threads')::INTEGER AS threads\n",
+  });
+  const kernel = new KernelHost({ projectDir: project.dir, dataDir: dataDirOf(project.dir), pipelineUuid: 'p', cacheDir: null });
+  cleanups.push(async () => {
+    await kernel.close();
+    await project.cleanup();
+  });
+  const { pipeline } = await loadPipeline(project.dir, 'p');
+  const threads = new Map<string, unknown>();
+  const run = await runBlocks({
+    kernel,
+    pipeline,
+    scope: { kind: 'pipeline' },
+    onEvent: (e) => {
+      if (e.type === 'output') threads.set(e.block, e.preview.rows[0]?.threads);
+    },
+  });
+  assert.equal(run.status, 'completed', JSON.stringify([...run.blocks.values()].map((b) => b.error)));
+  // Alone, a block has every core; the machine decides how many that is.
+  const cores = Number(threads.get('after'));
+  assert.ok(cores >= 1, `after saw ${String(threads.get('after'))} threads`);
+  assert.equal(threads.get('left'), threadsFor(cores, 2));
+  assert.equal(threads.get('right'), threadsFor(cores, 2));
 });
