@@ -130,27 +130,25 @@ function isValid(validity: Uint8Array | null, row: number): boolean {
  * halves the time of a cold export): `at[row]` is where that row's next field goes.
  */
 export function encodeRows(columns: readonly RawColumn[], rows: number, readPointer: ReadPointer): Buffer {
+  // DuckDB often hands over a validity mask with every bit set: treat that as no mask at all.
+  const validities = columns.map((c) => (c.validity === null || allValid(c.validity, rows) ? null : c.validity));
   // Each row: a 16-bit field count, then per field a 32-bit length (-1: NULL) and the value.
   // Every row is the same size but for strings and NULLs: start from that size, then adjust.
   let base = 2;
   for (const c of columns) base += 4 + WIRE_WIDTH[c.kind] + (c.kind === 'jsonb' ? 1 : 0);
-  const sizes = new Int32Array(rows).fill(base);
-  for (const c of columns) {
-    const variable = c.kind === 'text' || c.kind === 'jsonb';
-    if (variable) {
-      const view = new DataView(c.data.buffer, c.data.byteOffset, c.data.byteLength);
-      for (let row = 0; row < rows; row++) if (isValid(c.validity, row)) sizes[row] = (sizes[row] ?? 0) + view.getUint32(row * 16, true);
-    }
-    if (c.validity === null) continue;
-    // A NULL is its length alone (-1): no value bytes, and no jsonb version byte.
-    const value = WIRE_WIDTH[c.kind] + (c.kind === 'jsonb' ? 1 : 0);
-    for (let row = 0; row < rows; row++) if (!isValid(c.validity, row)) sizes[row] = (sizes[row] ?? 0) - value;
-  }
   const at = new Int32Array(rows);
-  let total = 0;
-  for (let row = 0; row < rows; row++) {
-    at[row] = total;
-    total += sizes[row] ?? 0;
+  const uneven = columns.some((c, i) => c.kind === 'text' || c.kind === 'jsonb' || validities[i] !== null);
+  let total = base * rows;
+  if (uneven) {
+    const sizes = new Int32Array(rows).fill(base);
+    columns.forEach((c, i) => addSizes(c, validities[i] ?? null, rows, sizes));
+    total = 0;
+    for (let row = 0; row < rows; row++) {
+      at[row] = total;
+      total += sizes[row] ?? 0;
+    }
+  } else {
+    for (let row = 0; row < rows; row++) at[row] = row * base;
   }
   const out = Buffer.allocUnsafe(total);
   const w = new DataView(out.buffer, out.byteOffset, out.byteLength);
@@ -158,37 +156,57 @@ export function encodeRows(columns: readonly RawColumn[], rows: number, readPoin
     w.setInt16(at[row] ?? 0, columns.length);
     at[row] = (at[row] ?? 0) + 2;
   }
-  for (const c of columns) {
+  columns.forEach((c, i) => {
     const r = new DataView(c.data.buffer, c.data.byteOffset, c.data.byteLength);
+    const validity = validities[i] ?? null;
     switch (c.kind) {
       case 'bool':
-        writeBool(c.validity, r, rows, w, at);
+        writeBool(validity, r, rows, w, at);
         break;
       case 'int2':
-        writeInt2(c.validity, r, rows, w, at);
+        writeInt2(validity, r, rows, w, at);
         break;
       case 'int4':
       case 'float4':
-        writeWord(c.validity, r, rows, w, at);
+        writeWord(validity, r, rows, w, at);
         break;
       case 'int8':
       case 'float8':
-        writeDoubleWord(c.validity, r, rows, w, at);
+        writeDoubleWord(validity, r, rows, w, at);
         break;
       case 'date':
-        writeDate(c.validity, r, rows, w, at);
+        writeDate(validity, r, rows, w, at);
         break;
       case 'timestamp':
       case 'timestamptz':
-        writeTimestamp(c.validity, r, rows, w, at);
+        writeTimestamp(validity, r, rows, w, at);
         break;
       case 'text':
       case 'jsonb':
-        writeString(c, r, rows, w, out, at, readPointer);
+        writeString(c, validity, r, rows, w, out, at, readPointer);
         break;
     }
-  }
+  });
   return out;
+}
+
+function allValid(validity: Uint8Array, rows: number): boolean {
+  const full = rows >> 3;
+  for (let i = 0; i < full; i++) if (validity[i] !== 0xff) return false;
+  const rest = rows & 7;
+  return rest === 0 || ((validity[full] ?? 0) & ((1 << rest) - 1)) === (1 << rest) - 1;
+}
+
+/** Adds a column's share to each row's size: its strings' lengths, less the value of a NULL. */
+function addSizes(c: RawColumn, validity: Uint8Array | null, rows: number, sizes: Int32Array): void {
+  if (c.kind === 'text' || c.kind === 'jsonb') {
+    const view = new DataView(c.data.buffer, c.data.byteOffset, c.data.byteLength);
+    for (let row = 0; row < rows; row++) if (isValid(validity, row)) sizes[row] = (sizes[row] ?? 0) + view.getUint32(row * 16, true);
+  }
+  if (validity === null) return;
+  // A NULL is its length alone (-1): no value bytes, and no jsonb version byte.
+  const value = WIRE_WIDTH[c.kind] + (c.kind === 'jsonb' ? 1 : 0);
+  for (let row = 0; row < rows; row++) if (!isValid(validity, row)) sizes[row] = (sizes[row] ?? 0) - value;
 }
 
 /** Writes a NULL field and says so; each writer below starts every row with it. */
@@ -277,12 +295,12 @@ function writeTimestamp(validity: Uint8Array | null, r: DataView, rows: number, 
   }
 }
 
-function writeString(c: RawColumn, r: DataView, rows: number, w: DataView, out: Buffer, at: Int32Array, readPointer: ReadPointer): void {
+function writeString(c: RawColumn, validity: Uint8Array | null, r: DataView, rows: number, w: DataView, out: Buffer, at: Int32Array, readPointer: ReadPointer): void {
   // jsonb's binary form is a version byte (1) and the text.
   const json = c.kind === 'jsonb' ? 1 : 0;
   const data = c.data;
   for (let row = 0; row < rows; row++) {
-    if (wroteNull(c.validity, row, w, at)) continue;
+    if (wroteNull(validity, row, w, at)) continue;
     const p = at[row] ?? 0;
     const length = r.getUint32(row * 16, true);
     w.setInt32(p, length + json);
