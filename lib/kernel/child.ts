@@ -9,6 +9,7 @@ import path from 'node:path';
 import { format } from 'node:util';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { preloadPostgresDriver } from '../io/postgres-client';
+import { warmUpEncoder } from '../io/pg-binary';
 import { executeBlock, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
@@ -173,8 +174,12 @@ async function main(): Promise<void> {
     void env.store.flush().finally(() => process.exit(0));
   });
   send({ type: 'ready', pid: process.pid });
-  // The first block is usually a loader that keeps DuckDB busy and leaves this thread idle.
-  setTimeout(preloadPostgresDriver, 50);
+  // The first block is usually a loader that keeps DuckDB busy and leaves this thread idle: load
+  // the Postgres driver and warm the export's encoder then, not when the export competes for the CPU.
+  setTimeout(() => {
+    preloadPostgresDriver();
+    warmUpEncoder();
+  }, 50);
 }
 
 main().catch((e: unknown) => {

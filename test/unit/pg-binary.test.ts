@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binaryColumnFor, binaryHeader, binaryTrailer, encodeRows, PG_TYPE_OF, type RawColumn } from '../../lib/io/pg-binary';
+import { binaryColumnFor, binaryHeader, binaryTrailer, encodeRows, PG_TYPE_OF, warmUpEncoder, type RawColumn } from '../../lib/io/pg-binary';
 import { pgColumnFor } from '../../lib/io/pg-types';
 
 /** How format_type names the types pgColumnFor writes in CREATE TABLE. */
@@ -68,4 +68,11 @@ test('short strings are read in place, long ones through their pointer; jsonb ge
   });
   assert.deepEqual(pointers, [24, 13]);
   assert.equal(out.toString('latin1'), '\x00\x01\x00\x00\x00\x03\x01hi' + '\x00\x01\x00\x00\x00\x0e\x01thirteen byte');
+});
+
+test('warming the encoder up runs every kind, with and without NULLs, and changes nothing after', () => {
+  const column = { kind: 'int4' as const, data: new Uint8Array([1, 0, 0, 0]), validity: null };
+  const before = encodeRows([column], 1, () => new Uint8Array(0));
+  assert.doesNotThrow(() => warmUpEncoder());
+  assert.deepEqual(encodeRows([column], 1, () => new Uint8Array(0)), before);
 });
