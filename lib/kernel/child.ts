@@ -14,7 +14,7 @@ import { executeBlock, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
 import { BlockProgressReporter } from './progress';
-import { spillDirectory } from './scratch-db';
+import { spillDirectory } from './spill';
 import { ThreadShare } from './thread-share';
 import { redactKnown } from './secrets';
 import { queryOutput } from './query-output';

@@ -11,7 +11,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../lib/db/embedded-postgres';
 import { dataDirOf, workspaceDataDir } from '../../lib/project/paths';
-import { processAlive } from '../../lib/kernel/scratch-db';
+import { processAlive } from '../../lib/kernel/spill';
 import { copyProject, exists, fixturePath, removeProject, REPO_ROOT } from './helpers';
 
 interface CliResult {
