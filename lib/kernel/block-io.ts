@@ -48,7 +48,8 @@ async function withPostgres<T>(profiles: ReadonlyMap<string, IoProfile>, profile
   try {
     return await work(client, config.schema);
   } finally {
-    await client.end().catch(() => undefined);
+    // The goodbye is the server's business: the block's work is done (or failed) either way.
+    void client.end().catch(() => undefined);
   }
 }
 

@@ -105,9 +105,11 @@ async function main(): Promise<void> {
   // compression keeps more in memory before DuckDB has to spill.
   const tuning = await instance.connect();
   await tuning.run(`ATTACH ':memory:' AS ${OUTPUTS_DATABASE} (COMPRESS)`);
-  const connect = async () => {
+  const connect = async (options?: { progress: boolean }) => {
     const connection = await instance.connect();
-    await connection.run(`USE ${OUTPUTS_DATABASE}`);
+    // DuckDB tracks a statement's progress only with its progress bar on, kept from printing.
+    const progress = options?.progress ? '; SET enable_progress_bar = true; SET enable_progress_bar_print = false' : '';
+    await connection.run(`USE ${OUTPUTS_DATABASE}${progress}`);
     return connection;
   };
   const cores = Number((await tuning.runAndReadAll("SELECT current_setting('threads')")).getRowsJS()[0]?.[0] ?? 1);

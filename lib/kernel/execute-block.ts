@@ -20,8 +20,11 @@ import { type ProgressReport } from './progress';
 type Execute = Extract<KernelCommand, { type: 'execute' }>;
 
 export interface KernelEnv {
-  /** A new connection to the kernel's scratch database. */
-  connect: () => Promise<DuckDBConnection>;
+  /**
+   * A new connection to the kernel's outputs database; with `progress`, DuckDB tracks each
+   * statement's progress on it (a per-connection setting, made in the same round trip).
+   */
+  connect: (options?: { progress: boolean }) => Promise<DuckDBConnection>;
   store: OutputStore;
   projectDir: string;
   dataDir: string;
@@ -189,10 +192,8 @@ async function runSql(
  */
 export async function executeBlock(cmd: Execute, env: KernelEnv, watch: (connection: DuckDBConnection) => ProgressReport & { stop(): void }): Promise<BlockOutcome> {
   const started = performance.now();
-  const connection = await env.connect();
+  const connection = await env.connect({ progress: true });
   env.connections.add(connection);
-  // DuckDB tracks a statement's progress only with its progress bar on (a per-connection setting).
-  await connection.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false');
   const progress = watch(connection);
   const session = new QuerySession(connection);
   staging += 1;
