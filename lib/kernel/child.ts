@@ -177,6 +177,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => {
     void env.store.flush().finally(() => process.exit(0));
   });
+  // Ctrl-C in a terminal signals the whole process group, this kernel included. Its host decides
+  // what a Ctrl-C means (`grimoire run` cancels the run: SQL interrupted, then the kernel
+  // stopped), so the kernel must not die of it first and turn a cancel into a crash.
+  process.on('SIGINT', () => undefined);
   send({ type: 'ready', pid: process.pid });
   // The first block is usually a loader that keeps DuckDB busy and leaves this thread idle: load
   // the Postgres driver and warm the export's encoder then, not when the export competes for the CPU.

@@ -27,11 +27,13 @@ interface CliProcess {
   pid: number | undefined;
   stdout: () => string;
   kill: (signal: NodeJS.Signals) => void;
+  /** Signals the CLI's whole process group, as Ctrl-C in a terminal does (needs `ownGroup`). */
+  killGroup: (signal: NodeJS.Signals) => void;
   done: Promise<CliResult>;
 }
 
-function startGrimoire(args: string[], timeoutMs = 120_000): CliProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function startGrimoire(args: string[], timeoutMs = 120_000, ownGroup = false): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -51,7 +53,10 @@ function startGrimoire(args: string[], timeoutMs = 120_000): CliProcess {
       });
     });
   });
-  return { pid: child.pid, stdout: () => stdout, kill: (signal) => child.kill(signal), done };
+  const killGroup = (signal: NodeJS.Signals) => {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  };
+  return { pid: child.pid, stdout: () => stdout, kill: (signal) => child.kill(signal), killGroup, done };
 }
 
 function grimoire(args: string[], timeoutMs = 120_000): Promise<CliResult> {
@@ -184,6 +189,30 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
       await waitFor('the kernel process to exit', () => (processAlive(pid) ? undefined : true), 5000);
     } finally {
       // Never leave a spinning process behind, even when the assertions above failed.
+      if (kernelPid !== undefined && processAlive(kernelPid)) process.kill(kernelPid, 'SIGKILL');
+      cli.kill('SIGKILL');
+      await cli.done;
+    }
+  });
+
+  test('Ctrl-C (SIGINT to the whole process group) cancels the run; the kernel does not die of it', async () => {
+    const cli = startGrimoire(['run', failures, 'slow'], 120_000, true);
+    let kernelPid: number | undefined;
+    try {
+      kernelPid = await waitFor('the endless loop to start', () => {
+        const m = /\[forever\] forever: starting an endless loop in pid (\d+)/.exec(cli.stdout());
+        return m?.[1] === undefined ? undefined : Number(m[1]);
+      });
+      cli.killGroup('SIGINT');
+      const r = await cli.done;
+      assert.match(r.stdout, /SIGINT: cancelling the run/);
+      assert.match(r.stdout, /^forever\s+cancelled\b/m);
+      assert.match(r.stdout, /^Cancelled: /m);
+      // Killed by the terminal's signal, the kernel would have made every block a crash.
+      assert.doesNotMatch(r.stdout, /kernel process exited \(SIGINT\)/, show(r));
+      const pid = kernelPid;
+      await waitFor('the kernel process to exit', () => (processAlive(pid) ? undefined : true), 5000);
+    } finally {
       if (kernelPid !== undefined && processAlive(kernelPid)) process.kill(kernelPid, 'SIGKILL');
       cli.kill('SIGKILL');
       await cli.done;
