@@ -169,8 +169,12 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
     assert.match(r.stderr, /cycle in upstream_blocks: cyc_\w+ -> cyc_\w+ -> cyc_\w+ -> cyc_\w+/);
   });
 
-  test('SIGTERM cancels the run and stops the kernel, even one stuck in an endless loop', async () => {
-    const cli = startGrimoire(['run', failures, 'slow']);
+  /**
+   * Runs the fixture whose block loops forever, signals the CLI once the loop has started, and
+   * checks that the run is cancelled and the kernel is gone; never leaves a spinning process.
+   */
+  async function cancelEndlessLoop(signal: (cli: CliProcess) => void, ownGroup: boolean): Promise<CliResult> {
+    const cli = startGrimoire(['run', failures, 'slow'], 120_000, ownGroup);
     let kernelPid: number | undefined;
     try {
       kernelPid = await waitFor('the endless loop to start', () => {
@@ -178,45 +182,33 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
         return m?.[1] === undefined ? undefined : Number(m[1]);
       });
       const signalledAt = Date.now();
-      cli.kill('SIGTERM');
+      signal(cli);
       const r = await cli.done;
       assert.ok(Date.now() - signalledAt < 10_000, 'the CLI took too long to stop');
       assert.notEqual(r.code, 0, show(r));
-      assert.match(r.stdout, /SIGTERM: cancelling the run/);
       assert.match(r.stdout, /^forever\s+cancelled\b/m);
       assert.match(r.stdout, /^Cancelled: /m);
       const pid = kernelPid;
       await waitFor('the kernel process to exit', () => (processAlive(pid) ? undefined : true), 5000);
+      return r;
     } finally {
       // Never leave a spinning process behind, even when the assertions above failed.
       if (kernelPid !== undefined && processAlive(kernelPid)) process.kill(kernelPid, 'SIGKILL');
       cli.kill('SIGKILL');
       await cli.done;
     }
+  }
+
+  test('SIGTERM cancels the run and stops the kernel, even one stuck in an endless loop', async () => {
+    const r = await cancelEndlessLoop((cli) => cli.kill('SIGTERM'), false);
+    assert.match(r.stdout, /SIGTERM: cancelling the run/);
   });
 
   test('Ctrl-C (SIGINT to the whole process group) cancels the run; the kernel does not die of it', async () => {
-    const cli = startGrimoire(['run', failures, 'slow'], 120_000, true);
-    let kernelPid: number | undefined;
-    try {
-      kernelPid = await waitFor('the endless loop to start', () => {
-        const m = /\[forever\] forever: starting an endless loop in pid (\d+)/.exec(cli.stdout());
-        return m?.[1] === undefined ? undefined : Number(m[1]);
-      });
-      cli.killGroup('SIGINT');
-      const r = await cli.done;
-      assert.match(r.stdout, /SIGINT: cancelling the run/);
-      assert.match(r.stdout, /^forever\s+cancelled\b/m);
-      assert.match(r.stdout, /^Cancelled: /m);
-      // Killed by the terminal's signal, the kernel would have made every block a crash.
-      assert.doesNotMatch(r.stdout, /kernel process exited \(SIGINT\)/, show(r));
-      const pid = kernelPid;
-      await waitFor('the kernel process to exit', () => (processAlive(pid) ? undefined : true), 5000);
-    } finally {
-      if (kernelPid !== undefined && processAlive(kernelPid)) process.kill(kernelPid, 'SIGKILL');
-      cli.kill('SIGKILL');
-      await cli.done;
-    }
+    const r = await cancelEndlessLoop((cli) => cli.killGroup('SIGINT'), true);
+    assert.match(r.stdout, /SIGINT: cancelling the run/);
+    // Killed by the terminal's signal, the kernel would have made every block a crash.
+    assert.doesNotMatch(r.stdout, /kernel process exited \(SIGINT\)/, show(r));
   });
 
   test('missing arguments exit 2 with the usage', async () => {
