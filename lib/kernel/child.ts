@@ -14,6 +14,7 @@ import { executeBlock, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
 import { BlockProgressReporter } from './progress';
+import { ProfileDatabases } from './profile-database';
 import { spillDirectory } from './spill';
 import { ThreadShare } from './thread-share';
 import { redactKnown } from './secrets';
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
     pipelineUuid,
     buildDir: path.join(dataDir, 'build', pipelineUuid),
     connections,
+    databases: new ProfileDatabases(),
     log: (text) => process.stderr.write(text),
   };
   installConsoleCapture();

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { redact, requirePostgres, secretsOf, type IoProfile } from '../io/io-config';
+import { redact, requirePostgres, requireProfile, secretsOf, type IoProfile } from '../io/io-config';
 import { lakeQuery } from '../io/lake';
 import { connectPostgres } from '../io/postgres-client';
 import { loadPostgresQuery } from '../io/postgres-load';
@@ -16,6 +16,7 @@ import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand } from './ipc';
 import { MissingUpstreamError, type OutputStore } from './outputs';
 import { type ProgressReport } from './progress';
+import { type ProfileDatabases } from './profile-database';
 
 type Execute = Extract<KernelCommand, { type: 'execute' }>;
 
@@ -30,6 +31,8 @@ export interface KernelEnv {
   dataDir: string;
   pipelineUuid: string;
   buildDir: string;
+  /** Profile databases (DUCKDB_DATABASE) attached while SQL blocks use them. */
+  databases: ProfileDatabases;
   /** Every live block connection, so an interrupt can reach running SQL. */
   connections: Set<import('@duckdb/node-api').DuckDBConnection>;
   log: (text: string) => void;
@@ -182,6 +185,15 @@ async function runSql(
   }
   if (provider !== undefined && provider !== 'duckdb') {
     throw new InvalidBlockError(`data_provider "${String(provider)}" is not supported (duckdb or postgres)`);
+  }
+  // DuckDB runs the SQL; a profile's DUCKDB_DATABASE file joins it, named after the file. A profile
+  // the block names must exist; the default one is used only when io_config.yaml has it.
+  const named = cmd.block.configuration.data_provider_profile;
+  const profile = typeof named === 'string' ? requireProfile(profiles, named) : profiles.get('default');
+  const file = profile?.duckdbDatabase;
+  if (profile && file) {
+    await env.databases.with(session.connection, path.resolve(env.projectDir, file), profile.name, () => session.materialize(sql, target, false));
+    return;
   }
   await session.materialize(sql, target, false);
 }
