@@ -116,6 +116,12 @@ export function requirePostgres(profiles: ReadonlyMap<string, IoProfile>, name: 
   return profile.postgres;
 }
 
+export function requireDuckdb(profiles: ReadonlyMap<string, IoProfile>, name: string): string {
+  const profile = requireProfile(profiles, name);
+  if (!profile.duckdbDatabase) throw new IoConfigError(`profile "${name}" in io_config.yaml has no DUCKDB_DATABASE`);
+  return profile.duckdbDatabase;
+}
+
 /** Every secret value in the profiles, to keep them out of logs, previews and errors. */
 export function secretsOf(profiles: ReadonlyMap<string, IoProfile>): string[] {
   return [...profiles.values()].flatMap((p) => (p.postgres && p.postgres.password.length >= 3 ? [p.postgres.password] : []));

@@ -64,7 +64,7 @@ export interface BlockContext {
   query(sql: string | Query): Promise<DataFrame>;
   /** Loads plain objects into DuckDB as a DataFrame. */
   fromRows(rows: readonly Record<string, unknown>[]): Promise<DataFrame>;
-  /** Files, URLs, Postgres and the Parquet lake (profiles from io_config.yaml). */
+  /** Files, URLs, Postgres, DuckDB database files and the Parquet lake (profiles from io_config.yaml). */
   readonly io: BlockIo;
 }
 
@@ -97,6 +97,24 @@ export interface ParquetExport {
   writePolicy?: 'replace' | 'append' | 'fail';
 }
 
+export interface DuckDbExport {
+  /** Schema in the database file; main by default. */
+  schema?: string;
+  table: string;
+  /** replace (the table swapped whole), append (by column name) or fail; replace by default. */
+  writePolicy?: 'replace' | 'append' | 'fail';
+}
+
+export interface DuckDbIo {
+  /**
+   * Runs SQL with the profile's DUCKDB_DATABASE attached under its file name (data/warehouse.duckdb
+   * as `warehouse`): its tables are read by name. The result comes back as a DataFrame.
+   */
+  query(sql: string): Promise<DataFrame>;
+  /** Writes a frame or query into a table of the profile's DUCKDB_DATABASE file. */
+  export(data: DataFrame | Query, options: DuckDbExport): Promise<{ rows: number }>;
+}
+
 export interface PostgresIo {
   /** Runs the query in Postgres and streams its result into DuckDB (COPY, never row by row). */
   query(sql: string): Promise<DataFrame>;
@@ -108,6 +126,8 @@ export interface BlockIo {
   /** Local files or globs (relative to the project) and HTTP(S) URLs (streamed to disk first). */
   read(source: string | readonly string[], options?: ReadOptions): Promise<Query>;
   postgres(profile?: string): PostgresIo;
+  /** The DuckDB database file a profile names (DUCKDB_DATABASE). */
+  duckdb(profile?: string): DuckDbIo;
   parquet: { export(data: DataFrame | Query, options: ParquetExport): Promise<{ rows: number; files: number }> };
   /** A query over a Parquet lake folder written by an export (partitions become columns). */
   lake(path: string): Query;

@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type Destination } from '../pipeline/destination';
 import { quoteIdentifier } from '../pipeline/sql-template';
-import { parseIoConfig, requirePostgres, secretsOf, type IoProfile } from '../io/io-config';
+import { parseIoConfig, requireDuckdb, requirePostgres, secretsOf, type IoProfile } from '../io/io-config';
+import { exportToDuckDb } from '../io/duckdb-export';
 import { rememberSecrets } from './secrets';
 import { exportParquet, lakeQuery } from '../io/lake';
 import { connectPostgres } from '../io/postgres-client';
@@ -12,10 +13,13 @@ import { isUrl, readQuery, resolveSources } from '../io/sources';
 import { type BlockIo, type DataFrame, type Query } from './block-api';
 import { Frame, type QuerySession, SqlQuery } from './frames';
 import { type ProgressReport } from './progress';
+import { databaseAlias, type ProfileDatabases } from './profile-database';
 
 export interface IoPlaces {
   projectDir: string;
   dataDir: string;
+  /** Profile databases (DUCKDB_DATABASE), attached while blocks use them. */
+  databases: ProfileDatabases;
 }
 
 /** The project's io_config.yaml profiles, read fresh for each block (edits apply on the next run). */
@@ -88,6 +92,24 @@ export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: R
           ),
         ),
     }),
+    duckdb: (profile = 'default') => {
+      const within = async <T>(work: (database: string) => Promise<T>): Promise<T> => {
+        const file = path.resolve(places.projectDir, requireDuckdb(profiles, profile));
+        return places.databases.with(session.connection, file, profile, () => work(databaseAlias(file)));
+      };
+      return {
+        query: (sql) => within(() => session.query(sql)),
+        export: (data, options) =>
+          within((database) =>
+            exportToDuckDb(session.connection, sourceOf(data), {
+              database,
+              schema: options.schema ?? 'main',
+              table: options.table,
+              writePolicy: options.writePolicy ?? 'replace',
+            }),
+          ),
+      };
+    },
     parquet: {
       export: (data, options) =>
         progress.track(

@@ -69,6 +69,30 @@ export default async function ${uuid}(${params(up)}) {
 `,
   },
   {
+    id: 'loader_duckdb_ts',
+    label: 'DuckDB database query',
+    type: 'data_loader',
+    language: 'typescript',
+    code: (uuid, up) => `export default async function ${uuid}(${params(up)}) {
+  // The profile's DUCKDB_DATABASE (io_config.yaml) is attached under its file name while this runs.
+  return ctx.io.duckdb('default').query('SELECT * FROM green_taxi LIMIT 1000');
+}
+`,
+  },
+  {
+    id: 'exporter_duckdb_ts',
+    label: 'Export to a DuckDB database',
+    type: 'data_exporter',
+    language: 'typescript',
+    code: (uuid, up) => `export default async function ${uuid}(${params(up)}) {
+  // replace swaps the table whole, append adds rows by column name, fail refuses an existing table.
+  const { rows } = await ctx.io.duckdb('default').export(${first(up)}, { table: 'green_taxi', writePolicy: 'replace' });
+  ctx.log(\`\${rows} rows exported\`);
+  return [{ rows }];
+}
+`,
+  },
+  {
     id: 'exporter_parquet_partitioned_ts',
     label: 'Export to partitioned Parquet',
     type: 'data_exporter',

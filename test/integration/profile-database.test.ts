@@ -6,6 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { KernelHost } from '../../lib/kernel/host';
 import { runBlocks, type RunResult } from '../../lib/kernel/run-blocks';
 import { databaseAlias } from '../../lib/kernel/profile-database';
+import { findTemplate } from '../../lib/pipeline/block-templates';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';
 import { writeProject } from '../support/write-project';
@@ -100,4 +101,80 @@ test('a data_provider_profile that io_config.yaml does not have is a clear error
   });
   assert.equal(run.status, 'failed');
   assert.match(run.blocks.get('q')?.error?.message ?? '', /profile "prod" is not in io_config\.yaml \(profiles: default\)/);
+});
+
+test('TypeScript blocks query and export through ctx.io.duckdb(profile): replace, append, fail', async () => {
+  const { dir, run, previews } = await runProject(
+    {
+      'io_config.yaml': 'version: 0.1.1\ndefault:\n  DUCKDB_DATABASE: data/warehouse.duckdb\n',
+      'pipelines/p/metadata.yaml': [
+        'blocks:',
+        '  - { uuid: load, type: data_loader, language: typescript, upstream_blocks: [] }',
+        '  - { uuid: save, type: data_exporter, language: typescript, upstream_blocks: [load] }',
+        '',
+      ].join('\n'),
+      'data_loaders/load.ts': "export default async function load(ctx: BlockContext) {\n  return ctx.io.duckdb().query('SELECT id, fare FROM rides WHERE id < 4 ORDER BY id');\n}\n",
+      'data_exporters/save.ts': `export default async function save(rides: DataFrame, ctx: BlockContext) {
+  const io = ctx.io.duckdb('default');
+  const first = await io.export(rides, { table: 'copied' });
+  const again = await io.export(rides, { table: 'copied', writePolicy: 'append' });
+  let refused = '';
+  try {
+    await io.export(rides, { table: 'copied', writePolicy: 'fail' });
+  } catch (e) {
+    refused = e instanceof Error ? e.message : String(e);
+  }
+  const [counted] = await (await io.query('SELECT count(*)::INTEGER AS n FROM copied')).rows();
+  return [{ first: first.rows, again: again.rows, n: counted?.n, refused }];
+}
+`,
+    },
+    async (projectDir) => {
+      await mkdir(path.join(projectDir, 'data'));
+      await withDuckDb(path.join(projectDir, 'data', 'warehouse.duckdb'), (sql) => sql('CREATE TABLE rides AS SELECT i AS id, i * 1.5 AS fare FROM range(10) t(i)'));
+    },
+  );
+  assert.equal(run.status, 'completed', JSON.stringify([...run.blocks.values()].map((b) => b.error)));
+  assert.equal(previews.get('load')?.length, 4);
+  assert.deepEqual(previews.get('save'), [{ first: 4, again: 4, n: 8, refused: 'table warehouse.main.copied already exists (write_policy: fail)' }]);
+  const rows = await withDuckDb(path.join(dir, 'data', 'warehouse.duckdb'), (sql) => sql('SELECT count(*)::INTEGER AS n, sum(fare)::DOUBLE AS fares FROM copied'));
+  assert.deepEqual(rows, [{ n: 8, fares: 18 }]);
+});
+
+test('ctx.io.duckdb with a profile that has no DUCKDB_DATABASE says so', async () => {
+  const { run } = await runProject({
+    'io_config.yaml': 'version: 0.1.1\ndefault:\n  POSTGRES_HOST: 127.0.0.1\n',
+    'pipelines/p/metadata.yaml': 'blocks:\n  - { uuid: load, type: data_loader, language: typescript, upstream_blocks: [] }\n',
+    'data_loaders/load.ts': "export default async function load(ctx: BlockContext) {\n  return ctx.io.duckdb().query('SELECT 1');\n}\n",
+  });
+  assert.equal(run.status, 'failed');
+  assert.match(run.blocks.get('load')?.error?.message ?? '', /profile "default" in io_config\.yaml has no DUCKDB_DATABASE/);
+});
+
+test('the DuckDB templates, as added from the menu, copy a table into the database file and read it back', async () => {
+  const template = (id: string, uuid: string, upstream: string[] = []) => {
+    const found = findTemplate(id);
+    assert.ok(found, `template ${id} exists`);
+    return found.code(uuid, upstream);
+  };
+  const { dir, run, previews } = await runProject(
+    {
+      'io_config.yaml': 'version: 0.1.1\ndefault:\n  DUCKDB_DATABASE: data/warehouse.duckdb\n',
+      'pipelines/p/metadata.yaml': [
+        'blocks:',
+        '  - { uuid: trips, type: data_loader, language: sql, upstream_blocks: [] }',
+        '  - { uuid: store, type: data_exporter, language: typescript, upstream_blocks: [trips] }',
+        '  - { uuid: reread, type: data_loader, language: typescript, upstream_blocks: [store] }',
+        '',
+      ].join('\n'),
+      'data_loaders/trips.sql': 'SELECT range AS id, range * 2 AS fare FROM range(25)\n',
+      'data_exporters/store.ts': template('exporter_duckdb_ts', 'store', ['trips']),
+      'data_loaders/reread.ts': template('loader_duckdb_ts', 'reread', ['store']),
+    },
+  );
+  assert.equal(run.status, 'completed', JSON.stringify([...run.blocks.values()].map((b) => b.error)));
+  assert.deepEqual(previews.get('store'), [{ rows: 25 }]);
+  assert.equal(run.blocks.get('reread')?.rowCount, 25);
+  const rows = await withDuckDb(path.join(dir, 'data', 'warehouse.duckdb'), (sql) => sql('SELECT count(*)::INTEGER AS n FROM green_taxi'));
+  assert.deepEqual(rows, [{ n: 25 }]);
 });
