@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { exists } from '../project/files';
 import path from 'node:path';
 import { redact, requirePostgres, requireProfile, secretsOf, type IoProfile } from '../io/io-config';
 import { lakeQuery } from '../io/lake';
@@ -186,13 +187,16 @@ async function runSql(
   if (provider !== undefined && provider !== 'duckdb') {
     throw new InvalidBlockError(`data_provider "${String(provider)}" is not supported (duckdb or postgres)`);
   }
-  // DuckDB runs the SQL; a profile's DUCKDB_DATABASE file joins it, named after the file. A profile
-  // the block names must exist; the default one is used only when io_config.yaml has it.
+  // DuckDB runs the SQL; a profile's DUCKDB_DATABASE file joins it, named after the file. A block
+  // that asks for DuckDB or names a profile gets the file, made if need be. A plain SQL block sees
+  // the default profile's file only once it exists: a new project's io_config.yaml names
+  // data/warehouse.duckdb, and a plain query must not leave that file behind.
   const named = cmd.block.configuration.data_provider_profile;
+  const asked = provider === 'duckdb' || typeof named === 'string';
   const profile = typeof named === 'string' ? requireProfile(profiles, named) : profiles.get('default');
-  const file = profile?.duckdbDatabase;
-  if (profile && file) {
-    await env.databases.with(session.connection, path.resolve(env.projectDir, file), profile.name, () => session.materialize(sql, target, false));
+  const file = profile?.duckdbDatabase === undefined ? undefined : path.resolve(env.projectDir, profile.duckdbDatabase);
+  if (profile && file && (asked || (await exists(file)))) {
+    await env.databases.with(session.connection, file, profile.name, () => session.materialize(sql, target, false));
     return;
   }
   await session.materialize(sql, target, false);

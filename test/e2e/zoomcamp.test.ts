@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
 import { findTemplate } from '../../lib/pipeline/block-templates';
+import { exists } from '../../lib/project/files';
 import { type RunningServer } from '../../lib/server/start';
 import { writeGreenTaxiCsv } from '../../projects/demo/utils/green_taxi';
 import { addBlock, block, dragHandle, edge, sourceHandle, targetHandle, typeCode } from '../support/notebook-page';
@@ -192,4 +193,18 @@ test('a running block shows the rows it has processed, live, beside its elapsed 
   } finally {
     await client.end();
   }
+});
+
+test("the DuckDB templates, added from the menu, write the cleaned trips into the project's warehouse file and read them back", async () => {
+  // A new project's default profile names data/warehouse.duckdb: the templates work as added.
+  await addBlock(page, { type: 'Data exporter', language: 'TypeScript', template: 'Export to a DuckDB database', name: 'export_duckdb', upstream: 'clean_green_taxi' });
+  await block(page, 'export_duckdb').getByRole('button', { name: 'Run block export_duckdb' }).click();
+  await page.getByTestId('status-export_duckdb').filter({ hasText: /completed|failed/ }).waitFor({ timeout: 60_000 });
+  const kept = (await page.getByTestId('rowcount-clean_green_taxi').textContent())?.split(' rows')[0] ?? '';
+  assert.match((await block(page, 'export_duckdb').getByLabel('Console output of export_duckdb').textContent()) ?? '', new RegExp(`${count(kept)} rows exported`));
+  await addBlock(page, { type: 'Data loader', language: 'TypeScript', template: 'DuckDB database query', name: 'read_duckdb' });
+  await block(page, 'read_duckdb').getByRole('button', { name: 'Run block read_duckdb' }).click();
+  await page.getByTestId('status-read_duckdb').filter({ hasText: /completed|failed/ }).waitFor({ timeout: 60_000 });
+  assert.match((await page.getByTestId('rowcount-read_duckdb').textContent()) ?? '', /^1,000 rows × /);
+  assert.ok(await exists(path.join(projects.root, 'zoomcamp', 'data', 'warehouse.duckdb')));
 });

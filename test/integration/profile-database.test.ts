@@ -9,6 +9,7 @@ import { databaseAlias } from '../../lib/kernel/profile-database';
 import { findTemplate } from '../../lib/pipeline/block-templates';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';
+import { exists } from '../../lib/project/files';
 import { writeProject } from '../support/write-project';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -177,4 +178,16 @@ test('the DuckDB templates, as added from the menu, copy a table into the databa
   assert.equal(run.blocks.get('reread')?.rowCount, 25);
   const rows = await withDuckDb(path.join(dir, 'data', 'warehouse.duckdb'), (sql) => sql('SELECT count(*)::INTEGER AS n FROM green_taxi'));
   assert.deepEqual(rows, [{ n: 25 }]);
+});
+
+test("a plain SQL block leaves the default profile's DUCKDB_DATABASE alone until that file exists", async () => {
+  // What a new project's io_config.yaml says: the file is named, but nothing has made it yet.
+  const { dir, run, previews } = await runProject({
+    'io_config.yaml': 'version: 0.1.1\ndefault:\n  DUCKDB_DATABASE: data/warehouse.duckdb\n',
+    'pipelines/p/metadata.yaml': 'blocks:\n  - { uuid: q, type: data_loader, language: sql, upstream_blocks: [] }\n',
+    'data_loaders/q.sql': 'SELECT 42 AS answer\n',
+  });
+  assert.equal(run.status, 'completed', JSON.stringify([...run.blocks.values()].map((b) => b.error)));
+  assert.deepEqual(previews.get('q'), [{ answer: 42 }]);
+  assert.equal(await exists(path.join(dir, 'data', 'warehouse.duckdb')), false);
 });
