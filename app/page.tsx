@@ -8,6 +8,9 @@ export default async function ProjectsPage() {
   const projects = await getProjects();
   return (
     <main>
+      <nav className="crumbs">
+        <Link href="/settings">Settings</Link>
+      </nav>
       <h1>Projects</h1>
       <NewProjectForm />
       {projects.length === 0 ? <p className="muted">No projects yet.</p> : null}

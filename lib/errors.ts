@@ -1,5 +1,5 @@
 /** Errors that reach users, each with a stable code that HTTP and socket replies carry. */
-export type ErrorCode = 'not_found' | 'invalid_input' | 'invalid_pipeline' | 'conflict' | 'internal';
+export type ErrorCode = 'not_found' | 'invalid_input' | 'invalid_pipeline' | 'conflict' | 'unauthorized' | 'forbidden' | 'too_many_requests' | 'internal';
 
 export class UserError extends Error {
   constructor(
@@ -13,6 +13,7 @@ export class UserError extends Error {
 
 export const notFound = (message: string) => new UserError('not_found', message);
 export const invalidInput = (message: string) => new UserError('invalid_input', message);
+export const forbidden = (message: string) => new UserError('forbidden', message);
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -7,6 +7,7 @@ import { CLIENT_EVENT, serverMessageSchema, SERVER_EVENT, type ClientMessage, ty
 import { type OutputAnswer, type OutputQueryInput, outputQuerySchema } from '@/lib/protocol/output-query';
 import { ApiError, api } from './api';
 import { reduceRun, type RunState } from './run-state';
+import { goToSignIn } from '@/components/shared/fetch-json';
 
 export interface FileState {
   content: string;
@@ -205,6 +206,10 @@ export const useEditor = create<EditorState>()((set, get) => {
         void get().reload();
       });
       s.on('disconnect', () => set((st) => ({ run: reduceRun(st.run, { type: 'connected', connected: false }) })));
+      // The server refuses a socket without a valid sign-in: sign in again, then come back.
+      s.on('connect_error', (e) => {
+        if (e.message.startsWith('unauthorized')) goToSignIn();
+      });
       s.on(SERVER_EVENT, (raw: unknown) => {
         const parsed = serverMessageSchema.safeParse(raw);
         if (parsed.success) onServer(parsed.data);

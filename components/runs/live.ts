@@ -3,6 +3,7 @@
 import { useEffect, useRef } from 'react';
 import { io } from 'socket.io-client';
 import { CLIENT_EVENT, serverMessageSchema, SERVER_EVENT, type ClientMessage, type ServerMessage } from '@/lib/protocol/messages';
+import { goToSignIn } from '@/components/shared/fetch-json';
 
 type Watch = Extract<ClientMessage, { type: 'watch_run' | 'watch_runs' }>;
 export interface RunChange {
@@ -58,7 +59,10 @@ export function useRunChanges(watch: Watch | null, onChange: (change: RunChange)
       latest.current(EVERYTHING);
     });
     socket.on('disconnect', startPolling);
-    socket.on('connect_error', startPolling);
+    socket.on('connect_error', (e) => {
+      if (e.message.startsWith('unauthorized')) goToSignIn();
+      startPolling();
+    });
     socket.on(SERVER_EVENT, (raw: unknown) => {
       const parsed = serverMessageSchema.safeParse(raw);
       if (!parsed.success) return;

@@ -25,9 +25,11 @@ export async function fetchJson<S extends z.ZodType>(
 ): Promise<z.infer<S>> {
   let response: Response;
   try {
+    const method = init?.method ?? 'GET';
     response = await fetch(url, {
-      method: init?.method ?? 'GET',
-      headers: init?.body === undefined ? undefined : { 'content-type': 'application/json' },
+      method,
+      // The server takes state changes only as JSON (a foreign page cannot send that without CORS).
+      headers: method === 'GET' ? undefined : { 'content-type': 'application/json' },
       body: init?.body === undefined ? undefined : JSON.stringify(init.body),
       cache: 'no-store',
     });
@@ -35,6 +37,7 @@ export async function fetchJson<S extends z.ZodType>(
     throw new ApiError(0, 'offline', offlineMessage);
   }
   const json: unknown = await response.json().catch(() => null);
+  if (response.status === 401) goToSignIn();
   if (!response.ok) {
     const err = apiErrorSchema.safeParse(json);
     throw new ApiError(response.status, err.success ? err.data.error.code : 'internal', err.success ? err.data.error.message : `HTTP ${response.status}`);
@@ -42,4 +45,10 @@ export async function fetchJson<S extends z.ZodType>(
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new ApiError(response.status, 'internal', `unexpected answer from ${url}: ${parsed.error.issues[0]?.message ?? ''}`);
   return parsed.data;
+}
+
+/** The session ended (signed out elsewhere, user removed, role changed): sign in again and come back here. */
+export function goToSignIn(): void {
+  if (typeof window === 'undefined' || window.location.pathname === '/login') return;
+  window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
 }

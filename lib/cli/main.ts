@@ -8,6 +8,8 @@ const USAGE = `usage:
   grimoire start [--host 127.0.0.1] [--port 6789] [--projects ./projects] [--dev]
   grimoire run <project_path> <pipeline_uuid> [--runtime-vars '<json>']
   grimoire worker [--projects ./projects] [--concurrency 2]
+  grimoire users add|list|remove|passwd [<name>] [--role owner|editor|viewer] [--projects ./projects]
+  grimoire secrets set|list|remove [<NAME>] [--projects ./projects]
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -37,6 +39,10 @@ async function main(argv: string[]): Promise<number> {
       const { workerCommand } = await import('../scheduler/worker-command');
       await workerCommand(values.projects ?? process.env.GRIMOIRE_PROJECTS ?? 'projects', concurrency);
       return -1;
+    }
+    case 'users': {
+      const { usersCommand } = await import('./users-command');
+      return usersCommand(rest);
     }
     case 'start': {
       const { values } = parseArgs({

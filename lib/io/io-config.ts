@@ -1,10 +1,12 @@
 /**
- * io_config.yaml (Mage's keys): connection profiles whose values may use {{ env_var('NAME') }}.
- * Pure: the caller passes the file text and the environment.
+ * io_config.yaml (Mage's keys): connection profiles whose values may use {{ env_var('NAME') }}
+ * and {{ mage_secret_var('NAME') }}. Pure: the caller passes the file text, the environment and
+ * the workspace's secrets.
  */
 import nunjucks from 'nunjucks';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { lookupSecret } from '../pipeline/secret-ref';
 
 export interface PostgresProfile {
   host: string;
@@ -48,8 +50,15 @@ const profileSchema = z.looseObject({
 
 const text = (v: unknown) => (v === null || v === undefined || v === '' ? undefined : String(v));
 
-/** Renders env_var() calls, then parses the YAML; every problem names what is missing. */
-export function parseIoConfig(source: string, environment: Readonly<Record<string, string | undefined>>): Map<string, IoProfile> {
+/**
+ * Renders env_var() and mage_secret_var() calls, then parses the YAML into profiles by name.
+ * Throws IoConfigError naming what is missing or wrong (a variable, a secret, a key).
+ */
+export function parseIoConfig(
+  source: string,
+  environment: Readonly<Record<string, string | undefined>>,
+  secrets: Readonly<Record<string, string>> = {},
+): Map<string, IoProfile> {
   let rendered: string;
   try {
     rendered = env.renderString(source, {
@@ -60,6 +69,7 @@ export function parseIoConfig(source: string, environment: Readonly<Record<strin
         if (fallback !== undefined) return fallback;
         throw new Error(`environment variable ${name} is not set`);
       },
+      mage_secret_var: (name: unknown) => lookupSecret(secrets, name),
     });
   } catch (e) {
     const message = (e instanceof Error ? e.message : String(e)).replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^\s*(Template render error:\s*)?(Error:\s*)?/, '');
@@ -127,8 +137,20 @@ export function secretsOf(profiles: ReadonlyMap<string, IoProfile>): string[] {
   return [...profiles.values()].flatMap((p) => (p.postgres && p.postgres.password.length >= 3 ? [p.postgres.password] : []));
 }
 
+/**
+ * Values shorter than this are never masked: hiding every "ab" in a log would hide nothing and
+ * garble the rest.
+ */
+export const MIN_MASKED_LENGTH = 3;
+
+/**
+ * `text` with every occurrence of each secret replaced by `***`. Longer secrets go first, so one
+ * that contains another is hidden whole rather than leaving its tail; values shorter than
+ * MIN_MASKED_LENGTH are left alone.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
+  const ordered = secrets.filter((s) => s.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
+  for (const s of ordered) if (out.includes(s)) out = out.split(s).join('***');
   return out;
 }

@@ -1,5 +1,6 @@
 import nunjucks from 'nunjucks';
 import { type JsonValue } from './model';
+import { lookupSecret } from './secret-ref';
 
 export interface SqlTemplateContext {
   /** Table names of the upstream outputs, in `upstream_blocks` order: `{{ df_1 }}` is the first. */
@@ -8,6 +9,8 @@ export interface SqlTemplateContext {
   executionDate: string;
   /** Extra names a host offers (e.g. `data_dir`, `env_var`). */
   extra?: Readonly<Record<string, unknown>>;
+  /** Workspace secrets by name, for `{{ mage_secret_var('NAME') }}`; none when absent. */
+  secrets?: Readonly<Record<string, string>>;
 }
 
 export class SqlTemplateError extends Error {
@@ -27,7 +30,8 @@ export function quoteIdentifier(name: string): string {
 
 /**
  * Renders a SQL block with Jinja semantics (nunjucks): `{{ df_1 }}`, `{{ my_upstream }}`,
- * `{{ variables('name') }}`, `{{ execution_date }}`, `{{ ds }}`.
+ * `{{ variables('name') }}`, `{{ execution_date }}`, `{{ ds }}`, `{{ mage_secret_var('NAME') }}`.
+ * Throws SqlTemplateError with the cause (an unknown name, variable or secret) in its message.
  */
 export function renderSqlTemplate(text: string, ctx: SqlTemplateContext): string {
   const names: Record<string, unknown> = { ...ctx.extra };
@@ -44,6 +48,8 @@ export function renderSqlTemplate(text: string, ctx: SqlTemplateContext): string
     if (fallback !== undefined) return fallback;
     throw new Error(`variable "${name}" is not set (pipeline variables: ${Object.keys(ctx.variables).join(', ') || 'none'})`);
   };
+  const secrets = ctx.secrets ?? {};
+  names.mage_secret_var = (name?: unknown) => lookupSecret(secrets, name);
   try {
     return env.renderString(text, names);
   } catch (e) {

@@ -5,6 +5,7 @@ import { BLOCK_FOLDERS, BLOCK_LANGUAGES, BLOCK_TYPES, IDENTIFIER_PATTERN, LANGUA
 import { parsePipeline } from '../pipeline/parse-pipeline';
 import { type BlockFile, type ProjectFiles } from '../protocol/editor-api';
 import { writeFileAtomic } from './files';
+import { guardPath } from './paths';
 import { pipelineFile } from './pipeline-write';
 import { conflict, MISSING_VERSION, versionOf, withFileLock } from './versions';
 
@@ -25,7 +26,7 @@ async function blockFileOf(projectDir: string, pipeline: string, block: string):
 export async function readBlockFile(projectDir: string, pipeline: string, block: string): Promise<BlockFile> {
   const file = await blockFileOf(projectDir, pipeline, block);
   try {
-    const content = await fs.readFile(path.join(projectDir, file), 'utf8');
+    const content = await fs.readFile(guardPath(projectDir, file), 'utf8');
     return { file, content, version: versionOf(content) };
   } catch {
     return { file, content: '', version: MISSING_VERSION };
@@ -38,7 +39,7 @@ export async function readBlockFile(projectDir: string, pipeline: string, block:
  */
 export async function saveBlockFile(projectDir: string, pipeline: string, block: string, content: string, version: string): Promise<{ file: string; version: string }> {
   const file = await blockFileOf(projectDir, pipeline, block);
-  const abs = path.join(projectDir, file);
+  const abs = guardPath(projectDir, file);
   return withFileLock(abs, async () => {
     let current: string = MISSING_VERSION;
     try {

@@ -72,8 +72,7 @@ export async function readProjectSettings(dir: string): Promise<ProjectSettings>
 
 /** Reads, parses and validates one pipeline; throws PipelineInvalidError listing every problem. */
 export async function loadPipeline(dir: string, pipelineUuid: string): Promise<LoadedPipeline> {
-  const pipelineDir = safeJoin(path.join(dir, 'pipelines'), pipelineUuid);
-  const file = path.join(pipelineDir, 'metadata.yaml');
+  const file = safeJoin(path.join(dir, 'pipelines'), pipelineUuid, 'metadata.yaml');
   const rel = `pipelines/${pipelineUuid}/metadata.yaml`;
   let text: string;
   try {

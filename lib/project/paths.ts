@@ -1,22 +1,7 @@
 import path from 'node:path';
-import { FOLDER_NAME_PATTERN } from '../pipeline/model';
-import { invalidInput } from '../errors';
 
-/**
- * Joins user-given folder names under a root and refuses anything that could leave it
- * (`..`, separators, absolute paths): names are checked, then the resolved path is checked again.
- */
-export function safeJoin(root: string, ...names: string[]): string {
-  for (const name of names) {
-    if (!FOLDER_NAME_PATTERN.test(name) || name.includes('..')) {
-      throw invalidInput(`"${name}" is not a valid name (letters, digits, _ . -; no path separators or "..")`);
-    }
-  }
-  const base = path.resolve(root);
-  const full = path.resolve(base, ...names);
-  if (full !== base && !full.startsWith(base + path.sep)) throw invalidInput(`"${names.join('/')}" leaves ${base}`);
-  return full;
-}
+/** Joining names and relative paths under a root goes through the one path guard. */
+export { guardPath, safeJoin } from '../access/path-guard';
 
 /** Runtime state of a project (output cache, logs, compiled blocks): git-ignored, never user code. */
 export function dataDirOf(projectDir: string): string {

@@ -14,12 +14,12 @@ import { validatePipeline } from '../pipeline/validate';
 import { type EditorEdit, type EditorPipeline } from '../protocol/editor-api';
 import { exists, listFiles, writeFileAtomic } from './files';
 import { listPipelines } from './load';
-import { safeJoin } from './paths';
+import { guardPath, safeJoin } from './paths';
 import { renameReferences } from '../pipeline/rename-references';
 import { conflict, versionOf, withFileLock } from './versions';
 
 export function pipelineFile(projectDir: string, pipeline: string): string {
-  return path.join(safeJoin(path.join(projectDir, 'pipelines'), pipeline), 'metadata.yaml');
+  return safeJoin(path.join(projectDir, 'pipelines'), pipeline, 'metadata.yaml');
 }
 
 async function readPipelineText(projectDir: string, pipeline: string): Promise<string> {
@@ -236,12 +236,12 @@ export async function applyEditorEdits(projectDir: string, project: string, pipe
       throw invalidInput(e instanceof Error ? e.message : String(e));
     }
     for (const op of files) {
-      const target = path.join(projectDir, op.file);
+      const target = guardPath(projectDir, op.file);
       if (op.kind === 'create') {
         await fs.mkdir(path.dirname(target), { recursive: true });
         await fs.writeFile(target, op.content ?? '', { flag: 'wx' });
       } else if (op.from) {
-        const source = path.join(projectDir, op.from);
+        const source = guardPath(projectDir, op.from);
         if (await exists(target)) throw conflict(`${op.file} already exists: choose another name`);
         if (await exists(source)) await fs.rename(source, target);
       }
@@ -295,7 +295,7 @@ async function renameEverywhere(projectDir: string, edited: string, from: string
     });
   }
   for (const rel of touched) {
-    const abs = path.join(projectDir, rel);
+    const abs = guardPath(projectDir, rel);
     await withFileLock(abs, async () => {
       let text: string;
       try {

@@ -12,7 +12,7 @@ import { checkCron } from './schedule';
 
 /** pipelines/<p>/triggers.yaml: the file is the definition, the store mirrors it (file and UI always in sync). */
 export function triggersFile(dir: string, pipeline: string): string {
-  return path.join(safeJoin(path.join(dir, 'pipelines'), pipeline), 'triggers.yaml');
+  return safeJoin(path.join(dir, 'pipelines'), pipeline, 'triggers.yaml');
 }
 
 async function readText(file: string): Promise<string | null> {

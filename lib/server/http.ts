@@ -1,14 +1,23 @@
 import { NextResponse } from 'next/server';
 import { errorMessage, UserError } from '../errors';
 
-const STATUS = { not_found: 404, invalid_input: 400, invalid_pipeline: 422, conflict: 409, internal: 500 } as const;
+const STATUS = { not_found: 404, invalid_input: 400, invalid_pipeline: 422, conflict: 409, unauthorized: 401, forbidden: 403, too_many_requests: 429, internal: 500 } as const;
 
-/** The one wrapper of every route handler: typed errors become their status and a JSON body. */
-export async function respond<T>(work: () => Promise<T>): Promise<NextResponse> {
+/**
+ * The one wrapper of every route handler: typed errors become their status and a JSON body.
+ * Anything else is our own failure: its details (stack, SQL) go to the server's log, and the
+ * client is told only that it happened.
+ */
+export async function respond<T>(work: () => Promise<T>, status = 200): Promise<NextResponse> {
   try {
-    return NextResponse.json(await work());
+    return NextResponse.json(await work(), { status });
   } catch (e) {
-    const code = e instanceof UserError ? e.code : 'internal';
-    return NextResponse.json({ error: { code, message: errorMessage(e) } }, { status: STATUS[code] });
+    return errorResponse(e);
   }
+}
+
+export function errorResponse(e: unknown): NextResponse {
+  if (e instanceof UserError) return NextResponse.json({ error: { code: e.code, message: errorMessage(e) } }, { status: STATUS[e.code] });
+  process.stderr.write(`route: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return NextResponse.json({ error: { code: 'internal', message: 'internal error; the server log has the details' } }, { status: 500 });
 }

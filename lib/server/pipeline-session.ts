@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { KernelHost, type KernelState } from '../kernel/host';
 import { runBlocks, type RunEvent } from '../kernel/run-blocks';
 import { type JsonValue } from '../pipeline/model';
@@ -26,9 +27,12 @@ export class PipelineSession {
     pipeline: string,
     private readonly emit: Emit,
     envDefaults: Record<string, string> = {},
+    /** Whose kernel this is: each user's outputs are cached in a folder of their own. */
+    userId = 'default',
   ) {
     this.ref = { project, pipeline };
-    this.kernel = new KernelHost({ projectDir, dataDir: dataDirOf(projectDir), pipelineUuid: pipeline, envDefaults });
+    const dataDir = dataDirOf(projectDir);
+    this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline) });
     this.kernel.onState((status: KernelState) => this.publish({ type: 'kernel_status', ...this.ref, status }));
   }
 
@@ -57,6 +61,11 @@ export class PipelineSession {
         break;
     }
     this.emit(message);
+  }
+
+  /** True while a run is in flight: such a kernel is never stopped for being idle. */
+  get busy(): boolean {
+    return this.runs.size > 0 || this.kernel.state === 'busy';
   }
 
   snapshot(): ServerMessage[] {

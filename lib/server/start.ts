@@ -1,12 +1,19 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import next from 'next';
 import { Server } from 'socket.io';
 import { openDatabase, postgresEnv } from '../db/database';
 import { startOrchestration } from '../scheduler/orchestrator';
 import { findRoot } from '../../bin/fresh-bundle';
+import { AccessStore } from '../access/access-store';
+import { type AccessContext, setAccessContext } from '../access/context';
+import { createGate } from '../access/gate';
+import { hostAllowed, originAllowed, parseAllowedHosts } from '../access/hosts';
+import { socketAccessOf } from '../access/socket-access';
+import { prepareAccess } from '../access/start-access';
+import { SignInThrottle } from '../access/throttle';
 import { Gateway } from './gateway';
 import { watchRunChanges } from './run-watch';
 
@@ -56,42 +63,91 @@ function buildOnce(): Promise<void> {
 
 export interface RunningServer {
   url: string;
+  /** The link that signs a browser in with the start token, when the server has one. */
+  signInUrl: string | null;
+  /** The start token itself (GRIMOIRE_TOKEN or the random one), when the server has one: a bearer token for scripts. */
+  startToken: string | null;
   close(): Promise<void>;
 }
 
-/** Next and socket.io on one port. Pages read the projects folder from GRIMOIRE_PROJECTS. */
+/** GRIMOIRE_MAX_BODY_BYTES, default 10 MB: larger request bodies are refused before they are read. */
+function maxBodyBytes(): number {
+  const set = Number(process.env.GRIMOIRE_MAX_BODY_BYTES);
+  return Number.isInteger(set) && set > 0 ? set : 10 * 1024 * 1024;
+}
+
+/** Next and socket.io on one port, behind the access gate. Pages read the projects folder from GRIMOIRE_PROJECTS. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const projectsDir = path.resolve(options.projectsDir);
   process.env.GRIMOIRE_PROJECTS = projectsDir;
   // Route handlers run from Next's build output; they find lib/ (e.g. the block API types) here.
   process.env.GRIMOIRE_APP_DIR = APP_DIR;
-  if (!options.dev) await buildOnce();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const database = await openDatabase(path.join(projectsDir, '.grimoire'));
+  const kernelEnv = postgresEnv(database.coordinates);
+  // Scheduler, run store and an in-process worker (triggers -> runs -> kernels), on the same database.
+  const orchestration = await startOrchestration({ url: database.url, projectsDir, kernelEnv }).catch(async (e: unknown) => {
+    await database.close();
+    throw e;
+  });
+  let access: Awaited<ReturnType<typeof prepareAccess>>;
+  try {
+    access = await prepareAccess(new AccessStore(orchestration.store.pool), options.host, process.env);
+    if (!options.dev) await buildOnce();
+  } catch (e) {
+    await orchestration.close();
+    await database.close();
+    throw e;
+  }
+  const context: AccessContext = {
+    store: access.store,
+    startToken: access.startToken,
+    throttle: new SignInThrottle(),
+    hosts: { boundHost: options.host, port: options.port, allowedHosts: parseAllowedHosts(process.env.GRIMOIRE_ALLOWED_HOSTS) },
+    maxBodyBytes: maxBodyBytes(),
+    log,
+  };
+  setAccessContext(context);
   const app = next({ dev: options.dev, dir: APP_DIR, hostname: options.host, port: options.port });
   const handle = app.getRequestHandler();
   await app.prepare();
-  const http = createServer((req, res) => void handle(req, res));
-  const io = new Server(http, { maxHttpBufferSize: 5e6 });
-  const database = await openDatabase(path.join(projectsDir, '.grimoire'));
-  const gateway = new Gateway(io, projectsDir, postgresEnv(database.coordinates));
-  // Scheduler, run store and an in-process worker (triggers -> runs -> kernels), on the same database.
-  const orchestration = await startOrchestration({ url: database.url, projectsDir, kernelEnv: postgresEnv(database.coordinates) });
+  const gate = createGate(() => context, { dev: options.dev });
+  const forward = (req: IncomingMessage, res: ServerResponse) => void handle(req, res);
+  const http = createServer((req, res) => gate.handle(req, res, forward));
+  const io = new Server(http, {
+    maxHttpBufferSize: 5e6,
+    // The handshake's Host and Origin, as for HTTP: a foreign page cannot open a socket with the user's cookie.
+    allowRequest: (req, callback) => {
+      const host = Array.isArray(req.headers.host) ? req.headers.host[0] : req.headers.host;
+      callback(null, hostAllowed(host, context.hosts) && originAllowed(req.headers.origin, host));
+    },
+  });
+  const gateway = new Gateway(io, projectsDir, { access: socketAccessOf(() => context), kernelEnv, idleKernelMs: idleKernelMs() });
   const stopRunWatch = await watchRunChanges(io, orchestration.store);
+  // A user removed or a role changed (here or by `grimoire users` elsewhere): drop the sockets it ends.
+  const stopAccessWatch = await orchestration.store.listen(['access_changes'], () => void gateway.revalidateAll().catch((e: unknown) => log(`access: ${String(e)}`)));
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => resolve());
   });
   const address = http.address();
   const port = address && typeof address === 'object' ? address.port : options.port;
-  const url = `http://${options.host}:${port}`;
+  context.hosts = { ...context.hosts, port };
+  // A wildcard bind is reached through the loopback name on this machine.
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${shownHost}:${port}`;
+  const signInUrl = access.startTokenValue !== null && (await context.store.startTokenAccepted(context.startToken)) ? `${url}/?token=${access.startTokenValue}` : null;
   process.stdout.write(`Grimoire is running at ${url} (projects: ${projectsDir})\n`);
+  process.stdout.write(signInUrl ? `Open ${signInUrl}\n` : `Sign in at ${url}/login with a user (add one with: grimoire users add <name> --role owner)\n`);
   process.stdout.write(
     database.source === 'embedded'
-      ? `Embedded PostgreSQL: psql "${database.url}"\n`
+      ? `Embedded PostgreSQL on ${database.coordinates.host}:${database.coordinates.port} (user ${database.coordinates.user}; its password is in ${path.join(projectsDir, '.grimoire', 'postgres.password')})\n`
       : `PostgreSQL from DATABASE_URL: ${database.coordinates.host}:${database.coordinates.port}/${database.coordinates.database}\n`,
   );
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
+      await stopAccessWatch();
       await stopRunWatch();
       await gateway.close();
       io.close();
@@ -99,6 +155,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await app.close();
+      setAccessContext(undefined);
       await orchestration.close();
       await database.close();
     })();
@@ -109,5 +166,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       void close().finally(() => process.exit(0));
     });
   }
-  return { url, close };
+  return { url, signInUrl, startToken: signInUrl ? access.startTokenValue : null, close };
+}
+
+/** GRIMOIRE_KERNEL_IDLE_MINUTES, default 30: a kernel no tab shows and that runs nothing stops after this. */
+function idleKernelMs(): number {
+  const minutes = Number(process.env.GRIMOIRE_KERNEL_IDLE_MINUTES);
+  return (Number.isFinite(minutes) && minutes > 0 ? minutes : 30) * 60_000;
 }

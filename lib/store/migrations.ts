@@ -175,4 +175,66 @@ END $$;
 CREATE TRIGGER run_logs_notify AFTER INSERT ON run_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION notify_run_logs();
 `,
   },
+  {
+    version: 3,
+    name: 'users, sessions, API tokens, secrets and the audit log',
+    // Only hashes of session ids and tokens are kept: a copy of the database signs nobody in.
+    // A change to users, sessions or tokens rings the servers, which drop the sockets it ends.
+    sql: `
+CREATE TABLE users (
+  id             text PRIMARY KEY,
+  name           text NOT NULL UNIQUE,
+  role           text NOT NULL,                    -- viewer | editor | owner
+  password_hash  text NOT NULL,                    -- scrypt$N$r$p$salt$hash (lib/access/passwords.ts)
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  updated_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE sessions (
+  id_hash           text PRIMARY KEY,              -- sha256 of the cookie's value
+  user_id           text REFERENCES users(id) ON DELETE CASCADE,  -- null: signed in with the start token
+  start_token_hash  text,                          -- the start token it was made with (null for users)
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  expires_at        timestamptz NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+
+CREATE TABLE api_tokens (
+  id            text PRIMARY KEY,
+  user_id       text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name          text NOT NULL,
+  token_hash    text NOT NULL UNIQUE,              -- sha256; the token is shown once
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  last_used_at  timestamptz
+);
+
+CREATE TABLE secrets (
+  name        text PRIMARY KEY,
+  nonce       bytea NOT NULL,                      -- AES-256-GCM, 12 bytes
+  ciphertext  bytea NOT NULL,
+  auth_tag    bytea NOT NULL,
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  updated_by  text NOT NULL
+);
+
+CREATE TABLE audit_log (
+  id      bigserial PRIMARY KEY,
+  at      timestamptz NOT NULL DEFAULT now(),
+  actor   text NOT NULL,                           -- a user's name, 'token' (the start token) or 'cli'
+  action  text NOT NULL,                           -- e.g. sign_in, file_saved, run_started, user_added
+  target  text NOT NULL DEFAULT '',
+  detail  jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_by_time ON audit_log (at DESC);
+
+CREATE FUNCTION notify_access_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify(TG_TABLE_SCHEMA || '_access_changes', TG_TABLE_NAME);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER users_notify AFTER INSERT OR UPDATE OR DELETE ON users FOR EACH STATEMENT EXECUTE FUNCTION notify_access_change();
+CREATE TRIGGER sessions_notify AFTER DELETE ON sessions FOR EACH STATEMENT EXECUTE FUNCTION notify_access_change();
+CREATE TRIGGER api_tokens_notify AFTER DELETE ON api_tokens FOR EACH STATEMENT EXECUTE FUNCTION notify_access_change();
+`,
+  },
 ];

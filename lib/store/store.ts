@@ -79,9 +79,10 @@ export type { Queryable } from './run-queue';
 
 /**
  * NOTIFY channels: `runs` rings workers, `cancel` names a run to stop, `triggers` wakes the
- * scheduler, `run_changes` (from table triggers, migration 2) tells servers a run changed.
+ * scheduler, `run_changes` (from table triggers, migration 2) tells servers a run changed,
+ * `access_changes` (migration 3) that users, sessions or tokens changed.
  */
-export type Channel = 'runs' | 'cancel' | 'triggers' | 'run_changes';
+export type Channel = 'runs' | 'cancel' | 'triggers' | 'run_changes' | 'access_changes';
 
 // A waiting run may start when its trigger's run limit and its backfill's concurrency leave room.
 const CLAIMABLE_FROM = `pipeline_runs r LEFT JOIN triggers t ON t.id = r.trigger_id LEFT JOIN backfills b ON b.id = r.backfill_id`;

@@ -21,6 +21,7 @@ import { parseTriggers } from '../../lib/pipeline/triggers';
 import { ensureGreenTaxiFiles } from '../../projects/demo/utils/green_taxi';
 import { watchPeak } from './process-memory';
 import { percentile, summarize, type Figure } from './stats';
+import { fixedAccess } from '../support/socket-access';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const WORK = path.join(os.tmpdir(), 'grimoire-bench');
@@ -116,7 +117,7 @@ async function withGateway<T>(files: Record<string, string>, work: (send: (m: ob
   }
   const http = createServer();
   const io = new Server(http);
-  const gateway = new Gateway(io, root);
+  const gateway = new Gateway(io, root, { access: fixedAccess() });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const address = http.address();
   const socket: Socket = connect(`http://127.0.0.1:${address && typeof address === 'object' ? address.port : 0}`, { transports: ['websocket'] });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../lib/server/start';
-import { launchBrowser, newWidePage } from '../support/browser';
+import { launchBrowser, newWidePage, signInWithLink } from '../support/browser';
 import { addBlock, block, clickEdge, dragHandle, edge, sourceHandle, targetHandle, typeCode } from '../support/notebook-page';
 import { tempProjects } from '../support/projects';
 
@@ -22,10 +22,13 @@ const EDITOR = '/projects/zoom/pipelines/etl';
 const projectFile = (rel: string) => readFile(path.join(projects.root, 'zoom', rel), 'utf8');
 
 before(async () => {
+  // A fixed start token, as a script sets it: the browser's session outlives the restart test's new server.
+  process.env.GRIMOIRE_TOKEN = 'notebook-test-token-0123456789';
   projects = await tempProjects({});
   server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: projects.root, dev: false });
   browser = await launchBrowser();
   page = await newWidePage(browser.context);
+  await signInWithLink(page, server);
 });
 
 after(async () => {

@@ -11,7 +11,7 @@ import { type Page } from 'playwright-core';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { startServer, type RunningServer } from '../../lib/server/start';
-import { launchBrowser, newWidePage } from '../support/browser';
+import { launchBrowser, newWidePage, signInWithLink } from '../support/browser';
 import { block } from '../support/notebook-page';
 import { writeProject } from '../support/write-project';
 
@@ -35,6 +35,7 @@ before(async () => {
   server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: project.root, dev: false });
   browser = await launchBrowser();
   page = await newWidePage(browser.context);
+  await signInWithLink(page, server);
   await page.goto(`${server.url}/projects/side/pipelines/p`);
   await page.getByTestId('editor-numbers').locator('.monaco-editor').waitFor();
   await page.getByTestId('connection').filter({ hasText: 'kernel' }).waitFor();

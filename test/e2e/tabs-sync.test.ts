@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../lib/server/start';
-import { launchBrowser, newWidePage } from '../support/browser';
+import { launchBrowser, newWidePage, signInWithLink } from '../support/browser';
 import { addBlock, block, clickEdge, edge, typeCode } from '../support/notebook-page';
 import { writeProject } from '../support/write-project';
 
@@ -32,6 +32,7 @@ before(async () => {
   browser = await launchBrowser();
   one = await newWidePage(browser.context);
   two = await newWidePage(browser.context);
+  await signInWithLink(one, server);
   for (const p of [one, two]) {
     await p.goto(`${server.url}${EDITOR}`);
     await p.getByTestId('editor-shape').locator('.monaco-editor').waitFor();

@@ -69,7 +69,7 @@ test('an API trigger made in the UI shows its token once; the token starts a run
   await page.getByRole('table', { name: 'Runs' }).getByRole('link', { name: id.slice(0, 8) }).waitFor();
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const res = await fetch(`${server.url}/api/runs/${id}`);
+    const res = await fetch(`${server.url}/api/runs/${id}`, { headers: { authorization: `Bearer ${server.startToken ?? ''}` } });
     const text = await res.text();
     if (/"run":\{[^}]*"status":"completed"/.test(text)) break;
     assert.ok(Date.now() < deadline, text.slice(0, 500));

@@ -5,6 +5,7 @@ import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { CLIENT_EVENT, SERVER_EVENT, serverMessageSchema, type ServerMessage } from '../../lib/protocol/messages';
 import { Gateway } from '../../lib/server/gateway';
+import { fixedAccess } from '../support/socket-access';
 import { writeProject } from '../support/write-project';
 
 let http: HttpServer;
@@ -33,7 +34,7 @@ before(async () => {
   });
   http = createServer();
   const io = new Server(http);
-  gateway = new Gateway(io, project.root);
+  gateway = new Gateway(io, project.root, { access: fixedAccess() });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const address = http.address();
   const port = address && typeof address === 'object' ? address.port : 0;

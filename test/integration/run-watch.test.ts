@@ -8,6 +8,7 @@ import { Gateway } from '../../lib/server/gateway';
 import { watchRunChanges } from '../../lib/server/run-watch';
 import { type Store } from '../../lib/store/store';
 import { testStore } from '../support/store';
+import { fixedAccess } from '../support/socket-access';
 import { writeProject } from '../support/write-project';
 
 let env: Awaited<ReturnType<typeof testStore>>;
@@ -25,7 +26,7 @@ before(async () => {
   project = await writeProject('shop', { 'pipelines/orders/metadata.yaml': 'blocks: []\n' });
   http = createServer();
   const io = new Server(http);
-  gateway = new Gateway(io, project.root);
+  gateway = new Gateway(io, project.root, { access: fixedAccess() });
   stopWatch = await watchRunChanges(io, store, 50);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const address = http.address();

@@ -45,3 +45,14 @@ export async function newWidePage(context: BrowserContext): Promise<Page> {
   await page.setViewportSize({ width: 1600, height: 1000 });
   return page;
 }
+
+/**
+ * Signs the browser in as a user on their own machine does: by opening the link `grimoire start`
+ * printed. The server answers with the session cookie and the same page without the token.
+ */
+export async function signInWithLink(page: Page, server: { signInUrl: string | null }): Promise<void> {
+  if (!server.signInUrl) throw new Error('the server printed no sign-in link (does it have users?)');
+  await page.goto(server.signInUrl);
+  if (new URL(page.url()).searchParams.has('token')) throw new Error(`the token stayed in the address bar: ${page.url()}`);
+  if (new URL(page.url()).pathname === '/login') throw new Error('the sign-in link was refused');
+}

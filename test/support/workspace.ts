@@ -1,6 +1,6 @@
 import { type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../lib/server/start';
-import { launchBrowser, newWidePage } from './browser';
+import { launchBrowser, newWidePage, signInWithLink } from './browser';
 import { tempProjects } from './projects';
 
 export interface BrowserWorkspace {
@@ -22,6 +22,7 @@ export async function browserWorkspace(fixtures: Record<string, string>, options
   try {
     browser = await launchBrowser();
     page = options.wide ? await newWidePage(browser.context) : await browser.context.newPage();
+    await signInWithLink(page, server);
   } catch (e) {
     // The test file's after() has no workspace to close: stop the server (and its embedded
     // PostgreSQL) here, or the test process waits on them forever instead of failing.
