@@ -4,7 +4,7 @@
  * Never printed: errors say where the key came from, not what it is.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 export const SECRET_KEY_BYTES = 32;
@@ -47,8 +47,9 @@ function errorCode(e: unknown): string | undefined {
 
 /**
  * Reads the key file, creating it (mode 0600, 32 random bytes as base64) when it is missing. Two
- * processes starting at once agree on one key: the file is created exclusively, and the loser
- * reads the winner's. An existing file's mode is left as it is (never loosened).
+ * processes starting at once agree on one key: the key is written whole to a file of its own and
+ * then linked into place, which fails if another process got there first (the loser reads the
+ * winner's, never a half-written file). An existing file's mode is left as it is (never loosened).
  */
 async function keyFromFile(file: string): Promise<Buffer> {
   try {
@@ -58,18 +59,22 @@ async function keyFromFile(file: string): Promise<Buffer> {
   }
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const key = randomBytes(SECRET_KEY_BYTES);
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    // 'wx': fails if another process made the file meanwhile; 0o600 before umask, so never looser.
-    const handle = await open(file, 'wx', 0o600);
+    // 'wx' with 0o600: a new file, never looser than owner-only (umask can only take bits away).
+    const handle = await open(draft, 'wx', 0o600);
     try {
       await handle.writeFile(`${key.toString('base64')}\n`);
     } finally {
       await handle.close();
     }
+    await link(draft, file);
     return key;
   } catch (e) {
     if (errorCode(e) !== 'EEXIST') throw e;
     return decodeSecretKey(await readFile(file, 'utf8'), file);
+  } finally {
+    await unlink(draft).catch(() => undefined);
   }
 }
 
@@ -78,7 +83,7 @@ async function keyFromFile(file: string): Promise<Buffer> {
  * the key file in `workspaceDataDir` (made on first use). Throws SecretKeyError for a malformed
  * key, or the file system's error when the file cannot be read or made.
  */
-export async function loadSecretKey(workspaceDataDir: string, environment: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
+export async function loadSecretKey(workspaceDataDir: string, environment: Readonly<Record<string, string | undefined>> = process.env): Promise<Buffer> {
   const fromEnv = environment.GRIMOIRE_SECRET_KEY;
   if (fromEnv !== undefined && fromEnv.trim() !== '') return decodeSecretKey(fromEnv, 'GRIMOIRE_SECRET_KEY');
   return keyFromFile(secretKeyFile(workspaceDataDir));

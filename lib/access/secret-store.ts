@@ -144,7 +144,7 @@ export class SecretStore {
  * The secret store of the workspace in `projectsDir`: rows in `db` (a store's pool, whose
  * search_path is its schema), key from GRIMOIRE_SECRET_KEY or `<projectsDir>/.grimoire/secret.key`.
  */
-export function workspaceSecretStore(db: Queryable, projectsDir: string, environment: NodeJS.ProcessEnv = process.env): SecretStore {
+export function workspaceSecretStore(db: Queryable, projectsDir: string, environment: Readonly<Record<string, string | undefined>> = process.env): SecretStore {
   const dataDir = path.join(path.resolve(projectsDir), '.grimoire');
   const fromEnv = environment.GRIMOIRE_SECRET_KEY !== undefined && environment.GRIMOIRE_SECRET_KEY.trim() !== '';
   return new SecretStore(db, () => loadSecretKey(dataDir, environment), fromEnv ? 'GRIMOIRE_SECRET_KEY' : secretKeyFile(dataDir));

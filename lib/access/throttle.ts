@@ -1,9 +1,13 @@
 /**
- * Failed sign-ins are throttled per user name and per client address: after FREE_FAILURES within
- * WINDOW_MS, each further attempt waits twice as long as the last (1 s, 2 s, 4 s ... at most 15
- * minutes) before it is even checked. A success clears its keys. In memory: one server's view.
+ * Failed sign-ins are throttled per user name (`user:<name>`) and per client address (`ip:<addr>`):
+ * after the free failures within WINDOW_MS, each further attempt waits twice as long as the last
+ * (1 s, 2 s, 4 s ... at most 15 minutes) before it is even checked. A success clears its keys.
+ * An address gets more free failures than a name: many people may share one (a NAT, a proxy).
+ * In memory: one server's view.
  */
-const FREE_FAILURES = 5;
+const FREE_FAILURES_PER_NAME = 5;
+const FREE_FAILURES_PER_ADDRESS = 30;
+const freeFailures = (key: string) => (key.startsWith('ip:') ? FREE_FAILURES_PER_ADDRESS : FREE_FAILURES_PER_NAME);
 const WINDOW_MS = 15 * 60 * 1000;
 const MAX_WAIT_MS = 15 * 60 * 1000;
 
@@ -29,8 +33,9 @@ export class SignInThrottle {
         this.records.delete(key);
         continue;
       }
-      if (r.failures < FREE_FAILURES) continue;
-      const lock = Math.min(1000 * 2 ** (r.failures - FREE_FAILURES), MAX_WAIT_MS);
+      const free = freeFailures(key);
+      if (r.failures < free) continue;
+      const lock = Math.min(1000 * 2 ** (r.failures - free), MAX_WAIT_MS);
       wait = Math.max(wait, r.last + lock - now);
     }
     return Math.max(0, wait);

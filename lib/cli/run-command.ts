@@ -9,6 +9,7 @@ import { loadPipeline } from '../project/load';
 import { dataDirOf, workspaceDataDir } from '../project/paths';
 import { openDatabase, postgresEnv } from '../db/database';
 import { formatCount, formatDuration, pad } from './format';
+import { pipelineMentionsSecrets, runSecrets, type RunSecrets } from './run-secrets';
 
 export function parseRuntimeVars(text: string | undefined): Record<string, JsonValue> {
   if (text === undefined) return {};
@@ -37,6 +38,8 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
   }
   const loaded = await loadPipeline(projectDir, pipelineUuid);
   const { pipeline } = loaded;
+  // Known once the database is up; the kernel asks before each block, and no block runs before then.
+  let secrets: RunSecrets | null = null;
   // The kernel starts now, while the database comes up (its coordinates follow with the blocks).
   const kernel = new KernelHost({
     projectDir,
@@ -45,18 +48,24 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
     // A one-shot batch run, like a trigger's: outputs pass between blocks inside DuckDB and are
     // not written out as Parquet for later (the editor's runs keep theirs).
     cacheDir: null,
+    secrets: () => secrets?.values() ?? Promise.resolve({}),
   });
   kernel.warmUp();
   // A project with connection profiles may export to the workspace's Postgres (embedded unless
   // DATABASE_URL says otherwise): start it, and give blocks its coordinates as POSTGRES_* defaults.
   // Blocks that never touch Postgres must still run when the database cannot start: say why, go on.
-  const database = (await exists(path.join(projectDir, 'io_config.yaml')))
+  // Workspace secrets live there too: a pipeline that reads them needs it even without profiles.
+  const needsDatabase = (await exists(path.join(projectDir, 'io_config.yaml'))) || (await pipelineMentionsSecrets(projectDir, pipeline));
+  const database = needsDatabase
     ? await openDatabase(workspaceDataDir(projectDir)).catch((e: unknown) => {
         out.write(`warning: no PostgreSQL for this run (${errorMessage(e).split('\n')[0]}); blocks that export to it will fail\n`);
         return null;
       })
     : null;
-  if (database) kernel.setEnvDefaults(postgresEnv(database.coordinates));
+  if (database) {
+    kernel.setEnvDefaults(postgresEnv(database.coordinates));
+    secrets = runSecrets(database.url, path.dirname(projectDir));
+  }
   const width = Math.max(...pipeline.blocks.map((b) => b.uuid.length), 5) + 2;
   out.write(`Running ${pipeline.uuid} (${pipeline.blocks.length} blocks) in ${projectDir}\n`);
   const started = performance.now();
@@ -122,6 +131,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await kernel.close();
+    await secrets?.close();
     await database?.close();
   }
 }

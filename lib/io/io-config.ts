@@ -6,7 +6,7 @@
 import nunjucks from 'nunjucks';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { lookupSecret } from '../pipeline/secret-ref';
+import { templateSecretVar } from '../pipeline/secret-ref';
 
 export interface PostgresProfile {
   host: string;
@@ -69,7 +69,7 @@ export function parseIoConfig(
         if (fallback !== undefined) return fallback;
         throw new Error(`environment variable ${name} is not set`);
       },
-      mage_secret_var: (name: unknown) => lookupSecret(secrets, name),
+      mage_secret_var: templateSecretVar(secrets),
     });
   } catch (e) {
     const message = (e instanceof Error ? e.message : String(e)).replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^\s*(Template render error:\s*)?(Error:\s*)?/, '');

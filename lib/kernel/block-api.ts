@@ -66,6 +66,14 @@ export interface BlockContext {
   fromRows(rows: readonly Record<string, unknown>[]): Promise<DataFrame>;
   /** Files, URLs, Postgres, DuckDB database files and the Parquet lake (profiles from io_config.yaml). */
   readonly io: BlockIo;
+  /** The workspace's secrets, set by an owner in Settings or with `grimoire secrets set NAME`. */
+  readonly secrets: BlockSecrets;
+}
+
+/** `ctx.secrets`: workspace secrets by name. Their values are shown as *** in logs, previews and errors. */
+export interface BlockSecrets {
+  /** The value of secret `name`; throws an error naming it when no such secret is set. */
+  get(name: string): string;
 }
 
 export interface ReadOptions {

@@ -22,15 +22,18 @@ export interface IoPlaces {
   databases: ProfileDatabases;
 }
 
-/** The project's io_config.yaml profiles, read fresh for each block (edits apply on the next run). */
-export async function loadProfiles(projectDir: string, environment: NodeJS.ProcessEnv): Promise<Map<string, IoProfile>> {
+/**
+ * The project's io_config.yaml profiles, read fresh for each block (edits apply on the next run);
+ * none without the file. `secrets` (name -> value) answer mage_secret_var(). Throws IoConfigError.
+ */
+export async function loadProfiles(projectDir: string, environment: NodeJS.ProcessEnv, secrets: Readonly<Record<string, string>> = {}): Promise<Map<string, IoProfile>> {
   let text: string;
   try {
     text = await fs.readFile(path.join(projectDir, 'io_config.yaml'), 'utf8');
   } catch {
     return new Map();
   }
-  const profiles = parseIoConfig(text, environment);
+  const profiles = parseIoConfig(text, environment, secrets);
   rememberSecrets(secretsOf(profiles));
   return profiles;
 }

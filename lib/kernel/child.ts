@@ -17,7 +17,7 @@ import { BlockProgressReporter } from './progress';
 import { ProfileDatabases } from './profile-database';
 import { spillDirectory } from './spill';
 import { ThreadShare } from './thread-share';
-import { redactKnown } from './secrets';
+import { redactKnown, rememberSecrets } from './secrets';
 import { queryOutput } from './query-output';
 
 /** The attached in-memory database that holds block outputs; every connection USEs it. */
@@ -139,6 +139,8 @@ async function main(): Promise<void> {
     switch (cmd.type) {
       case 'execute':
         for (const [key, value] of Object.entries(cmd.envDefaults ?? {})) if (process.env[key] === undefined) process.env[key] = value;
+        // Before the block runs: whatever it prints from now on has these values hidden.
+        rememberSecrets(Object.values(cmd.secrets));
         void current
           .run({ runId: cmd.runId, block: cmd.block.uuid }, () =>
             threads.around(() =>

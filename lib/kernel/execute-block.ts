@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { exists } from '../project/files';
 import path from 'node:path';
-import { redact, requirePostgres, requireProfile, secretsOf, type IoProfile } from '../io/io-config';
+import { requirePostgres, requireProfile, type IoProfile } from '../io/io-config';
 import { lakeQuery } from '../io/lake';
 import { connectPostgres } from '../io/postgres-client';
 import { loadPostgresQuery } from '../io/postgres-load';
@@ -9,6 +9,7 @@ import { readDestination } from '../pipeline/destination';
 import { loadProfiles, makeBlockIo, writeDestination } from './block-io';
 import { type DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdentifier, renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
+import { lookupSecret } from '../pipeline/secret-ref';
 import { type BlockError, type OutputPreview } from '../protocol/messages';
 import { type BlockContext, type DataFrame } from './block-api';
 import { compileBlock, CompileError, locateInStack } from './compile-ts';
@@ -18,6 +19,7 @@ import { type BlockOutcome, type KernelCommand } from './ipc';
 import { MissingUpstreamError, type OutputStore } from './outputs';
 import { type ProgressReport } from './progress';
 import { type ProfileDatabases } from './profile-database';
+import { redactKnown } from './secrets';
 
 type Execute = Extract<KernelCommand, { type: 'execute' }>;
 
@@ -140,6 +142,7 @@ async function runTypeScript(
     query: (sql) => session.query(sql),
     fromRows: (rows) => session.fromRows(rows),
     io: makeBlockIo(session, env, profiles, progress),
+    secrets: { get: (name) => lookupSecret(cmd.secrets, name) },
   };
   const result: unknown = await main(...inputs, ctx);
   await storeResult(session, result, target);
@@ -169,6 +172,7 @@ async function runSql(
     upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: quoteIdentifier(u) })),
     variables: cmd.variables,
     executionDate: cmd.executionDate,
+    secrets: cmd.secrets,
     extra: { data_dir: env.dataDir, project_dir: env.projectDir, lake: (folder: unknown) => `(${lakeQuery(path.resolve(env.projectDir, String(folder)))})` },
   });
   const provider = cmd.block.configuration.data_provider;
@@ -218,7 +222,7 @@ export async function executeBlock(cmd: Execute, env: KernelEnv, watch: (connect
   try {
     await env.store.resolve(cmd.block.upstream);
     let runTests: (out: DataFrame) => Promise<void> = async () => undefined;
-    profiles = await loadProfiles(env.projectDir, process.env);
+    profiles = await loadProfiles(env.projectDir, process.env, cmd.secrets);
     const destination = readDestination(cmd.block.configuration);
     if (!destination.ok) throw new InvalidBlockError(destination.message);
     if (cmd.block.language === 'typescript') runTests = await runTypeScript(cmd, env, session, target, profiles, progress);
@@ -236,9 +240,9 @@ export async function executeBlock(cmd: Execute, env: KernelEnv, watch: (connect
   } catch (e) {
     await env.store.dropStaging(target).catch(() => undefined);
     const error = toBlockError(e, cmd, env);
-    // Connection errors and user messages must never carry a profile's password.
-    const secrets = secretsOf(profiles);
-    const safe = { ...error, message: redact(error.message, secrets), stack: error.stack === undefined ? undefined : redact(error.stack, secrets) };
+    // Connection errors, SQL echoed by DuckDB and user messages must never carry a profile's
+    // password or a secret: both are remembered (loadProfiles, the execute command) by now.
+    const safe = { ...error, message: redactKnown(error.message), stack: error.stack === undefined ? undefined : redactKnown(error.stack) };
     return { status: 'failed', durationMs: performance.now() - started, error: safe };
   } finally {
     progress.stop();

@@ -2,6 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { childEntry } from './child-entry';
 import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelCommand, type KernelEvent } from './ipc';
+import { kernelEnvironment } from './kernel-env';
+import { secretEnvValues, ValueMask } from './value-mask';
 import { type OutputAnswer, type OutputQuery } from '../protocol/output-query';
 
 export type OutputResult = { ok: true; answer: OutputAnswer } | { ok: false; message: string };
@@ -24,6 +26,11 @@ export interface KernelOptions {
    * wins. They travel with each block, so they may be set after the kernel started (setEnvDefaults).
    */
   envDefaults?: Record<string, string>;
+  /**
+   * The workspace's secrets (name -> value), read before each block and sent with it (never
+   * through the environment). A rejection fails that block with the reason. None when absent.
+   */
+  secrets?: () => Promise<Record<string, string>>;
 }
 
 export type KernelState = 'starting' | 'idle' | 'busy' | 'dead';
@@ -65,14 +72,22 @@ export class KernelHost {
   state: KernelState = 'dead';
 
   private envDefaults: Record<string, string>;
+  /**
+   * Every secret value this host has seen (workspace secrets, password-like variables the kernel
+   * was given): whatever comes back from the kernel passes through it, so a value stays hidden
+   * even when the kernel did not know it was one.
+   */
+  private readonly mask = new ValueMask();
 
   constructor(private readonly options: KernelOptions) {
     this.envDefaults = { ...options.envDefaults };
+    this.mask.add(secretEnvValues(this.envDefaults));
   }
 
   /** Environment defaults known only after the kernel started (the database came up meanwhile). */
   setEnvDefaults(values: Record<string, string>): void {
     this.envDefaults = { ...this.envDefaults, ...values };
+    this.mask.add(secretEnvValues(values));
   }
 
   onLog(listener: LogListener): () => void {
@@ -104,18 +119,20 @@ export class KernelHost {
     this.setState('starting');
     this.stderrTail = '';
     const entry = childEntry();
+    // Not process.env as is: Grimoire's own credentials (GRIMOIRE_*, DATABASE_URL, PGPASSWORD) stay here.
+    const env = kernelEnvironment(process.env, this.envDefaults, {
+      GRIMOIRE_PROJECT_DIR: path.resolve(this.options.projectDir),
+      GRIMOIRE_DATA_DIR: path.resolve(this.options.dataDir),
+      // Empty: no output cache (see `cacheDir`).
+      GRIMOIRE_CACHE_DIR: this.options.cacheDir === null ? '' : path.resolve(this.options.cacheDir ?? path.join(this.options.dataDir, 'cache', this.options.pipelineUuid)),
+      GRIMOIRE_PIPELINE: this.options.pipelineUuid,
+    });
+    // A block may print the environment it was given: its passwords are hidden like secrets.
+    this.mask.add(secretEnvValues(env));
     const child = fork(entry.file, [], {
       cwd: this.options.projectDir,
       execArgv: entry.execArgv,
-      env: {
-        ...this.envDefaults,
-        ...process.env,
-        GRIMOIRE_PROJECT_DIR: path.resolve(this.options.projectDir),
-        GRIMOIRE_DATA_DIR: path.resolve(this.options.dataDir),
-        // Empty: no output cache (see `cacheDir`).
-        GRIMOIRE_CACHE_DIR: this.options.cacheDir === null ? '' : path.resolve(this.options.cacheDir ?? path.join(this.options.dataDir, 'cache', this.options.pipelineUuid)),
-        GRIMOIRE_PIPELINE: this.options.pipelineUuid,
-      },
+      env,
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     this.child = child;
@@ -134,9 +151,11 @@ export class KernelHost {
             this.setState(this.pending.size > 0 ? 'busy' : 'idle');
             resolve();
             return;
-          case 'log':
-            for (const l of this.logListeners) l(event);
+          case 'log': {
+            const masked = { ...event, text: this.mask.text(event.text) };
+            for (const l of this.logListeners) l(masked);
             return;
+          }
           case 'block_progress':
             for (const l of this.progressListeners) l(event);
             return;
@@ -146,7 +165,7 @@ export class KernelHost {
           case 'output_answer': {
             const waiting = this.questions.get(event.requestId);
             this.questions.delete(event.requestId);
-            waiting?.(event.result.ok ? { ok: true, answer: event.result.answer } : { ok: false, message: event.result.message });
+            waiting?.(event.result.ok ? { ok: true, answer: this.mask.answer(event.result.answer) } : { ok: false, message: this.mask.text(event.result.message) });
             return;
           }
           default: {
@@ -164,7 +183,7 @@ export class KernelHost {
           ? { kind: 'interrupted' as const, message: 'interrupted: the kernel was restarted to stop the block' }
           : {
               kind: 'kernel_died' as const,
-              message: `the kernel process exited (${signal ?? `code ${code}`}) while running this block${this.stderrTail ? `:\n${this.stderrTail.trim()}` : ''}`,
+              message: this.mask.text(`the kernel process exited (${signal ?? `code ${code}`}) while running this block${this.stderrTail ? `:\n${this.stderrTail.trim()}` : ''}`),
             };
         for (const [key, p] of this.pending) {
           this.pending.delete(key);
@@ -176,7 +195,7 @@ export class KernelHost {
         }
         this.interrupting = false;
         this.setState('dead');
-        reject(new Error(`kernel exited before it was ready (${signal ?? `code ${code}`}): ${this.stderrTail.trim()}`));
+        reject(new Error(this.mask.text(`kernel exited before it was ready (${signal ?? `code ${code}`}): ${this.stderrTail.trim()}`)));
       });
     });
     // The exit handler rejects even after a successful start; nobody waits then.
@@ -189,7 +208,23 @@ export class KernelHost {
     if (!p) return;
     this.pending.delete(key);
     if (this.pending.size === 0 && this.state === 'busy') this.setState('idle');
-    p.resolve(outcome);
+    p.resolve(this.maskOutcome(outcome));
+  }
+
+  private maskOutcome(outcome: BlockOutcome): BlockOutcome {
+    return outcome.status === 'completed' ? { ...outcome, preview: this.mask.preview(outcome.preview) } : { ...outcome, error: this.mask.blockError(outcome.error) };
+  }
+
+  /** The workspace's secrets for one block; a failure to read them is the block's failure, with the reason. */
+  private async readSecrets(): Promise<{ ok: true; values: Record<string, string> } | { ok: false; message: string }> {
+    if (!this.options.secrets) return { ok: true, values: {} };
+    try {
+      const values = await this.options.secrets();
+      this.mask.add(Object.values(values));
+      return { ok: true, values };
+    } catch (e) {
+      return { ok: false, message: `could not read the workspace's secrets: ${e instanceof Error ? e.message : String(e)}` };
+    }
   }
 
   /** Starts the kernel process ahead of the first block (start-up costs ~0.5 s), ignoring failures. */
@@ -205,10 +240,12 @@ export class KernelHost {
   /** Runs one block; always resolves, with a failure outcome if the kernel could not run it. */
   async execute(req: ExecuteRequest): Promise<BlockOutcome> {
     const started = Date.now();
+    const secrets = await this.readSecrets();
+    if (!secrets.ok) return { status: 'failed', durationMs: Date.now() - started, error: { kind: 'exception', message: secrets.message } };
     try {
       await this.ensure();
     } catch (e) {
-      return { status: 'failed', durationMs: Date.now() - started, error: { kind: 'kernel_died', message: e instanceof Error ? e.message : String(e) } };
+      return { status: 'failed', durationMs: Date.now() - started, error: { kind: 'kernel_died', message: this.mask.text(e instanceof Error ? e.message : String(e)) } };
     }
     const key = `${req.runId}/${req.block.uuid}`;
     const outcome = new Promise<BlockOutcome>((resolve) => this.pending.set(key, { resolve, started }));
@@ -221,6 +258,7 @@ export class KernelHost {
       executionDate: req.executionDate,
       previewRows: req.previewRows ?? 10,
       envDefaults: this.envDefaults,
+      secrets: secrets.values,
     };
     const child = this.child;
     if (!child || !child.connected) {

@@ -25,6 +25,11 @@ export const kernelCommandSchema = z.discriminatedUnion('type', [
     previewRows: z.number().int().nonnegative(),
     /** Defaults for the kernel's environment (POSTGRES_* of the workspace database); set variables win. */
     envDefaults: z.record(z.string(), z.string()).optional(),
+    /**
+     * The workspace's secrets by name, for mage_secret_var() and ctx.secrets. They travel with each
+     * block rather than in the environment, so blocks cannot list them and edits apply at once.
+     */
+    secrets: z.record(z.string(), z.string()),
   }),
   z.object({ type: z.literal('interrupt') }),
   /** Outputs no block of this run will read again: dropped to free memory and disk. */

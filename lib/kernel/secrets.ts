@@ -1,15 +1,18 @@
-import { redact } from '../io/io-config';
+import { ValueMask } from './value-mask';
 
 /**
- * Profile passwords this kernel has seen. Block output passes through here on its way to the
- * host, so a block that prints its connection settings does not put a password into the logs.
+ * Secret values this kernel has seen: profile passwords and the workspace secrets sent with each
+ * block. Block output passes through here on its way to the host, so a block that prints its
+ * connection settings or a secret does not put the value into the logs.
  */
-const known = new Set<string>();
+const known = new ValueMask();
 
-export function rememberSecrets(secrets: readonly string[]): void {
-  for (const s of secrets) known.add(s);
+/** Hides these values in everything the kernel sends from now on. */
+export function rememberSecrets(secrets: Iterable<string>): void {
+  known.add(secrets);
 }
 
+/** `text` with every remembered value replaced by `***`. */
 export function redactKnown(text: string): string {
-  return known.size === 0 ? text : redact(text, [...known]);
+  return known.text(text);
 }

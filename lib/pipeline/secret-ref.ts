@@ -22,3 +22,17 @@ export function lookupSecret(secrets: Readonly<Record<string, string>>, name: un
   if (value === undefined) throw new SecretNotSetError(name);
   return value;
 }
+
+/**
+ * `mage_secret_var(name)` for a template engine: the value, or a plain Error naming the secret
+ * (nunjucks prefixes the error's class name to its message; a plain Error's is stripped).
+ */
+export function templateSecretVar(secrets: Readonly<Record<string, string>>): (name?: unknown) => string {
+  return (name?: unknown) => {
+    try {
+      return lookupSecret(secrets, name);
+    } catch (e) {
+      throw new Error(e instanceof Error ? e.message : String(e));
+    }
+  };
+}

@@ -1,6 +1,6 @@
 import nunjucks from 'nunjucks';
 import { type JsonValue } from './model';
-import { lookupSecret } from './secret-ref';
+import { templateSecretVar } from './secret-ref';
 
 export interface SqlTemplateContext {
   /** Table names of the upstream outputs, in `upstream_blocks` order: `{{ df_1 }}` is the first. */
@@ -48,8 +48,7 @@ export function renderSqlTemplate(text: string, ctx: SqlTemplateContext): string
     if (fallback !== undefined) return fallback;
     throw new Error(`variable "${name}" is not set (pipeline variables: ${Object.keys(ctx.variables).join(', ') || 'none'})`);
   };
-  const secrets = ctx.secrets ?? {};
-  names.mage_secret_var = (name?: unknown) => lookupSecret(secrets, name);
+  names.mage_secret_var = templateSecretVar(ctx.secrets ?? {});
   try {
     return env.renderString(text, names);
   } catch (e) {

@@ -25,8 +25,10 @@ async function blockFileOf(projectDir: string, pipeline: string, block: string):
 
 export async function readBlockFile(projectDir: string, pipeline: string, block: string): Promise<BlockFile> {
   const file = await blockFileOf(projectDir, pipeline, block);
+  // Outside the try: a path the guard refuses is an error, not a missing file.
+  const abs = guardPath(projectDir, file);
   try {
-    const content = await fs.readFile(guardPath(projectDir, file), 'utf8');
+    const content = await fs.readFile(abs, 'utf8');
     return { file, content, version: versionOf(content) };
   } catch {
     return { file, content: '', version: MISSING_VERSION };

@@ -25,6 +25,8 @@ export interface GatewayOptions {
   kernelEnv?: Record<string, string>;
   /** A kernel with no tab open on it and nothing running stops after this long (ms); default 30 min. */
   idleKernelMs?: number;
+  /** The workspace's secrets (name -> value) for kernels, read before each block; none when absent. */
+  secrets?: () => Promise<Record<string, string>>;
 }
 
 interface OpenSession {
@@ -54,7 +56,7 @@ export class Gateway {
   constructor(
     private readonly io: Server,
     private readonly projectsDir: string,
-    options: GatewayOptions,
+    private readonly options: GatewayOptions,
   ) {
     this.access = options.access;
     this.kernelEnv = options.kernelEnv ?? {};
@@ -128,7 +130,7 @@ export class Gateway {
     const again = this.sessions.get(key);
     if (again) return again.session;
     const session = Promise.resolve(
-      new PipelineSession(dir, project, pipeline, (m) => this.io.to(userRoom(principal.id, project, pipeline)).emit(SERVER_EVENT, m), this.kernelEnv, principal.id),
+      new PipelineSession(dir, project, pipeline, (m) => this.io.to(userRoom(principal.id, project, pipeline)).emit(SERVER_EVENT, m), this.kernelEnv, principal.id, this.options.secrets),
     );
     this.sessions.set(key, { session, userId: principal.id, project, pipeline, lastUsed: Date.now() });
     return session;

@@ -1,5 +1,5 @@
 import { NextResponse } from 'next/server';
-import { errorMessage, UserError } from '../errors';
+import { errorMessage, userErrorCode } from '../errors';
 
 const STATUS = { not_found: 404, invalid_input: 400, invalid_pipeline: 422, conflict: 409, unauthorized: 401, forbidden: 403, too_many_requests: 429, internal: 500 } as const;
 
@@ -17,7 +17,8 @@ export async function respond<T>(work: () => Promise<T>, status = 200): Promise<
 }
 
 export function errorResponse(e: unknown): NextResponse {
-  if (e instanceof UserError) return NextResponse.json({ error: { code: e.code, message: errorMessage(e) } }, { status: STATUS[e.code] });
+  const code = userErrorCode(e);
+  if (code) return NextResponse.json({ error: { code, message: errorMessage(e) } }, { status: STATUS[code] });
   process.stderr.write(`route: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   return NextResponse.json({ error: { code: 'internal', message: 'internal error; the server log has the details' } }, { status: 500 });
 }

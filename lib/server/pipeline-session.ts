@@ -29,10 +29,12 @@ export class PipelineSession {
     envDefaults: Record<string, string> = {},
     /** Whose kernel this is: each user's outputs are cached in a folder of their own. */
     userId = 'default',
+    /** The workspace's secrets, read before each block (KernelOptions.secrets). */
+    secrets?: () => Promise<Record<string, string>>,
   ) {
     this.ref = { project, pipeline };
     const dataDir = dataDirOf(projectDir);
-    this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline) });
+    this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, secrets, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline) });
     this.kernel.onState((status: KernelState) => this.publish({ type: 'kernel_status', ...this.ref, status }));
   }
 

@@ -21,6 +21,8 @@ export interface ExecuteRunOptions {
   run: RunRow;
   projectsDir: string;
   kernelEnv?: Record<string, string>;
+  /** The workspace's secrets, read before each block (KernelOptions.secrets); none when absent. */
+  secrets?: () => Promise<Record<string, string>>;
   /** Aborted when the run is cancelled or the worker shuts down (see `reason`). */
   signal: AbortSignal;
   clock?: Clock;
@@ -116,6 +118,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     pipelineUuid: run.pipeline,
     cacheDir: path.join(runDir, 'cache'),
     envDefaults: options.kernelEnv,
+    secrets: options.secrets,
   });
   // Attempt in progress per block, so log lines are stored under the attempt that printed them.
   const currentAttempt = new Map<string, number>();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { workspaceSecretStore } from '../access/secret-store';
 import { errorMessage } from '../errors';
 import { type Clock, systemClock } from '../scheduler/clock';
 import { type Store } from '../store/store';
@@ -10,6 +11,11 @@ export interface WorkerOptions {
   store: Store;
   projectsDir: string;
   kernelEnv?: Record<string, string>;
+  /**
+   * The workspace's secrets for kernels, read before each block; by default those in `store`,
+   * decrypted with the key of `projectsDir` (GRIMOIRE_SECRET_KEY or .grimoire/secret.key).
+   */
+  secrets?: () => Promise<Record<string, string>>;
   /** Runs executed at once by this worker (each in its own kernel process). */
   concurrency?: number;
   workerId?: string;
@@ -37,10 +43,13 @@ export class Worker {
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopWork: (() => Promise<void>) | null = null;
   private stopped = false;
+  private readonly secrets: () => Promise<Record<string, string>>;
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
     this.clock = options.clock ?? systemClock;
+    const stored = workspaceSecretStore(options.store.pool, options.projectsDir);
+    this.secrets = options.secrets ?? (() => stored.values());
   }
 
   get store(): Store {
@@ -115,7 +124,15 @@ export class Worker {
     try {
       // A cancel that arrived between the claim and now.
       if (await this.store.isCancelRequested(run.id)) controller.abort('cancelled');
-      await executeRun({ store: this.store, run, projectsDir: this.options.projectsDir, kernelEnv: this.options.kernelEnv, signal: controller.signal, clock: this.clock });
+      await executeRun({
+        store: this.store,
+        run,
+        projectsDir: this.options.projectsDir,
+        kernelEnv: this.options.kernelEnv,
+        secrets: this.secrets,
+        signal: controller.signal,
+        clock: this.clock,
+      });
     } catch (e) {
       this.options.onError?.(e);
       await this.store.setRunStatus(run.id, 'failed', this.clock.now(), `the worker failed while running it: ${errorMessage(e)}`).catch(() => undefined);

@@ -115,6 +115,20 @@ describe('renderSqlTemplate', () => {
     const out = render("{{ data_dir }} {{ env_var('HOME') }} {{ df_1 }} {{ ds }}", { ...ctx, extra });
     assert.equal(out, '/tmp/data ENV(HOME) "t_load_trips" 2024-03-04');
   });
+
+  test("mage_secret_var('NAME') renders a secret passed in; an unknown one is an error naming it", () => {
+    const secrets = { API_KEY: 's3cr3t-value', constructor_like: 'x' };
+    assert.equal(render("SELECT '{{ mage_secret_var('API_KEY') }}' AS k", { ...ctx, secrets }), "SELECT 's3cr3t-value' AS k");
+    const e = renderError("SELECT '{{ mage_secret_var('MISSING') }}'", { ...ctx, secrets });
+    assert.match(e.message, /secret "MISSING" is not set/);
+    assert.match(e.message, /grimoire secrets set MISSING/);
+    // The set names are an owner's to list: an error never shows them.
+    assert.doesNotMatch(e.message, /API_KEY/);
+    // Names on Object's prototype are not secrets.
+    assert.match(renderError("{{ mage_secret_var('constructor') }}", { ...ctx, secrets }).message, /secret "constructor" is not set/);
+    // Without secrets passed in, none is set.
+    assert.match(renderError("{{ mage_secret_var('API_KEY') }}").message, /secret "API_KEY" is not set/);
+  });
 });
 
 describe('quoteIdentifier', () => {
