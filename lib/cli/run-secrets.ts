@@ -23,11 +23,12 @@ function errorCode(e: unknown): string | undefined {
 }
 
 /**
- * Secrets of the workspace in `projectsDir`, from the Postgres at `url`. Read once per run: a
- * run sees one snapshot, and its blocks do not each cost a query.
+ * Secrets of the workspace in `projectsDir`, from the store in `schema` of the Postgres at `url`.
+ * Read once per run: a run sees one snapshot, and its blocks do not each cost a query.
  */
-export function runSecrets(url: string, projectsDir: string): RunSecrets {
-  const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${STORE_SCHEMA}`, connectionTimeoutMillis: 15_000 });
+export function runSecrets(url: string, projectsDir: string, schema = STORE_SCHEMA): RunSecrets {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`schema name "${schema}" must be lower-case letters, digits and _`);
+  const pool = new pg.Pool({ connectionString: url, max: 1, options: `-c search_path=${schema}`, connectionTimeoutMillis: 15_000 });
   pool.on('error', () => undefined);
   const store = workspaceSecretStore(pool, projectsDir);
   let read: Promise<Record<string, string>> | null = null;
