@@ -44,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
       const { usersCommand } = await import('./users-command');
       return usersCommand(rest);
     }
+    case 'secrets': {
+      const { secretsCommand } = await import('./secrets-command');
+      return secretsCommand(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    }
     case 'start': {
       const { values } = parseArgs({
         args: rest,

@@ -12,6 +12,8 @@ import { type AccessContext, setAccessContext } from '../access/context';
 import { createGate } from '../access/gate';
 import { hostAllowed, originAllowed, parseAllowedHosts } from '../access/hosts';
 import { socketAccessOf } from '../access/socket-access';
+import { loadSecretKey } from '../access/secret-key';
+import { workspaceSecretStore } from '../access/secret-store';
 import { prepareAccess } from '../access/start-access';
 import { SignInThrottle } from '../access/throttle';
 import { Gateway } from './gateway';
@@ -93,6 +95,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let access: Awaited<ReturnType<typeof prepareAccess>>;
   try {
     access = await prepareAccess(new AccessStore(orchestration.store.pool), options.host, process.env);
+    // A bad GRIMOIRE_SECRET_KEY stops the start with its reason, not the first block that reads a secret.
+    await loadSecretKey(path.join(projectsDir, '.grimoire'));
     if (!options.dev) await buildOnce();
   } catch (e) {
     await orchestration.close();
@@ -122,7 +126,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       callback(null, hostAllowed(host, context.hosts) && originAllowed(req.headers.origin, host));
     },
   });
-  const gateway = new Gateway(io, projectsDir, { access: socketAccessOf(() => context), kernelEnv, idleKernelMs: idleKernelMs() });
+  const secretStore = workspaceSecretStore(orchestration.store.pool, projectsDir);
+  const gateway = new Gateway(io, projectsDir, { access: socketAccessOf(() => context), kernelEnv, idleKernelMs: idleKernelMs(), secrets: () => secretStore.values() });
   const stopRunWatch = await watchRunChanges(io, orchestration.store);
   // A user removed or a role changed (here or by `grimoire users` elsewhere): drop the sockets it ends.
   const stopAccessWatch = await orchestration.store.listen(['access_changes'], () => void gateway.revalidateAll().catch((e: unknown) => log(`access: ${String(e)}`)));
