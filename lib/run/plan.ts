@@ -1,3 +1,4 @@
+import { invalidInput } from '../errors';
 import { ancestors, descendants, topologicalOrder, type DagNode } from '../pipeline/dag';
 
 /** What a user asked to run (Mage's run variants). */
@@ -14,7 +15,7 @@ export type RunScope =
 export function planRun(nodes: readonly DagNode[], scope: RunScope): string[] {
   const order = topologicalOrder(nodes);
   if (scope.kind === 'pipeline') return order;
-  if (!nodes.some((n) => n.uuid === scope.block)) throw new Error(`block "${scope.block}" is not in this pipeline`);
+  if (!nodes.some((n) => n.uuid === scope.block)) throw invalidInput(`block "${scope.block}" is not in this pipeline`);
   const chosen = new Set([scope.block]);
   if (scope.kind === 'with_upstream') for (const a of ancestors(nodes, scope.block)) chosen.add(a);
   if (scope.kind === 'downstream') for (const d of descendants(nodes, scope.block)) chosen.add(d);

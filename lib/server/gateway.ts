@@ -224,8 +224,9 @@ export class Gateway {
         await (await this.existingSession(principal, project, pipeline))?.restart();
         return;
       case 'query_output': {
-        const open = this.existingSession(principal, project, pipeline);
-        const result = open ? await (await open).kernel.queryOutput(message.block, message.query) : { ok: false as const, message: `no output of ${message.block} yet: run the block first` };
+        // A kernel (started once the pipeline is found) reloads the user's cached outputs, e.g. after a server restart.
+        const session = await this.openSession(principal, project, pipeline);
+        const result = await session.kernel.queryOutput(message.block, message.query);
         this.reply(socket, { type: 'output_answer', project, pipeline, block: message.block, requestId: message.requestId, result });
         return;
       }

@@ -178,6 +178,58 @@ test('malformed requests get 400 with a message, never 500; big bodies are refus
   assert.equal((await fs.readFile(path.join(project.dir, 'data_loaders', 'load.sql'), 'utf8')).startsWith('SELECT range'), true);
 });
 
+test('every file-touching route, with traversal payloads in each name: nothing outside the projects folder is read or written', async () => {
+  // Beside the projects folder: where `..` from a project name lands.
+  const outside = path.dirname(project.root);
+  const canary = path.join(outside, `canary-${path.basename(project.root)}.txt`);
+  await fs.writeFile(canary, 'CANARY CONTENT\n');
+  // Other programs write to the temp folder too: watch for the names these payloads could make.
+  const planted = ['copy', 'etc', 'passwd', 'pwned', 'b', 'y', 'x', 'p', '....'];
+  const listing = async () => (await fs.readdir(outside)).filter((n) => planted.includes(n) || n.startsWith('canary-')).sort().join('\n');
+  const projectsListing = async () => (await fs.readdir(project.root)).sort().join('\n');
+  const before = { listing: await listing(), projects: await projectsListing(), tree: await treeHash(project.root) };
+  const payloads = ['..', '../..', `../../${path.basename(canary)}`, '%2e%2e', '..%2f..%2fetc%2fpasswd', '/etc/passwd', 'a\\..\\b', 'x%00y', '....//....//etc', canary];
+  let tried = 0;
+  try {
+    for (const rule of HTTP_RULES) {
+      const params = [...rule.path.matchAll(/\[(\w+)\]/g)].map((m) => m[1] ?? '');
+      if (!rule.path.startsWith('/api/projects') && !rule.path.startsWith('/api/users')) continue;
+      for (const param of params) {
+        for (const payload of payloads) {
+          const values: Record<string, string> = { project: 'shop', pipeline: 'p', block: 'load', trigger: 't', name: 'nobody' };
+          values[param] = payload;
+          const url = rule.path.replace(/\[(\w+)\]/g, (_m, k: string) => (k === param ? encodeURIComponent(payload) : (values[k] ?? 'x')));
+          const body = rule.method === 'GET' ? undefined : { name: payload, content: 'pwned', version: 'x', from: payload, action: 'clone', edits: [], template: 'empty' };
+          const a = await http(rule.method, url, { cookie: cookies.owner, body });
+          assert.ok(a.status >= 400 && a.status < 500, `${rule.method} ${url} -> ${a.status} ${a.text.slice(0, 200)}`);
+          assert.ok(!a.text.includes('CANARY') && !a.text.includes('root:x:0:0'), `${rule.method} ${url} leaked a file`);
+          tried++;
+        }
+      }
+    }
+    // Names in bodies: new projects and pipelines named with the payloads.
+    for (const payload of payloads) {
+      for (const [method, url, body] of [
+        ['POST', '/api/projects', { name: payload }],
+        ['POST', '/api/projects/shop/pipelines', { action: 'create', name: payload }],
+        ['POST', '/api/projects/shop/pipelines', { action: 'clone', from: payload, name: 'copy' }],
+        ['PATCH', '/api/projects/shop/pipelines/p', { name: payload }],
+      ] as const) {
+        const a = await http(method, url, { cookie: cookies.owner, body });
+        assert.equal(a.status, 400, `${method} ${url} ${JSON.stringify(body)} -> ${a.status} ${a.text.slice(0, 200)}`);
+        tried++;
+      }
+    }
+    assert.ok(tried > 200, `tried ${tried}`);
+    assert.equal(await listing(), before.listing, 'a file appeared or vanished outside the projects folder');
+    assert.equal(await projectsListing(), before.projects, 'a project appeared in the projects folder');
+    assert.equal(await fs.readFile(canary, 'utf8'), 'CANARY CONTENT\n');
+    assert.equal(await treeHash(project.root), before.tree);
+  } finally {
+    await fs.rm(canary, { force: true });
+  }
+});
+
 /** A socket as a tab opens it; resolves once connected or rejects with the refusal. */
 function openSocket(c: { cookie?: string; token?: string; origin?: string }): Promise<{ socket: Socket; received: ServerMessage[] }> {
   const headers: Record<string, string> = {};
