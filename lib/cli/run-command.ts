@@ -7,7 +7,7 @@ import { variablesSchema } from '../protocol/messages';
 import { exists } from '../project/files';
 import { loadPipeline } from '../project/load';
 import { dataDirOf, workspaceDataDir } from '../project/paths';
-import { openDatabase, postgresEnv } from '../db/database';
+import { openDatabase } from '../db/database';
 import { formatCount, formatDuration, pad } from './format';
 import { pipelineMentionsSecrets, runSecrets, type RunSecrets } from './run-secrets';
 
@@ -63,7 +63,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
       })
     : null;
   if (database) {
-    kernel.setEnvDefaults(postgresEnv(database.coordinates));
+    kernel.setEnvDefaults(database.kernelEnv);
     secrets = runSecrets(database.url, path.dirname(projectDir));
   }
   const width = Math.max(...pipeline.blocks.map((b) => b.uuid.length), 5) + 2;

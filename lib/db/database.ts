@@ -1,11 +1,17 @@
 import path from 'node:path';
-import { postgresUrl, startEmbeddedPostgres, type PostgresCoordinates } from './embedded-postgres';
+import { ensureBlocksRole } from './blocks-role';
+import { passwordFor, postgresUrl, startEmbeddedPostgres, type PostgresCoordinates } from './embedded-postgres';
 
 export interface Database {
   url: string;
   coordinates: PostgresCoordinates;
   /** Where it came from, for the start-up line. */
   source: 'DATABASE_URL' | 'embedded';
+  /**
+   * POSTGRES_* defaults for blocks: the embedded server through the blocks' own login (which cannot
+   * read Grimoire's metadata); none for DATABASE_URL, whose credentials are the server's alone.
+   */
+  kernelEnv: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -34,10 +40,17 @@ export async function openDatabase(workspaceDataDir: string, environment: NodeJS
   const external = environment.DATABASE_URL;
   if (external) {
     const coordinates = coordinatesOf(external);
-    return { url: postgresUrl(coordinates), coordinates, source: 'DATABASE_URL', close: async () => undefined };
+    return { url: postgresUrl(coordinates), coordinates, source: 'DATABASE_URL', kernelEnv: {}, close: async () => undefined };
   }
-  const server = await startEmbeddedPostgres(path.join(workspaceDataDir, 'postgres'));
-  return { url: server.url, coordinates: server.coordinates, source: 'embedded', close: () => server.stop() };
+  const dir = path.join(workspaceDataDir, 'postgres');
+  const server = await startEmbeddedPostgres(dir);
+  try {
+    const blocks = await ensureBlocksRole(server.coordinates, await passwordFor(dir, 'blocks-password'));
+    return { url: server.url, coordinates: server.coordinates, source: 'embedded', kernelEnv: postgresEnv(blocks), close: () => server.stop() };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
 }
 
 /** What blocks see by default, so a profile written with env_var('POSTGRES_HOST') ... reaches this server. */

@@ -23,11 +23,12 @@ export interface RunningPostgres {
 const USER = 'postgres';
 
 /**
- * A random password made when the data folder is first created and kept beside it (mode 600), so
- * every process that joins the server finds it, and no common word ends up redacted from logs.
+ * A random password made when the data folder is first created and kept beside it (mode 600) as
+ * `<folder>.<kind>`, so every process that joins the server finds it, and no common word ends up
+ * redacted from logs. `kind`: `password` (the server's superuser), `blocks-password` (lib/db/blocks-role.ts).
  */
-async function passwordFor(dir: string): Promise<string> {
-  const file = path.join(path.dirname(dir), `${path.basename(dir)}.password`);
+export async function passwordFor(dir: string, kind = 'password'): Promise<string> {
+  const file = path.join(path.dirname(dir), `${path.basename(dir)}.${kind}`);
   try {
     const saved = (await fs.readFile(file, 'utf8')).trim();
     if (saved) return saved;
@@ -35,7 +36,13 @@ async function passwordFor(dir: string): Promise<string> {
     // First start: make one below.
   }
   const made = randomBytes(18).toString('base64url');
-  await fs.writeFile(file, made + '\n', { mode: 0o600 });
+  try {
+    // wx: two processes opening a new folder at once agree on the first one's password.
+    await fs.writeFile(file, made + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && e.code === 'EEXIST') return (await fs.readFile(file, 'utf8')).trim();
+    throw e;
+  }
   return made;
 }
 

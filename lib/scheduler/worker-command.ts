@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openDatabase, postgresEnv } from '../db/database';
+import { openDatabase } from '../db/database';
 import { startOrchestration } from './orchestrator';
 
 /**
@@ -12,7 +12,7 @@ export async function workerCommand(projectsDir: string, concurrency: number): P
   const orchestration = await startOrchestration({
     url: database.url,
     projectsDir: root,
-    kernelEnv: postgresEnv(database.coordinates),
+    kernelEnv: database.kernelEnv,
     roles: { scheduler: false, worker: true },
     workerConcurrency: concurrency,
   });

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import path from 'node:path';
 import next from 'next';
 import { Server } from 'socket.io';
-import { openDatabase, postgresEnv } from '../db/database';
+import { openDatabase } from '../db/database';
 import { startOrchestration } from '../scheduler/orchestrator';
 import { findRoot } from '../../bin/fresh-bundle';
 import { AccessStore } from '../access/access-store';
@@ -86,7 +86,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   process.env.GRIMOIRE_APP_DIR = APP_DIR;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const database = await openDatabase(path.join(projectsDir, '.grimoire'));
-  const kernelEnv = postgresEnv(database.coordinates);
+  const kernelEnv = database.kernelEnv;
   // Scheduler, run store and an in-process worker (triggers -> runs -> kernels), on the same database.
   const orchestration = await startOrchestration({ url: database.url, projectsDir, kernelEnv }).catch(async (e: unknown) => {
     await database.close();
