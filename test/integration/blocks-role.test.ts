@@ -76,6 +76,6 @@ test('a schema made by the superuser before the login existed is handed to the b
 });
 
 test('with DATABASE_URL, blocks get no POSTGRES_* defaults: those credentials are the server’s', async () => {
-  const external = await openDatabase(folder, { DATABASE_URL: 'postgres://owner:hunter2hunter2@127.0.0.1:5999/meta' });
+  const external = await openDatabase(folder, { ...process.env, DATABASE_URL: 'postgres://owner:hunter2hunter2@127.0.0.1:5999/meta' });
   assert.deepEqual(external.kernelEnv, {});
 });
