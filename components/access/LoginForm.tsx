@@ -1,12 +1,8 @@
 'use client';
 import { useState } from 'react';
 import { ErrorNote } from '@/components/shared/ErrorNote';
+import { localReturnPath } from '@/lib/access/return-path';
 import { apiErrorSchema } from '@/lib/protocol/editor-api';
-
-/** Only a path on this server is a place to return to after sign-in (never //host or https://...). */
-function localPath(next: string): string {
-  return next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : '/';
-}
 
 export function LoginForm({ next, initialError }: { next: string; initialError: string | null }) {
   const [username, setUsername] = useState('');
@@ -23,7 +19,7 @@ export function LoginForm({ next, initialError }: { next: string; initialError: 
         void fetch('/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
           .then(async (r) => {
             if (r.ok) {
-              window.location.assign(localPath(next));
+              window.location.assign(localReturnPath(next));
               return;
             }
             const err = apiErrorSchema.safeParse(await r.json().catch(() => null));

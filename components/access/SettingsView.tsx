@@ -37,7 +37,7 @@ export function SettingsView() {
       {me.role !== 'viewer' && me.kind === 'user' ? <Tokens /> : null}
       {me.role === 'owner' ? (
         <>
-          <Users />
+          <Users firstOwnerHint={me.kind === 'start_token'} />
           <Secrets />
           <Audit />
         </>
@@ -98,9 +98,9 @@ function Tokens() {
   );
 }
 
-function Users() {
+function Users({ firstOwnerHint }: { firstOwnerHint: boolean }) {
   const [users, setUsers] = useState<z.infer<typeof usersAnswerSchema>['users']>([]);
-  const [form, setForm] = useState<{ name: string; role: Role; password: string }>({ name: '', role: 'editor', password: '' });
+  const [form, setForm] = useState<{ name: string; role: Role; password: string }>({ name: '', role: firstOwnerHint ? 'owner' : 'editor', password: '' });
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => fetchJson('/api/users', usersAnswerSchema).then((u) => setUsers(u.users), (e: unknown) => setError(message(e))), []);
   useEffect(() => void load(), [load]);
@@ -108,6 +108,11 @@ function Users() {
   return (
     <section aria-label="Users">
       <h2>Users</h2>
+      {firstOwnerHint ? (
+        <p className="muted">
+          You are signed in with the start link. The first user must be an owner; once users exist the link stops working and you sign in as that user.
+        </p>
+      ) : null}
       <form
         className="create"
         aria-label="New user"

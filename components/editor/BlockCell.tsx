@@ -21,6 +21,7 @@ function Elapsed({ since }: { since: number }) {
 }
 
 export function BlockCell({ block, index, next, focusToken }: { block: EditorBlock; index: number; next?: string; focusToken?: number }) {
+  const readOnly = useEditor((s) => s.readOnly);
   const file = useEditor((s) => s.files[block.uuid]);
   const view = useEditor((s) => s.run.blocks[block.uuid]);
   const status = useEditor((s) => displayStatus(s, block.uuid));
@@ -173,6 +174,7 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
             <BlockEditor
               uuid={block.uuid}
               language={block.language}
+              readOnly={readOnly}
               value={file.content}
               onChange={(v) => st().setContent(block.uuid, v)}
               onRun={() => void st().runBlock('run_block', block.uuid)}

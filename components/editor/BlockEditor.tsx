@@ -14,6 +14,8 @@ export interface BlockEditorProps {
   onEscape(): void;
   errorLine?: number;
   errorMessage?: string;
+  /** A viewer's page: the code cannot be changed here. */
+  readOnly?: boolean;
   sql?: SqlContext;
   /** Row types of the pipeline's block outputs (TypeScript blocks), see lib/editor/block-rows-dts.ts. */
   rowTypes?: string;
@@ -112,6 +114,7 @@ export default function BlockEditor(props: BlockEditorProps) {
           scrollbar: { alwaysConsumeMouseWheel: false },
           tabSize: 2,
           fixedOverflowWidgets: true,
+          readOnly: props.readOnly ?? false,
         }}
       />
     </div>

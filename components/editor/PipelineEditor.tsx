@@ -21,6 +21,7 @@ export function PipelineEditor({ project, pipeline }: { project: string; pipelin
   const connected = useEditor((s) => s.run.connected);
   const kernel = useEditor((s) => s.run.kernel);
   const notice = useEditor((s) => s.notice);
+  const readOnly = useEditor((s) => s.readOnly);
   const selected = useEditor((s) => s.selected);
   const adding = useEditor((s) => s.adding);
   const st = useEditor.getState;
@@ -155,6 +156,11 @@ export function PipelineEditor({ project, pipeline }: { project: string; pipelin
             {connected ? `kernel ${kernel === 'dead' ? 'not started' : kernel}` : 'connecting…'}
           </span>
         </div>
+        {readOnly ? (
+          <p className="muted" data-testid="read-only">
+            Read-only: you are a viewer. Running blocks and editing need the editor role.
+          </p>
+        ) : null}
         {notice ? (
           <p role="alert" className="error notice">
             {notice}

@@ -7,7 +7,8 @@ import { CLIENT_EVENT, serverMessageSchema, SERVER_EVENT, type ClientMessage, ty
 import { type OutputAnswer, type OutputQueryInput, outputQuerySchema } from '@/lib/protocol/output-query';
 import { ApiError, api } from './api';
 import { reduceRun, type RunState } from './run-state';
-import { goToSignIn } from '@/components/shared/fetch-json';
+import { fetchJson, goToSignIn } from '@/components/shared/fetch-json';
+import { meSchema } from '@/lib/protocol/access-api';
 
 export interface FileState {
   content: string;
@@ -45,6 +46,8 @@ export interface EditorState {
   collapsed: Record<string, boolean>;
   notice: string | null;
   adding: AddBlockPlace | null;
+  /** A viewer's page: code is shown read-only (the server refuses edits and runs anyway). */
+  readOnly: boolean;
   init(project: string, pipeline: string): () => void;
   reload(): Promise<void>;
   edit(edits: EditorEditInput[]): Promise<boolean>;
@@ -173,6 +176,10 @@ export const useEditor = create<EditorState>()((set, get) => {
       case 'block_status':
         if (m.status === 'completed') set((s) => ({ completedAt: { ...s.completedAt, [m.block]: Date.parse(m.at) } }));
         break;
+      case 'error':
+        // A refusal of something this tab asked for (a viewer's run, a made-up block): say so.
+        set({ notice: m.message });
+        break;
       default:
         break;
     }
@@ -192,10 +199,15 @@ export const useEditor = create<EditorState>()((set, get) => {
     collapsed: {},
     notice: null,
     adding: null,
+    readOnly: false,
 
     init(project, pipeline) {
       renamedTo.clear();
       set({ project, pipeline, model: null, files: {}, run: emptyRun(), completedAt: {}, outputKeys: {}, columns: {}, selected: null, notice: null, adding: null });
+      fetchJson('/api/auth/me', meSchema).then(
+        (me) => set({ readOnly: me.user.role === 'viewer' }),
+        () => undefined,
+      );
       const s = io({ transports: ['websocket'] });
       socket = s;
       s.on('connect', () => {

@@ -82,10 +82,14 @@ export class AccessStore {
     return r.rows.map((u) => ({ name: u.name, role: roleOf(u.role), created_at: iso(u.created_at) }));
   }
 
-  /** Adds a user; a taken name is a conflict. */
+  /** Adds a user; a taken name is a conflict; the first user must be an owner (invalid_input). */
   async addUser(name: string, role: Role, password: string): Promise<void> {
     checkName(name);
     checkPassword(password);
+    // Without an owner nobody could manage users again, and the start token stops working once users exist.
+    if (role !== 'owner' && (await this.ownerCount()) === 0) {
+      throw invalidInput(`the first user must be an owner: add "${name}" with role owner (grimoire users add ${name} --role owner), then others`);
+    }
     const hash = await hashPassword(password);
     const r = await this.db.query('INSERT INTO users (id, name, role, password_hash) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING', [randomUUID(), name, role, hash]);
     if (r.rowCount === 0) throw new UserError('conflict', `user "${name}" already exists`);

@@ -17,11 +17,12 @@ export async function addUser(body: { name: string; role: Role; password: string
 }
 
 /** A new role or password ends the user's sessions at once. */
-export async function changeUser(name: string, body: { role?: Role; password?: string }): Promise<{ user: string }> {
+export async function changeUser(name: string, body: { role?: Role; password?: string }): Promise<{ user: string; changed: string[] }> {
   const store = accessContext().store;
   if (body.role) await store.setRole(name, body.role);
   if (body.password) await store.setPassword(name, body.password);
-  return { user: name };
+  // What changed, for the audit log (never the password itself).
+  return { user: name, changed: [...(body.role ? [`role ${body.role}`] : []), ...(body.password ? ['password'] : [])] };
 }
 
 export async function removeUser(name: string): Promise<{ removed: string }> {
@@ -42,8 +43,8 @@ export async function listTokens(principal: Principal): Promise<{ tokens: ApiTok
 }
 
 /** The token is in this answer only; the store keeps its hash. */
-export async function createToken(principal: Principal, name: string): Promise<{ id: string; token: string }> {
-  return accessContext().store.createApiToken(tokenOwner(principal), name);
+export async function createToken(principal: Principal, name: string): Promise<{ id: string; name: string; token: string }> {
+  return { ...(await accessContext().store.createApiToken(tokenOwner(principal), name)), name };
 }
 
 /** Editors revoke their own tokens, owners anyone's. */

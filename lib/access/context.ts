@@ -1,8 +1,9 @@
 /**
  * The access layer of a running server: its store, its start token, its sign-in throttle and its
- * Host policy. Route handlers live in Next's bundle and the gate in the custom server's modules
- * (two copies of every module, one process): a global slot is how both reach the one instance.
+ * Host policy. The gate (custom server) and the route handlers (Next's bundle) reach the one
+ * instance through a process slot (lib/server/process-slot.ts).
  */
+import { processSlot } from '../server/process-slot';
 import { type AccessStore, type StartToken } from './access-store';
 import { type HostPolicy } from './hosts';
 import { type SignInThrottle } from './throttle';
@@ -18,15 +19,14 @@ export interface AccessContext {
   log(line: string): void;
 }
 
-const SLOT = Symbol.for('grimoire.access');
-const slots: Record<symbol, AccessContext | undefined> = globalThis;
+const slot = processSlot<AccessContext>('access');
 
 export function setAccessContext(context: AccessContext | undefined): void {
-  slots[SLOT] = context;
+  slot.set(context);
 }
 
 export function accessContext(): AccessContext {
-  const found = slots[SLOT];
+  const found = slot.get();
   if (!found) throw new Error('the access layer is not running (route handlers run only inside grimoire start)');
   return found;
 }
@@ -36,6 +36,9 @@ export const SESSION_COOKIE = 'grimoire_session';
 
 /** Set by the gate on every request it lets through (and stripped from what clients send). */
 export const PRINCIPAL_HEADER = 'x-grimoire-principal';
+/** Set by a route handler on a create's answer: what it made, for the audit entry the gate writes. */
+export const AUDIT_TARGET_HEADER = 'x-grimoire-audit-target';
+
 /** The client's address as the gate saw the connection (X-Forwarded-For is the client's word, not ours). */
 export const CLIENT_ADDRESS_HEADER = 'x-grimoire-client-address';
 

@@ -8,12 +8,13 @@
  */
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { authenticate } from './authenticate';
-import { type AccessContext, CLIENT_ADDRESS_HEADER, PRINCIPAL_HEADER, sessionCookie } from './context';
+import { type AccessContext, AUDIT_TARGET_HEADER, CLIENT_ADDRESS_HEADER, PRINCIPAL_HEADER, sessionCookie } from './context';
 import { sameSecret } from './credentials';
 import { SESSION_LIFETIME_MS } from './access-store';
 import { hostAllowed, originAllowed } from './hosts';
+import { localReturnPath } from './return-path';
 import { canonicalPath, findHttpRule, isPublicFile, type HttpRule } from './rules';
-import { type Principal, roleAllows } from './roles';
+import { type Principal, roleAllows, withArticle } from './roles';
 import { sha256 } from './credentials';
 
 export type Forward = (req: IncomingMessage, res: ServerResponse) => void;
@@ -76,11 +77,13 @@ function limitBody(req: IncomingMessage, res: ServerResponse, maxBytes: number):
   };
 }
 
-/** A local path to send a browser back to after sign-in; anything else (//evil, https://...) is "/". */
-export function localReturnPath(value: string | null | undefined): string {
-  if (!value || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return '/';
-  const checked = canonicalPath(value.split('?')[0] ?? '/');
-  return checked.ok ? value : '/';
+const OWN_HEADERS = new Set([PRINCIPAL_HEADER, CLIENT_ADDRESS_HEADER]);
+
+/** Removes the headers only the gate may set, from the parsed headers and the raw list alike. */
+function dropOwnHeaders(req: IncomingMessage): void {
+  for (const name of OWN_HEADERS) delete req.headers[name];
+  const raw = req.rawHeaders;
+  for (let i = raw.length - 2; i >= 0; i -= 2) if (OWN_HEADERS.has((raw[i] ?? '').toLowerCase())) raw.splice(i, 2);
 }
 
 function principalHeader(p: Principal): string {
@@ -96,8 +99,8 @@ export function createGate(context: () => AccessContext, options: { dev: boolean
   const decide = async (req: IncomingMessage, res: ServerResponse, forward: Forward): Promise<void> => {
     const ctx = context();
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    // Nobody but the gate may say who a request is.
-    delete req.headers[PRINCIPAL_HEADER];
+    // Nobody but the gate may say who a request is, or where it came from.
+    dropOwnHeaders(req);
     req.headers[CLIENT_ADDRESS_HEADER] = req.socket.remoteAddress ?? 'unknown';
     const host = header(req, 'host');
     if (!hostAllowed(host, ctx.hosts)) {
@@ -172,7 +175,7 @@ export function createGate(context: () => AccessContext, options: { dev: boolean
       if (await signInWithLinkToken(ctx, req, res, rawUrl)) return;
     }
     if (!roleAllows(principal.role, rule.access)) {
-      refuse(res, 403, 'forbidden', `this needs the ${rule.access} role; you are ${principal.role === 'owner' ? 'an' : 'a'} ${principal.role}`);
+      refuse(res, 403, 'forbidden', `this needs the ${rule.access} role; you are ${withArticle(principal.role)}`);
       return;
     }
     req.headers[PRINCIPAL_HEADER] = principalHeader(principal);
@@ -220,12 +223,22 @@ async function signInWithLinkToken(ctx: AccessContext, req: IncomingMessage, res
   return true;
 }
 
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** State changes that succeeded go to the audit log: who, what (the rule), which (the path's names). */
 function auditWhenDone(ctx: AccessContext, res: ServerResponse, actor: string, rule: HttpRule, params: Record<string, string>): void {
   res.once('finish', () => {
     if (res.statusCode >= 400) return;
     const action = rule.audit ?? `${rule.method} ${rule.path}`;
-    const target = Object.values(params).join('/');
+    const made = res.getHeader(AUDIT_TARGET_HEADER);
+    const path = Object.values(params).join('/');
+    const target = typeof made === 'string' ? [path, safeDecode(made)].filter((t) => t !== '').join('/') : path;
     ctx.store.audit(actor, action, target, params).catch((e: unknown) => ctx.log(`audit: ${e instanceof Error ? e.message : String(e)}`));
   });
 }

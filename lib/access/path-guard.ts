@@ -19,6 +19,7 @@ export function segmentProblem(segment: string): string | null {
   if (segment.includes('\\') || segment.includes('/')) return 'a path separator inside a name';
   if (/%[0-9a-fA-F]{2}/.test(segment)) return 'a percent-encoded character';
   if (segment.includes(':')) return 'a ":" (drive letters and streams are not paths here)';
+  if (Buffer.byteLength(segment) > 255) return 'a name longer than 255 bytes';
   return null;
 }
 
@@ -48,6 +49,7 @@ function realLocation(full: string): string {
       return path.join(realpathSync(at), ...rest.reverse());
     } catch (e) {
       const code = e instanceof Error && 'code' in e ? e.code : undefined;
+      if (code === 'ENAMETOOLONG') throw invalidInput('the path is too long');
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
       const parent = path.dirname(at);
       if (parent === at) return full;

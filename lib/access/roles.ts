@@ -12,6 +12,11 @@ export function roleAllows(held: Role, needed: Role): boolean {
   return RANK[held] >= RANK[needed];
 }
 
+/** "an owner", "an editor", "a viewer": for messages that say what someone is. */
+export function withArticle(role: Role): string {
+  return `${role === 'viewer' ? 'a' : 'an'} ${role}`;
+}
+
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 }

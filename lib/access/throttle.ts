@@ -1,24 +1,30 @@
 /**
- * Failed sign-ins are throttled per user name (`user:<name>`) and per client address (`ip:<addr>`):
- * after the free failures within WINDOW_MS, each further attempt waits twice as long as the last
- * (1 s, 2 s, 4 s ... at most 15 minutes) before it is even checked. A success clears its keys.
- * An address gets more free failures than a name: many people may share one (a NAT, a proxy).
+ * Failed sign-ins are throttled per key: after a key's free failures within WINDOW_MS, each further
+ * attempt waits twice as long as the last (1 s, 2 s, 4 s ... at most 15 minutes) before it is even
+ * checked. A success clears its keys. Keys, and their free failures:
+ * - `pair:<name>|<address>` (5): one guesser at one account;
+ * - `user:<name>` (20): one account guessed from many addresses;
+ * - `ip:<address>` (30): start-token links tried from one address.
+ * Password sign-in is never throttled per address alone: everyone behind one proxy (or on the
+ * loopback bind) shares an address, and one guesser must not lock them all out.
  * In memory: one server's view.
  */
-const FREE_FAILURES_PER_NAME = 5;
-const FREE_FAILURES_PER_ADDRESS = 30;
-const freeFailures = (key: string) => (key.startsWith('ip:') ? FREE_FAILURES_PER_ADDRESS : FREE_FAILURES_PER_NAME);
+const FREE_FAILURES: Record<string, number> = { pair: 5, user: 20, ip: 30 };
+const freeFailures = (key: string) => FREE_FAILURES[key.slice(0, key.indexOf(':'))] ?? 5;
+
+/** At most this many failed sign-ins a minute go to the audit log one by one; the rest are counted. */
+const AUDITED_FAILURES_PER_MINUTE = 20;
 const WINDOW_MS = 15 * 60 * 1000;
 const MAX_WAIT_MS = 15 * 60 * 1000;
 
-interface Record {
+interface Failures {
   failures: number;
   first: number;
   last: number;
 }
 
 export class SignInThrottle {
-  private readonly records = new Map<string, Record>();
+  private readonly records = new Map<string, Failures>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -57,5 +63,29 @@ export class SignInThrottle {
 
   succeeded(keys: readonly string[]): void {
     for (const key of keys) this.records.delete(key);
+  }
+
+  private auditMinute = 0;
+  private auditedThisMinute = 0;
+  private unaudited = 0;
+
+  /**
+   * Whether to write this failed sign-in to the audit log, so a flood of made-up attempts cannot
+   * push real entries out of view. `unaudited`: failures left out since the last written one.
+   */
+  auditFailure(): { write: boolean; unaudited: number } {
+    const minute = Math.floor(this.now() / 60_000);
+    if (minute !== this.auditMinute) {
+      this.auditMinute = minute;
+      this.auditedThisMinute = 0;
+    }
+    if (this.auditedThisMinute >= AUDITED_FAILURES_PER_MINUTE) {
+      this.unaudited++;
+      return { write: false, unaudited: this.unaudited };
+    }
+    this.auditedThisMinute++;
+    const unaudited = this.unaudited;
+    this.unaudited = 0;
+    return { write: true, unaudited };
   }
 }

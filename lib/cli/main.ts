@@ -8,7 +8,7 @@ const USAGE = `usage:
   grimoire start [--host 127.0.0.1] [--port 6789] [--projects ./projects] [--dev]
   grimoire run <project_path> <pipeline_uuid> [--runtime-vars '<json>']
   grimoire worker [--projects ./projects] [--concurrency 2]
-  grimoire users add|list|remove|passwd [<name>] [--role owner|editor|viewer] [--projects ./projects]
+  grimoire users add|list|remove|passwd|role [<name>] [--role owner|editor|viewer] [--projects ./projects]
   grimoire secrets set|list|remove [<NAME>] [--projects ./projects]
 `;
 

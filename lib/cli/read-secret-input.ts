@@ -1,24 +1,38 @@
 import { createInterface } from 'node:readline';
+import { invalidInput } from '../errors';
+
+export interface SecretInput {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stderr: { write(text: string): unknown };
+}
 
 /**
- * A password or secret from the terminal without echoing it, or the first line of piped stdin
- * (scripts: `echo "$PW" | grimoire users add ana --role editor`). Empty input is an empty string.
+ * A password or secret value, never echoed: typed at a terminal (one line, after `prompt`), or
+ * piped in (`printf %s "$PW" | grimoire ...`). `whole`: piped input is taken to its end (a secret
+ * may span lines, e.g. a private key), else its first line (a password). One trailing newline is
+ * dropped. Input past `maxBytes` is refused without reading on (invalid_input).
  */
-export async function readSecretInput(prompt: string, stdin: NodeJS.ReadStream = process.stdin, stderr: NodeJS.WriteStream = process.stderr, wholeInput = false): Promise<string> {
-  if (stdin.isTTY) {
-    stderr.write(prompt);
-    const rl = createInterface({ input: stdin, terminal: true });
+export async function readSecretInput(prompt: string, io: SecretInput, options: { whole?: boolean; maxBytes?: number } = {}): Promise<string> {
+  const maxBytes = options.maxBytes ?? 1024 * 1024;
+  if (io.stdin.isTTY === true) {
+    io.stderr.write(prompt);
+    const rl = createInterface({ input: io.stdin, terminal: true });
     // Swallow the echo: readline writes what is typed through _writeToOutput.
     const muted: unknown = rl;
     if (muted && typeof muted === 'object' && '_writeToOutput' in muted) Object.assign(muted, { _writeToOutput: () => undefined });
     const line = await new Promise<string>((resolve) => rl.question('', resolve));
     rl.close();
-    stderr.write('\n');
+    io.stderr.write('\n');
     return line;
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  let size = 0;
+  for await (const chunk of io.stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    size += buffer.length;
+    if (size > maxBytes) throw invalidInput(`the input is longer than ${maxBytes} bytes`);
+    chunks.push(buffer);
+  }
   const text = Buffer.concat(chunks).toString('utf8');
-  if (wholeInput) return text.endsWith('\n') ? text.slice(0, text.endsWith('\r\n') ? -2 : -1) : text;
-  return (text.split('\n')[0] ?? '').replace(/\r$/, '');
+  return options.whole ? text.replace(/\r?\n$/, '') : (text.split('\n')[0] ?? '').replace(/\r$/, '');
 }

@@ -6,14 +6,13 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AccessStore } from '../access/access-store';
 import { checkSecretName, MAX_SECRET_LENGTH, workspaceSecretStore } from '../access/secret-store';
-import { openDatabase } from '../db/database';
 import { errorMessage, invalidInput, notFound, UserError } from '../errors';
-import { Store } from '../store/store';
+import { readSecretInput } from './read-secret-input';
+import { openWorkspaceStore, projectsDirOf } from './workspace-store';
 
 export interface SecretsIo {
-  stdin: NodeJS.ReadableStream;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
 }
@@ -31,23 +30,6 @@ const USAGE = `usage:
   grimoire secrets remove <NAME> [--projects ./projects]
 `;
 
-/**
- * Reads stdin to its end as UTF-8 and drops one trailing newline (what `echo` or a here-string
- * adds). Refuses more than the longest value a secret may have, without reading on.
- */
-async function readValue(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stdin) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    size += buffer.length;
-    // UTF-8 takes at most 4 bytes a character: past this, no decoding can fit the limit.
-    if (size > MAX_SECRET_LENGTH * 4) throw invalidInput(`the value is longer than ${MAX_SECRET_LENGTH} characters`);
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
-
 type Parsed = { action: 'list'; projectsDir: string } | { action: 'set' | 'remove'; name: string; projectsDir: string };
 
 /** The command line, checked before anything is opened; throws invalid_input with what is wrong. */
@@ -62,7 +44,7 @@ function parse(args: string[], environment: NodeJS.ProcessEnv): Parsed {
     throw invalidInput(errorMessage(e));
   }
   const [action, name, ...extra] = positionals;
-  const projectsDir = path.resolve(projects ?? environment.GRIMOIRE_PROJECTS ?? 'projects');
+  const projectsDir = path.resolve(projectsDirOf(projects, environment));
   if (extra.length > 0) throw invalidInput(`unexpected arguments: ${extra.join(' ')}`);
   switch (action) {
     case 'list':
@@ -91,8 +73,8 @@ export async function secretsCommand(args: string[], io: SecretsIo, options: Sec
   try {
     command = parse(args, environment);
     if (command.action === 'set') {
-      if ('isTTY' in io.stdin && io.stdin.isTTY === true) io.stderr.write(`value of ${command.name} (end with Ctrl-D on a line of its own): `);
-      value = await readValue(io.stdin);
+      // UTF-8 takes at most 4 bytes a character: past this, no decoding can fit the limit.
+      value = await readSecretInput(`Value of ${command.name}: `, io, { whole: true, maxBytes: MAX_SECRET_LENGTH * 4 });
       if (value === '') throw invalidInput(`the value of ${command.name} is empty: pipe it in, e.g. printf %s "$VALUE" | grimoire secrets set ${command.name}`);
     }
   } catch (e) {
@@ -100,32 +82,27 @@ export async function secretsCommand(args: string[], io: SecretsIo, options: Sec
     return 2;
   }
   try {
-    const database = await openDatabase(path.join(command.projectsDir, '.grimoire'), environment);
+    const workspace = await openWorkspaceStore(command.projectsDir, { environment, schema: options.schema });
     try {
-      const store = await Store.open({ url: database.url, schema: options.schema });
-      try {
-        const secrets = workspaceSecretStore(store.pool, command.projectsDir, environment);
-        const audit = new AccessStore(store.pool);
-        switch (command.action) {
-          case 'list':
-            for (const s of await secrets.list()) io.stdout.write(`${s.name}\n`);
-            break;
-          case 'set':
-            await secrets.set(command.name, value, 'cli');
-            await audit.audit('cli', 'secret_set', command.name);
-            io.stdout.write(`secret ${command.name} set\n`);
-            break;
-          case 'remove':
-            if (!(await secrets.remove(command.name))) throw notFound(`there is no secret named ${command.name}`);
-            await audit.audit('cli', 'secret_removed', command.name);
-            io.stdout.write(`secret ${command.name} removed\n`);
-            break;
-        }
-      } finally {
-        await store.close();
+      const secrets = workspaceSecretStore(workspace.store.pool, command.projectsDir, environment);
+      const audit = workspace.access;
+      switch (command.action) {
+        case 'list':
+          for (const s of await secrets.list()) io.stdout.write(`${s.name}\n`);
+          break;
+        case 'set':
+          await secrets.set(command.name, value, 'cli');
+          await audit.audit('cli', 'secret_set', command.name);
+          io.stdout.write(`secret ${command.name} set\n`);
+          break;
+        case 'remove':
+          if (!(await secrets.remove(command.name))) throw notFound(`there is no secret named ${command.name}`);
+          await audit.audit('cli', 'secret_removed', command.name);
+          io.stdout.write(`secret ${command.name} removed\n`);
+          break;
       }
     } finally {
-      await database.close();
+      await workspace.close();
     }
     return 0;
   } catch (e) {

@@ -1,6 +1,6 @@
-/** `grimoire users add|list|remove|passwd` (CONTRACTS.md "Access"): acts on the projects folder's metadata store. */
+/** `grimoire users add|list|remove|passwd|role` (CONTRACTS.md "Access", plus `role`): acts on the projects folder's metadata store. */
 import { parseArgs } from 'node:util';
-import { isRole, ROLES } from '../access/roles';
+import { isRole, ROLES, withArticle } from '../access/roles';
 import { readSecretInput } from './read-secret-input';
 import { openWorkspaceStore, projectsDirOf } from './workspace-store';
 
@@ -9,21 +9,22 @@ const USAGE = `usage:
   grimoire users list [--projects ./projects]
   grimoire users remove <name> [--projects ./projects]
   grimoire users passwd <name> [--projects ./projects]                            (password: as for add)
+  grimoire users role <name> --role owner|editor|viewer [--projects ./projects]   (ends their sessions)
 `;
 
 export async function usersCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { role: { type: 'string' }, projects: { type: 'string' } }, allowPositionals: true, strict: true });
   const [action, name, ...extra] = positionals;
-  const needsName = action === 'add' || action === 'remove' || action === 'passwd';
-  if (!action || !['add', 'list', 'remove', 'passwd'].includes(action) || (needsName && !name) || (!needsName && name) || extra.length > 0) {
+  const needsName = action === 'add' || action === 'remove' || action === 'passwd' || action === 'role';
+  if (!action || !['add', 'list', 'remove', 'passwd', 'role'].includes(action) || (needsName && !name) || (!needsName && name) || extra.length > 0) {
     err.write(USAGE);
     return 2;
   }
-  if (action === 'add' && !isRole(values.role)) {
+  if ((action === 'add' || action === 'role') && !isRole(values.role)) {
     err.write(`--role must be one of ${ROLES.join(', ')}${values.role ? `, not "${values.role}"` : ''}\n${USAGE}`);
     return 2;
   }
-  const password = action === 'add' || action === 'passwd' ? await readSecretInput(`Password for ${name}: `) : '';
+  const password = action === 'add' || action === 'passwd' ? await readSecretInput(`Password for ${name}: `, { stdin: process.stdin, stderr: err }) : '';
   const workspace = await openWorkspaceStore(projectsDirOf(values.projects));
   try {
     const { access } = workspace;
@@ -33,6 +34,13 @@ export async function usersCommand(args: string[], out: NodeJS.WritableStream = 
         await access.addUser(name ?? '', role, password);
         await access.audit('cli', 'user_added', name ?? '', { role });
         out.write(`added ${name} (${role})\n`);
+        return 0;
+      }
+      case 'role': {
+        const role = isRole(values.role) ? values.role : 'viewer';
+        await access.setRole(name ?? '', role);
+        await access.audit('cli', 'user_changed', name ?? '', { role });
+        out.write(`${name} is now ${withArticle(role)}; their sessions ended\n`);
         return 0;
       }
       case 'passwd':

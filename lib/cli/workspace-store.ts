@@ -14,11 +14,11 @@ export interface WorkspaceStore {
  * DATABASE_URL when set, else the folder's embedded PostgreSQL, joined when a server already runs
  * on it and started (and stopped again) otherwise.
  */
-export async function openWorkspaceStore(projectsDir: string): Promise<WorkspaceStore> {
-  const database = await openDatabase(path.join(path.resolve(projectsDir), '.grimoire'));
+export async function openWorkspaceStore(projectsDir: string, options: { environment?: NodeJS.ProcessEnv; schema?: string } = {}): Promise<WorkspaceStore> {
+  const database = await openDatabase(path.join(path.resolve(projectsDir), '.grimoire'), options.environment);
   let store: Store;
   try {
-    store = await Store.open({ url: database.url });
+    store = await Store.open({ url: database.url, schema: options.schema });
   } catch (e) {
     await database.close();
     throw e;
@@ -34,6 +34,6 @@ export async function openWorkspaceStore(projectsDir: string): Promise<Workspace
 }
 
 /** `--projects`, else GRIMOIRE_PROJECTS, else ./projects (CONTRACTS.md "Access"). */
-export function projectsDirOf(flag: string | undefined): string {
-  return flag ?? process.env.GRIMOIRE_PROJECTS ?? 'projects';
+export function projectsDirOf(flag: string | undefined, environment: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? environment.GRIMOIRE_PROJECTS ?? 'projects';
 }

@@ -78,6 +78,8 @@ export class KernelHost {
    * even when the kernel did not know it was one.
    */
   private readonly mask = new ValueMask();
+  /** Whether the workspace's secrets were read (and so are masked) at least once. */
+  private secretsRead = false;
 
   constructor(private readonly options: KernelOptions) {
     this.envDefaults = { ...options.envDefaults };
@@ -221,6 +223,7 @@ export class KernelHost {
     try {
       const values = await this.options.secrets();
       this.mask.add(Object.values(values));
+      this.secretsRead = true;
       return { ok: true, values };
     } catch (e) {
       return { ok: false, message: `could not read the workspace's secrets: ${e instanceof Error ? e.message : String(e)}` };
@@ -283,6 +286,11 @@ export class KernelHost {
    * long JavaScript block cannot answer, so the question times out instead of hanging the table.
    */
   async queryOutput(block: string, query: OutputQuery, timeoutMs = 30_000): Promise<OutputResult> {
+    // A host that has run nothing yet (a new server reading cached outputs) learns the values to hide first.
+    if (!this.secretsRead) {
+      const secrets = await this.readSecrets();
+      if (!secrets.ok) return { ok: false, message: secrets.message };
+    }
     try {
       await this.ensure();
     } catch (e) {

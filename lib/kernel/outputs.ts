@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection } from '@duckdb/node-api';
+import { safeJoin } from '../access/path-guard';
 import { quoteIdentifier } from '../pipeline/sql-template';
 
 function sqlString(s: string): string {
@@ -44,8 +45,9 @@ export class OutputStore {
     private readonly connect: () => Promise<DuckDBConnection>,
   ) {}
 
+  /** The Parquet file of a block's output; a uuid that is not a plain name (`../x`) is refused by the path guard. */
   cacheFile(uuid: string): string | null {
-    return this.cacheDir === null ? null : path.join(this.cacheDir, `${uuid}.parquet`);
+    return this.cacheDir === null ? null : safeJoin(this.cacheDir, `${uuid}.parquet`);
   }
 
   /** Makes each upstream's output visible as a table or view; says which have none. */

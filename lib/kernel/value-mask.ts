@@ -85,16 +85,27 @@ export class ValueMask {
     return { ...error, message: this.text(error.message), ...(error.stack === undefined ? {} : { stack: this.text(error.stack) }) };
   }
 
-  /** String cells of a preview's rows (column names are the block's own code, not data). */
+  /**
+   * A preview's string cells and column names: `SELECT '<secret>'` names its column after the
+   * value, so names are masked too, and the rows' keys with them (they name the columns).
+   */
   preview(preview: OutputPreview): OutputPreview {
     if (this.list.length === 0) return preview;
-    return { ...preview, rows: preview.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, this.json(v)]))) };
+    return {
+      ...preview,
+      columns: preview.columns.map((c) => ({ ...c, name: this.text(c.name) })),
+      rows: preview.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [this.text(k), this.json(v)]))),
+    };
   }
 
-  /** A page's string cells, or a chart's labels. */
+  /** A page's string cells and column names, or a chart's labels. */
   answer(answer: OutputAnswer): OutputAnswer {
     if (this.list.length === 0) return answer;
     if (answer.kind === 'chart') return { ...answer, points: answer.points.map((p) => ({ ...p, label: this.text(p.label) })) };
-    return { ...answer, rows: answer.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, this.cell(v)]))) };
+    return {
+      ...answer,
+      columns: answer.columns.map((c) => ({ ...c, name: this.text(c.name) })),
+      rows: answer.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [this.text(k), this.cell(v)]))),
+    };
   }
 }

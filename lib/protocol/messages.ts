@@ -4,6 +4,7 @@
  * exhaustive switch each. Stored or shown strings (statuses) are Mage's and never change meaning.
  */
 import { z } from 'zod';
+import { FOLDER_NAME_PATTERN, IDENTIFIER_PATTERN } from '../pipeline/model';
 import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '../run/states';
 import { outputAnswerSchema, outputQuerySchema } from './output-query';
 
@@ -57,20 +58,28 @@ export const pipelineRunStatusSchema = z.enum(PIPELINE_RUN_STATUSES);
 
 const pipelineRef = { project: name, pipeline: name };
 
+/**
+ * What a browser may name: a project and a pipeline are folder names, a block a block uuid, so a
+ * message can never carry a path (`../x`) to anything behind them.
+ */
+const folderName = z.string().min(1).max(100).regex(FOLDER_NAME_PATTERN, 'a project or pipeline name is letters, digits, _ . - (no slashes)');
+const blockName = z.string().min(1).max(100).regex(IDENTIFIER_PATTERN, 'a block name is letters, digits and _');
+const clientRef = { project: folderName, pipeline: folderName };
+
 // ---- browser -> server -------------------------------------------------------------------------
 export const clientMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('subscribe'), ...pipelineRef }),
-  z.object({ type: z.literal('run_block'), ...pipelineRef, block: name, variables: variablesSchema.optional() }),
-  z.object({ type: z.literal('run_with_upstream'), ...pipelineRef, block: name, variables: variablesSchema.optional() }),
-  z.object({ type: z.literal('run_downstream'), ...pipelineRef, block: name, variables: variablesSchema.optional() }),
-  z.object({ type: z.literal('run_pipeline'), ...pipelineRef, variables: variablesSchema.optional() }),
-  z.object({ type: z.literal('interrupt'), ...pipelineRef }),
-  z.object({ type: z.literal('restart'), ...pipelineRef }),
+  z.object({ type: z.literal('subscribe'), ...clientRef }),
+  z.object({ type: z.literal('run_block'), ...clientRef, block: blockName, variables: variablesSchema.optional() }),
+  z.object({ type: z.literal('run_with_upstream'), ...clientRef, block: blockName, variables: variablesSchema.optional() }),
+  z.object({ type: z.literal('run_downstream'), ...clientRef, block: blockName, variables: variablesSchema.optional() }),
+  z.object({ type: z.literal('run_pipeline'), ...clientRef, variables: variablesSchema.optional() }),
+  z.object({ type: z.literal('interrupt'), ...clientRef }),
+  z.object({ type: z.literal('restart'), ...clientRef }),
   /** A page or chart of a block's whole output; answered to the sender only, with its requestId. */
-  z.object({ type: z.literal('query_output'), ...pipelineRef, block: name, requestId: z.string().min(1).max(100), query: outputQuerySchema }),
+  z.object({ type: z.literal('query_output'), ...clientRef, block: blockName, requestId: z.string().min(1).max(100), query: outputQuerySchema }),
   /** Follow one stored run (run page), or the runs of a pipeline (runs list): answered by run_changed. */
   z.object({ type: z.literal('watch_run'), runId: name }),
-  z.object({ type: z.literal('watch_runs'), ...pipelineRef }),
+  z.object({ type: z.literal('watch_runs'), ...clientRef }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 

@@ -157,14 +157,18 @@ function toPatch(input: z.infer<typeof updateTriggerSchema>): TriggerPatch {
   return patch;
 }
 
-/** Creates a trigger in triggers.yaml; an API trigger's token is returned this once (only its hash is kept). */
-export async function createTrigger(project: string, pipeline: string, input: z.infer<typeof createTriggerSchema>): Promise<{ name: string; token: string | null }> {
+/**
+ * Creates a trigger in triggers.yaml. An API trigger's token is made and returned this once (only
+ * its hash is kept) when `mintToken` says the caller may hold one (owners: a token starts runs
+ * without any sign-in); otherwise the trigger waits for an owner to make its token.
+ */
+export async function createTrigger(project: string, pipeline: string, input: z.infer<typeof createTriggerSchema>, mintToken: boolean): Promise<{ name: string; token: string | null }> {
   const o = orchestration();
   await checkPipeline(project, pipeline);
   const { name, ...fields } = input;
   await changeTrigger(o.store, o.projectsDir, project, pipeline, { kind: 'create', name, patch: { status: 'active', ...toPatch(fields) } }, o.clock.now());
   o.triggersChanged();
-  const token = input.schedule_type === 'api' ? await rotateToken(project, pipeline, name) : null;
+  const token = input.schedule_type === 'api' && mintToken ? await rotateToken(project, pipeline, name) : null;
   return { name, token };
 }
 

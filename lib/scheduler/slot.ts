@@ -1,4 +1,5 @@
 import { UserError } from '../errors';
+import { processSlot } from '../server/process-slot';
 import { type Clock } from './clock';
 import { type Scheduler } from './scheduler';
 import { type Store } from '../store/store';
@@ -16,19 +17,15 @@ export interface Orchestration {
   close(): Promise<void>;
 }
 
-/**
- * Route handlers live in Next's bundle, the orchestration in the custom server's modules: two
- * copies of every module in one process. A global slot is how the handlers reach the one instance.
- */
-const SLOT = Symbol.for('grimoire.orchestration');
-const slots: Record<symbol, Orchestration | undefined> = globalThis;
+/** How route handlers (Next's bundle) reach the one orchestration: see lib/server/process-slot.ts. */
+const slot = processSlot<Orchestration>('orchestration');
 
 export function setOrchestration(o: Orchestration | undefined): void {
-  slots[SLOT] = o;
+  slot.set(o);
 }
 
 export function orchestration(): Orchestration {
-  const o = slots[SLOT];
+  const o = slot.get();
   if (!o) throw new UserError('internal', 'the scheduler and run store are not running in this process (start Grimoire with `grimoire start`)');
   return o;
 }

@@ -1,5 +1,5 @@
 import { type Server, type Socket } from 'socket.io';
-import { type Principal, roleAllows } from '../access/roles';
+import { type Principal, roleAllows, withArticle } from '../access/roles';
 import { SOCKET_RULES } from '../access/rules';
 import { type SocketAccess } from '../access/socket-access';
 import { errorMessage, notFound, UserError } from '../errors';
@@ -165,7 +165,7 @@ export class Gateway {
     }
     const needed = SOCKET_RULES[message.type];
     if (!roleAllows(principal.role, needed)) {
-      this.reply(socket, { type: 'error', code: 'forbidden', message: `${message.type} needs the ${needed} role; you are a ${principal.role}`, request: message.type });
+      this.reply(socket, { type: 'error', code: 'forbidden', message: `${message.type} needs the ${needed} role; you are ${withArticle(principal.role)}`, request: message.type });
       return;
     }
     try {

@@ -1,4 +1,5 @@
 import { NextResponse } from 'next/server';
+import { AUDIT_TARGET_HEADER } from '../access/context';
 import { errorMessage, userErrorCode } from '../errors';
 
 const STATUS = { not_found: 404, invalid_input: 400, invalid_pipeline: 422, conflict: 409, unauthorized: 401, forbidden: 403, too_many_requests: 429, internal: 500 } as const;
@@ -8,9 +9,13 @@ const STATUS = { not_found: 404, invalid_input: 400, invalid_pipeline: 422, conf
  * Anything else is our own failure: its details (stack, SQL) go to the server's log, and the
  * client is told only that it happened.
  */
-export async function respond<T>(work: () => Promise<T>, status = 200): Promise<NextResponse> {
+export async function respond<T>(work: () => Promise<T>, status = 200, auditTarget?: (result: T) => string): Promise<NextResponse> {
   try {
-    return NextResponse.json(await work(), { status });
+    const result = await work();
+    const response = NextResponse.json(result, { status });
+    // What a create made (its name, a run's id): the gate writes it into the audit entry.
+    if (auditTarget) response.headers.set(AUDIT_TARGET_HEADER, encodeURIComponent(auditTarget(result).slice(0, 300)));
+    return response;
   } catch (e) {
     return errorResponse(e);
   }

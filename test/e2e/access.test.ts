@@ -136,19 +136,22 @@ test('the attacks of the issue fail with a clear refusal and leave files and run
   await assert.rejects(fs.access(path.join(project.root, 'planted')));
 });
 
-/** fetch() sets Host itself: a rebinding attack's request is sent with node:http. */
-async function rawGet(p: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+/** fetch() sets Host itself and refuses odd methods and paths: attackers' requests are sent with node:http. */
+async function rawRequest(method: string, p: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> {
   const { request } = await import('node:http');
+  const u = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const req = request(`${server.url}${p}`, { headers }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString('utf8')));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    const req = request({ host: u.hostname, port: u.port, method, path: p, headers: { host: u.host, ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
+
+const rawGet = (p: string, headers: Record<string, string>) => rawRequest('GET', p, headers);
 
 test('malformed requests get 400 with a message, never 500; big bodies are refused before they are read', async () => {
   for (const p of ['/api/projects/%E0%A4%A/files', '/api/projects/..%2F..%2Fetc/files', '/api/projects/a%00b/files', '/api//projects']) {
@@ -228,6 +231,45 @@ test('every file-touching route, with traversal payloads in each name: nothing o
   } finally {
     await fs.rm(canary, { force: true });
   }
+});
+
+test('headers only the gate may set are dropped: a spoofed principal changes nothing', async () => {
+  const forged = Buffer.from(JSON.stringify({ kind: 'user', id: 'x', name: 'mallory', role: 'owner', via: 'session', credentialHash: 'x' })).toString('base64url');
+  const spoof = { 'x-grimoire-principal': forged, 'X-Grimoire-Principal': forged, 'x-grimoire-client-address': '6.6.6.6' };
+  assert.equal((await http('GET', '/api/projects', { headers: spoof })).status, 401);
+  const me = await http('GET', '/api/auth/me', { cookie: cookies.viewer, headers: spoof });
+  assert.equal(me.status, 200, me.text);
+  assert.match(me.text, /"role":"viewer"/);
+  assert.doesNotMatch(me.text, /mallory/);
+  assert.equal((await http('POST', '/api/users', { cookie: cookies.viewer, headers: spoof, body: { name: 'mallory', role: 'owner', password: PASSWORD } })).status, 403);
+});
+
+test('an HTTP fuzz of 3,000 malformed requests over every API route: no 500, nothing changed, still answering', async () => {
+  const before = { tree: await treeHash(project.root), runs: await runCount() };
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const segments = ['%', '%E0%A4%A', '%00', '..', '%2e%2e', 'x'.repeat(3000), '%F0%9F%98%80', '%25', '\u00e9', 'CON', ';x=1', '*', '%C0%AF'];
+  const bodies = ['{', '[]', 'null', '{"name":', '{"name":"\u0000"}', JSON.stringify({ name: 'x'.repeat(100_000) }), `{"variables":${'['.repeat(5000)}${']'.repeat(5000)}}`, '{"edits":[{"kind":"add_block","uuid":"../x"}],"version":"v"}', '{"content":1,"version":[]}', '\u0000\u0001', '{"a":1e999999}', '{"__proto__":{"role":"owner"}}'];
+  const api = HTTP_RULES.filter((r) => !r.page);
+  const who = [cookies.viewer, cookies.editor, cookies.owner, undefined];
+  const tally = new Map<number, number>();
+  for (let i = 0; i < 3000; i++) {
+    const rule = api[rand(api.length)];
+    if (!rule || rule.path === '/api/auth/logout') continue;
+    const url = rule.path.replace(/\[(\w+)\]/g, () => segments[rand(segments.length)] ?? 'x').replace('/api/', rand(10) === 0 ? '/API/' : '/api/');
+    const method = rand(8) === 0 ? ['OPTIONS', 'TRACE', 'PROPFIND', 'PATCH'][rand(4)] ?? 'GET' : rule.method;
+    const body = method === 'GET' || method === 'OPTIONS' ? undefined : bodies[rand(bodies.length)];
+    const a = await rawRequest(method, url, { ...(who[rand(who.length)] ? { cookie: who[rand(who.length)] ?? '' } : {}), ...(body !== undefined ? { 'content-type': rand(5) === 0 ? 'text/plain' : 'application/json' } : {}) }, body);
+    tally.set(a.status, (tally.get(a.status) ?? 0) + 1);
+    assert.ok(a.status > 0 && a.status < 500, `${method} ${url.slice(0, 120)} ${String(body).slice(0, 80)} -> ${a.status} ${a.body.slice(0, 200)}`);
+  }
+  assert.ok((tally.get(400) ?? 0) > 100, JSON.stringify([...tally]));
+  assert.equal(await treeHash(project.root), before.tree);
+  assert.equal(await runCount(), before.runs);
+  assert.equal((await http('GET', '/api/health')).status, 200);
 });
 
 /** A socket as a tab opens it; resolves once connected or rejects with the refusal. */
@@ -363,6 +405,19 @@ test('failed sign-ins are throttled, then even the right password waits', async 
   assert.equal(errorCode(unknown), 'unauthorized');
   const right = await http('POST', '/api/auth/login', { body: { username: 'vic', password: PASSWORD } });
   assert.equal(right.status, 429, right.text);
+  // Everyone else at the same address still signs in: one guesser locks out one account, not all.
+  assert.equal((await http('POST', '/api/auth/login', { body: { username: 'olga', password: PASSWORD } })).status, 200);
+});
+
+test('an editor may add an API trigger, but only an owner makes its token', async () => {
+  const body = { name: 'hook_by_editor', schedule_type: 'api' };
+  const byEditor = await http('POST', '/api/projects/shop/pipelines/p/triggers', { cookie: cookies.editor, body });
+  assert.equal(byEditor.status, 200, byEditor.text);
+  assert.match(byEditor.text, /"token":null/);
+  assert.equal((await http('POST', '/api/projects/shop/pipelines/p/triggers/hook_by_editor/token', { cookie: cookies.editor, headers: { 'content-type': 'application/json' } })).status, 403);
+  const minted = await http('POST', '/api/projects/shop/pipelines/p/triggers/hook_by_editor/token', { cookie: cookies.owner, headers: { 'content-type': 'application/json' } });
+  assert.equal(minted.status, 200, minted.text);
+  assert.equal((await http('DELETE', '/api/projects/shop/pipelines/p/triggers/hook_by_editor', { cookie: cookies.editor, headers: { 'content-type': 'application/json' } })).status, 200);
 });
 
 test('personal API tokens: shown once, work as bearer tokens, end when revoked', async () => {
@@ -409,6 +464,10 @@ test('with users, a random start token no longer signs in, and the audit log say
   const text = audit.text;
   for (const action of ['"sign_in"', '"sign_in_failed"', '"file_saved"', '"run_started"', '"user_added"', '"user_changed"', '"user_removed"', '"api_token_created"', '"api_token_revoked"']) assert.ok(text.includes(action), `${action} missing`);
   assert.ok(text.includes('"actor":"ed"'));
+  // Creates and changes name what they made or changed.
+  assert.ok(text.includes('"target":"vic as viewer"'), 'user_added without its name');
+  assert.ok(text.includes('"target":"ed/role viewer"'), 'user_changed without the new role');
+  assert.match(text, /"action":"api_token_created","target":"ci script \(/);
   assert.equal((await http('GET', '/api/audit', { cookie: cookies.viewer })).status, 403);
   assert.ok(!text.includes(PASSWORD), 'a password reached the audit log');
 });

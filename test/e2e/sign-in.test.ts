@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -60,6 +60,15 @@ async function stop(child: ChildProcess): Promise<void> {
 
 before(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'grimoire-signin-'));
+  const files: Record<string, string> = {
+    'shop/metadata.yaml': 'project_name: shop\n',
+    'shop/pipelines/p/metadata.yaml': 'blocks:\n  - { uuid: load, type: data_loader, language: sql }\n',
+    'shop/data_loaders/load.sql': 'SELECT 1 AS n\n',
+  };
+  for (const [rel, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+    await writeFile(path.join(root, rel), content);
+  }
 });
 
 after(async () => {
@@ -95,11 +104,20 @@ test('a wide bind without an owner exits 2 and says how to add one; users add ma
   const short = await run(['users', 'add', 'ana', '--role', 'owner', '--projects', root], 'short\n');
   assert.notEqual(short.code, 0);
   assert.match(short.stderr, /at least 8 characters/);
+  const notOwner = await run(['users', 'add', 'ana', '--role', 'editor', '--projects', root], 'a long enough password\n');
+  assert.equal(notOwner.code, 2);
+  assert.match(notOwner.stderr, /the first user must be an owner/);
   const added = await run(['users', 'add', 'ana', '--role', 'owner', '--projects', root], 'a long enough password\n');
   assert.equal(added.code, 0, added.stderr);
   const listed = await run(['users', 'list', '--projects', root]);
   assert.match(listed.stdout, /^ana\towner\t/m);
   assert.ok(!listed.stdout.includes('a long enough password'));
+  const demoted = await run(['users', 'role', 'ana', '--role', 'viewer', '--projects', root]);
+  assert.equal(demoted.code, 2);
+  assert.match(demoted.stderr, /last owner/);
+  const unknown = await run(['users', 'role', 'nobody', '--role', 'editor', '--projects', root]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /user "nobody" not found/);
 });
 
 test('with users, the browser signs in on the sign-in page and lands where it was going', async () => {
@@ -123,11 +141,47 @@ test('with users, the browser signs in on the sign-in page and lands where it wa
     const cookies = await browser.context.cookies(base);
     const session = cookies.find((c) => c.name === 'grimoire_session');
     assert.ok(session?.httpOnly && session.sameSite === 'Strict');
+    // The owner's Settings: a secret (its value never shown again), a user, a personal API token.
+    const secrets = page.getByRole('region', { name: 'Secrets' });
+    await secrets.getByLabel('Secret name', { exact: true }).fill('warehouse_password');
+    await secrets.getByLabel('Value', { exact: true }).fill('s3cr3t-value-never-shown');
+    await secrets.getByRole('button', { name: 'Save secret' }).click();
+    await secrets.getByRole('list', { name: 'Secret names' }).getByText('warehouse_password').waitFor();
+    const users = page.getByRole('region', { name: 'Users' });
+    const newUser = users.getByRole('form', { name: 'New user' });
+    await newUser.getByLabel('Name').fill('bea');
+    await newUser.getByLabel('Role').selectOption('viewer');
+    await newUser.getByLabel('Password').fill('bea has a long password');
+    await newUser.getByRole('button', { name: 'Add user' }).click();
+    await users.getByRole('list', { name: 'User list' }).getByText('bea').waitFor();
+    const tokens = page.getByRole('region', { name: 'API tokens' });
+    await tokens.getByLabel('Token name', { exact: true }).fill('nightly script');
+    await tokens.getByRole('button', { name: 'Create token' }).click();
+    const shown = ((await page.getByTestId('new-token').textContent()) ?? '').trim();
+    assert.match(shown, /^grm_/);
+    assert.equal((await fetch(`${base}/api/projects`, { headers: { authorization: `Bearer ${shown}` } })).status, 200);
+    await page.reload();
+    await page.getByRole('region', { name: 'Audit log' }).getByText('secret_set').first().waitFor();
+    const html = await page.content();
+    assert.ok(!html.includes('s3cr3t-value-never-shown'), 'the secret value reached the page');
+    assert.ok(!html.includes(shown), 'the token was shown again');
     // Signing out ends the session: the next page asks again.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(/\/login/);
     await page.goto(`${base}/`);
     assert.match(page.url(), /\/login/);
+    // The viewer bea reads the pipeline, read-only; a run is refused with a message on the page.
+    await page.goto(`${base}/login?next=${encodeURIComponent('/projects/shop/pipelines/p')}`);
+    await form.getByLabel('User name').fill('bea');
+    await form.getByLabel('Password').fill('bea has a long password');
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('read-only').waitFor();
+    assert.equal(new URL(page.url()).pathname, '/projects/shop/pipelines/p');
+    await page.getByTestId('editor-load').locator('.monaco-editor').waitFor();
+    await page.getByRole('button', { name: 'Run pipeline' }).click();
+    await page.getByRole('alert').filter({ hasText: 'needs the editor role; you are a viewer' }).waitFor();
+    const settings = await fetch(`${base}/api/users`, { headers: { cookie: (await browser.context.cookies(base)).map((c) => `${c.name}=${c.value}`).join('; ') } });
+    assert.equal(settings.status, 403);
   } finally {
     await browser.close();
     await stop(child);

@@ -86,7 +86,8 @@ test('unknown projects, unknown pipelines and paths that leave the projects fold
   for (const [project, pipeline, code, text] of [
     ['nope', 'orders', 'not_found', /project "nope" not found/],
     ['shop', 'missing', 'not_found', /pipeline "missing" not found/],
-    ['..', 'orders', 'invalid_input', /not a valid name/],
+    ['..', 'orders', 'invalid_input', /project: a project or pipeline name is letters/],
+    ['../shop', 'orders', 'invalid_input', /project: a project or pipeline name is letters/],
   ] as const) {
     received.length = 0;
     socket.emit(CLIENT_EVENT, { type: 'subscribe', project, pipeline });

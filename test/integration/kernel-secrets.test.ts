@@ -218,3 +218,36 @@ describe('the kernel side without secrets', () => {
     assert.match(errorOf(run, 'plain').message, /^could not read the workspace's secrets: secret "X" cannot be decrypted: the secret key changed/);
   });
 });
+
+describe('cached outputs read by a new host (a server restart)', () => {
+  test('page cells, column names and chart labels are masked before anything runs', async () => {
+    const project = await writeProject('restarted', {
+      'pipelines/p/metadata.yaml': ['blocks:', loader('leaky', 'sql'), ''].join('\n'),
+      'data_loaders/leaky.sql': "SELECT '{{ mage_secret_var('API_KEY') }}' AS key, 'x-{{ mage_secret_var('API_KEY') }}-y' AS label, '{{ mage_secret_var('API_KEY') }}'\n",
+    });
+    const cacheDir = path.join(dataDirOf(project.dir), 'cache', 'p');
+    const options = { projectDir: project.dir, dataDir: dataDirOf(project.dir), pipelineUuid: 'p', cacheDir, secrets: async () => ({ API_KEY }) };
+    const first = new KernelHost(options);
+    const second = new KernelHost(options);
+    cleanups.push(async () => {
+      await first.close();
+      await second.close();
+      await project.cleanup();
+    });
+    const { pipeline } = await loadPipeline(project.dir, 'p');
+    const run = await record({ projectDir: project.dir, pipeline, kernel: first }, { kind: 'block', block: 'leaky' });
+    assert.equal(statusOf(run, 'leaky'), 'completed');
+    await first.close();
+    // The new host has run nothing: it must still hide the value it was never sent with a block.
+    const page = await second.queryOutput('leaky', { kind: 'page', offset: 0, limit: 10, filters: [] });
+    assert.ok(page.ok, page.ok ? '' : page.message);
+    const text = JSON.stringify(page.answer);
+    assert.ok(!text.includes(API_KEY), text);
+    assert.match(text, /\*\*\*/);
+    const chart = await second.queryOutput('leaky', { kind: 'chart', chart: 'bar', x: 'label', bins: 20, filters: [] });
+    assert.ok(chart.ok && !JSON.stringify(chart.answer).includes(API_KEY), JSON.stringify(chart));
+    // A made-up block name never becomes a path.
+    const escaped = await second.queryOutput('../../../etc/passwd', { kind: 'page', offset: 0, limit: 10, filters: [] });
+    assert.equal(escaped.ok, false);
+  });
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { localReturnPath } from '../../lib/access/gate';
+import { localReturnPath } from '../../lib/access/return-path';
 import { hostAllowed, isLoopbackBind, originAllowed, parseAllowedHosts } from '../../lib/access/hosts';
 import { SignInThrottle } from '../../lib/access/throttle';
 
@@ -46,10 +46,10 @@ test('after sign-in a browser is sent only to a path on this server', () => {
   for (const bad of ['//evil.com/x', 'https://evil.com', '/\\evil.com', 'javascript:alert(1)', '', null, '/a/../b']) assert.equal(localReturnPath(bad), '/', String(bad));
 });
 
-test('failed sign-ins are free five times per name (30 per address), then each waits twice as long; a success clears them', () => {
+test('failed sign-ins: five per name and address, twenty per name, then each waits twice as long; a success clears them', () => {
   let now = 1_000_000;
   const t = new SignInThrottle(() => now);
-  const keys = ['user:ana', 'ip:1.2.3.4'];
+  const keys = ['pair:ana|1.2.3.4', 'user:ana'];
   for (let i = 0; i < 5; i++) {
     assert.equal(t.waitMs(keys), 0);
     t.failed(keys);
@@ -59,10 +59,21 @@ test('failed sign-ins are free five times per name (30 per address), then each w
   assert.equal(t.waitMs(keys), 0);
   t.failed(keys);
   assert.equal(t.waitMs(keys), 2000);
-  // Another name from the same address is not held back by five failures: people share addresses.
-  assert.equal(t.waitMs(['user:bob', 'ip:1.2.3.4']), 0);
-  for (let i = 0; i < 30; i++) t.failed(['user:x' + i, 'ip:9.9.9.9']);
-  assert.equal(t.waitMs(['user:bob', 'ip:9.9.9.9']), 1000);
+  // Someone else on the same address is not locked out by that guesser.
+  assert.equal(t.waitMs(['pair:bob|1.2.3.4', 'user:bob']), 0);
+  // Ana guessed at from many addresses: her name waits after twenty.
+  for (let i = 0; i < 14; i++) t.failed([`pair:ana|9.9.9.${i}`, 'user:ana']);
+  assert.equal(t.waitMs(['pair:ana|5.5.5.5', 'user:ana']), 1000);
   t.succeeded(keys);
   assert.equal(t.waitMs(keys), 0);
+});
+
+test('a flood of failed sign-ins writes at most twenty audit entries a minute, and says how many it left out', () => {
+  let now = 0;
+  const t = new SignInThrottle(() => now);
+  const written = Array.from({ length: 500 }, () => t.auditFailure()).filter((d) => d.write);
+  assert.equal(written.length, 20);
+  now += 60_000;
+  assert.deepEqual(t.auditFailure(), { write: true, unaudited: 480 });
+  assert.deepEqual(t.auditFailure(), { write: true, unaudited: 0 });
 });

@@ -17,7 +17,7 @@ test('a value is masked as is, JSON-escaped and URL-encoded', () => {
   assert.equal(mask.text(`plain ${value} json ${JSON.stringify({ pw: value })} url postgres://u:${encodeURIComponent(value)}@h/db`), 'plain *** json {"pw":"***"} url postgres://u:***@h/db');
 });
 
-test('ValueMask masks block errors, preview cells (nested too) and page answers, leaving other values alone', () => {
+test('ValueMask masks block errors, preview cells (nested too), column names and page answers, leaving other values alone', () => {
   const mask = new ValueMask();
   assert.equal(mask.text('nothing known yet: s3cret'), 'nothing known yet: s3cret');
   mask.add(['s3cret', 'xy']);
@@ -25,7 +25,9 @@ test('ValueMask masks block errors, preview cells (nested too) and page answers,
   assert.deepEqual(mask.blockError({ kind: 'exception', message: 'bad s3cret', stack: 'at s3cret' }), { kind: 'exception', message: 'bad ***', stack: 'at ***' });
   assert.deepEqual(mask.blockError({ kind: 'sql', message: 'no stack s3cret' }), { kind: 'sql', message: 'no stack ***' });
   const preview = mask.preview({ columns: [{ name: 's3cret', type: 'VARCHAR' }], rowCount: 1, rows: [{ s3cret: 'is s3cret', n: 3, list: ['s3cret', 1], obj: { k: 's3cret!' } }] });
-  assert.deepEqual(preview.rows, [{ s3cret: 'is ***', n: 3, list: ['***', 1], obj: { k: '***!' } }]);
+  // A column named after the value (SELECT 's3cret') is masked too, with the rows' keys.
+  assert.deepEqual(preview.columns, [{ name: '***', type: 'VARCHAR' }]);
+  assert.deepEqual(preview.rows, [{ '***': 'is ***', n: 3, list: ['***', 1], obj: { k: '***!' } }]);
   const page = mask.answer({ kind: 'page', columns: [], rows: [{ a: 's3cret', b: null, c: ['s3cret'] }], offset: 0, rowCount: 1, totalRowCount: 1 });
   assert.deepEqual(page.kind === 'page' ? page.rows : null, [{ a: '***', b: null, c: ['***'] }]);
   const chart = mask.answer({ kind: 'chart', chart: 'bar', points: [{ label: 's3cret', value: 2 }] });

@@ -11,5 +11,5 @@ export function GET() {
 }
 
 export function POST(request: Request) {
-  return respond(async () => newProject(await parseBody(request, createProjectSchema)));
+  return respond(async () => newProject(await parseBody(request, createProjectSchema)), 200, (r) => r.project);
 }

@@ -24,5 +24,5 @@ export async function POST(request: Request) {
   return respond(async () => {
     const body = await parseBody(request, manual);
     return startManualRun(body.project, body.pipeline, body.variables);
-  });
+  }, 200, (r) => r.run.id);
 }

@@ -13,5 +13,5 @@ export function GET(request: Request) {
 
 /** {"name"}: 201 {"id","token"}; the token is shown this once. */
 export async function POST(request: Request) {
-  return respond(async () => createToken(requirePrincipal(request), (await parseBody(request, createTokenSchema)).name), 201);
+  return respond(async () => createToken(requirePrincipal(request), (await parseBody(request, createTokenSchema)).name), 201, (t) => `${t.name} (${t.id})`);
 }

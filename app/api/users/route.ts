@@ -11,5 +11,5 @@ export function GET() {
 
 /** {"name","role","password"}: 201; a taken name is 409. */
 export async function POST(request: Request) {
-  return respond(async () => addUser(await parseBody(request, addUserSchema)), 201);
+  return respond(async () => addUser(await parseBody(request, addUserSchema)), 201, (r) => `${r.user.name} as ${r.user.role}`);
 }

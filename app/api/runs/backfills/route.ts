@@ -27,5 +27,5 @@ export async function POST(request: Request) {
   return respond(async () => {
     const { project, pipeline } = pipelineOf(request);
     return createBackfill(project, pipeline, await parseBody(request, createBackfillSchema));
-  });
+  }, 200, (r) => `${r.backfill.project}/${r.backfill.pipeline} backfill ${r.backfill.id}`);
 }

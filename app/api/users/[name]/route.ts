@@ -10,7 +10,7 @@ type Params = { params: Promise<{ name: string }> };
 /** {"role"} and/or {"password"}: either ends the user's sessions at once. */
 export async function PATCH(request: Request, { params }: Params) {
   const { name } = await params;
-  return respond(async () => changeUser(name, await parseBody(request, changeUserSchema)));
+  return respond(async () => changeUser(name, await parseBody(request, changeUserSchema)), 200, (r) => r.changed.join(', '));
 }
 
 /** Removes the user, their sessions and their tokens; the last owner cannot be removed. */

@@ -16,5 +16,5 @@ export async function GET(_req: Request, { params }: Params) {
 /** Create a pipeline, or clone one. */
 export async function POST(request: Request, { params }: Params) {
   const { project } = await params;
-  return respond(async () => pipelinesAction(project, await parseBody(request, pipelinesActionSchema)));
+  return respond(async () => pipelinesAction(project, await parseBody(request, pipelinesActionSchema)), 200, (r) => r.pipeline);
 }

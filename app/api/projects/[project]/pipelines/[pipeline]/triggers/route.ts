@@ -1,5 +1,6 @@
 import { createTriggerSchema } from '@/lib/protocol/runs-api';
 import { createTrigger, listTriggerViews } from '@/lib/scheduler/service';
+import { requirePrincipal } from '@/lib/access/request-principal';
 import { respond } from '@/lib/server/http';
 import { parseBody } from '@/lib/server/request-body';
 
@@ -13,8 +14,8 @@ export async function GET(_req: Request, { params }: Params) {
   return respond(() => listTriggerViews(project, pipeline));
 }
 
-/** Create (written to triggers.yaml); an API trigger's token is in the answer, this once. */
+/** Create (written to triggers.yaml); an API trigger's token is in an owner's answer, this once. */
 export async function POST(request: Request, { params }: Params) {
   const { project, pipeline } = await params;
-  return respond(async () => createTrigger(project, pipeline, await parseBody(request, createTriggerSchema)));
+  return respond(async () => createTrigger(project, pipeline, await parseBody(request, createTriggerSchema), requirePrincipal(request).role === 'owner'), 200, (r) => r.name);
 }
