@@ -1,8 +1,8 @@
 /**
  * The HTTP gate: every request to the server passes here before Next sees it. In order:
- * security headers; the Host (DNS rebinding); a canonical path (no encoded separators or dot
- * segments, so the route we authorise is the route Next serves); the rule for the method and path
- * (lib/access/rules.ts; no rule, no entry); the body limit; cross-site checks for state-changing
+ * security headers; the body limit; the Host (DNS rebinding); a canonical path (no encoded
+ * separators or dot segments, so the route we authorise is the route Next serves); the rule for
+ * the method and path (lib/access/rules.ts; no rule, no entry); cross-site checks for state-changing
  * requests (JSON only, from our own Origin); then the principal and its role. A refusal answers
  * JSON `{"error":{"code","message"}}` and nothing behind the gate runs.
  */
@@ -35,6 +35,9 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
   }
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...extra });
   res.end(JSON.stringify({ error: { code, message } }));
+  // A body nobody will read is drained (within the body limit), so the client gets this answer
+  // on a connection it can reuse instead of a reset while it is still sending.
+  res.req.resume();
 }
 
 function redirect(res: ServerResponse, location: string, cookie?: string): void {
@@ -102,6 +105,14 @@ export function createGate(context: () => AccessContext, options: { dev: boolean
     // Nobody but the gate may say who a request is, or where it came from.
     dropOwnHeaders(req);
     req.headers[CLIENT_ADDRESS_HEADER] = req.socket.remoteAddress ?? 'unknown';
+    // First the body limit: every later refusal drains what the client still sends, within it.
+    const maxBytes = ctx.maxBodyBytes;
+    const length = Number(header(req, 'content-length') ?? 0);
+    if (Number.isFinite(length) && length > maxBytes) {
+      refuse(res, 413, 'payload_too_large', `the request body is larger than ${maxBytes} bytes`, { Connection: 'close' });
+      return;
+    }
+    limitBody(req, res, maxBytes);
     const host = header(req, 'host');
     if (!hostAllowed(host, ctx.hosts)) {
       refuse(res, 403, 'forbidden_host', `this server does not answer to Host "${(host ?? '').slice(0, 100)}"; add it to GRIMOIRE_ALLOWED_HOSTS to allow it`);
@@ -137,14 +148,6 @@ export function createGate(context: () => AccessContext, options: { dev: boolean
       return;
     }
     const rule = match.rule;
-    const maxBytes = ctx.maxBodyBytes;
-    const length = Number(header(req, 'content-length') ?? 0);
-    if (Number.isFinite(length) && length > maxBytes) {
-      refuse(res, 413, 'payload_too_large', `the request body is larger than ${maxBytes} bytes`, { Connection: 'close' });
-      req.resume();
-      return;
-    }
-    limitBody(req, res, maxBytes);
     if (!SAFE_METHODS.has(method)) {
       // Cross-site requests: a foreign page can send a simple POST with the user's cookie, but not
       // with our Origin, and not as application/json without a CORS preflight we never grant.

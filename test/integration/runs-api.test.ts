@@ -14,6 +14,7 @@ import { startOrchestration } from '../../lib/scheduler/orchestrator';
 import { type Orchestration } from '../../lib/scheduler/slot';
 import { testPostgres, type TestPostgres } from '../support/postgres';
 import { tempProjects } from '../support/projects';
+import { gatePrincipalHeaders } from '../support/socket-access';
 
 let pg: TestPostgres;
 let projects: Awaited<ReturnType<typeof tempProjects>>;
@@ -32,8 +33,9 @@ after(async () => {
 
 const base = 'http://grimoire.test';
 const params = <T extends Record<string, string>>(p: T) => ({ params: Promise.resolve(p) });
+// As the access gate hands requests on: with the owner it signed in (tests of the gate are in test/e2e/access.test.ts).
 const json = (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) =>
-  new Request(`${base}${url}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  new Request(`${base}${url}`, { method, headers: { 'content-type': 'application/json', ...gatePrincipalHeaders('owner'), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
 const hello = { project: 'orch', pipeline: 'hello' };
 
 async function body(res: Response): Promise<Record<string, unknown>> {

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GET as listSecrets } from '../../app/api/secrets/route';
 import { DELETE as deleteSecret, PUT as putSecret } from '../../app/api/secrets/[name]/route';
-import { PRINCIPAL_HEADER } from '../../lib/access/context';
-import { type Principal } from '../../lib/access/roles';
+import { gatePrincipalHeaders } from '../support/socket-access';
 import { postgresUrl } from '../../lib/db/embedded-postgres';
 import { startOrchestration } from '../../lib/scheduler/orchestrator';
 import { type Orchestration } from '../../lib/scheduler/slot';
@@ -41,12 +40,11 @@ after(async () => {
   await project?.cleanup();
 });
 
-const owner: Principal = { kind: 'user', id: 'u1', name: 'alice', role: 'owner', via: 'session', credentialHash: 'h' };
 const params = (name: string) => ({ params: Promise.resolve({ name }) });
 function request(method: string, body?: string): Request {
   return new Request('http://grimoire.test/api/secrets/x', {
     method,
-    headers: { 'content-type': 'application/json', [PRINCIPAL_HEADER]: Buffer.from(JSON.stringify(owner)).toString('base64url') },
+    headers: { 'content-type': 'application/json', ...gatePrincipalHeaders('owner', 'alice') },
     body,
   });
 }
