@@ -331,6 +331,14 @@ test('a viewer cannot run, interrupt or restart; made-up names start no kernel',
     editor.socket.emit(CLIENT_EVENT, { type: 'run_block', project: `made_up_${i}`, pipeline: 'p', block: 'b' });
   }
   await until(() => (editor.received.filter((m) => m.type === 'error' || m.type === 'output_answer').length >= 18 * 2 ? true : undefined), 'answers to made-up names');
+  // A block name is never a path: another user's cache, a run's cache, a file anywhere.
+  for (const block of ['../../start-token/p/load', '../../../../runs/x/cache/load', '../../../../../../../../tmp/private']) {
+    viewer.received.length = 0;
+    viewer.socket.emit(CLIENT_EVENT, { type: 'query_output', project: 'shop', pipeline: 'p', block, requestId: 'trav', query: { kind: 'page', offset: 0, limit: 10 } });
+    const answer = await until(() => viewer.received.find((m) => m.type === 'error' || m.type === 'output_answer'), 'an answer to a path as a block');
+    assert.equal(answer.type, 'error', JSON.stringify(answer));
+    assert.equal(answer.type === 'error' && answer.code, 'invalid_input');
+  }
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(await childCount(), kernelsBefore, 'a made-up name started a process');
   assert.equal(viewer.received.filter((m) => m.type === 'block_status').length, 0);
