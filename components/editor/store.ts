@@ -9,6 +9,7 @@ import { ApiError, api } from './api';
 import { reduceRun, type RunState } from './run-state';
 import { fetchJson, goToSignIn } from '@/components/shared/fetch-json';
 import { meSchema } from '@/lib/protocol/access-api';
+import { InvalidMessageLog } from '@/lib/protocol/invalid-message';
 
 export interface FileState {
   content: string;
@@ -222,9 +223,12 @@ export const useEditor = create<EditorState>()((set, get) => {
       s.on('connect_error', (e) => {
         if (e.message.startsWith('unauthorized')) goToSignIn();
       });
+      // A message this page cannot read means the server and the page disagree on the protocol: say so in the console.
+      const invalidMessages = new InvalidMessageLog('editor: server message');
       s.on(SERVER_EVENT, (raw: unknown) => {
         const parsed = serverMessageSchema.safeParse(raw);
         if (parsed.success) onServer(parsed.data);
+        else invalidMessages.invalid(parsed.error);
       });
       const beforeUnload = (e: BeforeUnloadEvent) => {
         if (Object.values(get().files).some((f) => f.content !== f.saved)) e.preventDefault();

@@ -4,6 +4,7 @@ import { useEffect, useRef } from 'react';
 import { io } from 'socket.io-client';
 import { CLIENT_EVENT, serverMessageSchema, SERVER_EVENT, type ClientMessage, type ServerMessage } from '@/lib/protocol/messages';
 import { goToSignIn } from '@/components/shared/fetch-json';
+import { InvalidMessageLog } from '@/lib/protocol/invalid-message';
 
 type Watch = Extract<ClientMessage, { type: 'watch_run' | 'watch_runs' }>;
 export interface RunChange {
@@ -63,9 +64,14 @@ export function useRunChanges(watch: Watch | null, onChange: (change: RunChange)
       if (e.message.startsWith('unauthorized')) goToSignIn();
       startPolling();
     });
+    // A message this page cannot read means the server and the page disagree on the protocol: say so in the console.
+    const invalidMessages = new InvalidMessageLog('runs page: server message');
     socket.on(SERVER_EVENT, (raw: unknown) => {
       const parsed = serverMessageSchema.safeParse(raw);
-      if (!parsed.success) return;
+      if (!parsed.success) {
+        invalidMessages.invalid(parsed.error);
+        return;
+      }
       const change = changeOf(parsed.data);
       if (change && (watch.type === 'watch_runs' || (parsed.data.type === 'run_changed' && parsed.data.runId === watch.runId))) latest.current(change);
     });

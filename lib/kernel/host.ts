@@ -5,6 +5,7 @@ import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelComman
 import { kernelEnvironment } from './kernel-env';
 import { secretEnvValues, ValueMask } from './value-mask';
 import { type OutputAnswer, type OutputQuery } from '../protocol/output-query';
+import { InvalidMessageLog } from '../protocol/invalid-message';
 
 export type OutputResult = { ok: true; answer: OutputAnswer } | { ok: false; message: string };
 
@@ -144,9 +145,14 @@ export class KernelHost {
       if (process.env.GRIMOIRE_KERNEL_STDERR === '1') process.stderr.write(d);
     });
     const ready = new Promise<void>((resolve, reject) => {
+      // A kernel that sends what the host cannot read is a bug in one of them: say what, once per problem.
+      const invalidEvents = new InvalidMessageLog(`kernel host (pid ${child.pid ?? '?'}): kernel event`);
       child.on('message', (raw: unknown) => {
         const parsed = kernelEventSchema.safeParse(raw);
-        if (!parsed.success) return;
+        if (!parsed.success) {
+          invalidEvents.invalid(parsed.error);
+          return;
+        }
         const event = parsed.data;
         switch (event.type) {
           case 'ready':

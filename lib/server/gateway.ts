@@ -4,6 +4,7 @@ import { SOCKET_RULES } from '../access/rules';
 import { type SocketAccess } from '../access/socket-access';
 import { errorMessage, notFound, UserError } from '../errors';
 import { PipelineInvalidError } from '../pipeline/issues';
+import { describeIssues, InvalidMessageLog } from '../protocol/invalid-message';
 import { CLIENT_EVENT, clientMessageSchema, SERVER_EVENT, type ClientMessage, type ServerMessage } from '../protocol/messages';
 import { listPipelines, projectDir } from '../project/load';
 import { setBroadcast } from './broadcast';
@@ -52,6 +53,8 @@ export class Gateway {
   private readonly access: SocketAccess;
   private readonly kernelEnv: Record<string, string>;
   private readonly idleKernelMs: number;
+  /** The sender hears why its message was refused; the server's log keeps it too, for whoever debugs the client. */
+  private readonly invalidMessages = new InvalidMessageLog('gateway: client message');
 
   constructor(
     private readonly io: Server,
@@ -146,12 +149,14 @@ export class Gateway {
 
   private async receive(socket: Socket, raw: unknown): Promise<void> {
     if (jsonDepthExceeds(raw, 64)) {
+      this.invalidMessages.problem('it nests deeper than 64 levels');
       this.reply(socket, { type: 'error', code: 'invalid_input', message: 'malformed message: it nests deeper than 64 levels' });
       return;
     }
     const parsed = clientMessageSchema.safeParse(raw);
     if (!parsed.success) {
-      this.reply(socket, { type: 'error', code: 'invalid_input', message: `malformed message: ${parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')}` });
+      this.invalidMessages.invalid(parsed.error);
+      this.reply(socket, { type: 'error', code: 'invalid_input', message: `malformed message: ${describeIssues(parsed.error)}` });
       return;
     }
     const message = parsed.data;

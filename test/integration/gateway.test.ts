@@ -82,6 +82,29 @@ test('a malformed message gets an error reply and the server keeps answering', a
   assert.match(next.message, /block "nope" is not in this pipeline/);
 });
 
+test('an invalid message is logged once with where and what was wrong, never its values', async (t) => {
+  const warnings: string[] = [];
+  t.mock.method(console, 'warn', (...args: unknown[]) => {
+    warnings.push(args.map(String).join(' '));
+  });
+  const bad = { type: 'run_block', project: 'shop', pipeline: 'orders', block: 'password=hunter2 ../x', variables: { token: 'tok-123' } };
+  for (let i = 0; i < 3; i++) {
+    received.length = 0;
+    socket.emit(CLIENT_EVENT, bad);
+    await waitFor(isError);
+  }
+  received.length = 0;
+  let deep: unknown = 'bottom-value';
+  for (let i = 0; i < 70; i++) deep = [deep];
+  socket.emit(CLIENT_EVENT, deep);
+  await waitFor(isError);
+  const about = warnings.filter((w) => w.startsWith('gateway: client message'));
+  assert.equal(about.length, 2, `expected one warning per problem, got:\n${warnings.join('\n')}`);
+  assert.match(about[0] ?? '', /^gateway: client message dropped as invalid: block: a block name is letters, digits and _$/);
+  assert.match(about[1] ?? '', /nests deeper than 64 levels/);
+  for (const w of warnings) assert.doesNotMatch(w, /hunter2|tok-123|bottom-value/);
+});
+
 test('unknown projects, unknown pipelines and paths that leave the projects folder are refused by name', async () => {
   for (const [project, pipeline, code, text] of [
     ['nope', 'orders', 'not_found', /project "nope" not found/],
