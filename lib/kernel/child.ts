@@ -18,7 +18,7 @@ import { ProfileDatabases } from './profile-database';
 import { spillDirectory } from './spill';
 import { ThreadShare } from './thread-share';
 import { redactKnown, rememberSecrets } from './secrets';
-import { queryOutput } from './query-output';
+import { OutputDescriptions, queryOutput } from './query-output';
 
 /** The attached in-memory database that holds block outputs; every connection USEs it. */
 const OUTPUTS_DATABASE = 'grimoire';
@@ -128,6 +128,8 @@ async function main(): Promise<void> {
     databases: new ProfileDatabases(),
     log: (text) => process.stderr.write(text),
   };
+  // Each output is described once, when its block completes; pages of it reuse that.
+  const descriptions = new OutputDescriptions();
   installConsoleCapture();
   process.on('message', (raw: unknown) => {
     const parsed = kernelCommandSchema.safeParse(raw);
@@ -144,7 +146,9 @@ async function main(): Promise<void> {
         void current
           .run({ runId: cmd.runId, block: cmd.block.uuid }, () =>
             threads.around(() =>
-              executeBlock(cmd, env, (connection) => new BlockProgressReporter(connection, (progress) => send({ type: 'block_progress', runId: cmd.runId, block: cmd.block.uuid, progress }))),
+              descriptions.track(cmd.block.uuid, () =>
+                executeBlock(cmd, env, (connection) => new BlockProgressReporter(connection, (progress) => send({ type: 'block_progress', runId: cmd.runId, block: cmd.block.uuid, progress }))),
+              ),
             ),
           )
           .then((outcome) => {
@@ -159,7 +163,7 @@ async function main(): Promise<void> {
         env.store.release(cmd.blocks).catch((e: unknown) => process.stderr.write(`kernel: could not release ${cmd.blocks.join(', ')}: ${e instanceof Error ? e.message : String(e)}\n`));
         return;
       case 'query_output':
-        void queryOutput(connect, env.store, cmd.block, cmd.query).then(
+        void queryOutput(connect, env.store, cmd.block, cmd.query, descriptions).then(
           (answer) => send({ type: 'output_answer', requestId: cmd.requestId, result: { ok: true, answer } }),
           (e: unknown) => send({ type: 'output_answer', requestId: cmd.requestId, result: { ok: false, message: e instanceof Error ? e.message : String(e) } }),
         );

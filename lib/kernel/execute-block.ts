@@ -13,7 +13,7 @@ import { lookupSecret } from '../pipeline/secret-ref';
 import { type BlockError, type OutputPreview } from '../protocol/messages';
 import { type BlockContext, type DataFrame } from './block-api';
 import { compileBlock, CompileError, locateInStack } from './compile-ts';
-import { describe, Frame, QuerySession, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
+import { Frame, QuerySession, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
 import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand } from './ipc';
 import { MissingUpstreamError, type OutputStore } from './outputs';
@@ -55,10 +55,10 @@ class InvalidBlockError extends Error {}
 
 let staging = 0;
 
-async function preview(session: QuerySession, table: string, rows: number): Promise<OutputPreview> {
-  const { columns, rowCount } = await describe(session.connection, table);
+/** The output's first rows; its columns and count are those `Frame.open` found, not described again. */
+async function preview(session: QuerySession, table: string, output: Frame, rows: number): Promise<OutputPreview> {
   const reader = await session.connection.runAndReadAll(`SELECT * FROM ${table} LIMIT ${rows}`);
-  return { columns, rowCount, rows: reader.convertRowObjects(previewValueConverter) };
+  return { columns: [...output.columns], rowCount: output.rowCount, rows: reader.convertRowObjects(previewValueConverter) };
 }
 
 /** Turns whatever a TypeScript block returned into the staging table. */
@@ -235,7 +235,7 @@ export async function executeBlock(cmd: Execute, env: KernelEnv, watch: (connect
       const written = { table: quoteIdentifier(cmd.block.uuid), rowCount: output.rowCount };
       console.log(await writeDestination(session, written, destination.value, env, profiles, progress));
     }
-    const result = await preview(session, quoteIdentifier(cmd.block.uuid), cmd.previewRows);
+    const result = await preview(session, quoteIdentifier(cmd.block.uuid), output, cmd.previewRows);
     return { status: 'completed', durationMs: performance.now() - started, preview: result };
   } catch (e) {
     await env.store.dropStaging(target).catch(() => undefined);

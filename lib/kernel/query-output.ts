@@ -3,8 +3,46 @@ import { quoteIdentifier } from '../pipeline/sql-template';
 import { type OutputAnswer, type OutputQuery } from '../protocol/output-query';
 import { previewValueConverter } from './duck-values';
 import { describe } from './frames';
+import { type BlockOutcome } from './ipc';
 import { MissingUpstreamError, type OutputStore } from './outputs';
-import { OutputQueryError, outputSql } from './output-sql';
+import { type OutputColumn, OutputQueryError, outputSql } from './output-sql';
+
+export interface OutputDescription {
+  columns: OutputColumn[];
+  rowCount: number;
+}
+
+/**
+ * The columns and row count of each block's output as the run that made it found them (its
+ * preview carries them), so paging it needs no DESCRIBE and count(*) again. A block that starts
+ * forgets its description: its table is about to be replaced. Only a run that completes with no
+ * other run of the same block still going leaves one; any other end leaves the next page to describe.
+ */
+export class OutputDescriptions {
+  private readonly known = new Map<string, OutputDescription>();
+  private readonly running = new Map<string, number>();
+
+  get(block: string): OutputDescription | undefined {
+    return this.known.get(block);
+  }
+
+  /** Runs one execution of `block`, keeping what its completion says about the output. */
+  async track(block: string, execute: () => Promise<BlockOutcome>): Promise<BlockOutcome> {
+    this.known.delete(block);
+    this.running.set(block, (this.running.get(block) ?? 0) + 1);
+    let outcome: BlockOutcome | null = null;
+    try {
+      outcome = await execute();
+      return outcome;
+    } finally {
+      const left = (this.running.get(block) ?? 1) - 1;
+      if (left > 0) this.running.set(block, left);
+      else this.running.delete(block);
+      if (left === 0 && outcome?.status === 'completed') this.known.set(block, { columns: outcome.preview.columns, rowCount: outcome.preview.rowCount });
+      else this.known.delete(block);
+    }
+  }
+}
 
 const TEMPORAL = /^(DATE|TIMESTAMP.*)$/;
 
@@ -24,7 +62,7 @@ function formatBound(value: number, temporal: boolean): string {
  * Answers a page or chart question about one block's output in the kernel's DuckDB, on a
  * connection of its own so it never waits on a block's transaction.
  */
-export async function queryOutput(connect: () => Promise<DuckDBConnection>, store: OutputStore, block: string, q: OutputQuery): Promise<OutputAnswer> {
+export async function queryOutput(connect: () => Promise<DuckDBConnection>, store: OutputStore, block: string, q: OutputQuery, descriptions?: OutputDescriptions): Promise<OutputAnswer> {
   try {
     await store.resolve([block]);
   } catch (e) {
@@ -34,7 +72,8 @@ export async function queryOutput(connect: () => Promise<DuckDBConnection>, stor
   const connection = await connect();
   try {
     const table = quoteIdentifier(block);
-    const { columns, rowCount } = await describe(connection, table);
+    // An output read back from Parquet (after a restart) was never described here: describe it.
+    const { columns, rowCount } = descriptions?.get(block) ?? (await describe(connection, table));
     const sql = outputSql(table, columns, q);
     const reader = await connection.runAndReadAll(sql.select);
     const rows = reader.convertRowObjects(previewValueConverter);
