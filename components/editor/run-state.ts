@@ -16,7 +16,6 @@ export interface RunState {
   connected: boolean;
   kernel: 'idle' | 'busy' | 'starting' | 'dead';
   blocks: Record<string, BlockView>;
-  notice?: string;
 }
 
 export type RunAction = { type: 'server'; message: ServerMessage } | { type: 'connected'; connected: boolean };
@@ -59,9 +58,9 @@ export function reduceRun(state: RunState, action: RunAction): RunState {
     case 'output_answer':
     case 'pipeline_changed':
     case 'file_changed':
-      return state;
+    // A refusal is not run state: the store shows it in the banner (EditorState.notice).
     case 'error':
-      return { ...state, notice: m.message };
+      return state;
     default: {
       const never: never = m;
       return never;

@@ -177,10 +177,20 @@ export const useEditor = create<EditorState>()((set, get) => {
       case 'block_status':
         if (m.status === 'completed') set((s) => ({ completedAt: { ...s.completedAt, [m.block]: Date.parse(m.at) } }));
         break;
-      case 'error':
-        // A refusal of something this tab asked for (a viewer's run, a made-up block): say so.
+      case 'error': {
+        // The server handles one socket's messages in order, so a refused query_output is the oldest
+        // one still waiting: its view shows why at once instead of waiting for an answer that never comes.
+        const oldest = m.request === 'query_output' ? [...waiting][0] : undefined;
+        if (oldest) {
+          waiting.delete(oldest[0]);
+          oldest[1]({ ok: false, message: m.message });
+          return;
+        }
+        // A refusal of anything else this tab asked for (a viewer's run, a block or a pipeline that is
+        // gone, a pipeline with problems): the banner says why.
         set({ notice: m.message });
-        break;
+        return;
+      }
       default:
         break;
     }
@@ -218,7 +228,14 @@ export const useEditor = create<EditorState>()((set, get) => {
         send({ type: 'subscribe', project, pipeline });
         void get().reload();
       });
-      s.on('disconnect', () => set((st) => ({ run: reduceRun(st.run, { type: 'connected', connected: false }) })));
+      s.on('disconnect', () => {
+        set((st) => ({ run: reduceRun(st.run, { type: 'connected', connected: false }) }));
+        // Answers to questions asked before the drop are lost with the connection: say so now, not after a minute.
+        for (const [id, resolve] of waiting) {
+          waiting.delete(id);
+          resolve({ ok: false, message: 'the connection to the server was lost; try again' });
+        }
+      });
       // The server refuses a socket without a valid sign-in: sign in again, then come back.
       s.on('connect_error', (e) => {
         if (e.message.startsWith('unauthorized')) goToSignIn();
