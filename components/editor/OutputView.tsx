@@ -49,8 +49,13 @@ export function OutputView({
   const ask = useEditor((s) => s.ask);
   const connected = useEditor((s) => s.run.connected);
   const [tab, setTab] = useState<'table' | 'chart'>('table');
-  const [page, setPage] = useState<Page | null>(null);
-  const [offset, setOffset] = useState(0);
+  // Position and answer belong to the output they were made for: a new output (outputKey) starts
+  // from its first page in the very render it arrives, so the old position is never asked of it.
+  const [position, setPosition] = useState({ outputKey, offset: 0 });
+  const offset = position.outputKey === outputKey ? position.offset : 0;
+  const setOffset = (next: number) => setPosition({ outputKey, offset: next });
+  const [answered, setAnswered] = useState<{ outputKey: number; page: Page } | null>(null);
+  const page = answered?.outputKey === outputKey ? answered.page : null;
   const [size, setSize] = useState(initialSize);
   const [sort, setSort] = useState<OutputSort | undefined>();
   const [filter, setFilter] = useState<OutputFilter | null>(null);
@@ -58,13 +63,17 @@ export function OutputView({
   const [message, setMessage] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
 
-  // A new output starts from its first page.
-  useEffect(() => {
-    setOffset(0);
-    setPage(null);
-  }, [outputKey]);
+  // The first page, unsorted and unfiltered, came with the block's completion (its preview): showing
+  // it needs no question to the kernel. Paging, sorting and filtering ask.
+  const previewIsPage = offset === 0 && !sort && !filter && preview !== undefined && preview.rows.length >= Math.min(size, preview.rowCount);
 
   useEffect(() => {
+    if (previewIsPage) {
+      setAnswered(null);
+      setMessage(null);
+      setLoading(false);
+      return;
+    }
     if (!connected) return;
     let cancelled = false;
     setLoading(true);
@@ -72,20 +81,20 @@ export function OutputView({
       if (cancelled) return;
       setLoading(false);
       if (r.ok && r.answer.kind === 'page') {
-        setPage(r.answer);
+        setAnswered({ outputKey, page: r.answer });
         setMessage(null);
       } else if (!r.ok) {
         // No output yet is the normal state of a block that never ran: show nothing.
         setMessage(/has no output yet/.test(r.message) ? null : r.message);
-        if (/has no output yet/.test(r.message)) setPage(null);
+        if (/has no output yet/.test(r.message)) setAnswered(null);
       }
     });
     return () => {
       cancelled = true;
     };
-  }, [ask, block, connected, offset, size, sort, filter, outputKey]);
+  }, [ask, block, connected, offset, size, sort, filter, outputKey, previewIsPage]);
 
-  const shown: Page | null = page ?? (preview ? { kind: 'page', columns: preview.columns, rows: preview.rows, offset: 0, rowCount: preview.rowCount, totalRowCount: preview.rowCount } : null);
+  const shown: Page | null = page ?? (preview ? { kind: 'page', columns: preview.columns, rows: preview.rows.slice(0, size), offset: 0, rowCount: preview.rowCount, totalRowCount: preview.rowCount } : null);
   if (!shown) return message ? <p className="error">{message}</p> : null;
   const total = shown.totalRowCount;
   const matching = shown.rowCount;
