@@ -1,0 +1,100 @@
+import { type RunJobHandler } from './job-queue';
+
+/** What a queue implementation supplies to the loops: how to take one job and how to record its end. */
+export interface JobSource<J> {
+  /** The next job that is due, now marked active so no other loop takes it; null when none is due. */
+  next(): Promise<J | null>;
+  /** The run a job names, or why it names none (such a job is completed without calling the handler). */
+  runIdOf(job: J): string | Error;
+  /** Records the end of a job: completed (`failure` null) or failed, never to be delivered again. */
+  settle(job: J, failure: { error: unknown } | null): Promise<void>;
+}
+
+/**
+ * The fetch loops behind `JobQueue.work`, shared by the pg-boss and in-memory queues so that both
+ * honour the concurrency cap, wake and drain the same way: `concurrency` loops, each fetching one
+ * job, awaiting its handler, and fetching again at once; when nothing is due a loop sleeps one poll
+ * interval, or less when woken.
+ */
+export class FetchLoops<J> {
+  private stopping = false;
+  /** Loops asleep between polls, by the function that wakes them. */
+  private readonly sleepers = new Set<() => void>();
+  /** Loops that were woken while fetching: they skip the next sleep, since the job may have arrived since. */
+  private readonly woken = new Set<number>();
+  private readonly loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly source: JobSource<J>,
+    private readonly handler: RunJobHandler,
+    private readonly onError: (e: unknown) => void,
+    private readonly pollMs: number,
+    concurrency: number,
+  ) {
+    for (let i = 0; i < concurrency; i++) this.loops.push(this.loop(i));
+  }
+
+  wake(): void {
+    for (let i = 0; i < this.loops.length; i++) this.woken.add(i);
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  /** Ends the loops and resolves once each has returned from its handler; a job fetched meanwhile is still handled. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const wake of [...this.sleepers]) wake();
+    await Promise.all(this.loops);
+  }
+
+  private async loop(index: number): Promise<void> {
+    while (!this.stopping) {
+      this.woken.delete(index);
+      let job: J | null = null;
+      try {
+        job = await this.source.next();
+      } catch (e) {
+        this.onError(e);
+      }
+      if (job !== null) {
+        await this.deliver(job);
+        continue;
+      }
+      if (!this.stopping && !this.woken.has(index)) await this.sleep();
+    }
+  }
+
+  private async deliver(job: J): Promise<void> {
+    const runId = this.source.runIdOf(job);
+    let failure: { error: unknown } | null = null;
+    if (runId instanceof Error) {
+      this.onError(runId);
+    } else {
+      try {
+        await this.handler(runId);
+      } catch (e) {
+        failure = { error: e };
+        this.onError(e);
+      }
+    }
+    await this.source.settle(job, failure).catch(this.onError);
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, this.pollMs);
+      this.sleepers.add(wake);
+    });
+  }
+}
+
+/** Stops every set of loops, waiting at most `ms` for handlers still running (a queue's `close`). */
+export async function stopWithin(loops: readonly { stop(): Promise<void> }[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(loops.map((l) => l.stop())), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,121 @@
+import PgBoss from 'pg-boss';
+import type pg from 'pg';
+import { z } from 'zod';
+import { type Queryable } from './db';
+import { FetchLoops, stopWithin } from './fetch-loops';
+import { type EnqueueOptions, type JobQueue, type RunJobHandler } from './job-queue';
+
+/** The pg-boss queue that carries runs to workers; each job names one pipeline run. */
+export const RUN_QUEUE = 'pipeline-runs';
+
+const runJob = z.object({ runId: z.string().min(1) });
+
+/** How often an idle fetch loop looks for jobs; a NOTIFY (`wake`) makes it look at once. */
+const POLL_MS = 2_000;
+/** How long `close` waits for handlers still running before it stops pg-boss anyway. */
+const CLOSE_WAIT_MS = 5_000;
+
+function dbOf(on: Queryable): PgBoss.Db {
+  return { executeSql: (text: string, values: unknown[]) => on.query(text, values) };
+}
+
+/**
+ * Dispatch of runs through pg-boss, in its own schema next to the store's tables. The run row
+ * stays the truth (status, limits, who runs it); a job is the delivery of "this run may start",
+ * written in the same transaction as the change that made it runnable, so a run is never
+ * runnable without a job on its way. A job whose run cannot be claimed (cancelled, already taken,
+ * held by a run limit) completes without effect; whoever frees the slot enqueues the next one.
+ *
+ * pg-boss stores, fetches (SKIP LOCKED) and settles the jobs; the fetch loops are ours
+ * (fetch-loops.ts) rather than `boss.work`'s, because `offWork` returns before its loops end and
+ * `stop` must be able to promise that no handler runs after it.
+ */
+export class PgBossQueue implements JobQueue<Queryable> {
+  private readonly working = new Set<FetchLoops<PgBoss.Job<unknown>>>();
+  /** Jobs handed to a handler and not yet settled, failed by `close` if it cannot wait for them. */
+  private readonly inFlight = new Set<string>();
+  private closed = false;
+
+  private constructor(
+    private readonly boss: PgBoss,
+    private readonly pool: pg.Pool,
+    readonly schema: string,
+  ) {}
+
+  static async open(pool: pg.Pool, schema: string, options: { maintain: boolean }): Promise<PgBossQueue> {
+    const boss = new PgBoss({
+      db: dbOf(pool),
+      schema,
+      // Our scheduler (croner, exactly-once by unique key) decides when runs exist; pg-boss only delivers them.
+      schedule: false,
+      supervise: options.maintain,
+      migrate: true,
+    });
+    boss.on('error', () => undefined);
+    await boss.start();
+    await boss.createQueue(RUN_QUEUE, {
+      name: RUN_QUEUE,
+      policy: 'standard',
+      // A failed run is retried by its retry_config in the store, never by redelivering the job.
+      retryLimit: 0,
+      // A job stays active while its run executes; the longest pg-boss allows. A dead worker's
+      // run is recovered through its advisory lock long before this.
+      expireInHours: 23,
+    });
+    return new PgBossQueue(boss, pool, schema);
+  }
+
+  /** Enqueues a run, in the caller's transaction when `options.in` is one. */
+  async enqueue(runId: string, options: EnqueueOptions<Queryable> = {}): Promise<void> {
+    await this.boss.send(RUN_QUEUE, { runId }, { db: dbOf(options.in ?? this.pool), ...(options.startAfter ? { startAfter: options.startAfter } : {}) });
+  }
+
+  async work(concurrency: number, handler: RunJobHandler, onError: (e: unknown) => void): Promise<() => Promise<void>> {
+    // pg-boss's own failures (maintenance, when this process runs it) reach the worker too.
+    this.boss.on('error', onError);
+    const source = {
+      next: async () => {
+        const [job] = await this.boss.fetch<unknown>(RUN_QUEUE, { batchSize: 1 });
+        if (job) this.inFlight.add(job.id);
+        return job ?? null;
+      },
+      runIdOf: (job: PgBoss.Job<unknown>) => {
+        const data = runJob.safeParse(job.data);
+        return data.success ? data.data.runId : new Error(`job ${job.id} on ${RUN_QUEUE} does not name a run: ${data.error.message}`);
+      },
+      settle: async (job: PgBoss.Job<unknown>, failure: { error: unknown } | null) => {
+        this.inFlight.delete(job.id);
+        if (failure) await this.boss.fail(RUN_QUEUE, job.id, { message: failure.error instanceof Error ? failure.error.message : String(failure.error) });
+        else await this.boss.complete(RUN_QUEUE, job.id);
+      },
+    };
+    const loops = new FetchLoops(source, handler, onError, POLL_MS, concurrency);
+    this.working.add(loops);
+    return async () => {
+      this.working.delete(loops);
+      await loops.stop();
+      this.boss.off('error', onError);
+    };
+  }
+
+  wake(): void {
+    for (const loops of this.working) loops.wake();
+  }
+
+  /** Jobs of this queue not yet finished (created, retry or active). */
+  async pending(): Promise<number> {
+    return this.boss.getQueueSize(RUN_QUEUE, { before: 'completed' });
+  }
+
+  /** Stops the loops (workers stop theirs, and the runs in them, first) and pg-boss. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const loops = [...this.working];
+    this.working.clear();
+    await stopWithin(loops, CLOSE_WAIT_MS);
+    // What pg-boss's graceful stop did for its own workers: a job still being handled is failed, not left active for a day.
+    if (this.inFlight.size > 0) await this.boss.fail(RUN_QUEUE, [...this.inFlight]).catch(() => undefined);
+    await this.boss.stop({ graceful: true, close: false, timeout: 5_000 });
+  }
+}
