@@ -4,7 +4,7 @@
  * transaction; a change to users, sessions or tokens NOTIFYs `<schema>_access_changes`.
  */
 import { randomUUID } from 'node:crypto';
-import { type Queryable } from '../store/store';
+import { type Queryable } from '../store/db';
 import { UserError, invalidInput, notFound } from '../errors';
 import { API_TOKEN_PREFIX, newSecretToken, sha256 } from './credentials';
 import { decoyHash, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords';

@@ -7,7 +7,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { invalidInput } from '../errors';
 import { secretNameSchema } from '../protocol/access-api';
-import { type Queryable } from '../store/store';
+import { type Queryable } from '../store/db';
 import { loadSecretKey, secretKeyFile } from './secret-key';
 
 /** Longest value accepted, in characters (the HTTP body's limit too: lib/protocol/access-api.ts). */

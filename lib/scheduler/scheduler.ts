@@ -46,7 +46,7 @@ export class Scheduler {
     for (let pass = 0; pass < 50; pass++) {
       const now = this.clock.now();
       const { decided, runs } = await this.store.tx(async (c) => {
-        const due = await this.store.claimDueTriggers(c, now);
+        const due = await this.store.triggers.claimDue(c, now);
         const runs: RunRow[] = [];
         for (const t of due) runs.push(...(await this.decide(c, t, now)));
         return { decided: due.length, runs };
@@ -63,8 +63,8 @@ export class Scheduler {
     try {
       schedule = scheduleOf(t);
     } catch (e) {
-      await this.store.addTriggerEvent(c, { triggerId: t.id, at: now, executionDate: null, decision: 'invalid', message: `cannot schedule: ${e instanceof Error ? e.message : String(e)}` });
-      await this.store.advanceTrigger(c, t.id, t.cursor_execution_date, null, now);
+      await this.store.triggers.addEvent(c, { triggerId: t.id, at: now, executionDate: null, decision: 'invalid', message: `cannot schedule: ${e instanceof Error ? e.message : String(e)}` });
+      await this.store.triggers.advance(c, t.id, t.cursor_execution_date, null, now);
       return [];
     }
     const since = t.start_time ?? t.first_active_at ?? now;
@@ -73,7 +73,7 @@ export class Scheduler {
     if (newestSkipped) {
       const first = d.skipped[0]!;
       const count = d.skipped.length;
-      await this.store.addTriggerEvent(c, {
+      await this.store.triggers.addEvent(c, {
         triggerId: t.id,
         at: now,
         executionDate: newestSkipped,
@@ -83,20 +83,20 @@ export class Scheduler {
     }
     const runs: RunRow[] = [];
     for (const executionDate of d.fire) {
-      if (t.settings.skip_if_previous_running && (await this.store.activeRunCount(c, t.id)) > 0) {
-        await this.store.addTriggerEvent(c, { triggerId: t.id, at: now, executionDate, decision: 'skipped_previous_running', message: 'skipped: a previous run of this trigger was still running (skip_if_previous_running)' });
+      if (t.settings.skip_if_previous_running && (await this.store.runs.countActive(c, t.id)) > 0) {
+        await this.store.triggers.addEvent(c, { triggerId: t.id, at: now, executionDate, decision: 'skipped_previous_running', message: 'skipped: a previous run of this trigger was still running (skip_if_previous_running)' });
         continue;
       }
-      const run = await this.store.createRun(
+      const run = await this.store.runs.create(
         { project: t.project, pipeline: t.pipeline, triggerId: t.id, kind: 'scheduled', executionDate, variables: t.variables, timeoutSeconds: t.settings.timeout },
         c,
       );
       if (!run) continue; // this execution already has its run
       runs.push(run);
       const late = now.getTime() - executionDate.getTime();
-      await this.store.addTriggerEvent(c, { triggerId: t.id, at: now, executionDate, decision: 'fired', runId: run.id, message: `run created ${late} ms after its execution date` });
+      await this.store.triggers.addEvent(c, { triggerId: t.id, at: now, executionDate, decision: 'fired', runId: run.id, message: `run created ${late} ms after its execution date` });
     }
-    await this.store.advanceTrigger(c, t.id, d.cursor, d.next, now);
+    await this.store.triggers.advance(c, t.id, d.cursor, d.next, now);
     return runs;
   }
 
@@ -109,7 +109,7 @@ export class Scheduler {
         try {
           await this.options.beforeTick?.();
           await this.tick();
-          const next = await this.store.nextTriggerCheck();
+          const next = await this.store.triggers.nextCheck();
           const max = this.options.maxSleepMs ?? 60_000;
           const wait = next === null ? max : Math.min(max, next.getTime() - this.clock.now().getTime());
           if (wait > 0 && !this.stopped) await this.clock.sleep(wait, this.wakeController.signal);

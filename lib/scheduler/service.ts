@@ -5,7 +5,7 @@ import { type JsonObject, type JsonValue } from '../pipeline/model';
 import { parseStartTime, type TriggerPatch } from '../pipeline/triggers';
 import { type createBackfillSchema, type createTriggerSchema, type runListQuerySchema, type updateTriggerSchema } from '../protocol/runs-api';
 import { listPipelines, loadPipeline, projectDir } from '../project/load';
-import { type RunDetail } from '../store/store';
+import { type RunDetail } from '../store/run-repository';
 import { type BackfillRow, type RunRow, type TriggerEventRow, type TriggerRow } from '../store/types';
 import { backfillIntervals, BackfillError } from './backfill';
 import { nextFireAfter, previousFireAtOrBefore } from './schedule';
@@ -113,10 +113,10 @@ export async function listTriggerViews(project: string, pipeline: string): Promi
   // The file is the definition: read it now, so a hand edit shows at once.
   const file = await syncPipelineTriggers(o.store, dir, project, pipeline, o.clock.now());
   const now = o.clock.now();
-  const rows = await o.store.listTriggers({ project, pipeline });
+  const rows = await o.store.triggers.list({ project, pipeline });
   const views = await Promise.all(
     rows.map(async (t): Promise<TriggerView> => {
-      const [runs, events] = await Promise.all([o.store.listRuns({ triggerId: t.id, limit: 50 }), o.store.triggerEvents(t.id, 20)]);
+      const [runs, events] = await Promise.all([o.store.runs.list({ triggerId: t.id, limit: 50 }), o.store.triggers.events(t.id, 20)]);
       const { next, lines } = explainTrigger(t, now, runs, events);
       return {
         id: t.id,
@@ -192,14 +192,14 @@ export async function deleteTrigger(project: string, pipeline: string, name: str
 export async function rotateToken(project: string, pipeline: string, name: string): Promise<string> {
   const o = orchestration();
   const dir = await checkPipeline(project, pipeline);
-  let t = await o.store.getTrigger(project, pipeline, name);
+  let t = await o.store.triggers.get(project, pipeline, name);
   if (!t || !t.in_file) {
     await syncPipelineTriggers(o.store, dir, project, pipeline, o.clock.now());
-    t = await o.store.getTrigger(project, pipeline, name);
+    t = await o.store.triggers.get(project, pipeline, name);
   }
   if (!t || !t.in_file) throw notFound(`trigger "${name}" is not in pipelines/${pipeline}/triggers.yaml`);
   const token = randomBytes(24).toString('base64url');
-  await o.store.setTriggerTokenHash(t.id, hashToken(token), o.clock.now());
+  await o.store.triggers.setTokenHash(t.id, hashToken(token), o.clock.now());
   return token;
 }
 
@@ -211,16 +211,16 @@ export async function runFromApi(project: string, pipeline: string, name: string
   const o = orchestration();
   const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
   if (!token) throw new UnauthorizedError('missing token: send Authorization: Bearer <the trigger token>');
-  let t = await o.store.getTrigger(project, pipeline, name);
+  let t = await o.store.triggers.get(project, pipeline, name);
   if (!t) {
     // A trigger just added to triggers.yaml by hand: read the file once.
     const dir = await projectDir(o.projectsDir, project).catch(() => null);
     if (dir && (await listPipelines(dir)).includes(pipeline)) await syncPipelineTriggers(o.store, dir, project, pipeline, o.clock.now());
-    t = await o.store.getTrigger(project, pipeline, name);
+    t = await o.store.triggers.get(project, pipeline, name);
   }
   if (!t || !t.in_file || !tokenMatches(token, t.token_hash)) throw new UnauthorizedError('unknown trigger or wrong token');
   if (t.status !== 'active') throw conflict(`trigger "${name}" is inactive: activate it to accept runs`);
-  const run = await o.store.createRun({
+  const run = await o.store.runs.create({
     project,
     pipeline,
     triggerId: t.id,
@@ -239,7 +239,7 @@ export async function runFromApi(project: string, pipeline: string, name: string
 export async function startManualRun(project: string, pipeline: string, variables: Record<string, JsonValue> = {}): Promise<{ run: { id: string; status: string } }> {
   const o = orchestration();
   await checkPipeline(project, pipeline);
-  const run = await o.store.createRun({ project, pipeline, kind: 'manual', executionDate: o.clock.now(), variables });
+  const run = await o.store.runs.create({ project, pipeline, kind: 'manual', executionDate: o.clock.now(), variables });
   if (!run) throw new UserError('internal', 'the run could not be created');
   o.worker?.kick();
   return { run: { id: run.id, status: run.status } };
@@ -264,9 +264,9 @@ async function graphOf(project: string, pipeline: string): Promise<{ uuid: strin
 
 export async function getRunView(id: string): Promise<RunView> {
   const o = orchestration();
-  const detail = await o.store.getRunDetail(id);
+  const detail = await o.store.runs.detail(id);
   if (!detail) throw notFound(`run ${id} not found`);
-  const trigger = detail.run.trigger_id ? await o.store.getTriggerById(detail.run.trigger_id) : null;
+  const trigger = detail.run.trigger_id ? await o.store.triggers.getById(detail.run.trigger_id) : null;
   return { ...detail, trigger_name: trigger?.name ?? null, sla_missed: slaMissed(detail.run, trigger, o.clock.now()), graph: await graphOf(detail.run.project, detail.run.pipeline) };
 }
 
@@ -283,11 +283,11 @@ export async function listRunViews(query: z.infer<typeof runListQuerySchema>): P
   let triggerId: string | undefined;
   if (query.trigger) {
     if (!query.project || !query.pipeline) throw invalidInput('filtering by trigger needs project and pipeline');
-    triggerId = (await o.store.getTrigger(query.project, query.pipeline, query.trigger))?.id ?? 'none';
+    triggerId = (await o.store.triggers.get(query.project, query.pipeline, query.trigger))?.id ?? 'none';
   }
-  const runs = await o.store.listRuns({ project: query.project, pipeline: query.pipeline, triggerId, status: query.status, kind: query.kind, backfillId: query.backfill, limit: query.limit });
+  const runs = await o.store.runs.list({ project: query.project, pipeline: query.pipeline, triggerId, status: query.status, kind: query.kind, backfillId: query.backfill, limit: query.limit });
   const triggers = new Map<string, TriggerRow | null>();
-  for (const r of runs) if (r.trigger_id && !triggers.has(r.trigger_id)) triggers.set(r.trigger_id, await o.store.getTriggerById(r.trigger_id));
+  for (const r of runs) if (r.trigger_id && !triggers.has(r.trigger_id)) triggers.set(r.trigger_id, await o.store.triggers.getById(r.trigger_id));
   const now = o.clock.now();
   return {
     runs: runs.map((r) => {
@@ -299,27 +299,27 @@ export async function listRunViews(query: z.infer<typeof runListQuerySchema>): P
 
 export async function runLogs(id: string, filter: { block?: string; after?: number; search?: string }) {
   const o = orchestration();
-  if (!(await o.store.getRun(id))) throw notFound(`run ${id} not found`);
-  const lines = await o.store.logs(id, { block: filter.block, afterId: filter.after, search: filter.search });
+  if (!(await o.store.runs.get(id))) throw notFound(`run ${id} not found`);
+  const lines = await o.store.logs.list(id, { block: filter.block, afterId: filter.after, search: filter.search });
   return { logs: lines };
 }
 
 export async function cancelRun(id: string): Promise<{ run: RunRow }> {
   const o = orchestration();
-  const before = await o.store.getRun(id);
+  const before = await o.store.runs.get(id);
   if (!before) throw notFound(`run ${id} not found`);
   if (before.status !== 'initial' && before.status !== 'running') throw conflict(`run ${id} is ${before.status}: only a waiting or running run can be cancelled`);
-  const run = await o.store.requestCancel(id, o.clock.now());
+  const run = await o.store.runs.requestCancel(id, o.clock.now());
   if (!run) throw notFound(`run ${id} not found`);
   return { run };
 }
 
 export async function retryRun(id: string): Promise<{ run: RunRow }> {
   const o = orchestration();
-  const before = await o.store.getRun(id);
+  const before = await o.store.runs.get(id);
   if (!before) throw notFound(`run ${id} not found`);
   if (before.status !== 'failed' && before.status !== 'cancelled') throw conflict(`run ${id} is ${before.status}: only a failed or cancelled run can be retried`);
-  const run = await o.store.retryFromFailed(id, o.clock.now());
+  const run = await o.store.runs.retryFromFailed(id, o.clock.now());
   if (!run) throw notFound(`run ${id} not found`);
   o.worker?.kick();
   return { run };
@@ -346,7 +346,7 @@ export async function createBackfill(project: string, pipeline: string, input: z
     throw e;
   }
   const variables = input.variables ?? {};
-  const backfill = await o.store.createBackfill(
+  const backfill = await o.store.backfills.create(
     { project, pipeline, name: input.name, start_datetime: start, end_datetime: end, interval_unit: input.interval_unit, interval_value: input.interval_value, concurrency: input.concurrency, variables },
     intervals.map((i) => ({
       executionDate: i.start,
@@ -365,8 +365,8 @@ export async function createBackfill(project: string, pipeline: string, input: z
 export async function listBackfillViews(project: string, pipeline: string) {
   const o = orchestration();
   await checkPipeline(project, pipeline);
-  const backfills = await o.store.listBackfills(project, pipeline);
-  return { backfills: await Promise.all(backfills.map(async (b) => ({ ...b, progress: await o.store.backfillProgress(b.id) }))) };
+  const backfills = await o.store.backfills.list(project, pipeline);
+  return { backfills: await Promise.all(backfills.map(async (b) => ({ ...b, progress: await o.store.backfills.progress(b.id) }))) };
 }
 
 /** For tests and the CLI: the definition of triggers as the file holds them. */

@@ -35,8 +35,8 @@ export async function readTriggerFile(dir: string, pipeline: string): Promise<Tr
 /** Reads one pipeline's triggers.yaml into the store; a bad file keeps the last good triggers and says why. */
 export async function syncPipelineTriggers(store: Store, dir: string, project: string, pipeline: string, now: Date): Promise<TriggerFileResult> {
   const result = await readTriggerFile(dir, pipeline);
-  if (result.ok) await store.syncTriggers(project, pipeline, result.triggers, now);
-  else await store.markTriggerFileInvalid(project, pipeline, result.message);
+  if (result.ok) await store.triggers.sync(project, pipeline, result.triggers, now);
+  else await store.triggers.markFileInvalid(project, pipeline, result.message);
   return result;
 }
 
@@ -82,7 +82,7 @@ export async function changeTrigger(store: Store, projectsDir: string, project: 
     const parsed = parseTriggers(after, checkCron, `pipelines/${pipeline}/triggers.yaml`);
     if (!parsed.ok) throw invalidInput(parsed.issues.map((i) => i.message).join('\n'));
     await writeFileAtomic(file, after);
-    await store.syncTriggers(project, pipeline, parsed.value, now);
+    await store.triggers.sync(project, pipeline, parsed.value, now);
     return parsed.value;
   });
 }

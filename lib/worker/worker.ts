@@ -28,7 +28,7 @@ export interface WorkerOptions {
 const lockKey = (workerId: string) => `grimoire.worker.${workerId}`;
 
 /**
- * Executes runs delivered by the pg-boss queue (lib/store/run-queue.ts), `concurrency` at a time.
+ * Executes runs delivered by the store's job queue (lib/store/job-queue.ts), `concurrency` at a time.
  * A worker holds a session advisory lock for as long as its process lives: when the process dies,
  * Postgres drops the lock with the connection, and any other worker (or this one after a restart)
  * sees the runs it left `running` as orphans and resolves them. Liveness is a fact of the
@@ -77,16 +77,16 @@ export class Worker {
   /** Resolves runs of dead workers, and gives a job to runs that waited long without one. */
   private async sweep(): Promise<void> {
     await this.recover();
-    await this.store.enqueueIdleRuns(this.options.sweepMs ?? 30_000);
+    await this.store.runs.enqueueIdle(this.options.sweepMs ?? 30_000);
   }
 
   /** Finds runs left `running` by workers that are gone and resolves them (retry or fail by policy). */
   async recover(): Promise<string[]> {
     const recovered: string[] = [];
-    for (const run of await this.store.runningRuns()) {
+    for (const run of await this.store.runs.running()) {
       if (!run.worker_id || run.worker_id === this.id) continue;
       if (!(await this.isDead(run.worker_id))) continue;
-      if (await this.store.recoverOrphan(run.id, run.worker_id, this.clock.now())) recovered.push(run.id);
+      if (await this.store.runs.recoverOrphan(run.id, run.worker_id, this.clock.now())) recovered.push(run.id);
     }
     return recovered;
   }
@@ -111,10 +111,13 @@ export class Worker {
   /** One job: claim its run (it may be gone, taken, or held by a limit) and execute it to the end. */
   private async handle(runId: string): Promise<void> {
     // Fetched while stopping: the job goes back for another worker (or this one after a restart).
-    if (this.stopped) return this.store.enqueue(runId);
-    const run = await this.store.claimRun(runId, this.id, this.clock.now());
+    if (this.stopped) return this.store.runs.enqueue(runId);
+    const run = await this.store.runs.claim(runId, this.id, this.clock.now());
     if (!run) return;
     const controller = new AbortController();
+    // Claimed while `stop` was already aborting the runs it knew: this one stops too, or `stop`
+    // (which waits for the queue's handlers) would wait for the whole run.
+    if (this.stopped) controller.abort('shutdown');
     const done = this.execute(run, controller);
     this.active.set(run.id, { controller, done });
     await done;
@@ -123,7 +126,7 @@ export class Worker {
   private async execute(run: RunRow, controller: AbortController): Promise<void> {
     try {
       // A cancel that arrived between the claim and now.
-      if (await this.store.isCancelRequested(run.id)) controller.abort('cancelled');
+      if (await this.store.runs.isCancelRequested(run.id)) controller.abort('cancelled');
       await executeRun({
         store: this.store,
         run,
@@ -135,7 +138,7 @@ export class Worker {
       });
     } catch (e) {
       this.options.onError?.(e);
-      await this.store.setRunStatus(run.id, 'failed', this.clock.now(), `the worker failed while running it: ${errorMessage(e)}`).catch(() => undefined);
+      await this.store.runs.setStatus(run.id, 'failed', this.clock.now(), `the worker failed while running it: ${errorMessage(e)}`).catch(() => undefined);
     } finally {
       this.active.delete(run.id);
     }

@@ -208,7 +208,7 @@ async function schedulerFigures(url: string): Promise<void> {
     const text = `triggers:\n${Array.from({ length: 100 }, (_, i) => `  - name: t${i}\n    schedule_interval: "* * * * * *"\n    settings: { catch_up: none }\n`).join('')}`;
     const parsed = parseTriggers(text, checkCron);
     if (!parsed.ok) throw new Error('bench triggers do not parse');
-    await store.syncTriggers('bench', 'sched', parsed.value, new Date());
+    await store.triggers.sync('bench', 'sched', parsed.value, new Date());
     const schedulers = [new Scheduler(store, { maxSleepMs: 60_000 }), new Scheduler(rival, { maxSleepMs: 60_000 })];
     // Start on a second boundary so exactly five executions per trigger fall in the window.
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 50));
@@ -216,7 +216,7 @@ async function schedulerFigures(url: string): Promise<void> {
     for (const s of schedulers) s.start();
     await new Promise((r) => setTimeout(r, 5000));
     for (const s of schedulers) await s.stop();
-    const runs = (await store.listRuns({ project: 'bench', pipeline: 'sched', limit: 10_000 })).filter((r) => r.execution_date.getTime() >= from && r.execution_date.getTime() < from + 5000);
+    const runs = (await store.runs.list({ project: 'bench', pipeline: 'sched', limit: 10_000 })).filter((r) => r.execution_date.getTime() >= from && r.execution_date.getTime() < from + 5000);
     const lateness = runs.map((r) => r.created_at.getTime() - r.execution_date.getTime());
     const keys = runs.map((r) => `${r.trigger_id}/${r.execution_date.toISOString()}`);
     const duplicates = keys.length - new Set(keys).size;

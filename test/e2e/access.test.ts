@@ -40,7 +40,7 @@ async function treeHash(dir: string): Promise<string> {
   return h.digest('hex');
 }
 
-const runCount = async () => (await orchestration().store.listRuns({ limit: 1000 })).length;
+const runCount = async () => (await orchestration().store.runs.list({ limit: 1000 })).length;
 
 before(async () => {
   project = await writeProject('shop', {

@@ -68,32 +68,32 @@ async function until(what: string, probe: () => boolean, timeoutMs = 5000): Prom
 }
 
 test('a run page hears its run change, its logs arrive and other runs stay silent, whichever process wrote', async () => {
-  const run = await store.createRun({ project: 'shop', pipeline: 'orders', kind: 'manual', executionDate: new Date() });
-  const other = await store.createRun({ project: 'shop', pipeline: 'orders', kind: 'manual', executionDate: new Date() });
+  const run = await store.runs.create({ project: 'shop', pipeline: 'orders', kind: 'manual', executionDate: new Date() });
+  const other = await store.runs.create({ project: 'shop', pipeline: 'orders', kind: 'manual', executionDate: new Date() });
   assert.ok(run && other);
   const page = await tab({ type: 'watch_run', runId: run.id });
   // Another process (a `grimoire worker`) has its own connection to the database.
   const worker = await env.open();
-  await worker.ensureBlockRuns(run.id, ['load']);
-  await worker.setBlockStatus(run.id, 'load', 'running', new Date());
+  await worker.blockRuns.ensure(run.id, ['load']);
+  await worker.blockRuns.setStatus(run.id, 'load', 'running', new Date());
   await until('the block change', () => page.changes.some((c) => c.runId === run.id && c.state && !c.logs));
   // The block-run insert and its status change may ring in two folds: let both arrive first.
   await new Promise((r) => setTimeout(r, 300));
   const before = page.changes.length;
-  await worker.appendLogs(Array.from({ length: 500 }, (_, i) => ({ runId: run.id, block: 'load', attempt: 1, at: new Date(), stream: 'stdout', text: `line ${i}` })));
+  await worker.logs.append(Array.from({ length: 500 }, (_, i) => ({ runId: run.id, block: 'load', attempt: 1, at: new Date(), stream: 'stdout', text: `line ${i}` })));
   await until('the logs change', () => page.changes.slice(before).some((c) => c.logs));
   assert.ok(page.changes.slice(before).every((c) => !c.state), 'log lines alone do not say the run changed');
   assert.ok(page.changes.length - before <= 2, `500 lines in one insert ring once, not ${page.changes.length - before} times`);
-  await worker.setRunStatus(other.id, 'completed', new Date());
-  await worker.setRunStatus(run.id, 'completed', new Date());
+  await worker.runs.setStatus(other.id, 'completed', new Date());
+  await worker.runs.setStatus(run.id, 'completed', new Date());
   await until('the finished run', () => page.changes.length > before + 1);
   assert.ok(page.changes.every((c) => c.runId === run.id), 'only the watched run');
 });
 
 test('a runs list hears runs of its pipeline being created, and not those of another pipeline', async () => {
   const list = await tab({ type: 'watch_runs', project: 'shop', pipeline: 'orders' });
-  const elsewhere = await store.createRun({ project: 'shop', pipeline: 'returns', kind: 'manual', executionDate: new Date() });
-  const mine = await store.createRun({ project: 'shop', pipeline: 'orders', kind: 'api', executionDate: new Date() });
+  const elsewhere = await store.runs.create({ project: 'shop', pipeline: 'returns', kind: 'manual', executionDate: new Date() });
+  const mine = await store.runs.create({ project: 'shop', pipeline: 'orders', kind: 'api', executionDate: new Date() });
   assert.ok(mine && elsewhere);
   await until('the new run', () => list.changes.some((c) => c.runId === mine.id));
   assert.ok(!list.changes.some((c) => c.runId === elsewhere.id));

@@ -47,7 +47,7 @@ async function body(res: Response): Promise<Record<string, unknown>> {
 async function untilRun(id: string, done: (status: string) => boolean, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const detail = await orch.store.getRunDetail(id);
+    const detail = await orch.store.runs.detail(id);
     if (detail && done(detail.run.status)) return detail;
     if (Date.now() > deadline) throw new Error(`run ${id} is still ${detail?.run.status}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -83,7 +83,7 @@ describe('API trigger', () => {
     }
     const unknown = await postRun(json('POST', url, {}, { authorization: `Bearer ${token}` }), params({ ...hello, trigger: 'nope' }));
     assert.equal(unknown.status, 401);
-    assert.equal((await orch.store.listRuns({ project: 'orch' })).length, 0);
+    assert.equal((await orch.store.runs.list({ project: 'orch' })).length, 0);
   });
 
   test('the right token answers 201 with the run, which starts within a second and completes', async () => {
@@ -136,7 +136,7 @@ describe('API trigger', () => {
     await writeFile(file, `${text.trimEnd()}\n  - name: by_hand\n    schedule_type: api\n    status: active\n`);
     const edited = Date.now();
     for (;;) {
-      if (await orch.store.getTrigger('orch', 'hello', 'by_hand')) break;
+      if (await orch.store.triggers.get('orch', 'hello', 'by_hand')) break;
       assert.ok(Date.now() - edited < 1000, `the trigger written by hand is not in the store after 1 s:\n${await readFile(file, 'utf8')}`);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -175,14 +175,14 @@ describe('backfills', () => {
     let maxRunning = 0;
     const deadline = Date.now() + 90_000;
     for (;;) {
-      const progress = await orch.store.backfillProgress(id);
+      const progress = await orch.store.backfills.progress(id);
       maxRunning = Math.max(maxRunning, progress.running);
       if (progress.completed + progress.failed === 3) break;
       assert.ok(Date.now() < deadline, JSON.stringify(progress));
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(maxRunning, 1, 'concurrency 1');
-    const runs = await orch.store.listRuns({ backfillId: id });
+    const runs = await orch.store.runs.list({ backfillId: id });
     assert.deepEqual(runs.map((r) => r.status), ['completed', 'completed', 'completed']);
     assert.deepEqual(runs.map((r) => r.variables.interval_start_datetime).sort(), ['2020-10-01T00:00:00.000Z', '2020-10-02T00:00:00.000Z', '2020-10-03T00:00:00.000Z']);
     const list = await body(await listBackfills(json('GET', '/api/runs/backfills?project=orch&pipeline=hello')));

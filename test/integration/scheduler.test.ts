@@ -24,22 +24,22 @@ async function withTrigger(yaml: string, now: Date) {
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
   const pipeline = `p${++pipelineCounter}`;
   pipelines.push(pipeline);
-  const [trigger] = await store.syncTriggers('proj', pipeline, parsed.value, now);
+  const [trigger] = await store.triggers.sync('proj', pipeline, parsed.value, now);
   assert.ok(trigger);
   return { pipeline, trigger };
 }
 
 // A trigger left active would catch up in the next test's clock (a month of minutes).
 afterEach(async () => {
-  for (const p of pipelines.splice(0)) await store.syncTriggers('proj', p, [], new Date());
+  for (const p of pipelines.splice(0)) await store.triggers.sync('proj', p, [], new Date());
 });
 
 const executions = async (pipeline: string) =>
-  (await store.listRuns({ project: 'proj', pipeline, limit: 10_000 })).map((r) => r.execution_date.toISOString()).sort();
+  (await store.runs.list({ project: 'proj', pipeline, limit: 10_000 })).map((r) => r.execution_date.toISOString()).sort();
 
 /** Close the runs the scheduler made (no worker in these tests), so skip_if_previous_running sees none. */
 async function finishAll(pipeline: string, at: Date) {
-  for (const r of await store.listRuns({ project: 'proj', pipeline })) if (r.status === 'initial') await store.setRunStatus(r.id, 'completed', at);
+  for (const r of await store.runs.list({ project: 'proj', pipeline })) if (r.status === 'initial') await store.runs.setStatus(r.id, 'completed', at);
 }
 
 describe('scheduler against a fake clock', () => {
@@ -89,7 +89,7 @@ describe('scheduler against a fake clock', () => {
       clock.set('2024-03-01T05:30:00Z'); // down from 00:00 to 05:30
       await scheduler.tick();
       results[policy] = (await executions(pipeline)).map((d) => d.slice(11, 16));
-      const events = await store.triggerEvents(trigger.id);
+      const events = await store.triggers.events(trigger.id);
       if (policy !== 'all') assert.match(events.find((e) => e.decision === 'skipped_catch_up')?.message ?? '', new RegExp(`not run: catch_up is ${policy}`));
     }
     assert.deepEqual(results, {
@@ -116,14 +116,14 @@ describe('scheduler against a fake clock', () => {
       return r.value;
     };
     clock.set('2024-06-01T00:00:00Z');
-    await store.syncTriggers('proj', 'paused', parse('active'), clock.now());
+    await store.triggers.sync('proj', 'paused', parse('active'), clock.now());
     clock.set('2024-06-01T06:00:01Z');
     await scheduler.tick();
-    await store.syncTriggers('proj', 'paused', parse('inactive'), clock.now());
+    await store.triggers.sync('proj', 'paused', parse('inactive'), clock.now());
     clock.set('2024-06-04T07:00:00Z');
     await scheduler.tick();
     assert.deepEqual(await executions('paused'), ['2024-06-01T06:00:00.000Z']);
-    await store.syncTriggers('proj', 'paused', parse('active'), clock.now());
+    await store.triggers.sync('proj', 'paused', parse('active'), clock.now());
     await scheduler.tick();
     assert.deepEqual(await executions('paused'), ['2024-06-01T06:00:00.000Z', '2024-06-04T06:00:00.000Z']);
   });
@@ -140,7 +140,7 @@ describe('scheduler against a fake clock', () => {
     clock.set('2024-07-01T03:00:00Z');
     await scheduler.tick();
     assert.deepEqual((await executions(pipeline)).map((d) => d.slice(11, 16)), ['01:00', '03:00']);
-    const skipped = (await store.triggerEvents(trigger.id)).find((e) => e.decision === 'skipped_previous_running');
+    const skipped = (await store.triggers.events(trigger.id)).find((e) => e.decision === 'skipped_previous_running');
     assert.equal(skipped?.execution_date?.toISOString(), '2024-07-01T02:00:00.000Z');
   });
 
@@ -160,12 +160,12 @@ describe('scheduler loop on the real clock', () => {
   test('wakes for the next due time: runs are created less than a second late', async () => {
     const parsed = parseTriggers('triggers:\n  - name: every_second\n    schedule_interval: "* * * * * *"\n    settings: { catch_up: none }\n', checkCron);
     assert.ok(parsed.ok);
-    await store.syncTriggers('proj', 'realtime', parsed.value, new Date());
+    await store.triggers.sync('proj', 'realtime', parsed.value, new Date());
     const scheduler = new Scheduler(store, { maxSleepMs: 60_000 });
     scheduler.start();
     await new Promise((r) => setTimeout(r, 4200));
     await scheduler.stop();
-    const runs = await store.listRuns({ project: 'proj', pipeline: 'realtime' });
+    const runs = await store.runs.list({ project: 'proj', pipeline: 'realtime' });
     assert.ok(runs.length >= 3, `only ${runs.length} runs`);
     const lateness = runs.map((r) => r.created_at.getTime() - r.execution_date.getTime()).sort((x, y) => x - y);
     assert.ok(lateness.every((ms) => ms >= 0 && ms < 1000), `lateness ${lateness.join(', ')} ms`);

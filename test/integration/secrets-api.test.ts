@@ -86,19 +86,19 @@ describe('/api/secrets', () => {
   });
 
   test("a worker's run reads the secret; its stored logs and errors show it masked", async () => {
-    const run = await orch.store.createRun({ project: 'sec', pipeline: 'p', kind: 'manual', executionDate: new Date('2024-01-05T00:00:00Z') });
+    const run = await orch.store.runs.create({ project: 'sec', pipeline: 'p', kind: 'manual', executionDate: new Date('2024-01-05T00:00:00Z') });
     assert.ok(run);
     const deadline = Date.now() + 60_000;
-    let detail = await orch.store.getRunDetail(run.id);
+    let detail = await orch.store.runs.detail(run.id);
     while (detail && !['completed', 'failed', 'cancelled'].includes(detail.run.status) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      detail = await orch.store.getRunDetail(run.id);
+      detail = await orch.store.runs.detail(run.id);
     }
     assert.equal(detail?.run.status, 'failed', JSON.stringify(detail));
     const uses = detail.blocks.find((b) => b.block_uuid === 'uses');
     assert.equal(uses?.status, 'completed');
     assert.equal(uses?.row_count, 1);
-    const logs = (await orch.store.logs(run.id)).map((l) => l.text);
+    const logs = (await orch.store.logs.list(run.id)).map((l) => l.text);
     assert.ok(logs.includes('calling with ***'), logs.join('\n'));
     const leaks = detail.attempts.filter((a) => a.block_uuid === 'leaks');
     assert.ok(leaks.length > 0);

@@ -40,13 +40,13 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
 const FINISHED: PipelineRunStatus[] = ['completed', 'failed', 'cancelled'];
 async function finished(id: string, timeoutMs = 60_000) {
   return waitFor(`run ${id} to finish`, async () => {
-    const d = await store.getRunDetail(id);
+    const d = await store.runs.detail(id);
     return d && FINISHED.includes(d.run.status) ? d : null;
-  }, timeoutMs, async () => JSON.stringify(await store.getRunDetail(id), null, 1));
+  }, timeoutMs, async () => JSON.stringify(await store.runs.detail(id), null, 1));
 }
 
 async function newRun(pipeline: string, variables = {}, executionDate = new Date('2024-01-05T05:00:00Z')) {
-  const run = await store.createRun({ project: 'orch', pipeline, kind: 'manual', executionDate, variables });
+  const run = await store.runs.create({ project: 'orch', pipeline, kind: 'manual', executionDate, variables });
   assert.ok(run);
   return run;
 }
@@ -59,7 +59,7 @@ describe('runs through workers', () => {
     assert.deepEqual(d.blocks.map((b) => [b.block_uuid, b.status, b.attempts, b.row_count]), [['hello', 'completed', 1, 1], ['after', 'completed', 1, 1]]);
     assert.deepEqual(d.events.filter((e) => e.block_uuid === 'hello').map((e) => e.status), ['queued', 'running', 'completed']);
     assert.deepEqual(d.events.filter((e) => e.block_uuid === null).map((e) => e.status), ['initial', 'running', 'completed']);
-    const logs = await store.logs(run.id, { block: 'hello' });
+    const logs = await store.logs.list(run.id, { block: 'hello' });
     assert.ok(logs.some((l) => l.text === 'hello ds=2024-01-05 trigger=null who=api'), logs.map((l) => l.text).join('\n'));
     // The run cached its outputs in a folder of its own, removed once it completed; the editor's cache is untouched.
     assert.equal(existsSync(path.join(projects.root, 'orch', '.grimoire', 'runs', run.id)), false);
@@ -115,10 +115,10 @@ describe('runs through workers', () => {
     assert.equal(first.run.status, 'failed');
     // A failed run keeps its outputs so that the retry can start from them.
     assert.equal(existsSync(path.join(projects.root, 'orch', '.grimoire', 'runs', run.id, 'cache')), true);
-    await store.retryFromFailed(run.id, new Date());
+    await store.runs.retryFromFailed(run.id, new Date());
     worker.kick();
     const d = await waitFor('the retried run', async () => {
-      const x = await store.getRunDetail(run.id);
+      const x = await store.runs.detail(run.id);
       return x && x.run.status === 'completed' ? x : null;
     });
     assert.deepEqual(d.blocks.map((b) => [b.block_uuid, b.status, b.attempts]), [['hello', 'completed', 1], ['fails_once', 'completed', 2]]);
@@ -127,9 +127,9 @@ describe('runs through workers', () => {
 
   test('cancel stops a running run', async () => {
     const run = await newRun('restart_noretry');
-    await waitFor('sleepy to run', async () => (await store.blockRuns(run.id)).find((b) => b.block_uuid === 'sleepy' && b.status === 'running'));
+    await waitFor('sleepy to run', async () => (await store.blockRuns.list(run.id)).find((b) => b.block_uuid === 'sleepy' && b.status === 'running'));
     const asked = Date.now();
-    await store.requestCancel(run.id, new Date());
+    await store.runs.requestCancel(run.id, new Date());
     const d = await finished(run.id, 15_000);
     assert.ok(Date.now() - asked < 10_000);
     assert.equal(d.run.status, 'cancelled');
@@ -165,11 +165,11 @@ describe('a worker process killed in the middle of a run', () => {
       await waitFor('the child worker', async () => child.stdout?.readable && (await new Promise<boolean>((r) => child.stdout?.once('data', () => r(true)))));
       const run = await newRun(pipeline);
       // Its log line (flushed within 250 ms) says the block really is inside its first attempt.
-      await waitFor('sleepy to sleep in the child', async () => (await store.logs(run.id, { search: 'sleepy: sleeping' })).length > 0);
+      await waitFor('sleepy to sleep in the child', async () => (await store.logs.list(run.id, { search: 'sleepy: sleeping' })).length > 0);
       // The whole process group: the worker and its kernel, as a crash or `kill -9` would.
       process.kill(-(child.pid ?? 0), 'SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      assert.equal((await store.getRun(run.id))?.status, 'running', 'left running by the dead worker');
+      assert.equal((await store.runs.get(run.id))?.status, 'running', 'left running by the dead worker');
       return run;
     } finally {
       if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
