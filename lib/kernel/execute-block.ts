@@ -16,7 +16,7 @@ import { compileBlock, CompileError, locateInStack } from './compile-ts';
 import { Frame, QuerySession, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
 import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand } from './ipc';
-import { MissingUpstreamError, type OutputStore } from './outputs';
+import { MissingUpstreamError, OutputNotSavedError, type OutputStore } from './outputs';
 import { type ProgressReport } from './progress';
 import { type ProfileDatabases } from './profile-database';
 import { redactKnown } from './secrets';
@@ -87,6 +87,7 @@ function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockError {
   if (e instanceof SqlTemplateError) return { kind: 'template', message: e.message, file };
   if (e instanceof CompileError) return { kind: 'exception', message: e.message, file, line: e.line, column: e.column };
   if (e instanceof InvalidBlockError) return { kind: 'invalid_block', message: e.message, file };
+  if (e instanceof OutputNotSavedError) return { kind: 'exception', message: e.message, file };
   if (e instanceof SqlStatementError) {
     // DuckDB's "LINE n:" counts inside the statement; without one, point at the statement itself.
     const rel = /LINE (\d+):/.exec(e.message);
@@ -236,6 +237,9 @@ export async function executeBlock(cmd: Execute, env: KernelEnv, watch: (connect
       console.log(await writeDestination(session, written, destination.value, env, profiles, progress));
     }
     const result = await preview(session, quoteIdentifier(cmd.block.uuid), output, cmd.previewRows);
+    // Completed means durable: a crash after this answer must find the output on disk. The copy
+    // ran meanwhile, beside the destination write and the preview.
+    await env.store.durable(cmd.block.uuid);
     return { status: 'completed', durationMs: performance.now() - started, preview: result };
   } catch (e) {
     await env.store.dropStaging(target).catch(() => undefined);

@@ -1,8 +1,7 @@
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { type DuckDBConnection } from '@duckdb/node-api';
-import { safeJoin } from '../access/path-guard';
 import { quoteIdentifier } from '../pipeline/sql-template';
+import { commitOutput, outputDraft, outputFile } from './output-files';
 
 function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
@@ -15,6 +14,14 @@ export class MissingUpstreamError extends Error {
         `run ${upstream.length > 1 ? 'them' : 'it'} first, or use "run with upstream"`,
     );
     this.name = 'MissingUpstreamError';
+  }
+}
+
+/** A block's output could not be written to its Parquet file: the block is not completed. */
+export class OutputNotSavedError extends Error {
+  constructor(uuid: string, cause: unknown) {
+    super(`could not save the output of ${uuid} as Parquet: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'OutputNotSavedError';
   }
 }
 
@@ -34,7 +41,10 @@ export class OutputStore {
     return next;
   }
 
-  /** Parquet copies being written in the background, by block. */
+  /**
+   * The Parquet copy of each block's latest output, kept once settled so that durable() still
+   * sees a failure; each rejects with OutputNotSavedError.
+   */
   private readonly persisting = new Map<string, Promise<void>>();
 
   constructor(
@@ -47,7 +57,7 @@ export class OutputStore {
 
   /** The Parquet file of a block's output; a uuid that is not a plain name (`../x`) is refused by the path guard. */
   cacheFile(uuid: string): string | null {
-    return this.cacheDir === null ? null : safeJoin(this.cacheDir, `${uuid}.parquet`);
+    return this.cacheDir === null ? null : outputFile(this.cacheDir, uuid);
   }
 
   /** Makes each upstream's output visible as a table or view; says which have none. */
@@ -73,27 +83,33 @@ export class OutputStore {
     if (missing.length > 0) throw new MissingUpstreamError(missing);
   }
 
-  /** Puts a finished block's table in place of its previous output, then persists it. */
+  /**
+   * Puts a finished block's table in place of its previous output and starts its Parquet copy.
+   * Downstream blocks of this kernel read the table at once; `durable(uuid)` waits for the copy,
+   * which a block's completion must (a crash after "completed" must not lose the output).
+   */
   async publish(uuid: string, stagingTable: string): Promise<void> {
     // A re-run must not drop the table its previous Parquet copy is still reading.
-    await this.persisting.get(uuid);
+    await this.persisting.get(uuid)?.catch(() => undefined);
     await this.exclusive(() => this.publishNow(uuid, stagingTable));
     if (this.cacheDir === null) return;
-    // The Parquet copy is for later runs and other processes; downstream blocks read the table,
-    // so they need not wait for it. flush() waits for every copy (before the kernel exits).
-    const copy: Promise<void> = this.persist(uuid)
-      .catch((e: unknown) => {
-        process.stderr.write(`kernel: could not cache ${uuid} as Parquet: ${e instanceof Error ? e.message : String(e)}\n`);
-      })
-      .finally(() => {
-        if (this.persisting.get(uuid) === copy) this.persisting.delete(uuid);
-      });
+    const copy = this.persist(uuid);
+    // Its failure is reported by durable(); a copy nobody waits for must not be an unhandled rejection.
+    copy.catch(() => undefined);
     this.persisting.set(uuid, copy);
   }
 
-  /** Waits until every output is persisted. */
+  /**
+   * Resolves once the output `uuid` published last is in its Parquet file (fsynced and renamed into
+   * place); at once without a cache folder. Throws OutputNotSavedError if the copy failed.
+   */
+  async durable(uuid: string): Promise<void> {
+    await this.persisting.get(uuid);
+  }
+
+  /** Waits until every output is persisted (failures were reported to their blocks). */
   async flush(): Promise<void> {
-    while (this.persisting.size > 0) await Promise.all(this.persisting.values());
+    await Promise.all([...this.persisting.values()].map((p) => p.catch(() => undefined)));
   }
 
   private async publishNow(uuid: string, stagingTable: string): Promise<void> {
@@ -115,17 +131,21 @@ export class OutputStore {
   private async persist(uuid: string): Promise<void> {
     const file = this.cacheFile(uuid);
     if (this.cacheDir === null || file === null) return;
-    await fs.mkdir(this.cacheDir, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    const connection = await this.connect();
+    const draft = outputDraft(file);
     try {
-      await connection.run(`COPY ${quoteIdentifier(uuid)} TO ${sqlString(tmp)} (FORMAT parquet)`);
-      await fs.rename(tmp, file);
+      await fs.mkdir(this.cacheDir, { recursive: true });
+      // A connection of its own: the copy never waits on (or blocks) the control connection.
+      const connection = await this.connect();
+      try {
+        await connection.run(`COPY ${quoteIdentifier(uuid)} TO ${sqlString(draft)} (FORMAT parquet)`);
+      } finally {
+        connection.closeSync();
+      }
+      await commitOutput(draft, file);
     } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    } finally {
-      connection.closeSync();
+      // The draft may not even be reachable (the folder is a file): the first error is the one to tell.
+      await fs.rm(draft, { force: true }).catch(() => undefined);
+      throw new OutputNotSavedError(uuid, e);
     }
   }
 
@@ -136,11 +156,12 @@ export class OutputStore {
   async release(uuids: readonly string[]): Promise<void> {
     await this.exclusive(async () => {
       for (const uuid of uuids) {
-        await this.persisting.get(uuid);
+        await this.persisting.get(uuid)?.catch(() => undefined);
         const kind = this.kinds.get(uuid);
         if (kind === 'table') await this.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(uuid)}`);
         if (kind === 'view') await this.connection.run(`DROP VIEW IF EXISTS ${quoteIdentifier(uuid)}`);
         this.kinds.delete(uuid);
+        this.persisting.delete(uuid);
       }
     });
   }

@@ -1,0 +1,100 @@
+/**
+ * The Parquet files that hold block outputs in a cache folder: their one naming rule, how a copy
+ * is made durable before a block counts as completed, and which blocks have a complete one.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { safeJoin } from '../access/path-guard';
+
+/**
+ * The output file of block `uuid` in `cacheDir`: `<cacheDir>/<uuid>.parquet`. Throws (the path
+ * guard's error) for a uuid that is not a plain name, such as `../x`.
+ */
+export function outputFile(cacheDir: string, uuid: string): string {
+  return safeJoin(cacheDir, `${uuid}.parquet`);
+}
+
+/**
+ * Where a copy of `file` is written before it is renamed into place: `<file>.<pid>.tmp`. The pid
+ * names the writer, so the start-up sweep (lib/project/leftovers.ts) removes only the copies of
+ * processes that are gone.
+ */
+export function outputDraft(file: string): string {
+  return `${file}.${process.pid}.tmp`;
+}
+
+/** Parquet files begin and end with these 4 bytes; a file cut short lacks the trailing ones. */
+const PARQUET_MAGIC = Buffer.from('PAR1');
+
+/**
+ * Makes a finished draft the output `file`: flushes it to disk, renames it into place and flushes
+ * the folder's entry, so after a crash (even a power loss) the file is either whole or absent.
+ * Throws the file system's error; the draft is removed then.
+ */
+export async function commitOutput(draft: string, file: string): Promise<void> {
+  try {
+    const handle = await fs.open(draft, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(draft, file);
+  } catch (e) {
+    await fs.rm(draft, { force: true }).catch(() => undefined);
+    throw e;
+  }
+  // The rename lives in the folder: without this, a power loss may forget it. (Windows cannot
+  // open a folder for fsync; its renames are journaled by NTFS.)
+  if (process.platform === 'win32') return;
+  const folder = await fs.open(path.dirname(file), 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
+}
+
+/** Whether `file` is a whole Parquet file: the magic bytes at both ends (a few bytes read). */
+async function isWholeParquet(file: string): Promise<boolean> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size < 2 * PARQUET_MAGIC.length) return false;
+    const head = Buffer.alloc(PARQUET_MAGIC.length);
+    const tail = Buffer.alloc(PARQUET_MAGIC.length);
+    await handle.read(head, 0, head.length, 0);
+    await handle.read(tail, 0, tail.length, size - tail.length);
+    return head.equals(PARQUET_MAGIC) && tail.equals(PARQUET_MAGIC);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Which of `blocks` (block uuids) have a complete output file in `cacheDir` (the kernel's
+ * `cacheDir`, e.g. a run's `<runDir>/cache`), so a resumed run can re-run any completed block
+ * whose output is missing. Complete means present under its final name with Parquet's magic bytes
+ * at both ends: a file the kernel committed (see commitOutput), not a draft. Reads only the first
+ * and last 4 bytes of each file. A uuid that is not a plain name, or a missing folder, counts as
+ * no output; never throws for those.
+ */
+export async function durableOutputs(cacheDir: string, blocks: readonly string[]): Promise<Set<string>> {
+  const found = await Promise.all(
+    blocks.map(async (uuid) => {
+      let file: string;
+      try {
+        file = outputFile(cacheDir, uuid);
+      } catch {
+        return null;
+      }
+      return (await isWholeParquet(file)) ? uuid : null;
+    }),
+  );
+  return new Set(found.filter((uuid): uuid is string => uuid !== null));
+}
