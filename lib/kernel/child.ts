@@ -10,10 +10,12 @@ import { format } from 'node:util';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { preloadPostgresDriver } from '../io/postgres-client';
 import { warmUpEncoder } from '../io/pg-binary';
-import { executeBlock, type KernelEnv } from './execute-block';
-import { kernelCommandSchema, type KernelEvent } from './ipc';
+import { BlockExitError } from './block-exit';
+import { executeBlock, toBlockError, type KernelEnv } from './execute-block';
+import { kernelCommandSchema, type KernelCommand, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
 import { BlockProgressReporter } from './progress';
+import { killOwnGroup } from './process-group';
 import { ProfileDatabases } from './profile-database';
 import { spillDirectory } from './spill';
 import { ThreadShare } from './thread-share';
@@ -28,6 +30,16 @@ const current = new AsyncLocalStorage<{ runId: string; block: string }>();
 function send(event: KernelEvent): void {
   process.send?.(event);
 }
+
+/** stderr as it is before blocks' output is captured: for the kernel's own last words. */
+const kernelStderr = process.stderr.write.bind(process.stderr);
+const realExit = process.exit.bind(process);
+
+/**
+ * Blocks being executed, by `<runId>/<block>`. Each execution is its own entry, so one answered
+ * for early (see onUncaught) is told apart from a retry of the same block that runs meanwhile.
+ */
+const running = new Map<string, { cmd: Extract<KernelCommand, { type: 'execute' }> }>();
 
 const MAX_LOG_CHARS = 1_000_000;
 const logged = new Map<string, number>();
@@ -74,12 +86,33 @@ function installConsoleCapture(): void {
     }) as typeof target.write;
   }
   // A block must not end the kernel: make process.exit() a block error instead.
-  const realExit = process.exit.bind(process);
-  process.exit = ((code?: number) => {
+  process.exit = ((code?: number | string | null) => {
     const owner = current.getStore();
-    if (owner) throw new Error(`process.exit(${code ?? ''}) was called by block ${owner.block}; blocks must return or throw instead`);
-    return realExit(code);
+    if (owner) throw new BlockExitError(code, owner.runId, owner.block);
+    return realExit(code ?? undefined);
   }) as typeof process.exit;
+}
+
+/**
+ * An exception nobody caught. process.exit called from a block's timer or callback throws outside
+ * the block's call stack, so it lands here: the block fails at once with the same message as a
+ * direct call, and the kernel lives on, as after a direct call (whatever the block returns later
+ * is dropped, see executeBlock). Anything else ends the kernel as Node would, its stack on stderr
+ * for the host's "kernel exited" message.
+ */
+function onUncaught(env: KernelEnv, e: unknown): void {
+  if (!(e instanceof BlockExitError)) {
+    kernelStderr(`kernel: uncaught exception: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    realExit(1);
+    return;
+  }
+  const key = `${e.runId}/${e.block}`;
+  const entry = running.get(key);
+  // The block had already finished: the exit is refused, as a direct call's is, and that is all.
+  if (!entry) return;
+  running.delete(key);
+  logged.delete(key);
+  send({ type: 'block_done', runId: e.runId, block: e.block, outcome: { status: 'failed', durationMs: 0, error: toBlockError(e, entry.cmd, env) } });
 }
 
 async function main(): Promise<void> {
@@ -139,23 +172,35 @@ async function main(): Promise<void> {
     }
     const cmd = parsed.data;
     switch (cmd.type) {
-      case 'execute':
+      case 'execute': {
         for (const [key, value] of Object.entries(cmd.envDefaults ?? {})) if (process.env[key] === undefined) process.env[key] = value;
         // Before the block runs: whatever it prints from now on has these values hidden.
         rememberSecrets(Object.values(cmd.secrets));
+        const runKey = `${cmd.runId}/${cmd.block.uuid}`;
+        const entry = { cmd };
+        running.set(runKey, entry);
         void current
           .run({ runId: cmd.runId, block: cmd.block.uuid }, () =>
             threads.around(() =>
               descriptions.track(cmd.block.uuid, () =>
-                executeBlock(cmd, env, (connection) => new BlockProgressReporter(connection, (progress) => send({ type: 'block_progress', runId: cmd.runId, block: cmd.block.uuid, progress }))),
+                executeBlock(
+                  cmd,
+                  env,
+                  (connection) => new BlockProgressReporter(connection, (progress) => send({ type: 'block_progress', runId: cmd.runId, block: cmd.block.uuid, progress })),
+                  () => running.get(runKey) !== entry,
+                ),
               ),
             ),
           )
           .then((outcome) => {
-          logged.delete(`${cmd.runId}/${cmd.block.uuid}`);
-          send({ type: 'block_done', runId: cmd.runId, block: cmd.block.uuid, outcome });
-        });
+            // Answered for already (see onUncaught): the host has its outcome.
+            if (running.get(runKey) !== entry) return;
+            running.delete(runKey);
+            logged.delete(runKey);
+            send({ type: 'block_done', runId: cmd.runId, block: cmd.block.uuid, outcome });
+          });
         return;
+      }
       case 'interrupt':
         for (const c of connections) c.interrupt();
         return;
@@ -174,6 +219,7 @@ async function main(): Promise<void> {
       }
     }
   });
+  process.on('uncaughtException', (e) => onUncaught(env, e));
   // A user promise rejected with nobody listening must not kill the kernel.
   process.on('unhandledRejection', (reason) => {
     process.stderr.write(`kernel: unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}\n`);
@@ -189,6 +235,9 @@ async function main(): Promise<void> {
   // what a Ctrl-C means (`grimoire run` cancels the run: SQL interrupted, then the kernel
   // stopped), so the kernel must not die of it first and turn a cancel into a crash.
   process.on('SIGINT', () => undefined);
+  // Last of the exit handlers (the scratch folder's is earlier): processes that blocks started
+  // end with the kernel, whichever way it exits, instead of living on without a parent.
+  process.on('exit', killOwnGroup);
   send({ type: 'ready', pid: process.pid });
   // The first block is usually a loader that keeps DuckDB busy and leaves this thread idle: load
   // the Postgres driver and warm the export's encoder then, not when the export competes for the CPU.

@@ -12,6 +12,7 @@ import { quoteIdentifier, renderSqlTemplate, SqlTemplateError } from '../pipelin
 import { lookupSecret } from '../pipeline/secret-ref';
 import { type BlockError, type OutputPreview } from '../protocol/messages';
 import { type BlockContext, type DataFrame } from './block-api';
+import { BlockExitError } from './block-exit';
 import { compileBlock, CompileError, locateInStack } from './compile-ts';
 import { Frame, QuerySession, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
 import { createTableFromRows, previewValueConverter } from './duck-values';
@@ -80,7 +81,8 @@ async function storeResult(session: QuerySession, result: unknown, target: strin
   }
 }
 
-function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockError {
+/** What a block's failure `e` tells its user: kind, message, and where in the block file when known. */
+export function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockError {
   const file = cmd.block.file;
   const absolute = path.join(env.projectDir, file);
   if (e instanceof MissingUpstreamError) return { kind: 'missing_upstream', message: e.message };
@@ -88,6 +90,11 @@ function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockError {
   if (e instanceof CompileError) return { kind: 'exception', message: e.message, file, line: e.line, column: e.column };
   if (e instanceof InvalidBlockError) return { kind: 'invalid_block', message: e.message, file };
   if (e instanceof OutputNotSavedError) return { kind: 'exception', message: e.message, file };
+  if (e instanceof BlockExitError) {
+    // The message says it all; the kernel's own frames of process.exit would only add noise.
+    const at = locateInStack(e.stack, absolute);
+    return { kind: 'exception', message: e.message, file, line: at?.line, column: at?.column };
+  }
   if (e instanceof SqlStatementError) {
     // DuckDB's "LINE n:" counts inside the statement; without one, point at the statement itself.
     const rel = /LINE (\d+):/.exec(e.message);
@@ -210,8 +217,15 @@ async function runSql(
 /**
  * Runs one block to completion (or failure) and publishes its output. Never throws.
  * `watch` is given the block's connection, so progress can follow the statements it runs.
+ * `abandoned` says the block was answered for meanwhile (it called process.exit from a timer):
+ * whatever it returns then is not published.
  */
-export async function executeBlock(cmd: Execute, env: KernelEnv, watch: (connection: DuckDBConnection) => ProgressReport & { stop(): void }): Promise<BlockOutcome> {
+export async function executeBlock(
+  cmd: Execute,
+  env: KernelEnv,
+  watch: (connection: DuckDBConnection) => ProgressReport & { stop(): void },
+  abandoned: () => boolean = () => false,
+): Promise<BlockOutcome> {
   const started = performance.now();
   const connection = await env.connect({ progress: true });
   env.connections.add(connection);
@@ -231,6 +245,7 @@ export async function executeBlock(cmd: Execute, env: KernelEnv, watch: (connect
     const output = await Frame.open(session, quoteIdentifier(target));
     progress.report({ phase: 'output', rows: output.rowCount });
     await runTests(output);
+    if (abandoned()) throw new Error(`block ${cmd.block.uuid} already failed; its output is dropped`);
     await env.store.publish(cmd.block.uuid, target);
     if (destination.value) {
       const written = { table: quoteIdentifier(cmd.block.uuid), rowCount: output.rowCount };

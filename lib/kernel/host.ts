@@ -3,6 +3,7 @@ import path from 'node:path';
 import { childEntry } from './child-entry';
 import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelCommand, type KernelEvent } from './ipc';
 import { kernelEnvironment } from './kernel-env';
+import { killProcessGroup } from './process-group';
 import { secretEnvValues, ValueMask } from './value-mask';
 import { type OutputAnswer, type OutputQuery } from '../protocol/output-query';
 import { InvalidMessageLog } from '../protocol/invalid-message';
@@ -137,6 +138,9 @@ export class KernelHost {
       execArgv: entry.execArgv,
       env,
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      // A process group of its own, so a kill reaches what its blocks started (process-group.ts).
+      // It still ends with this process: it exits when the IPC channel closes.
+      detached: true,
     });
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => {
@@ -347,7 +351,7 @@ export class KernelHost {
     if (!child) return Promise.resolve();
     return new Promise((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      killProcessGroup(child);
     });
   }
 
@@ -358,7 +362,7 @@ export class KernelHost {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     if (child.connected) child.disconnect();
     // It finishes writing its output cache first; a kernel stuck in a block gets killed.
-    const timer = setTimeout(() => child.kill('SIGKILL'), this.pending.size > 0 ? 1000 : 60_000);
+    const timer = setTimeout(() => killProcessGroup(child), this.pending.size > 0 ? 1000 : 60_000);
     await exited;
     clearTimeout(timer);
   }
