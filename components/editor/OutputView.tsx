@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useState } from 'react';
-import { type OutputPreview } from '@/lib/protocol/messages';
+import { type OutputPreview } from '@/lib/protocol/run-events';
 import { FILTER_OPS, type FilterOp, type OutputAnswer, type OutputFilter, type OutputSort } from '@/lib/protocol/output-query';
 import { OutputChart } from './OutputChart';
 import { useEditor } from './store';

@@ -1,4 +1,5 @@
-import { type BlockError, type BlockProgress, type OutputPreview, type ServerMessage } from '@/lib/protocol/messages';
+import { type ServerMessage } from '@/lib/protocol/messages';
+import { type BlockError, type BlockProgress, type OutputPreview } from '@/lib/protocol/run-events';
 import { type BlockRunStatus } from '@/lib/run/states';
 
 export interface BlockView {
@@ -54,6 +55,8 @@ export function reduceRun(state: RunState, action: RunAction): RunState {
     case 'kernel_status':
       return { ...state, kernel: m.status };
     case 'run_status':
+    // Attempts show through block_status (running with its attempt, queued with the retry's wait).
+    case 'attempt_finished':
     case 'run_changed':
     case 'output_answer':
     case 'pipeline_changed':

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fetchJson } from '@/components/shared/fetch-json';
-import { jsonValue } from '@/lib/protocol/messages';
+import { jsonValue } from '@/lib/protocol/json';
 import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '@/lib/run/states';
 
 /** What the triggers and runs pages read from the HTTP API, validated on arrival (dates as ISO strings). */

@@ -25,6 +25,7 @@ function changeOf(m: ServerMessage): RunChange | null {
     case 'log':
     case 'output':
     case 'block_error':
+    case 'attempt_finished':
     case 'kernel_status':
     case 'output_answer':
     case 'pipeline_changed':

@@ -4,7 +4,7 @@ import Link from 'next/link';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { z } from 'zod';
 import { call, formatWhen, triggerListSchema, type TriggerView } from '@/components/runs/api';
-import { variablesSchema } from '@/lib/protocol/messages';
+import { variablesSchema } from '@/lib/protocol/json';
 import styles from '@/components/runs/runs.module.css';
 
 const created = z.object({ name: z.string(), token: z.string().nullable() });

@@ -6,7 +6,7 @@ import { runCommand } from './run-command';
 
 const USAGE = `usage:
   grimoire start [--host 127.0.0.1] [--port 6789] [--projects ./projects] [--dev]
-  grimoire run <project_path> <pipeline_uuid> [--runtime-vars '<json>']
+  grimoire run <project_path> <pipeline_uuid> [--runtime-vars '<json>'] [--timeout <seconds>]
   grimoire worker [--projects ./projects] [--concurrency 2]
   grimoire users add|list|remove|passwd|role [<name>] [--role owner|editor|viewer] [--projects ./projects]
   grimoire secrets set|list|remove [<NAME>] [--projects ./projects]
@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { 'runtime-vars': { type: 'string' } },
+        options: { 'runtime-vars': { type: 'string' }, timeout: { type: 'string' } },
         allowPositionals: true,
         strict: true,
       });
@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(USAGE);
         return 2;
       }
-      return (await runCommand(project, pipeline, values['runtime-vars'], process.stdout)) ? 0 : 1;
+      return (await runCommand(project, pipeline, { runtimeVars: values['runtime-vars'], timeout: values.timeout }, process.stdout)) ? 0 : 1;
     }
     case 'worker': {
       const { values } = parseArgs({ args: rest, options: { projects: { type: 'string' }, concurrency: { type: 'string' } }, strict: true });

@@ -1,11 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { RunLifecycleHooks } from '../engine/lifecycle-hooks';
+import { loadRunSettings } from '../engine/run-settings';
+import { runPipeline } from '../engine/run-engine';
 import { errorMessage, invalidInput, notFound } from '../errors';
 import { KernelHost } from '../kernel/host';
-import { runBlocks } from '../kernel/run-blocks';
 import { type JsonValue } from '../pipeline/model';
-import { variablesSchema } from '../protocol/messages';
+import { variablesSchema } from '../protocol/json';
 import { exists } from '../project/files';
-import { loadPipeline } from '../project/load';
 import { dataDirOf, workspaceDataDir } from '../project/paths';
 import { openDatabase } from '../db/database';
 import { formatCount, formatDuration, pad } from './format';
@@ -24,20 +26,40 @@ export function parseRuntimeVars(text: string | undefined): Record<string, JsonV
   return parsed.data;
 }
 
+/** `--timeout`: seconds for the whole run, a positive number. */
+export function parseRunTimeout(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw invalidInput(`--timeout must be a positive number of seconds, e.g. --timeout 3600 (got "${text}")`);
+  return seconds;
+}
+
 interface Out {
   write(text: string): void;
 }
 
-/** `grimoire run`: the whole pipeline in dependency order; true when every block completed. */
-export async function runCommand(projectPath: string, pipelineUuid: string, runtimeVars: string | undefined, out: Out): Promise<boolean> {
-  const variables = parseRuntimeVars(runtimeVars);
+export interface RunCommandOptions {
+  /** `--runtime-vars`: a JSON object. */
+  runtimeVars?: string;
+  /** `--timeout`: seconds for the whole run. */
+  timeout?: string;
+}
+
+/**
+ * `grimoire run`: the whole pipeline in dependency order through the run engine, with the
+ * retry_config and timeouts of every level, printing each block's moves, attempts and row counts;
+ * true when every block completed.
+ */
+export async function runCommand(projectPath: string, pipelineUuid: string, options: RunCommandOptions, out: Out): Promise<boolean> {
+  const variables = parseRuntimeVars(options.runtimeVars);
+  const runTimeout = parseRunTimeout(options.timeout);
   const projectDir = path.resolve(projectPath);
   // Without this check a mistyped project path reads as 'pipeline "x" not found (pipelines: none)'.
   if (!(await exists(path.join(projectDir, 'metadata.yaml')))) {
     throw notFound(`no project at ${projectDir}: the project path must be a folder holding the project's metadata.yaml`);
   }
-  const loaded = await loadPipeline(projectDir, pipelineUuid);
-  const { pipeline } = loaded;
+  const settings = await loadRunSettings(projectDir, pipelineUuid);
+  const { pipeline } = settings;
   // Known once the database is up; the kernel asks before each block, and no block runs before then.
   let secrets: RunSecrets | null = null;
   // The kernel starts now, while the database comes up (its coordinates follow with the blocks).
@@ -69,7 +91,6 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
   const width = Math.max(...pipeline.blocks.map((b) => b.uuid.length), 5) + 2;
   out.write(`Running ${pipeline.uuid} (${pipeline.blocks.length} blocks) in ${projectDir}\n`);
   const started = performance.now();
-  const rowsOf = new Map<string, number>();
   // SIGINT/SIGTERM must stop the kernel too: a block stuck in a loop never notices the IPC channel
   // closing, so without this a terminated `grimoire run` leaves its kernel spinning as an orphan.
   // The first signal cancels the run (SQL is interrupted, JavaScript killed after a grace period);
@@ -85,42 +106,19 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const hooks = printRun(new RunLifecycleHooks(), out, width);
   try {
-    const result = await runBlocks({
+    const result = await runPipeline({
+      runId: randomUUID(),
       kernel,
       pipeline,
       scope: { kind: 'pipeline' },
+      hooks,
+      blockConfigs: settings.blockConfigs,
+      deadline: runTimeout === null ? null : Date.now() + runTimeout * 1000,
       releaseOutputs: true,
       variables,
       signal: controller.signal,
-      onEvent: (e) => {
-        switch (e.type) {
-          case 'log':
-            for (const line of e.text.replace(/\n$/, '').split('\n')) out.write(`  [${e.block}] ${line}\n`);
-            return;
-          case 'block_status': {
-            if (e.status === 'queued' || e.status === 'initial') return;
-            const rows = rowsOf.get(e.block);
-            const figures = [
-              rows === undefined ? '' : `${formatCount(rows)} ${rows === 1 ? "row" : "rows"}`,
-              e.durationMs === undefined ? '' : formatDuration(e.durationMs),
-            ].filter(Boolean);
-            out.write(`${pad(e.block, width)}${pad(e.status, 16)}${figures.join('  ')}\n`);
-            return;
-          }
-          case 'output':
-            rowsOf.set(e.block, e.preview.rowCount);
-            return;
-          case 'block_error': {
-            const where = e.error.file ? ` (${e.error.file}${e.error.line ? `:${e.error.line}` : ''})` : '';
-            out.write(`  error${where}: ${e.error.message}\n`);
-            return;
-          }
-          case 'run_status':
-          case 'block_progress':
-            return;
-        }
-      },
     });
     const failed = [...result.blocks.values()].filter((b) => b.status !== 'completed').length;
     out.write(
@@ -134,4 +132,36 @@ export async function runCommand(projectPath: string, pipelineUuid: string, runt
     await secrets?.close();
     await database?.close();
   }
+}
+
+/**
+ * The CLI's lifecycle hooks: a line per block move (with rows and time when it ends), each retry
+ * with its wait, the block's log lines indented under its name, and errors with file and line.
+ */
+function printRun(hooks: RunLifecycleHooks, out: Out, width: number): RunLifecycleHooks {
+  const rowsOf = new Map<string, number>();
+  return hooks
+    .on('log', (e) => {
+      for (const line of e.text.replace(/\n$/, '').split('\n')) out.write(`  [${e.block}] ${line}\n`);
+    })
+    .on('output', (e) => {
+      rowsOf.set(e.block, e.preview.rowCount);
+    })
+    .on('block_error', (e) => {
+      const where = e.error.file ? ` (${e.error.file}${e.error.line ? `:${e.error.line}` : ''})` : '';
+      out.write(`  error${where}: ${e.error.message}\n`);
+    })
+    .on('block_status', (e) => {
+      if (e.status === 'initial') return;
+      // A queued block is worth a line only when it waits for a retry (or runs again for a reason).
+      if (e.status === 'queued' && e.message === undefined) return;
+      const rows = e.status === 'completed' ? rowsOf.get(e.block) : undefined;
+      const figures = [
+        e.status === 'running' && e.attempt !== undefined && e.attempt > 1 ? `attempt ${e.attempt}` : '',
+        e.status === 'queued' ? (e.message ?? '') : '',
+        rows === undefined ? '' : `${formatCount(rows)} ${rows === 1 ? 'row' : 'rows'}`,
+        e.durationMs === undefined ? '' : formatDuration(e.durationMs),
+      ].filter(Boolean);
+      out.write(`${pad(e.block, width)}${pad(e.status, 16)}${figures.join('  ')}\n`);
+    });
 }

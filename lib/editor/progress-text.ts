@@ -1,4 +1,4 @@
-import { type BlockProgress } from '../protocol/messages';
+import { type BlockProgress } from '../protocol/run-events';
 
 const count = (n: number) => n.toLocaleString('en-US');
 

@@ -10,7 +10,7 @@ import { loadProfiles, makeBlockIo, writeDestination } from './block-io';
 import { type DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdentifier, renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
 import { lookupSecret } from '../pipeline/secret-ref';
-import { type BlockError, type OutputPreview } from '../protocol/messages';
+import { type BlockError, type OutputPreview } from '../protocol/run-events';
 import { type BlockContext, type DataFrame } from './block-api';
 import { BlockExitError } from './block-exit';
 import { compileBlock, CompileError, locateInStack } from './compile-ts';

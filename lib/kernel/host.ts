@@ -5,10 +5,8 @@ import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelComman
 import { kernelEnvironment } from './kernel-env';
 import { killProcessGroup } from './process-group';
 import { secretEnvValues, ValueMask } from './value-mask';
-import { type OutputAnswer, type OutputQuery } from '../protocol/output-query';
+import { type OutputQuery, type OutputResult } from '../protocol/output-query';
 import { InvalidMessageLog } from '../protocol/invalid-message';
-
-export type OutputResult = { ok: true; answer: OutputAnswer } | { ok: false; message: string };
 
 export interface KernelOptions {
   projectDir: string;
@@ -71,6 +69,8 @@ export class KernelHost {
   private stderrTail = '';
   private interrupting = false;
   private questionCounter = 0;
+  /** Interrupts so far: a block whose execute began before the latest one is not sent to the kernel. */
+  private interrupts = 0;
   state: KernelState = 'dead';
 
   private envDefaults: Record<string, string>;
@@ -253,12 +253,16 @@ export class KernelHost {
   /** Runs one block; always resolves, with a failure outcome if the kernel could not run it. */
   async execute(req: ExecuteRequest): Promise<BlockOutcome> {
     const started = Date.now();
+    const interruptsBefore = this.interrupts;
     const secrets = await this.readSecrets();
     if (!secrets.ok) return { status: 'failed', durationMs: Date.now() - started, error: { kind: 'exception', message: secrets.message } };
     try {
       await this.ensure();
     } catch (e) {
       return { status: 'failed', durationMs: Date.now() - started, error: { kind: 'kernel_died', message: this.mask.text(e instanceof Error ? e.message : String(e)) } };
+    }
+    if (this.interrupts !== interruptsBefore) {
+      return { status: 'failed', durationMs: Date.now() - started, error: { kind: 'interrupted', message: 'interrupted before the block started' } };
     }
     const key = `${req.runId}/${req.block.uuid}`;
     const outcome = new Promise<BlockOutcome>((resolve) => this.pending.set(key, { resolve, started }));
@@ -329,6 +333,8 @@ export class KernelHost {
    * (outputs already published survive as Parquet and are reloaded on demand).
    */
   async interrupt(): Promise<void> {
+    // Blocks still on their way in (reading secrets, waiting for the kernel to start) stop there.
+    this.interrupts += 1;
     const child = this.child;
     if (!child || this.pending.size === 0) return;
     const interrupt: KernelCommand = { type: 'interrupt' };

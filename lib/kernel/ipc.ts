@@ -1,8 +1,9 @@
 /** Messages between a kernel host and its child process. Validated on both ends like the wire protocol. */
 import { z } from 'zod';
 import { BLOCK_LANGUAGES, BLOCK_TYPES } from '../pipeline/model';
-import { blockErrorSchema, blockProgressSchema, outputPreviewSchema, variablesSchema } from '../protocol/messages';
-import { outputAnswerSchema, outputQuerySchema } from '../protocol/output-query';
+import { variablesSchema } from '../protocol/json';
+import { outputQuerySchema, outputResultSchema } from '../protocol/output-query';
+import { blockErrorSchema, blockProgressEvent, logEvent, outputPreviewSchema } from '../protocol/run-events';
 
 export const blockSpecSchema = z.object({
   uuid: z.string(),
@@ -47,13 +48,9 @@ export type BlockOutcome = z.infer<typeof blockOutcomeSchema>;
 
 export const kernelEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number() }),
-  z.object({ type: z.literal('log'), runId: z.string(), block: z.string(), stream: z.enum(['stdout', 'stderr']), text: z.string() }),
-  z.object({ type: z.literal('block_progress'), runId: z.string(), block: z.string(), progress: blockProgressSchema }),
+  logEvent,
+  blockProgressEvent,
   z.object({ type: z.literal('block_done'), runId: z.string(), block: z.string(), outcome: blockOutcomeSchema }),
-  z.object({
-    type: z.literal('output_answer'),
-    requestId: z.string(),
-    result: z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), answer: outputAnswerSchema }), z.object({ ok: z.literal(false), message: z.string() })]),
-  }),
+  z.object({ type: z.literal('output_answer'), requestId: z.string(), result: outputResultSchema }),
 ]);
 export type KernelEvent = z.infer<typeof kernelEventSchema>;

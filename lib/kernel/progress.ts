@@ -1,5 +1,5 @@
 import { type DuckDBConnection } from '@duckdb/node-api';
-import { type BlockProgress } from '../protocol/messages';
+import { type BlockProgress } from '../protocol/run-events';
 
 type Phase = BlockProgress['phase'];
 type Counts = Omit<BlockProgress, 'phase'>;

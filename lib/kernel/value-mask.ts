@@ -7,7 +7,7 @@
 import { MIN_MASKED_LENGTH, redact } from '../io/io-config';
 import { type JsonValue } from '../pipeline/model';
 import { type OutputAnswer } from '../protocol/output-query';
-import { type BlockError, type OutputPreview } from '../protocol/messages';
+import { type BlockError, type OutputPreview } from '../protocol/run-events';
 
 /**
  * The ways a value shows up in text: as is, escaped inside a JSON string (a password with a quote

@@ -5,7 +5,8 @@
  * else's change is a conflict (409), never a silent overwrite.
  */
 import { z } from 'zod';
-import { BLOCK_LANGUAGES, BLOCK_TYPES, FOLDER_NAME_PATTERN, IDENTIFIER_PATTERN, type JsonValue } from '../pipeline/model';
+import { BLOCK_LANGUAGES, BLOCK_TYPES, FOLDER_NAME_PATTERN, IDENTIFIER_PATTERN } from '../pipeline/model';
+import { jsonValue } from './json';
 
 const folderName = z.string().min(1).max(100).regex(FOLDER_NAME_PATTERN, 'use letters, digits, _ . - (no spaces or slashes)');
 export const blockUuidSchema = z.string().min(1).max(100).regex(IDENTIFIER_PATTERN, 'use letters, digits and _ (not starting with a digit)');
@@ -20,7 +21,6 @@ export const pipelinesActionSchema = z.discriminatedUnion('action', [
 ]);
 export const renamePipelineSchema = z.object({ name: folderName });
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
 
 /** A block's retry_config as Mage writes it; every field optional (the pipeline's and project's fill the rest). */
 export const retryConfigSchema = z.strictObject({

@@ -65,3 +65,7 @@ export const outputAnswerSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 export type OutputAnswer = z.infer<typeof outputAnswerSchema>;
+
+/** The answer to a question about an output, or why there is none; the same over IPC and the wire. */
+export const outputResultSchema = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), answer: outputAnswerSchema }), z.object({ ok: z.literal(false), message: z.string() })]);
+export type OutputResult = z.infer<typeof outputResultSchema>;

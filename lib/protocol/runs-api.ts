@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { IDENTIFIER_PATTERN } from '../pipeline/model';
 import { CATCH_UP_POLICIES } from '../pipeline/triggers';
 import { PIPELINE_RUN_STATUSES } from '../run/states';
-import { variablesSchema } from './messages';
+import { variablesSchema } from './json';
 
 /** POST .../triggers/<trigger>/runs (CONTRACTS.md): variables are optional. */
 export const apiRunBodySchema = z.object({ variables: variablesSchema.optional() }).strict();

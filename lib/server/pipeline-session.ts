@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { KernelHost, type KernelState } from '../kernel/host';
-import { runBlocks, type RunEvent } from '../kernel/run-blocks';
+import { RunLifecycleHooks } from '../engine/lifecycle-hooks';
+import { loadRunSettings } from '../engine/run-settings';
+import { runPipeline } from '../engine/run-engine';
 import { type JsonValue } from '../pipeline/model';
 import { type ServerMessage } from '../protocol/messages';
 import { planRun, type RunScope } from '../run/plan';
-import { loadPipeline } from '../project/load';
 import { dataDirOf } from '../project/paths';
 
 type Emit = (message: ServerMessage) => void;
@@ -56,6 +57,7 @@ export class PipelineSession {
         break;
       case 'log':
       case 'block_progress':
+      case 'attempt_finished':
       case 'error':
       case 'output_answer':
       case 'pipeline_changed':
@@ -74,19 +76,23 @@ export class PipelineSession {
     return [...this.latest.values()];
   }
 
-  /** Starts a run and returns its id at once; progress arrives as messages. */
+  /**
+   * Starts a run through the run engine and returns its id at once; progress arrives as messages
+   * to the pipeline's room. Errors (unknown pipeline or block, malformed retry_config) reject here,
+   * before anything runs, so the sender gets the reason.
+   */
   async run(scope: RunScope, variables: Record<string, JsonValue> = {}): Promise<string> {
-    const { pipeline } = await loadPipeline(this.projectDir, this.ref.pipeline);
+    const settings = await loadRunSettings(this.projectDir, this.ref.pipeline);
     // Planning here makes a bad request (unknown block) an error reply to the sender, not a lost run.
-    planRun(pipeline.blocks, scope);
+    planRun(settings.pipeline.blocks, scope);
     const runId = randomUUID();
     const abort = new AbortController();
     this.runs.set(runId, abort);
-    const onEvent = (e: RunEvent) => {
+    const hooks = new RunLifecycleHooks().onAny((e) => {
       if (e.type === 'block_status' && e.status === 'running') this.latest.delete(`error/${e.block}`);
       this.publish({ ...e, ...this.ref });
-    };
-    void runBlocks({ kernel: this.kernel, pipeline, scope, variables, runId, signal: abort.signal, onEvent })
+    });
+    void runPipeline({ runId, kernel: this.kernel, pipeline: settings.pipeline, scope, hooks, blockConfigs: settings.blockConfigs, variables, signal: abort.signal })
       .catch((e: unknown) => this.publish({ type: 'error', code: 'internal', message: e instanceof Error ? e.message : String(e) }))
       .finally(() => this.runs.delete(runId));
     return runId;

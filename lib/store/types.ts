@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonValue } from '../protocol/messages';
+import { jsonValue } from '../protocol/json';
 import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '../run/states';
 
 /** Rows as they come out of Postgres, validated (outside data) into typed records. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { KernelHost } from '../../lib/kernel/host';
-import { runBlocks, type RunEvent } from '../../lib/kernel/run-blocks';
+import { runBlocks, type RunEvent } from '../support/run-engine';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';
 import { testPostgres, type TestPostgres } from '../support/postgres';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { KernelHost } from '../../lib/kernel/host';
-import { runBlocks } from '../../lib/kernel/run-blocks';
+import { runBlocks } from '../support/run-engine';
 import { findTemplate } from '../../lib/pipeline/block-templates';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';

@@ -6,9 +6,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KernelHost } from '../../lib/kernel/host';
-import { runBlocks, type RunEvent, type RunRequest, type RunResult } from '../../lib/kernel/run-blocks';
+import { runBlocks, type RunEvent, type RunRequest, type RunResult } from '../support/run-engine';
 import { type Pipeline } from '../../lib/pipeline/model';
-import { type BlockError, type OutputPreview } from '../../lib/protocol/messages';
+import { type BlockError, type OutputPreview } from '../../lib/protocol/run-events';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';
 

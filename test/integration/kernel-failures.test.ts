@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type RunEvent } from '../../lib/kernel/run-blocks';
+import { type RunEvent } from '../support/run-engine';
 import { PipelineInvalidError } from '../../lib/pipeline/issues';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { KernelHost } from '../../lib/kernel/host';
-import { runBlocks } from '../../lib/kernel/run-blocks';
+import { runBlocks } from '../support/run-engine';
 import { threadsFor } from '../../lib/kernel/thread-share';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import path from 'node:path';
 import { KernelHost, type KernelOptions } from '../../lib/kernel/host';
-import { type RunEvent } from '../../lib/kernel/run-blocks';
+import { type RunEvent } from '../support/run-engine';
 import { dataDirOf } from '../../lib/project/paths';
 import { exists } from '../../lib/project/files';
 import { loadPipeline } from '../../lib/project/load';

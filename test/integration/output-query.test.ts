@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { KernelHost } from '../../lib/kernel/host';
-import { runBlocks } from '../../lib/kernel/run-blocks';
+import { runBlocks } from '../support/run-engine';
 import { outputQuerySchema, type OutputAnswer, type OutputQueryInput } from '../../lib/protocol/output-query';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';

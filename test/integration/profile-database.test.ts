@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { KernelHost } from '../../lib/kernel/host';
-import { runBlocks, type RunResult } from '../../lib/kernel/run-blocks';
+import { runBlocks, type RunResult } from '../support/run-engine';
 import { databaseAlias } from '../../lib/kernel/profile-database';
 import { findTemplate } from '../../lib/pipeline/block-templates';
 import { loadPipeline } from '../../lib/project/load';

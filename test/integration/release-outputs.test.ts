@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { KernelHost } from '../../lib/kernel/host';
-import { runBlocks } from '../../lib/kernel/run-blocks';
+import { runBlocks } from '../support/run-engine';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';
 import { writeProject } from '../support/write-project';

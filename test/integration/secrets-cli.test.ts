@@ -176,7 +176,7 @@ describe('secrets on the embedded PostgreSQL, read by grimoire run', () => {
     const { pipeline } = await loadPipeline(project.dir, 'p');
     assert.equal(await pipelineMentionsSecrets(project.dir, pipeline), true);
     let out = '';
-    const ok = await runCommand(project.dir, 'p', undefined, { write: (t) => (out += t) });
+    const ok = await runCommand(project.dir, 'p', {}, { write: (t) => (out += t) });
     assert.equal(ok, true, out);
     assert.match(out, /sql_key\s+completed\s+1 row/);
     assert.match(out, /\[ts_key\] using \*\*\* \(21 characters\)/);

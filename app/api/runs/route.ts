@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { variablesSchema } from '@/lib/protocol/messages';
+import { variablesSchema } from '@/lib/protocol/json';
 import { runListQuerySchema } from '@/lib/protocol/runs-api';
 import { listRunViews, startManualRun } from '@/lib/scheduler/service';
 import { invalidInput } from '@/lib/errors';

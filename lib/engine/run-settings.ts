@@ -1,0 +1,41 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { invalidInput } from '../errors';
+import { type Pipeline } from '../pipeline/model';
+import { loadPipeline } from '../project/load';
+import { blockRunConfigs, type BlockRunConfig, RetryConfigError } from '../scheduler/retry';
+
+/** A pipeline as a run needs it: its blocks, and each block's retry_config and timeout. */
+export interface RunSettings {
+  pipeline: Pipeline;
+  /** The pipeline's metadata.yaml text as read (a run pins the code it ran). */
+  metadataText: string;
+  /** Per block uuid; a block missing here runs once, without a time limit. */
+  blockConfigs: Map<string, BlockRunConfig>;
+}
+
+async function readProjectYaml(projectDir: string): Promise<unknown> {
+  try {
+    return parseYaml(await fs.readFile(path.join(projectDir, 'metadata.yaml'), 'utf8'));
+  } catch {
+    // A project without a readable metadata.yaml has no project-wide retry_config.
+    return null;
+  }
+}
+
+/**
+ * Loads a pipeline with the run settings of every level (project metadata.yaml, the pipeline's,
+ * each block's), the same for every host. Errors: not found (no such pipeline), invalid input (a
+ * malformed retry_config or timeout, naming the file, block and field).
+ */
+export async function loadRunSettings(projectDir: string, pipelineUuid: string): Promise<RunSettings> {
+  const loaded = await loadPipeline(projectDir, pipelineUuid);
+  try {
+    const blockConfigs = blockRunConfigs(await readProjectYaml(projectDir), parseYaml(loaded.text), `pipelines/${pipelineUuid}/metadata.yaml`);
+    return { pipeline: loaded.pipeline, metadataText: loaded.text, blockConfigs };
+  } catch (e) {
+    if (e instanceof RetryConfigError) throw invalidInput(e.message);
+    throw e;
+  }
+}

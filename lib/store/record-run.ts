@@ -1,0 +1,83 @@
+import { type RunLifecycleHooks } from '../engine/lifecycle-hooks';
+import { type JsonObject } from '../pipeline/model';
+import { type BlockError } from '../protocol/run-events';
+import { type Clock, systemClock } from '../scheduler/clock';
+import { type Store } from './store';
+
+function errorJson(e: BlockError): JsonObject {
+  const out: JsonObject = { kind: e.kind, message: e.message };
+  if (e.file !== undefined) out.file = e.file;
+  if (e.line !== undefined) out.line = e.line;
+  if (e.column !== undefined) out.column = e.column;
+  if (e.stack !== undefined) out.stack = e.stack;
+  return out;
+}
+
+interface LogLine {
+  runId: string;
+  block: string;
+  attempt: number;
+  at: Date;
+  stream: string;
+  text: string;
+}
+
+/**
+ * Lifecycle hooks that keep a stored run up to date: each block run's moves, attempts (with their
+ * timings and errors) and log lines, stored under the attempt that printed them. Log lines are
+ * written in batches (every 250 ms, and before an attempt is told finished). The run row's own
+ * status stays the host's to set (it knows why a run stopped). Returns a function that stops the
+ * batching and writes what is left.
+ */
+export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, clock: Clock = systemClock): () => Promise<void> {
+  const attemptOf = new Map<string, number>();
+  const rowCountOf = new Map<string, number>();
+  const errorOf = new Map<string, BlockError>();
+  const buffer: LogLine[] = [];
+  const flush = async () => {
+    const lines = buffer.splice(0, buffer.length);
+    // Logs are worth less than the run itself: a failed batch does not fail the run.
+    await store.logs.append(lines).catch(() => undefined);
+  };
+  const log = (runId: string, block: string, stream: string, text: string) => {
+    const attempt = attemptOf.get(block) ?? 0;
+    for (const line of text.replace(/\n$/, '').split('\n')) buffer.push({ runId, block, attempt, at: clock.now(), stream, text: line });
+  };
+  const timer = setInterval(() => void flush(), 250);
+  timer.unref();
+
+  hooks
+    .on('log', (e) => log(e.runId, e.block, e.stream, e.text))
+    .on('output', (e) => {
+      rowCountOf.set(e.block, e.preview.rowCount);
+    })
+    .on('block_error', (e) => {
+      errorOf.set(e.block, e.error);
+    })
+    .on('attempt_finished', async (e) => {
+      if (e.status !== 'completed' && e.error) log(e.runId, e.block, 'system', `attempt ${e.attempt} ${e.lost || e.status === 'cancelled' ? 'stopped' : 'failed'}: ${e.error.message}`);
+      await flush();
+      await store.blockRuns.finishAttempt(e.runId, e.block, e.attempt, e.status, new Date(e.at), e.durationMs, e.error ? errorJson(e.error) : null);
+    })
+    .on('block_status', async (e) => {
+      const at = new Date(e.at);
+      if (e.status === 'running' && e.attempt !== undefined) {
+        attemptOf.set(e.block, e.attempt);
+        await store.blockRuns.startAttempt(e.runId, e.block, e.attempt, at);
+        return;
+      }
+      const error = e.status === 'failed' || e.status === 'cancelled' ? errorOf.get(e.block) : undefined;
+      if (e.status !== 'failed' && e.status !== 'cancelled') errorOf.delete(e.block);
+      await store.blockRuns.setStatus(e.runId, e.block, e.status, at, {
+        ...(e.attempt === undefined ? {} : { attempt: e.attempt }),
+        ...(e.message === undefined ? {} : { message: e.message }),
+        ...(error ? { error: errorJson(error) } : {}),
+        ...(e.status === 'completed' && rowCountOf.has(e.block) ? { rowCount: rowCountOf.get(e.block) } : {}),
+      });
+    });
+  return async () => {
+    clearInterval(timer);
+    await hooks.settled();
+    await flush();
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * Tests as a host of the run engine: `runBlocks` runs a scope through lib/engine/run-engine.ts with
+ * one hook that hands every event to `onEvent`, as the editor's host does.
+ */
+import { randomUUID } from 'node:crypto';
+import { RunLifecycleHooks } from '../../lib/engine/lifecycle-hooks';
+import { type EngineRequest, runPipeline, type RunOutcome } from '../../lib/engine/run-engine';
+import { type RunEvent } from '../../lib/protocol/run-events';
+
+export type { RunEvent } from '../../lib/protocol/run-events';
+export type RunResult = RunOutcome;
+
+export type RunRequest = Omit<EngineRequest, 'runId' | 'hooks'> & {
+  runId?: string;
+  onEvent?: (event: RunEvent) => void;
+};
+
+export function runBlocks(req: RunRequest): Promise<RunOutcome> {
+  const { onEvent, runId, ...rest } = req;
+  const hooks = new RunLifecycleHooks();
+  if (onEvent) hooks.onAny(onEvent);
+  return runPipeline({ ...rest, runId: runId ?? randomUUID(), hooks });
+}
