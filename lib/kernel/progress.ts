@@ -12,11 +12,6 @@ export interface ProgressReport {
   report(progress: BlockProgress): void;
 }
 
-export const NO_PROGRESS: ProgressReport = {
-  track: (_phase, work) => work(() => undefined),
-  report: () => undefined,
-};
-
 const same = (a: BlockProgress | null, b: BlockProgress | null) => JSON.stringify(a) === JSON.stringify(b);
 
 /**

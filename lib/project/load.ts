@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { notFound } from '../errors';
 import { PipelineInvalidError } from '../pipeline/issues';
 import { BLOCK_FOLDERS, type Pipeline } from '../pipeline/model';
@@ -53,21 +52,6 @@ export async function listPipelines(dir: string): Promise<string[]> {
     if (await exists(path.join(dir, 'pipelines', name, 'metadata.yaml'))) found.push(name);
   }
   return found;
-}
-
-export interface ProjectSettings {
-  name: string;
-  variables: Record<string, unknown>;
-}
-
-export async function readProjectSettings(dir: string): Promise<ProjectSettings> {
-  const text = await fs.readFile(path.join(dir, 'metadata.yaml'), 'utf8');
-  const data: unknown = parseYaml(text);
-  const name =
-    data && typeof data === 'object' && 'project_name' in data && typeof data.project_name === 'string'
-      ? data.project_name
-      : path.basename(dir);
-  return { name, variables: {} };
 }
 
 /** Reads, parses and validates one pipeline; throws PipelineInvalidError listing every problem. */

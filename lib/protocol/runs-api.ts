@@ -55,8 +55,6 @@ export const runListQuerySchema = z.object({
 
 export const runActionSchema = z.object({ action: z.enum(['cancel', 'retry']) }).strict();
 
-export const manualRunSchema = z.object({ variables: variablesSchema.optional() }).strict();
-
 export const INTERVAL_UNITS = ['minute', 'hour', 'day', 'week', 'month'] as const;
 export const createBackfillSchema = z
   .object({

@@ -11,7 +11,7 @@ import { backfillIntervals, BackfillError } from './backfill';
 import { nextFireAfter, previousFireAtOrBefore } from './schedule';
 import { scheduleOf } from './scheduler';
 import { orchestration } from './slot';
-import { changeTrigger, readTriggerFile, syncPipelineTriggers } from './trigger-files';
+import { changeTrigger, syncPipelineTriggers } from './trigger-files';
 
 /** The operations behind the triggers, runs and backfills pages and routes (thin handlers call these). */
 
@@ -367,9 +367,4 @@ export async function listBackfillViews(project: string, pipeline: string) {
   await checkPipeline(project, pipeline);
   const backfills = await o.store.backfills.list(project, pipeline);
   return { backfills: await Promise.all(backfills.map(async (b) => ({ ...b, progress: await o.store.backfills.progress(b.id) }))) };
-}
-
-/** For tests and the CLI: the definition of triggers as the file holds them. */
-export async function triggersInFile(project: string, pipeline: string) {
-  return readTriggerFile(await checkPipeline(project, pipeline), pipeline);
 }

@@ -144,11 +144,6 @@ export class Worker {
     }
   }
 
-  /** Runs this worker is executing now. */
-  activeRuns(): string[] {
-    return [...this.active.keys()];
-  }
-
   /** Stops taking jobs; runs in flight are stopped and put back in the queue to resume later. */
   async stop(): Promise<void> {
     this.stopped = true;
