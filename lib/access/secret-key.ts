@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { writerTag } from '../project/leftovers';
 
 export const SECRET_KEY_BYTES = 32;
 
@@ -59,7 +60,7 @@ async function keyFromFile(file: string): Promise<Buffer> {
   }
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const key = randomBytes(SECRET_KEY_BYTES);
-  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const draft = `${file}.${writerTag()}.tmp`;
   try {
     // 'wx' with 0o600: a new file, never looser than owner-only (umask can only take bits away).
     const handle = await open(draft, 'wx', 0o600);

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { errorMessage, UserError } from '../errors';
 import { PipelineInvalidError } from '../pipeline/issues';
+import { removeLeftovers } from '../project/leftovers';
 import { runCommand } from './run-command';
 
 const USAGE = `usage:
@@ -27,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(USAGE);
         return 2;
       }
+      // Temp files of writers that crashed in this project go, beside the run (never a live writer's).
+      void removeLeftovers(project).catch((e: unknown) => process.stderr.write(`could not remove temp files left by a crash: ${errorMessage(e)}\n`));
       return (await runCommand(project, pipeline, { runtimeVars: values['runtime-vars'], timeout: values.timeout }, process.stdout)) ? 0 : 1;
     }
     case 'worker': {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection } from '@duckdb/node-api';
+import { writerTag } from '../project/leftovers';
 
 export const LAKE_WRITE_POLICIES = ['replace', 'append', 'fail'] as const;
 export type LakeWritePolicy = (typeof LAKE_WRITE_POLICIES)[number];
@@ -50,7 +51,8 @@ export async function exportParquet(duck: DuckDBConnection, source: string, opti
   const partitioned = (options.partitionBy ?? []).length > 0;
   if (policy === 'fail' && (await exists(target))) throw new Error(`${target} already exists (write_policy: fail)`);
   await fs.mkdir(path.dirname(target), { recursive: true });
-  const staging = `${target}.tmp-${randomBytes(4).toString('hex')}`;
+  // Named after this process, so a crash's leftover is removed at the next start (leftovers.ts).
+  const staging = `${target}.tmp-${writerTag()}`;
   const opts = [`FORMAT parquet`, `COMPRESSION ${options.compression ?? 'zstd'}`];
   if (partitioned) opts.push(`PARTITION_BY (${(options.partitionBy ?? []).map(quote).join(', ')})`, `FILENAME_PATTERN 'part_{uuid}'`);
   const destination = partitioned ? staging : path.join(staging, `part_${randomBytes(8).toString('hex')}.parquet`);
@@ -69,7 +71,7 @@ export async function exportParquet(duck: DuckDBConnection, source: string, opti
       }
       await fs.rm(staging, { recursive: true, force: true });
     } else {
-      const trash = `${target}.old-${randomBytes(4).toString('hex')}`;
+      const trash = `${target}.old-${writerTag()}`;
       const had = await exists(target);
       if (had) await fs.rename(target, trash);
       try {

@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type ReadOptions } from '../kernel/block-api';
+import { writerTag } from '../project/leftovers';
 
 export type { ReadOptions };
 
@@ -40,7 +41,7 @@ export async function download(url: string, dir: string, timeoutMs = 30_000, onB
     clearTimeout(timer);
   }
   if (!response.ok || !response.body) throw new SourceError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`);
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.part`;
+  const tmp = `${file}.${writerTag()}.part`;
   let received = 0;
   try {
     const reader = response.body.getReader();

@@ -18,6 +18,7 @@ import { prepareAccess } from '../access/start-access';
 import { SignInThrottle } from '../access/throttle';
 import { Gateway } from './gateway';
 import { watchRunChanges } from './run-watch';
+import { removeLeftovers } from '../project/leftovers';
 
 export interface ServerOptions {
   host: string;
@@ -85,6 +86,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Route handlers run from Next's build output; they find lib/ (e.g. the block API types) here.
   process.env.GRIMOIRE_APP_DIR = APP_DIR;
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // Temp files of writers that crashed (a save, an output copy, a lake export): never a live writer's.
+  const swept = await removeLeftovers(projectsDir);
+  if (swept.removed.length + swept.restored.length > 0) {
+    log(`removed ${swept.removed.length} temp file(s) left by a crash${swept.restored.length > 0 ? `; put back ${swept.restored.join(', ')}` : ''}`);
+  }
   const database = await openDatabase(path.join(projectsDir, '.grimoire'));
   const kernelEnv = database.kernelEnv;
   // Scheduler, run store and an in-process worker (triggers -> runs -> kernels), on the same database.
