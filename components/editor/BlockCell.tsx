@@ -1,8 +1,8 @@
 'use client';
 import dynamic from 'next/dynamic';
 import { useEffect, useMemo, useState } from 'react';
-import { blockRowsDeclaration } from '@/lib/editor/block-rows-dts';
-import { progressText } from '@/lib/editor/progress-text';
+import { blockRowsDeclaration } from '@/lib/block-types/block-rows-dts';
+import { progressText } from '@/lib/ui/progress-text';
 import { type EditorBlock } from '@/lib/protocol/editor-api';
 import { OutputView } from './OutputView';
 import { displayStatus, useEditor } from './store';

@@ -17,7 +17,7 @@ export interface BlockEditorProps {
   /** A viewer's page: the code cannot be changed here. */
   readOnly?: boolean;
   sql?: SqlContext;
-  /** Row types of the pipeline's block outputs (TypeScript blocks), see lib/editor/block-rows-dts.ts. */
+  /** Row types of the pipeline's block outputs (TypeScript blocks), see lib/block-types/block-rows-dts.ts. */
   rowTypes?: string;
   focusToken?: number;
 }

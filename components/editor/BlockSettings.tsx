@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useState, type ReactNode } from 'react';
-import { COMPRESSIONS, editsFromForm, formFromBlock, WRITE_POLICIES, type SettingsForm } from '@/lib/editor/block-settings-form';
+import { COMPRESSIONS, editsFromForm, formFromBlock, WRITE_POLICIES, type SettingsForm } from '@/lib/ui/block-settings-form';
 import { BLOCK_LANGUAGES, BLOCK_TYPES } from '@/lib/pipeline/model';
 import { type EditorBlock } from '@/lib/protocol/editor-api';
 import { useEditor } from './store';

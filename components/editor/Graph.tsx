@@ -3,7 +3,7 @@ import { Background, Controls, Handle, Position, ReactFlow, useReactFlow, type C
 import '@xyflow/react/dist/style.css';
 import { memo, useEffect, useMemo, useState } from 'react';
 import { z } from 'zod';
-import { layoutBlocks } from '@/lib/editor/graph-layout';
+import { layoutBlocks } from '@/lib/ui/graph-layout';
 import { displayStatus, useEditor } from './store';
 
 type BlockNodeData = { uuid: string; type: string; language: string; status: string; selected: boolean };

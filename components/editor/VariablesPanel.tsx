@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useState } from 'react';
-import { formatVariable, parseVariableText } from '@/lib/editor/variable-text';
+import { formatVariable, parseVariableText } from '@/lib/ui/variable-text';
 import { IDENTIFIER_PATTERN, type JsonValue } from '@/lib/pipeline/model';
 import { useEditor } from './store';
 import { ErrorNote } from '@/components/shared/ErrorNote';

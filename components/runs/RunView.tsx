@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { z } from 'zod';
-import { layoutBlocks, NODE_HEIGHT, NODE_WIDTH } from '@/lib/editor/graph-layout';
+import { layoutBlocks, NODE_HEIGHT, NODE_WIDTH } from '@/lib/ui/graph-layout';
 import { useRunChanges } from './live';
 import { call, FINISHED_RUN, formatMs, formatWhen, logsSchema, runViewSchema, type LogLine, type RunView as View } from './api';
 import styles from './runs.module.css';

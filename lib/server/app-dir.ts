@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { blockApiGlobals } from '../editor/block-api-dts';
+import { blockApiGlobals } from '../block-types/block-api-dts';
 
 /** Where the server's own sources are (set by startServer); route handlers read lib/ from there. */
 export function appDir(): string {

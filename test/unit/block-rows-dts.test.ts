@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import { blockApiGlobals } from '../../lib/editor/block-api-dts';
-import { blockRowsDeclaration, tsTypeOfDuck } from '../../lib/editor/block-rows-dts';
+import { blockApiGlobals } from '../../lib/block-types/block-api-dts';
+import { blockRowsDeclaration, tsTypeOfDuck } from '../../lib/block-types/block-rows-dts';
 
 const REPO = path.resolve(__dirname, '..', '..');
 

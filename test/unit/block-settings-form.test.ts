@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { editsFromForm, formFromBlock } from '../../lib/editor/block-settings-form';
+import { editsFromForm, formFromBlock } from '../../lib/ui/block-settings-form';
 import { type EditorBlock } from '../../lib/protocol/editor-api';
 
 const block: EditorBlock = {

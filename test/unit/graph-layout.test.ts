@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { layoutBlocks } from '../../lib/editor/graph-layout';
+import { layoutBlocks } from '../../lib/ui/graph-layout';
 
 test('blocks are laid out top to bottom along their edges', () => {
   const p = layoutBlocks([

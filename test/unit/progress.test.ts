@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CsvRecordCounter } from '../../lib/io/csv-records';
-import { progressText } from '../../lib/editor/progress-text';
+import { progressText } from '../../lib/ui/progress-text';
 
 test('CSV records are counted exactly across chunk boundaries, with newlines and quotes inside fields', () => {
   const csv = '1,plain\n2,"two\nlines"\n3,"say ""hi""\n"\n4,last\n';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatVariable, parseVariableText } from '../../lib/editor/variable-text';
+import { formatVariable, parseVariableText } from '../../lib/ui/variable-text';
 
 test('variable text reads as JSON when it is JSON, else as plain text, and round-trips', () => {
   assert.equal(parseVariableText('http://127.0.0.1:8000/green'), 'http://127.0.0.1:8000/green');
