@@ -4,17 +4,17 @@ import { templatesFor } from '@/lib/pipeline/block-templates';
 import { BLOCK_LANGUAGES, BLOCK_TYPES, type BlockLanguage, type BlockType } from '@/lib/pipeline/model';
 import { type ProjectFiles } from '@/lib/protocol/editor-api';
 import { api } from './api';
-import { useEditor } from './store';
+import { useEditorState } from './editor-state';
 
 const TYPE_LABEL: Record<BlockType, string> = { data_loader: 'Data loader', transformer: 'Transformer', data_exporter: 'Data exporter' };
 const PREFIX: Record<BlockType, string> = { data_loader: 'load', transformer: 'transform', data_exporter: 'export' };
 
 /** Mage's "add block": type, language, a template or an existing block file, and a name. */
 export function AddBlockForm() {
-  const adding = useEditor((s) => s.adding);
-  const model = useEditor((s) => s.model);
-  const project = useEditor((s) => s.project);
-  const st = useEditor.getState;
+  const adding = useEditorState((s) => s.adding);
+  const model = useEditorState((s) => s.model);
+  const project = useEditorState((s) => s.project);
+  const st = useEditorState.getState;
   const [type, setType] = useState<BlockType>('data_loader');
   const [language, setLanguage] = useState<BlockLanguage>('typescript');
   const [source, setSource] = useState<string>('');

@@ -5,7 +5,7 @@ import { blockRowsDeclaration } from '@/lib/block-types/block-rows-dts';
 import { progressText } from '@/lib/ui/progress-text';
 import { type EditorBlock } from '@/lib/protocol/editor-api';
 import { OutputView } from './OutputView';
-import { displayStatus, useEditor } from './store';
+import { displayStatus, useEditorState } from './editor-state';
 
 const BlockEditor = dynamic(() => import('./BlockEditor'), { ssr: false, loading: () => <div className="muted code">Loading editor…</div> });
 
@@ -21,18 +21,18 @@ function Elapsed({ since }: { since: number }) {
 }
 
 export function BlockCell({ block, index, next, focusToken }: { block: EditorBlock; index: number; next?: string; focusToken?: number }) {
-  const readOnly = useEditor((s) => s.readOnly);
-  const file = useEditor((s) => s.files[block.uuid]);
-  const view = useEditor((s) => s.run.blocks[block.uuid]);
-  const status = useEditor((s) => displayStatus(s, block.uuid));
-  const connected = useEditor((s) => s.run.connected);
-  const selected = useEditor((s) => s.selected === block.uuid);
-  const collapsed = useEditor((s) => s.collapsed[block.uuid] ?? false);
-  const outputKey = useEditor((s) => s.outputKeys[block.uuid] ?? 0);
-  const blocks = useEditor((s) => s.model?.blocks);
-  const columns = useEditor((s) => s.columns);
+  const readOnly = useEditorState((s) => s.readOnly);
+  const file = useEditorState((s) => s.files[block.uuid]);
+  const view = useEditorState((s) => s.run.blocks[block.uuid]);
+  const status = useEditorState((s) => displayStatus(s, block.uuid));
+  const connected = useEditorState((s) => s.run.connected);
+  const selected = useEditorState((s) => s.selected === block.uuid);
+  const collapsed = useEditorState((s) => s.collapsed[block.uuid] ?? false);
+  const outputKey = useEditorState((s) => s.outputKeys[block.uuid] ?? 0);
+  const blocks = useEditorState((s) => s.model?.blocks);
+  const columns = useEditorState((s) => s.columns);
   const total = blocks?.length ?? 0;
-  const st = useEditor.getState;
+  const st = useEditorState.getState;
   const [renaming, setRenaming] = useState(false);
   const [newName, setNewName] = useState(block.uuid);
   const [confirmDelete, setConfirmDelete] = useState(false);

@@ -3,7 +3,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { COMPRESSIONS, editsFromForm, formFromBlock, WRITE_POLICIES, type SettingsForm } from '@/lib/ui/block-settings-form';
 import { BLOCK_LANGUAGES, BLOCK_TYPES } from '@/lib/pipeline/model';
 import { type EditorBlock } from '@/lib/protocol/editor-api';
-import { useEditor } from './store';
+import { useEditorState } from './editor-state';
 
 const TYPE_LABEL = { data_loader: 'Data loader', transformer: 'Transformer', data_exporter: 'Data exporter' } as const;
 const LANGUAGE_LABEL = { typescript: 'TypeScript', sql: 'SQL' } as const;
@@ -24,7 +24,7 @@ function Field({ label, error, children, hint }: { label: string; error?: string
 
 /** The form of one block; remounted (fresh state) when the block or its saved settings change. */
 function SettingsEditor({ block, others, saved, onSaved }: { block: EditorBlock; others: string[]; saved: boolean; onSaved(ok: boolean): void }) {
-  const st = useEditor.getState;
+  const st = useEditorState.getState;
   const [form, setForm] = useState<SettingsForm>(() => formFromBlock(block));
   const [errors, setErrors] = useState<Partial<Record<keyof SettingsForm, string>>>({});
   const [message, setMessage] = useState<string | null>(null);
@@ -211,8 +211,8 @@ function SettingsEditor({ block, others, saved, onSaved }: { block: EditorBlock;
 
 /** Mage's block settings in the sidekick: the selected block's entry in metadata.yaml, edited. */
 export function BlockSettings() {
-  const selected = useEditor((s) => s.selected);
-  const model = useEditor((s) => s.model);
+  const selected = useEditorState((s) => s.selected);
+  const model = useEditorState((s) => s.model);
   const block = model?.blocks.find((b) => b.uuid === selected);
   // A form that is not being typed into follows what metadata.yaml says (a save, another tab).
   const [key, setKey] = useState(0);

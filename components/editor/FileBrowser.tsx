@@ -3,14 +3,14 @@ import { useEffect, useState } from 'react';
 import { type ProjectFiles } from '@/lib/protocol/editor-api';
 import { api } from './api';
 import { BLOCK_FILE_MIME } from './file-drop';
-import { useEditor } from './store';
+import { useEditorState } from './editor-state';
 
 /** The project's block files, as in Mage's left panel; a file not in the pipeline can be added. */
 export function FileBrowser() {
-  const project = useEditor((s) => s.project);
-  const model = useEditor((s) => s.model);
-  const selected = useEditor((s) => s.selected);
-  const st = useEditor.getState;
+  const project = useEditorState((s) => s.project);
+  const model = useEditorState((s) => s.model);
+  const selected = useEditorState((s) => s.selected);
+  const st = useEditorState.getState;
   const [files, setFiles] = useState<ProjectFiles['files']>([]);
 
   useEffect(() => {

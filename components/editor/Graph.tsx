@@ -4,7 +4,7 @@ import '@xyflow/react/dist/style.css';
 import { memo, useEffect, useMemo, useState } from 'react';
 import { z } from 'zod';
 import { layoutBlocks } from '@/lib/ui/graph-layout';
-import { displayStatus, useEditor } from './store';
+import { displayStatus, useEditorState } from './editor-state';
 
 type BlockNodeData = { uuid: string; type: string; language: string; status: string; selected: boolean };
 type BlockNode = Node<BlockNodeData, 'block'>;
@@ -40,12 +40,12 @@ function FitOnChange({ layoutKey }: { layoutKey: string }) {
  * deleted. The server refuses an edge that would close a cycle and says why.
  */
 export function Graph() {
-  const model = useEditor((s) => s.model);
-  const selected = useEditor((s) => s.selected);
+  const model = useEditorState((s) => s.model);
+  const selected = useEditorState((s) => s.selected);
   // A string, so the selector's result is stable between renders when nothing changed.
-  const statusKey = useEditor((s) => JSON.stringify(Object.fromEntries((s.model?.blocks ?? []).map((b) => [b.uuid, displayStatus(s, b.uuid)]))));
+  const statusKey = useEditorState((s) => JSON.stringify(Object.fromEntries((s.model?.blocks ?? []).map((b) => [b.uuid, displayStatus(s, b.uuid)]))));
   const statuses = useMemo(() => z.record(z.string(), z.string()).parse(JSON.parse(statusKey)), [statusKey]);
-  const st = useEditor.getState;
+  const st = useEditorState.getState;
   const [edgeSelected, setEdgeSelected] = useState<string | null>(null);
 
   const blocks = model?.blocks;

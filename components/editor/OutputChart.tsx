@@ -1,7 +1,7 @@
 'use client';
 import { useState } from 'react';
 import { type OutputFilter } from '@/lib/protocol/output-query';
-import { useEditor } from './store';
+import { useEditorState } from './editor-state';
 import { ErrorNote } from '@/components/shared/ErrorNote';
 
 type ChartKind = 'histogram' | 'bar' | 'line';
@@ -13,7 +13,7 @@ const PAD = 36;
 
 /** A histogram, bar or line chart of chosen columns, aggregated by DuckDB over the whole output. */
 export function OutputChart({ block, label = block, columns, filters }: { block: string; label?: string; columns: { name: string; type: string }[]; filters: OutputFilter[] }) {
-  const ask = useEditor((s) => s.ask);
+  const ask = useEditorState((s) => s.ask);
   const [kind, setKind] = useState<ChartKind>('histogram');
   const [x, setX] = useState(columns[0]?.name ?? '');
   const [y, setY] = useState('');

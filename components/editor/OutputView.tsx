@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 import { type OutputPreview } from '@/lib/protocol/run-events';
 import { FILTER_OPS, type FilterOp, type OutputAnswer, type OutputFilter, type OutputSort } from '@/lib/protocol/output-query';
 import { OutputChart } from './OutputChart';
-import { useEditor } from './store';
+import { useEditorState } from './editor-state';
 import { ErrorNote } from '@/components/shared/ErrorNote';
 
 type Page = Extract<OutputAnswer, { kind: 'page' }>;
@@ -46,8 +46,8 @@ export function OutputView({
   label?: string;
   initialSize?: number;
 }) {
-  const ask = useEditor((s) => s.ask);
-  const connected = useEditor((s) => s.run.connected);
+  const ask = useEditorState((s) => s.ask);
+  const connected = useEditorState((s) => s.run.connected);
   const [tab, setTab] = useState<'table' | 'chart'>('table');
   // Position and answer belong to the output they were made for: a new output (outputKey) starts
   // from its first page in the very render it arrives, so the old position is never asked of it.

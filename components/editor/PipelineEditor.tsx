@@ -6,7 +6,7 @@ import { BlockCell } from './BlockCell';
 import { FileBrowser } from './FileBrowser';
 import { carriesBlockFile, dropIndex, readDroppedFile } from './file-drop';
 import { Sidekick, type SidekickTab } from './Sidekick';
-import { useEditor } from './store';
+import { useEditorState } from './editor-state';
 
 const DOUBLE_KEY_MS = 600;
 
@@ -17,14 +17,14 @@ function typingInto(target: EventTarget | null): boolean {
 
 /** The pipeline editor: file browser, block notebook, and the dependency graph, over one store. */
 export function PipelineEditor({ project, pipeline }: { project: string; pipeline: string }) {
-  const model = useEditor((s) => s.model);
-  const connected = useEditor((s) => s.run.connected);
-  const kernel = useEditor((s) => s.run.kernel);
-  const notice = useEditor((s) => s.notice);
-  const readOnly = useEditor((s) => s.readOnly);
-  const selected = useEditor((s) => s.selected);
-  const adding = useEditor((s) => s.adding);
-  const st = useEditor.getState;
+  const model = useEditorState((s) => s.model);
+  const connected = useEditorState((s) => s.run.connected);
+  const kernel = useEditorState((s) => s.run.kernel);
+  const notice = useEditorState((s) => s.notice);
+  const readOnly = useEditorState((s) => s.readOnly);
+  const selected = useEditorState((s) => s.selected);
+  const adding = useEditorState((s) => s.adding);
+  const st = useEditorState.getState;
   const [focus, setFocus] = useState<{ block: string; token: number } | null>(null);
   const [sidekick, setSidekick] = useState<SidekickTab>('tree');
   /** Where a block file dragged from the file browser would land (index among the cells). */

@@ -2,7 +2,7 @@
 import { BlockSettings } from './BlockSettings';
 import { Graph } from './Graph';
 import { OutputView } from './OutputView';
-import { useEditor } from './store';
+import { useEditorState } from './editor-state';
 import { VariablesPanel } from './VariablesPanel';
 
 export const SIDEKICK_TABS = [
@@ -15,9 +15,9 @@ export type SidekickTab = (typeof SIDEKICK_TABS)[number]['id'];
 
 /** The selected block's whole output, paged like the one under the block but bigger. */
 function FullOutput() {
-  const selected = useEditor((s) => s.selected);
-  const preview = useEditor((s) => (s.selected ? s.run.blocks[s.selected]?.preview : undefined));
-  const outputKey = useEditor((s) => (s.selected ? (s.outputKeys[s.selected] ?? 0) : 0));
+  const selected = useEditorState((s) => s.selected);
+  const preview = useEditorState((s) => (s.selected ? s.run.blocks[s.selected]?.preview : undefined));
+  const outputKey = useEditorState((s) => (s.selected ? (s.outputKeys[s.selected] ?? 0) : 0));
   if (!selected) return <p className="muted">Select a block to see its output.</p>;
   return (
     <div className="panel full-output">

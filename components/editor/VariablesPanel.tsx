@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { formatVariable, parseVariableText } from '@/lib/ui/variable-text';
 import { IDENTIFIER_PATTERN, type JsonValue } from '@/lib/pipeline/model';
-import { useEditor } from './store';
+import { useEditorState } from './editor-state';
 import { ErrorNote } from '@/components/shared/ErrorNote';
 
 function typeOf(value: JsonValue): string {
@@ -12,7 +12,7 @@ function typeOf(value: JsonValue): string {
 }
 
 function VariableRow({ name, value }: { name: string; value: JsonValue }) {
-  const st = useEditor.getState;
+  const st = useEditorState.getState;
   const [text, setText] = useState(formatVariable(value));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -60,8 +60,8 @@ function VariableRow({ name, value }: { name: string; value: JsonValue }) {
  * blocks read them as ctx.variables and {{ variables('name') }}; runtime variables override them.
  */
 export function VariablesPanel() {
-  const variables = useEditor((s) => s.model?.variables);
-  const st = useEditor.getState;
+  const variables = useEditorState((s) => s.model?.variables);
+  const st = useEditorState.getState;
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
   const [error, setError] = useState<string | null>(null);

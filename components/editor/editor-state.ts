@@ -92,13 +92,18 @@ function writeDraft(project: string, pipeline: string, block: string, draft: z.i
   }
 }
 
-let socket: Socket | null = null;
-let requestCounter = 0;
-const waiting = new Map<string, (r: AskResult) => void>();
-
 const emptyRun = (): RunState => ({ connected: false, kernel: 'dead', blocks: {} });
 
-export const useEditor = create<EditorState>()((set, get) => {
+/**
+ * The editor page's state in the browser (a zustand store): the pipeline, its files and drafts,
+ * the run shown live over the socket. Not to be confused with lib/store, the server's PostgreSQL
+ * store of runs and triggers.
+ */
+export const useEditorState = create<EditorState>()((set, get) => {
+  // The socket and the questions awaiting an answer belong to this store, not to the module.
+  let socket: Socket | null = null;
+  let requestCounter = 0;
+  const waiting = new Map<string, (r: AskResult) => void>();
   const send = (message: ClientMessage) => socket?.emit(CLIENT_EVENT, message);
   const ref = () => ({ project: get().project, pipeline: get().pipeline });
 
