@@ -4,17 +4,17 @@ import Link from 'next/link';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { z } from 'zod';
 import { useRunChanges } from './live';
-import { backfillListSchema, call, formatMs, formatWhen, runSchema, type RunItem } from './api';
+import { backfillListSchema, call, formatMs, formatWhen, runSummarySchema, type RunSummaryJson } from './api';
 import styles from './runs.module.css';
 
-const runList = z.object({ runs: z.array(runSchema) });
+const runList = z.object({ runs: z.array(runSummarySchema) });
 type Backfill = z.infer<typeof backfillListSchema>['backfills'][number];
 
 const COLORS: Record<string, string> = { completed: 'var(--ok)', failed: 'var(--bad)', running: 'var(--run)', cancelled: 'var(--exporter)', initial: 'var(--border)' };
 
 /** Runs of a pipeline with filters, and its backfills with progress. */
 export function RunsList({ project, pipeline }: { project: string; pipeline: string }) {
-  const [runs, setRuns] = useState<RunItem[]>([]);
+  const [runs, setRuns] = useState<RunSummaryJson[]>([]);
   const [backfills, setBackfills] = useState<Backfill[]>([]);
   const [status, setStatus] = useState('');
   const [kind, setKind] = useState('');

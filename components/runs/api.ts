@@ -8,7 +8,7 @@ import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '@/lib/run/states';
 const json = z.record(z.string(), jsonValue);
 const when = z.string();
 
-export const runSchema = z.object({
+export const runSummarySchema = z.object({
   id: z.string(),
   project: z.string(),
   pipeline: z.string(),
@@ -26,10 +26,11 @@ export const runSchema = z.object({
   trigger_name: z.string().nullable().optional(),
   sla_missed: z.boolean().optional(),
 });
-export type RunItem = z.infer<typeof runSchema>;
+/** A RunSummary (lib/scheduler/service.ts) as the runs list receives it. */
+export type RunSummaryJson = z.infer<typeof runSummarySchema>;
 
-export const runViewSchema = z.object({
-  run: runSchema,
+export const runReportSchema = z.object({
+  run: runSummarySchema,
   trigger_name: z.string().nullable(),
   sla_missed: z.boolean(),
   blocks: z.array(
@@ -57,14 +58,15 @@ export const runViewSchema = z.object({
   events: z.array(z.object({ id: z.number(), block_uuid: z.string().nullable(), status: z.string(), attempt: z.number().nullable(), at: when, message: z.string().nullable() })),
   graph: z.array(z.object({ uuid: z.string(), upstream: z.array(z.string()) })),
 });
-export type RunView = z.infer<typeof runViewSchema>;
+/** A RunReport (lib/scheduler/service.ts) as the run page receives it. */
+export type RunReportJson = z.infer<typeof runReportSchema>;
 
 export const logsSchema = z.object({
   logs: z.array(z.object({ id: z.number(), block_uuid: z.string(), attempt: z.number(), at: when, stream: z.string(), text: z.string() })),
 });
 export type LogLine = z.infer<typeof logsSchema>['logs'][number];
 
-export const triggerViewSchema = z.object({
+export const triggerReportSchema = z.object({
   name: z.string(),
   schedule_type: z.enum(['time', 'api']),
   schedule_interval: z.string().nullable(),
@@ -80,9 +82,10 @@ export const triggerViewSchema = z.object({
   definition_error: z.string().nullable(),
   recent_events: z.array(z.object({ at: when, execution_date: when.nullable(), decision: z.string(), message: z.string(), run_id: z.string().nullable() })),
 });
-export type TriggerView = z.infer<typeof triggerViewSchema>;
+/** A TriggerReport (lib/scheduler/service.ts) as the triggers page receives it. */
+export type TriggerReportJson = z.infer<typeof triggerReportSchema>;
 
-export const triggerListSchema = z.object({ triggers: z.array(triggerViewSchema), file_error: z.string().nullable() });
+export const triggerListSchema = z.object({ triggers: z.array(triggerReportSchema), file_error: z.string().nullable() });
 
 export const backfillListSchema = z.object({
   backfills: z.array(

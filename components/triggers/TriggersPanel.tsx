@@ -3,7 +3,7 @@
 import Link from 'next/link';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { z } from 'zod';
-import { call, formatWhen, triggerListSchema, type TriggerView } from '@/components/runs/api';
+import { call, formatWhen, triggerListSchema, type TriggerReportJson } from '@/components/runs/api';
 import { variablesSchema } from '@/lib/protocol/json';
 import styles from '@/components/runs/runs.module.css';
 
@@ -27,7 +27,7 @@ function parseVariables(text: string): Record<string, import('@/lib/pipeline/mod
 /** Triggers of one pipeline: create, edit, pause, token, next run time and why the last one did or did not run. */
 export function TriggersPanel({ project, pipeline }: { project: string; pipeline: string }) {
   const base = `/api/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}/triggers`;
-  const [triggers, setTriggers] = useState<TriggerView[]>([]);
+  const [triggers, setTriggers] = useState<TriggerReportJson[]>([]);
   const [fileError, setFileError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [shownToken, setShownToken] = useState<{ name: string; token: string } | null>(null);

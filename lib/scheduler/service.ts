@@ -43,7 +43,8 @@ async function checkPipeline(project: string, pipeline: string): Promise<string>
 
 // ---- triggers ------------------------------------------------------------------------------------
 
-export interface TriggerView {
+/** One trigger as the triggers page shows it: its definition, its next fire, why, and its recent decisions. */
+export interface TriggerReport {
   id: string;
   name: string;
   schedule_type: 'time' | 'api';
@@ -107,7 +108,8 @@ export function explainTrigger(t: TriggerRow, now: Date, runs: RunRow[], events:
   return { next, lines };
 }
 
-export async function listTriggerViews(project: string, pipeline: string): Promise<{ triggers: TriggerView[]; file_error: string | null }> {
+/** The pipeline's triggers, synced from triggers.yaml first; `file_error` when the file cannot be read. */
+export async function listTriggerReports(project: string, pipeline: string): Promise<{ triggers: TriggerReport[]; file_error: string | null }> {
   const o = orchestration();
   const dir = await checkPipeline(project, pipeline);
   // The file is the definition: read it now, so a hand edit shows at once.
@@ -115,7 +117,7 @@ export async function listTriggerViews(project: string, pipeline: string): Promi
   const now = o.clock.now();
   const rows = await o.store.triggers.list({ project, pipeline });
   const views = await Promise.all(
-    rows.map(async (t): Promise<TriggerView> => {
+    rows.map(async (t): Promise<TriggerReport> => {
       const [runs, events] = await Promise.all([o.store.runs.list({ triggerId: t.id, limit: 50 }), o.store.triggers.events(t.id, 20)]);
       const { next, lines } = explainTrigger(t, now, runs, events);
       return {
@@ -245,7 +247,8 @@ export async function startManualRun(project: string, pipeline: string, variable
   return { run: { id: run.id, status: run.status } };
 }
 
-export interface RunView extends RunDetail {
+/** One run as its page shows it (GET /api/runs/:id): the stored detail, its trigger, SLA and graph. */
+export interface RunReport extends RunDetail {
   trigger_name: string | null;
   sla_missed: boolean;
   /** The pipeline's edges as the file says now (for the graph); empty when it cannot be read. */
@@ -262,7 +265,8 @@ async function graphOf(project: string, pipeline: string): Promise<{ uuid: strin
   }
 }
 
-export async function getRunView(id: string): Promise<RunView> {
+/** The report of run `id`; not_found when there is no such run. */
+export async function getRunReport(id: string): Promise<RunReport> {
   const o = orchestration();
   const detail = await o.store.runs.detail(id);
   if (!detail) throw notFound(`run ${id} not found`);
@@ -278,7 +282,11 @@ export function slaMissed(run: RunRow, trigger: TriggerRow | null, now: Date): b
   return done > due;
 }
 
-export async function listRunViews(query: z.infer<typeof runListQuerySchema>): Promise<{ runs: (RunRow & { trigger_name: string | null; sla_missed: boolean })[] }> {
+/** One line of the runs list: the stored run with its trigger's name and whether it missed its SLA. */
+export type RunSummary = RunRow & { trigger_name: string | null; sla_missed: boolean };
+
+/** The runs matching `query`, newest first, as the runs list shows them. */
+export async function listRunSummaries(query: z.infer<typeof runListQuerySchema>): Promise<{ runs: RunSummary[] }> {
   const o = orchestration();
   let triggerId: string | undefined;
   if (query.trigger) {

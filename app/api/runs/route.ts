@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { variablesSchema } from '@/lib/protocol/json';
 import { runListQuerySchema } from '@/lib/protocol/runs-api';
-import { listRunViews, startManualRun } from '@/lib/scheduler/service';
+import { listRunSummaries, startManualRun } from '@/lib/scheduler/service';
 import { invalidInput } from '@/lib/errors';
 import { respond } from '@/lib/server/http';
 import { parseBody } from '@/lib/server/request-body';
@@ -13,7 +13,7 @@ export async function GET(request: Request) {
   return respond(async () => {
     const parsed = runListQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
     if (!parsed.success) throw invalidInput(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return listRunViews(parsed.data);
+    return listRunSummaries(parsed.data);
   });
 }
 

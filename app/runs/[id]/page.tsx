@@ -1,4 +1,4 @@
-import { RunView } from '@/components/runs/RunView';
+import { RunReportView } from '@/components/runs/RunReportView';
 
 export const dynamic = 'force-dynamic';
 
@@ -6,7 +6,7 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
   const { id } = await params;
   return (
     <main className="wide">
-      <RunView id={id} />
+      <RunReportView id={id} />
     </main>
   );
 }

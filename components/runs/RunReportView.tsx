@@ -5,18 +5,18 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { z } from 'zod';
 import { layoutBlocks, NODE_HEIGHT, NODE_WIDTH } from '@/lib/ui/graph-layout';
 import { useRunChanges } from './live';
-import { call, FINISHED_RUN, formatMs, formatWhen, logsSchema, runViewSchema, type LogLine, type RunView as View } from './api';
+import { call, FINISHED_RUN, formatMs, formatWhen, logsSchema, runReportSchema, type LogLine, type RunReportJson as View } from './api';
 import styles from './runs.module.css';
 
 /** One run: graph coloured by block-run state, a timeline of attempts, logs per block (followed while running, searchable). */
-export function RunView({ id }: { id: string }) {
+export function RunReportView({ id }: { id: string }) {
   const [view, setView] = useState<View | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     try {
-      setView(await call(`/api/runs/${encodeURIComponent(id)}`, runViewSchema));
+      setView(await call(`/api/runs/${encodeURIComponent(id)}`, runReportSchema));
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     }
