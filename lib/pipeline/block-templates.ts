@@ -3,19 +3,9 @@
  * "add block" menu. A template is a function of the block's uuid and upstream uuids, so a new
  * transformer's function already takes its upstream outputs as named arguments.
  */
+import { blockParams as params, type BlockTemplate } from './block-template-type';
 import { CONNECTOR_TEMPLATES } from './connector-templates';
 import { type BlockLanguage, type BlockType } from './model';
-
-export interface BlockTemplate {
-  id: string;
-  label: string;
-  type: BlockType;
-  language: BlockLanguage;
-  code: (uuid: string, upstream: readonly string[]) => string;
-}
-
-// `DataFrame<'load'>`: the editor types each argument's rows as its upstream's last output.
-const params = (upstream: readonly string[]) => [...upstream.map((u) => `${u}: DataFrame<'${u}'>`), 'ctx: BlockContext'].join(', ');
 const firstFrame = (upstream: readonly string[]) => upstream[0] ?? 'df';
 
 export const BLOCK_TEMPLATES: readonly BlockTemplate[] = [

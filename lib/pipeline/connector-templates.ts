@@ -2,9 +2,7 @@
  * Add-block templates for the connectors (ctx.io): the Zoomcamp ones first, ready to run.
  * Kept apart from the generic templates so the two lists grow independently.
  */
-import { type BlockTemplate } from './block-templates';
-
-const params = (upstream: readonly string[]) => [...upstream.map((u) => `${u}: DataFrame<'${u}'>`), 'ctx: BlockContext'].join(', ');
+import { blockParams as params, type BlockTemplate } from './block-template-type';
 const first = (upstream: readonly string[]) => upstream[0] ?? 'df';
 
 export const CONNECTOR_TEMPLATES: readonly BlockTemplate[] = [
