@@ -5,7 +5,7 @@ import { type BlockError } from '../protocol/run-events';
 import { decideNext, unneededOutputs } from '../run/decide';
 import { planRun, type RunScope } from '../run/plan';
 import { type BlockRunStatus, isFinished, pipelineStatusOf, type PipelineRunStatus } from '../run/states';
-import { type Clock, systemClock } from '../scheduler/clock';
+import { type Clock, systemClock } from '../clock';
 import { type BlockRunConfig, DEFAULT_RETRY, retryDelayMs } from '../scheduler/retry';
 import { type RunLifecycleHooks } from './lifecycle-hooks';
 import { runtimeVariables } from './runtime-variables';

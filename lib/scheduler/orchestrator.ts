@@ -1,6 +1,6 @@
 import { Store } from '../store/store';
 import { Worker } from '../worker/worker';
-import { type Clock, systemClock } from './clock';
+import { type Clock, systemClock } from '../clock';
 import { Scheduler } from './scheduler';
 import { setOrchestration, type Orchestration } from './slot';
 import { syncAllTriggers } from './trigger-files';

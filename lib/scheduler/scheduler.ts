@@ -1,6 +1,6 @@
 import { type Store } from '../store/store';
 import { type RunRow, type TriggerRow } from '../store/types';
-import { type Clock, systemClock } from './clock';
+import { type Clock, systemClock } from '../clock';
 import { compileSchedule, decideFires, type Schedule } from './schedule';
 
 export interface SchedulerOptions {

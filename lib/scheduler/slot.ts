@@ -1,6 +1,6 @@
 import { UserError } from '../errors';
 import { processSlot } from '../server/process-slot';
-import { type Clock } from './clock';
+import { type Clock } from '../clock';
 import { type Scheduler } from './scheduler';
 import { type Store } from '../store/store';
 import { type Worker } from '../worker/worker';

@@ -1,7 +1,7 @@
 import { type RunLifecycleHooks } from '../engine/lifecycle-hooks';
 import { type JsonObject } from '../pipeline/model';
 import { type BlockError } from '../protocol/run-events';
-import { type Clock, systemClock } from '../scheduler/clock';
+import { type Clock, systemClock } from '../clock';
 import { type Store } from './store';
 
 function errorJson(e: BlockError): JsonObject {

@@ -10,7 +10,7 @@ import { projectDir } from '../project/load';
 import { dataDirOf } from '../project/paths';
 import { planRun } from '../run/plan';
 import { type PipelineRunStatus } from '../run/states';
-import { type Clock, systemClock } from '../scheduler/clock';
+import { type Clock, systemClock } from '../clock';
 import { recordRunInStore } from '../store/record-run';
 import { type Store } from '../store/store';
 import { type RunRow } from '../store/types';

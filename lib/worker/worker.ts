@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { workspaceSecretStore } from '../access/secret-store';
 import { errorMessage } from '../errors';
-import { type Clock, systemClock } from '../scheduler/clock';
+import { type Clock, systemClock } from '../clock';
 import { type Store } from '../store/store';
 import { type RunRow } from '../store/types';
 import { executeRun } from './execute-run';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { parseTriggers } from '../../lib/pipeline/triggers';
-import { FakeClock } from '../../lib/scheduler/clock';
+import { FakeClock } from '../../lib/clock';
 import { checkCron } from '../../lib/scheduler/schedule';
 import { Scheduler } from '../../lib/scheduler/scheduler';
 import { type Store } from '../../lib/store/store';

@@ -1,4 +1,4 @@
-/** Time as the scheduler sees it: the real clock in production, a fake one in tests. */
+/** Time as the scheduler, the workers and the engine see it: the real clock in production, a fake one in tests. */
 export interface Clock {
   now(): Date;
   /** Resolves after `ms` (by this clock), or early when the signal aborts. */
