@@ -1,9 +1,9 @@
 /**
  * The access layer of a running server: its store, its start token, its sign-in throttle and its
  * Host policy. The gate (custom server) and the route handlers (Next's bundle) reach the one
- * instance through a process slot (lib/server/process-slot.ts).
+ * instance through a process slot (lib/process-slot.ts).
  */
-import { processSlot } from '../server/process-slot';
+import { processSlot } from '../process-slot';
 import { type AccessStore, type StartToken } from './access-store';
 import { type HostPolicy } from './hosts';
 import { type SignInThrottle } from './throttle';

@@ -1,5 +1,5 @@
 import { UserError } from '../errors';
-import { processSlot } from '../server/process-slot';
+import { processSlot } from '../process-slot';
 import { type Clock } from '../clock';
 import { type Scheduler } from './scheduler';
 import { type Store } from '../store/store';
@@ -17,7 +17,7 @@ export interface Orchestration {
   close(): Promise<void>;
 }
 
-/** How route handlers (Next's bundle) reach the one orchestration: see lib/server/process-slot.ts. */
+/** How route handlers (Next's bundle) reach the one orchestration: see lib/process-slot.ts. */
 const slot = processSlot<Orchestration>('orchestration');
 
 export function setOrchestration(o: Orchestration | undefined): void {

@@ -1,9 +1,9 @@
 import { type ServerMessage } from '../protocol/messages';
-import { processSlot } from './process-slot';
+import { processSlot } from '../process-slot';
 
 type Broadcast = (message: Extract<ServerMessage, { project: string; pipeline: string }>) => void;
 
-/** How an HTTP save (in Next's bundle) tells the open tabs (the socket server's): see process-slot.ts. */
+/** How an HTTP save (in Next's bundle) tells the open tabs (the socket server's): see lib/process-slot.ts. */
 const slot = processSlot<Broadcast>('broadcast');
 
 export function setBroadcast(broadcast: Broadcast | undefined): void {
