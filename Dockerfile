@@ -10,7 +10,7 @@ COPY package.json package-lock.json ./
 # `npm install` rather than `npm ci`: the lockfile lacks other platforms' optional native builds.
 RUN npm install --no-audit --no-fund
 COPY . .
-RUN npx next build && node bin/fresh-bundle.js && npm prune --omit=dev --no-audit --no-fund
+RUN npx next build && node lib/bundle/fresh-bundle.js && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \

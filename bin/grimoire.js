@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `grimoire` command: the CLI's TypeScript, bundled into plain JavaScript when a
-// source changed (bin/fresh-bundle.js). If bundling is impossible, the sources run through tsx's
+// source changed (lib/bundle/fresh-bundle.js). If bundling is impossible, the sources run through tsx's
 // loader in this process instead (what `node --import tsx` does).
 const { pathToFileURL } = require('node:url');
-const { BUNDLES, findRoot, freshBundle } = require('./fresh-bundle');
+const { BUNDLES, findRoot, freshBundle } = require('../lib/bundle/fresh-bundle');
 
 let bundle = null;
 try {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BUNDLES, findRoot, freshBundle } from '../../bin/fresh-bundle';
+import { BUNDLES, findRoot, freshBundle } from '../bundle/fresh-bundle';
 
 export interface ChildEntry {
   file: string;

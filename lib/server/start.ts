@@ -6,7 +6,7 @@ import next from 'next';
 import { Server } from 'socket.io';
 import { openDatabase } from '../db/database';
 import { startOrchestration } from '../scheduler/orchestrator';
-import { findRoot } from '../../bin/fresh-bundle';
+import { findRoot } from '../bundle/fresh-bundle';
 import { AccessStore } from '../access/access-store';
 import { type AccessContext, setAccessContext } from '../access/context';
 import { createGate } from '../access/gate';

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile, mkdir } from '
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { findRoot, freshBundle } from '../../bin/fresh-bundle';
+import { findRoot, freshBundle } from '../../lib/bundle/fresh-bundle';
 
 let root = '';
 before(async () => {

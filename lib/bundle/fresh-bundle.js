@@ -86,7 +86,7 @@ const BUNDLES = [
 
 module.exports = { findRoot, freshBundle, BUNDLES };
 
-// `node bin/fresh-bundle.js` builds both ahead of time (the Docker image does, so no user waits).
+// `node lib/bundle/fresh-bundle.js` builds both ahead of time (the Docker image does, so no user waits).
 if (require.main === module) {
   const root = findRoot(__dirname);
   for (const b of BUNDLES) process.stdout.write(`${freshBundle(root, b.entry, b.name)}\n`);
