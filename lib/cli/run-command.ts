@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { RunLifecycleHooks } from '../engine/lifecycle-hooks';
 import { loadRunSettings } from '../engine/run-settings';
 import { runPipeline } from '../engine/run-engine';
 import { errorMessage, invalidInput, notFound } from '../errors';
 import { KernelHost } from '../kernel/host';
+import { planRun } from '../run/plan';
+import { recordLiveRun } from '../store/live-run';
 import { type JsonValue } from '../pipeline/model';
 import { variablesSchema } from '../protocol/json';
 import { exists } from '../project/files';
 import { dataDirOf, workspaceDataDir } from '../project/paths';
 import { openDatabase } from '../db/database';
 import { formatCount, formatDuration, pad } from './format';
+import { openRunHistory } from './run-history';
 import { pipelineMentionsSecrets, runSecrets, type RunSecrets } from './run-secrets';
 
 export function parseRuntimeVars(text: string | undefined): Record<string, JsonValue> {
@@ -43,6 +47,8 @@ export interface RunCommandOptions {
   runtimeVars?: string;
   /** `--timeout`: seconds for the whole run. */
   timeout?: string;
+  /** `--no-record`: keep the run out of the run history. Default: recorded when a history is reachable. */
+  record?: boolean;
 }
 
 /**
@@ -78,16 +84,28 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   // Blocks that never touch Postgres must still run when the database cannot start: say why, go on.
   // Workspace secrets live there too: a pipeline that reads them needs it even without profiles.
   const needsDatabase = (await exists(path.join(projectDir, 'io_config.yaml'))) || (await pipelineMentionsSecrets(projectDir, pipeline));
+  const record = options.record ?? true;
   const database = needsDatabase
     ? await openDatabase(workspaceDataDir(projectDir)).catch((e: unknown) => {
         out.write(`warning: no PostgreSQL for this run (${errorMessage(e).split('\n')[0]}); blocks that export to it will fail\n`);
         return null;
       })
-    : null;
-  if (database) {
+    : // Only to record the run: join a database that runs already, never start one for it (seconds).
+      record
+      ? await openDatabase(workspaceDataDir(projectDir), process.env, { start: false }).catch(() => null)
+      : null;
+  if (database && needsDatabase) {
     kernel.setEnvDefaults(database.kernelEnv);
     secrets = runSecrets(database.url, path.dirname(projectDir));
   }
+  const history =
+    record && database
+      ? await openRunHistory(database.url).catch((e: unknown) => {
+          out.write(`warning: the run is not recorded in the run history (${errorMessage(e).split('\n')[0]})\n`);
+          return null;
+        })
+      : null;
+  if (record && !database) out.write('note: not recorded in the run history: no database runs for this workspace (start `grimoire start`, set DATABASE_URL, or pass --no-record)\n');
   const width = Math.max(...pipeline.blocks.map((b) => b.uuid.length), 5) + 2;
   out.write(`Running ${pipeline.uuid} (${pipeline.blocks.length} blocks) in ${projectDir}\n`);
   const started = performance.now();
@@ -107,14 +125,36 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const hooks = printRun(new RunLifecycleHooks(), out, width);
+  const runId = randomUUID();
+  const executionDate = new Date();
+  const stopRecording = history
+    ? recordLiveRun(
+        {
+          store: history.store,
+          ownerId: history.liveness.ownerId,
+          runId,
+          kind: 'cli',
+          project: path.basename(projectDir),
+          projectDir,
+          settings,
+          planned: planRun(pipeline.blocks, { kind: 'pipeline' }),
+          variables,
+          executionDate,
+          startedBy: `cli:${os.userInfo().username}`,
+        },
+        hooks,
+      )
+    : null;
   try {
     const result = await runPipeline({
-      runId: randomUUID(),
+      runId,
+      executionDate,
       kernel,
       pipeline,
       scope: { kind: 'pipeline' },
       hooks,
       blockConfigs: settings.blockConfigs,
+      concurrency: settings.blockRunLimit ?? undefined,
       deadline: runTimeout === null ? null : Date.now() + runTimeout * 1000,
       releaseOutputs: true,
       variables,
@@ -124,12 +164,19 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
     out.write(
       `${result.status === 'completed' ? 'Completed' : result.status === 'cancelled' ? 'Cancelled' : 'Failed'}: ${result.blocks.size - failed} of ${result.blocks.size} blocks succeeded in ${formatDuration(performance.now() - started)}\n`,
     );
+    if (stopRecording) {
+      await stopRecording().then(
+        () => out.write(`Recorded in the run history as run ${runId}\n`),
+        (e: unknown) => out.write(`warning: the run is not recorded in the run history (${errorMessage(e).split('\n')[0]})\n`),
+      );
+    }
     return result.status === 'completed';
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await kernel.close();
     await secrets?.close();
+    await history?.close();
     await database?.close();
   }
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ensureBlocksRole } from './blocks-role';
-import { passwordFor, postgresUrl, startEmbeddedPostgres, type PostgresCoordinates } from './embedded-postgres';
+import { embeddedPostgresRuns, passwordFor, postgresUrl, startEmbeddedPostgres, type PostgresCoordinates } from './embedded-postgres';
 
 export interface Database {
   url: string;
@@ -34,15 +34,19 @@ function coordinatesOf(url: string): PostgresCoordinates {
 
 /**
  * The Postgres that Grimoire uses: DATABASE_URL when set, else the embedded server whose data
- * lives in the workspace's data folder (`<projects>/.grimoire/postgres`).
+ * lives in the workspace's data folder (`<projects>/.grimoire/postgres`). With `start: false`, an
+ * embedded server is only joined when one runs already; null otherwise (starting takes seconds).
  */
-export async function openDatabase(workspaceDataDir: string, environment: NodeJS.ProcessEnv = process.env): Promise<Database> {
+export async function openDatabase(workspaceDataDir: string, environment?: NodeJS.ProcessEnv): Promise<Database>;
+export async function openDatabase(workspaceDataDir: string, environment: NodeJS.ProcessEnv, options: { start: false }): Promise<Database | null>;
+export async function openDatabase(workspaceDataDir: string, environment: NodeJS.ProcessEnv = process.env, options: { start?: boolean } = {}): Promise<Database | null> {
   const external = environment.DATABASE_URL;
   if (external) {
     const coordinates = coordinatesOf(external);
     return { url: postgresUrl(coordinates), coordinates, source: 'DATABASE_URL', kernelEnv: {}, close: async () => undefined };
   }
   const dir = path.join(workspaceDataDir, 'postgres');
+  if (options.start === false && !(await embeddedPostgresRuns(dir))) return null;
   const server = await startEmbeddedPostgres(dir);
   try {
     const blocks = await ensureBlocksRole(server.coordinates, await passwordFor(dir, 'blocks-password'));

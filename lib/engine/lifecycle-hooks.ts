@@ -37,12 +37,7 @@ export class RunLifecycleHooks {
    */
   emit(event: RunEvent): Promise<void> {
     this.post(event);
-    return this.chain.then(() => {
-      if (this.failure === null) return;
-      const failure = this.failure;
-      this.failure = null;
-      throw failure;
-    });
+    return this.drain();
   }
 
   /**
@@ -64,5 +59,14 @@ export class RunLifecycleHooks {
   /** Resolves once every event handed over so far was handled. */
   settled(): Promise<void> {
     return this.chain;
+  }
+
+  /** Like `settled`, then rejects with the first error a handler threw since the last `emit`. */
+  async drain(): Promise<void> {
+    await this.chain;
+    if (this.failure === null) return;
+    const failure = this.failure;
+    this.failure = null;
+    throw failure;
   }
 }

@@ -13,6 +13,23 @@ export interface RunSettings {
   metadataText: string;
   /** Per block uuid; a block missing here runs once, without a time limit. */
   blockConfigs: Map<string, BlockRunConfig>;
+  /** Mage's `concurrency_config.block_run_limit`: blocks of one run at once; null for the default. */
+  blockRunLimit: number | null;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `concurrency_config: { block_run_limit: N }` of a pipeline's metadata.yaml data; invalid input names the field. */
+export function parseBlockRunLimit(pipelineData: unknown, file: string): number | null {
+  const config = isRecord(pipelineData) ? pipelineData.concurrency_config : undefined;
+  if (config === undefined || config === null) return null;
+  if (!isRecord(config)) throw invalidInput(`${file}: concurrency_config must be a mapping, e.g. { block_run_limit: 2 }`);
+  const limit = config.block_run_limit;
+  if (limit === undefined || limit === null) return null;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1) throw invalidInput(`${file}: concurrency_config.block_run_limit must be a whole number >= 1`);
+  return limit;
 }
 
 async function readProjectYaml(projectDir: string): Promise<unknown> {
@@ -31,9 +48,11 @@ async function readProjectYaml(projectDir: string): Promise<unknown> {
  */
 export async function loadRunSettings(projectDir: string, pipelineUuid: string): Promise<RunSettings> {
   const loaded = await loadPipeline(projectDir, pipelineUuid);
+  const file = `pipelines/${pipelineUuid}/metadata.yaml`;
+  const data: unknown = parseYaml(loaded.text);
   try {
-    const blockConfigs = blockRunConfigs(await readProjectYaml(projectDir), parseYaml(loaded.text), `pipelines/${pipelineUuid}/metadata.yaml`);
-    return { pipeline: loaded.pipeline, metadataText: loaded.text, blockConfigs };
+    const blockConfigs = blockRunConfigs(await readProjectYaml(projectDir), data, file);
+    return { pipeline: loaded.pipeline, metadataText: loaded.text, blockConfigs, blockRunLimit: parseBlockRunLimit(data, file) };
   } catch (e) {
     if (e instanceof RetryConfigError) throw invalidInput(e.message);
     throw e;

@@ -9,7 +9,7 @@ import { CLIENT_EVENT, clientMessageSchema, SERVER_EVENT, type ClientMessage, ty
 import { listPipelines, projectDir } from '../project/load';
 import { setBroadcast } from './broadcast';
 import { jsonDepthExceeds } from './request-body';
-import { PipelineSession } from './pipeline-session';
+import { PipelineSession, type RunRecorder } from './pipeline-session';
 import { runRoom, runsRoom } from './run-watch';
 
 /** Every tab with the pipeline open, whoever signed it in: told when its files change. */
@@ -28,6 +28,8 @@ export interface GatewayOptions {
   idleKernelMs?: number;
   /** The workspace's secrets (name -> value) for kernels, read before each block; none when absent. */
   secrets?: () => Promise<Record<string, string>>;
+  /** Records every editor run in the run history (kind `editor`); none when absent. */
+  recorder?: RunRecorder;
 }
 
 interface OpenSession {
@@ -133,7 +135,7 @@ export class Gateway {
     const again = this.sessions.get(key);
     if (again) return again.session;
     const session = Promise.resolve(
-      new PipelineSession(dir, project, pipeline, (m) => this.io.to(userRoom(principal.id, project, pipeline)).emit(SERVER_EVENT, m), this.kernelEnv, principal.id, this.options.secrets),
+      new PipelineSession(dir, project, pipeline, (m) => this.io.to(userRoom(principal.id, project, pipeline)).emit(SERVER_EVENT, m), this.kernelEnv, principal.id, this.options.secrets, this.options.recorder ?? null),
     );
     this.sessions.set(key, { session, userId: principal.id, project, pipeline, lastUsed: Date.now() });
     return session;

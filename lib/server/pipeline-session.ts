@@ -3,6 +3,8 @@ import path from 'node:path';
 import { KernelHost, type KernelState } from '../kernel/host';
 import { RunLifecycleHooks } from '../engine/lifecycle-hooks';
 import { loadRunSettings } from '../engine/run-settings';
+import { recordLiveRun } from '../store/live-run';
+import { type Store } from '../store/store';
 import { runPipeline } from '../engine/run-engine';
 import { type JsonValue } from '../pipeline/model';
 import { type ServerMessage } from '../protocol/messages';
@@ -10,6 +12,13 @@ import { planRun, type RunScope } from '../run/plan';
 import { dataDirOf } from '../project/paths';
 
 type Emit = (message: ServerMessage) => void;
+
+/** Where the editor's runs are recorded (kind `editor`), and the live process that drives them. */
+export interface RunRecorder {
+  store: Store;
+  /** Holds its liveness lock for as long as the server lives (lib/store/liveness.ts). */
+  ownerId: string;
+}
 
 /**
  * One open pipeline on the server: its kernel, its runs in flight, and the latest state of each
@@ -21,6 +30,7 @@ export class PipelineSession {
   /** Last messages per block (status, output, error) and the last run status, replayed on subscribe. */
   private readonly latest = new Map<string, ServerMessage>();
   private readonly ref: { project: string; pipeline: string };
+  private readonly userId: string;
 
   constructor(
     readonly projectDir: string,
@@ -32,7 +42,10 @@ export class PipelineSession {
     userId = 'default',
     /** The workspace's secrets, read before each block (KernelOptions.secrets). */
     secrets?: () => Promise<Record<string, string>>,
+    /** Records each run in the store; runs are not recorded without it. */
+    private readonly recorder: RunRecorder | null = null,
   ) {
+    this.userId = userId;
     this.ref = { project, pipeline };
     const dataDir = dataDirOf(projectDir);
     this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, secrets, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline) });
@@ -84,16 +97,40 @@ export class PipelineSession {
   async run(scope: RunScope, variables: Record<string, JsonValue> = {}): Promise<string> {
     const settings = await loadRunSettings(this.projectDir, this.ref.pipeline);
     // Planning here makes a bad request (unknown block) an error reply to the sender, not a lost run.
-    planRun(settings.pipeline.blocks, scope);
+    const planned = planRun(settings.pipeline.blocks, scope);
     const runId = randomUUID();
+    const executionDate = new Date();
     const abort = new AbortController();
     this.runs.set(runId, abort);
     const hooks = new RunLifecycleHooks().onAny((e) => {
       if (e.type === 'block_status' && e.status === 'running') this.latest.delete(`error/${e.block}`);
       this.publish({ ...e, ...this.ref });
     });
-    void runPipeline({ runId, kernel: this.kernel, pipeline: settings.pipeline, scope, hooks, blockConfigs: settings.blockConfigs, variables, signal: abort.signal })
+    const stopRecording = this.recorder
+      ? recordLiveRun(
+          { store: this.recorder.store, ownerId: this.recorder.ownerId, runId, kind: 'editor', project: this.ref.project, projectDir: this.projectDir, settings, planned, variables, executionDate, startedBy: this.userId },
+          hooks,
+        )
+      : null;
+    void runPipeline({
+      runId,
+      kernel: this.kernel,
+      pipeline: settings.pipeline,
+      scope,
+      hooks,
+      blockConfigs: settings.blockConfigs,
+      concurrency: settings.blockRunLimit ?? undefined,
+      variables,
+      executionDate,
+      signal: abort.signal,
+    })
       .catch((e: unknown) => this.publish({ type: 'error', code: 'internal', message: e instanceof Error ? e.message : String(e) }))
+      .then(() => stopRecording?.())
+      // The run itself went fine; only its record is missing: say so, with the store's details in the server's log only.
+      .catch((e: unknown) => {
+        console.error(`run ${runId} of ${this.ref.project}/${this.ref.pipeline} was not recorded: ${e instanceof Error ? e.message : String(e)}`);
+        this.publish({ type: 'error', code: 'internal', message: 'the run was not recorded in the run history (the server log says why)' });
+      })
       .finally(() => this.runs.delete(runId));
     return runId;
   }

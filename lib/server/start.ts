@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import next from 'next';
 import { Server } from 'socket.io';
@@ -16,6 +17,7 @@ import { loadSecretKey } from '../access/secret-key';
 import { workspaceSecretStore } from '../access/secret-store';
 import { prepareAccess } from '../access/start-access';
 import { SignInThrottle } from '../access/throttle';
+import { holdLivenessLock } from '../store/liveness';
 import { Gateway } from './gateway';
 import { watchRunChanges } from './run-watch';
 import { removeLeftovers } from '../project/leftovers';
@@ -133,7 +135,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   });
   const secretStore = workspaceSecretStore(orchestration.store.pool, projectsDir);
-  const gateway = new Gateway(io, projectsDir, { access: socketAccessOf(() => context), kernelEnv, idleKernelMs: idleKernelMs(), secrets: () => secretStore.values() });
+  // Editor runs are recorded under this server's liveness: if it dies, recovery fails them rather than leaving them running.
+  const liveness = await holdLivenessLock(orchestration.store.url, `editor-${process.pid}-${randomUUID().slice(0, 8)}`);
+  const gateway = new Gateway(io, projectsDir, {
+    access: socketAccessOf(() => context),
+    kernelEnv,
+    idleKernelMs: idleKernelMs(),
+    secrets: () => secretStore.values(),
+    recorder: { store: orchestration.store, ownerId: liveness.ownerId },
+  });
   const stopRunWatch = await watchRunChanges(io, orchestration.store);
   // A user removed or a role changed (here or by `grimoire users` elsewhere): drop the sockets it ends.
   const stopAccessWatch = await orchestration.store.listen(['access_changes'], () => void gateway.revalidateAll().catch((e: unknown) => log(`access: ${String(e)}`)));
@@ -167,6 +177,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await new Promise<void>((resolve) => http.close(() => resolve()));
       await app.close();
       setAccessContext(undefined);
+      await liveness.release();
       await orchestration.close();
       await database.close();
     })();

@@ -19,19 +19,19 @@ export class BlockRunRepository {
   constructor(private readonly db: Db) {}
 
   /** Block runs for the planned blocks (kept when they exist: a resumed run keeps its history), in plan order. */
-  async ensure(runId: string, blocks: readonly string[]): Promise<BlockRunRow[]> {
-    await this.db.pool.query(
+  async ensure(runId: string, blocks: readonly string[], on: Queryable = this.db.pool): Promise<BlockRunRow[]> {
+    await on.query(
       `INSERT INTO block_runs (run_id, block_uuid, position, status)
        SELECT $1, b, p::int - 1, 'initial' FROM unnest($2::text[]) WITH ORDINALITY AS t(b, p)
        ON CONFLICT (run_id, block_uuid) DO NOTHING`,
       [runId, blocks],
     );
-    return this.list(runId);
+    return this.list(runId, on);
   }
 
   /** The block runs of a run, in plan order. */
-  async list(runId: string): Promise<BlockRunRow[]> {
-    const res = await this.db.pool.query('SELECT * FROM block_runs WHERE run_id = $1 ORDER BY position', [runId]);
+  async list(runId: string, on: Queryable = this.db.pool): Promise<BlockRunRow[]> {
+    const res = await on.query('SELECT * FROM block_runs WHERE run_id = $1 ORDER BY position', [runId]);
     return rows(blockRunRow, res.rows);
   }
 

@@ -237,4 +237,28 @@ CREATE TRIGGER sessions_notify AFTER DELETE ON sessions FOR EACH STATEMENT EXECU
 CREATE TRIGGER api_tokens_notify AFTER DELETE ON api_tokens FOR EACH STATEMENT EXECUTE FUNCTION notify_access_change();
 `,
   },
+  {
+    version: 4,
+    name: 'runs of every host: who started them, and the exact code they ran',
+    // Editor and CLI runs are recorded too (kinds editor, cli); started_by says who (a user id,
+    // 'cli:<os user>', or null for a schedule). Code is stored once per content (sha256 of the
+    // text), and each run names the files it ran by project-relative path.
+    sql: `
+ALTER TABLE pipeline_runs ADD COLUMN started_by text;
+CREATE INDEX pipeline_runs_by_kind ON pipeline_runs (kind, created_at DESC);
+
+CREATE TABLE code_blobs (
+  hash        text PRIMARY KEY,                    -- sha256 hex of content (UTF-8)
+  content     text NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE run_code (
+  run_id  text NOT NULL REFERENCES pipeline_runs(id) ON DELETE CASCADE,
+  path    text NOT NULL,                           -- project-relative: a block file or pipelines/<p>/metadata.yaml
+  hash    text NOT NULL REFERENCES code_blobs(hash),
+  PRIMARY KEY (run_id, path)
+);
+`,
+  },
 ];

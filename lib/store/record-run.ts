@@ -1,4 +1,4 @@
-import { type RunLifecycleHooks } from '../engine/lifecycle-hooks';
+import { RunLifecycleHooks } from '../engine/lifecycle-hooks';
 import { type JsonObject } from '../pipeline/model';
 import { type BlockError } from '../protocol/run-events';
 import { type Clock, systemClock } from '../clock';
@@ -22,14 +22,37 @@ interface LogLine {
   text: string;
 }
 
+export interface RecordOptions {
+  clock?: Clock;
+  /**
+   * The run does not wait for the store: writes keep their order but happen behind the run (the
+   * editor and `grimoire run`, whose runs are never resumed, do not slow down for the database).
+   * A failed write then surfaces from the returned stop function.
+   */
+  detached?: boolean;
+  /** Also set the run's own status when it finishes (hosts that have nothing to add to it). */
+  finishRun?: boolean;
+  /** Writes that must come first (the run's row); every other write waits for it. */
+  prepare?: Promise<void>;
+}
+
 /**
  * Lifecycle hooks that keep a stored run up to date: each block run's moves, attempts (with their
  * timings and errors) and log lines, stored under the attempt that printed them. Log lines are
  * written in batches (every 250 ms, and before an attempt is told finished). The run row's own
- * status stays the host's to set (it knows why a run stopped). Returns a function that stops the
- * batching and writes what is left.
+ * status stays the host's to set unless `finishRun` (a worker knows why a run stopped). Returns a
+ * function that stops the batching, writes what is left, and rejects if a write failed.
  */
-export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, clock: Clock = systemClock): () => Promise<void> {
+export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options: RecordOptions = {}): () => Promise<void> {
+  const clock = options.clock ?? systemClock;
+  const target = options.detached ? new RunLifecycleHooks() : hooks;
+  const prepared = options.prepare;
+  if (prepared) {
+    // Seen by the first handler of the first event, so nothing is written before the run's row.
+    prepared.catch(() => undefined);
+    target.onAny(() => prepared);
+  }
+  if (options.detached) hooks.onAny((e) => target.post(e));
   const attemptOf = new Map<string, number>();
   const rowCountOf = new Map<string, number>();
   const errorOf = new Map<string, BlockError>();
@@ -46,7 +69,16 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, clock: 
   const timer = setInterval(() => void flush(), 250);
   timer.unref();
 
-  hooks
+  if (options.finishRun) {
+    target.on('run_status', async (e) => {
+      if (e.status === 'running' || e.status === 'initial') return;
+      await flush();
+      const failed = [...failedBlocks].filter((b) => e.blocks.includes(b));
+      await store.runs.setStatus(e.runId, e.status, clock.now(), e.status === 'failed' ? `failed: ${failed.join(', ') || 'blocks could not run'}` : e.status === 'cancelled' ? 'cancelled' : undefined);
+    });
+  }
+  const failedBlocks = new Set<string>();
+  target
     .on('log', (e) => log(e.runId, e.block, e.stream, e.text))
     .on('output', (e) => {
       rowCountOf.set(e.block, e.preview.rowCount);
@@ -66,6 +98,8 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, clock: 
         await store.blockRuns.startAttempt(e.runId, e.block, e.attempt, at);
         return;
       }
+      if (e.status === 'failed') failedBlocks.add(e.block);
+      else failedBlocks.delete(e.block);
       const error = e.status === 'failed' || e.status === 'cancelled' ? errorOf.get(e.block) : undefined;
       if (e.status !== 'failed' && e.status !== 'cancelled') errorOf.delete(e.block);
       await store.blockRuns.setStatus(e.runId, e.block, e.status, at, {
@@ -78,6 +112,10 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, clock: 
   return async () => {
     clearInterval(timer);
     await hooks.settled();
-    await flush();
+    try {
+      await target.drain();
+    } finally {
+      await flush();
+    }
   };
 }

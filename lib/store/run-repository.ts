@@ -17,6 +17,7 @@ import {
   type RunEventRow,
   type RunKind,
   type RunRow,
+  LIVE_RUN_KINDS,
 } from './types';
 
 export interface NewRun {
@@ -30,6 +31,26 @@ export interface NewRun {
   timeoutSeconds?: number | null;
   /** Not started before this time (its job is delayed to it too); default now. */
   notBefore?: Date;
+  /** A user id, `cli:<os user>`; null for a schedule. */
+  startedBy?: string | null;
+}
+
+/** A run driven by the process that starts it (the editor, `grimoire run`), not by a worker. */
+export interface NewLiveRun {
+  id: string;
+  project: string;
+  pipeline: string;
+  kind: 'editor' | 'cli';
+  executionDate: Date;
+  variables: JsonObject;
+  startedBy: string | null;
+  /**
+   * The process that drives it, holding its liveness lock (lib/store/liveness.ts) for as long as
+   * it lives: when it dies, recovery fails the run instead of leaving it running.
+   */
+  ownerId: string;
+  /** The planned blocks, in order. */
+  blocks: readonly string[];
 }
 
 export interface RunFilter {
@@ -98,10 +119,10 @@ export class RunRepository {
   async create(run: NewRun, on: Queryable = this.db.pool): Promise<RunRow | null> {
     const id = randomUUID();
     const res = await on.query(
-      `INSERT INTO pipeline_runs (id, project, pipeline, trigger_id, backfill_id, kind, execution_date, status, variables, timeout_seconds, not_before, created_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,'initial',$8,$9, COALESCE($10, now()), now())
+      `INSERT INTO pipeline_runs (id, project, pipeline, trigger_id, backfill_id, kind, execution_date, status, variables, timeout_seconds, not_before, created_at, started_by)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,'initial',$8,$9, COALESCE($10, now()), now(), $11)
        ON CONFLICT DO NOTHING RETURNING *`,
-      [id, run.project, run.pipeline, run.triggerId ?? null, run.backfillId ?? null, run.kind, run.executionDate, JSON.stringify(run.variables ?? {}), run.timeoutSeconds ?? null, run.notBefore ?? null],
+      [id, run.project, run.pipeline, run.triggerId ?? null, run.backfillId ?? null, run.kind, run.executionDate, JSON.stringify(run.variables ?? {}), run.timeoutSeconds ?? null, run.notBefore ?? null, run.startedBy ?? null],
     );
     const created = rows(runRow, res.rows)[0] ?? null;
     if (created) {
@@ -110,6 +131,25 @@ export class RunRepository {
       if (run.kind !== 'backfill') await this.enqueue(id, on, run.notBefore);
     }
     return created;
+  }
+
+  /**
+   * Records a run that its own process starts now (no job: nobody else may claim it), already
+   * `running`, with its block runs `initial` in plan order.
+   */
+  async createLive(run: NewLiveRun): Promise<RunRow> {
+    return this.db.tx(async (c) => {
+      const res = await c.query(
+        `INSERT INTO pipeline_runs (id, project, pipeline, kind, execution_date, status, variables, attempt, worker_id, started_at, created_at, started_by)
+         VALUES ($1,$2,$3,$4,$5,'running',$6,1,$7, now(), now(), $8) RETURNING *`,
+        [run.id, run.project, run.pipeline, run.kind, run.executionDate, JSON.stringify(run.variables), run.ownerId, run.startedBy],
+      );
+      await c.query(`INSERT INTO run_events (run_id, status, at, message) VALUES ($1, 'running', now(), $2)`, [run.id, `started (${run.kind})`]);
+      await this.blockRuns.ensure(run.id, run.blocks, c);
+      const created = rows(runRow, res.rows)[0];
+      if (!created) throw new StoreError(`run ${run.id} could not be recorded`);
+      return created;
+    });
   }
 
   /** A run by id; null if none. */
@@ -247,7 +287,18 @@ export class RunRepository {
   async recoverOrphan(runId: string, deadWorker: string, at: Date): Promise<boolean> {
     return this.db.tx(async (c) => {
       const res = await c.query(`SELECT * FROM pipeline_runs WHERE id = $1 AND status = 'running' AND worker_id = $2 FOR UPDATE SKIP LOCKED`, [runId, deadWorker]);
-      if (res.rows.length === 0) return false;
+      const orphan = rows(runRow, res.rows)[0];
+      if (!orphan) return false;
+      if (LIVE_RUN_KINDS.includes(orphan.kind)) {
+        // Only the process that started an editor or CLI run can drive it: it ends with that process.
+        const message = `the ${orphan.kind === 'cli' ? 'grimoire run process' : 'server'} running it stopped (process ${deadWorker})`;
+        await c.query(`UPDATE block_run_attempts a SET status = 'failed', finished_at = $2, error = $3 FROM block_runs b WHERE b.id = a.block_run_id AND b.run_id = $1 AND a.status = 'running'`, [runId, at, JSON.stringify({ kind: 'kernel_died', message })]);
+        for (const b of rows(blockRunRow, (await c.query(`SELECT * FROM block_runs WHERE run_id = $1 AND status = ANY($2::text[])`, [runId, [...WAITING_BLOCK_STATUSES, 'running']])).rows)) {
+          await this.blockRuns.setStatus(runId, b.block_uuid, 'cancelled', at, { message }, c);
+        }
+        await this.setStatus(runId, 'failed', at, message, c);
+        return true;
+      }
       const lost = rows(blockRunRow, (await c.query(`SELECT * FROM block_runs WHERE run_id = $1 AND status = 'running'`, [runId])).rows);
       const error = { kind: 'kernel_died', message: `the worker running this block stopped (process ${deadWorker} exited) during attempt` };
       for (const b of lost) {

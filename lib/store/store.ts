@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { BackfillRepository } from './backfill-repository';
 import { BlockRunRepository } from './block-run-repository';
+import { CodeRepository } from './code-repository';
 import { StoreError, type Channel, type Db, type Queryable } from './db';
 import { type JobQueue } from './job-queue';
 import { LogRepository } from './log-repository';
@@ -34,6 +35,7 @@ export class Store implements Db {
   readonly blockRuns: BlockRunRepository;
   readonly logs: LogRepository;
   readonly backfills: BackfillRepository;
+  readonly code: CodeRepository;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -46,6 +48,7 @@ export class Store implements Db {
     this.runs = new RunRepository(this, queue, this.blockRuns);
     this.logs = new LogRepository(this);
     this.backfills = new BackfillRepository(this, this.runs);
+    this.code = new CodeRepository(this);
   }
 
   /** Connects, applies pending migrations and opens the pg-boss queue; throws StoreError when any of it fails. */

@@ -10,7 +10,13 @@ const dateOrNull = z.date().nullable();
 /** bigserial and bigint arrive as strings from pg. */
 const bigint = z.union([z.string(), z.number()]).transform((v) => Number(v));
 
-export const RUN_KINDS = ['scheduled', 'api', 'manual', 'backfill'] as const;
+/**
+ * Who made a run: `scheduled` (a time trigger), `api` (an API trigger), `manual` (Run now on the
+ * triggers page), `backfill`, `editor` (run in the notebook), `cli` (`grimoire run`). Stored.
+ */
+export const RUN_KINDS = ['scheduled', 'api', 'manual', 'backfill', 'editor', 'cli'] as const;
+/** Kinds whose runs are driven by the process that started them, never by a worker. */
+export const LIVE_RUN_KINDS: readonly RunKind[] = ['editor', 'cli'];
 export type RunKind = (typeof RUN_KINDS)[number];
 
 export const TRIGGER_DECISIONS = ['fired', 'skipped_catch_up', 'skipped_previous_running', 'invalid'] as const;
@@ -67,6 +73,8 @@ export const runRow = z.object({
   created_at: date,
   started_at: dateOrNull,
   completed_at: dateOrNull,
+  /** A user id, `cli:<os user>`, or null (a schedule, or a run from before migration 4). */
+  started_by: z.string().nullable().default(null),
 });
 export type RunRow = z.infer<typeof runRow>;
 
@@ -151,3 +159,6 @@ export type BackfillRow = z.infer<typeof backfillRow>;
 export function rows<S extends z.ZodType>(schema: S, raw: readonly unknown[]): z.infer<S>[] {
   return raw.map((r) => schema.parse(r));
 }
+
+export const runCodeRow = z.object({ path: z.string(), hash: z.string(), content: z.string() });
+export type RunCodeRow = z.infer<typeof runCodeRow>;

@@ -11,6 +11,7 @@ import { dataDirOf } from '../project/paths';
 import { planRun } from '../run/plan';
 import { type PipelineRunStatus } from '../run/states';
 import { type Clock, systemClock } from '../clock';
+import { runCodeFiles } from '../store/live-run';
 import { recordRunInStore } from '../store/record-run';
 import { type Store } from '../store/store';
 import { type RunRow } from '../store/types';
@@ -51,6 +52,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   const trigger = run.trigger_id ? await store.triggers.getById(run.trigger_id) : null;
   const planned = planRun(settings.pipeline.blocks, { kind: 'pipeline' });
   const blockRuns = await store.blockRuns.ensure(run.id, planned);
+  // Pinned once: a resumed run keeps the code it started with (code-repository.ts).
+  await store.code.pin(run.id, await runCodeFiles(dir, settings, planned));
   const resume = new Map<string, ResumedBlock>(blockRuns.map((b) => [b.block_uuid, { status: b.status, attempts: b.attempts, attemptBase: b.attempt_base }]));
   // Outputs of this run stay in a folder of its own: a retry resumes from them, and they never mix
   // with another run of the same pipeline or with the editor's cache. Removed once the run completes.
@@ -65,7 +68,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     secrets: options.secrets,
   });
   const hooks = new RunLifecycleHooks();
-  const stopRecording = recordRunInStore(hooks, store, clock);
+  const stopRecording = recordRunInStore(hooks, store, { clock });
   let outcome;
   try {
     outcome = await runPipeline({
@@ -75,6 +78,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
       scope: { kind: 'pipeline' },
       hooks,
       blockConfigs: settings.blockConfigs,
+      concurrency: settings.blockRunLimit ?? undefined,
       variables: run.variables,
       executionDate: run.execution_date,
       triggerName: trigger?.name ?? null,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { workspaceSecretStore } from '../access/secret-store';
 import { errorMessage } from '../errors';
 import { type Clock, systemClock } from '../clock';
+import { holdLivenessLock, isOwnerGone, type LivenessLock } from '../store/liveness';
 import { type Store } from '../store/store';
 import { type RunRow } from '../store/types';
 import { executeRun } from './execute-run';
@@ -25,8 +25,6 @@ export interface WorkerOptions {
   onError?: (e: unknown) => void;
 }
 
-const lockKey = (workerId: string) => `grimoire.worker.${workerId}`;
-
 /**
  * Executes runs delivered by the store's job queue (lib/store/job-queue.ts), `concurrency` at a time.
  * A worker holds a session advisory lock for as long as its process lives: when the process dies,
@@ -37,7 +35,7 @@ const lockKey = (workerId: string) => `grimoire.worker.${workerId}`;
 export class Worker {
   readonly id: string;
   private readonly clock: Clock;
-  private lockClient: pg.Client | null = null;
+  private liveness: LivenessLock | null = null;
   private stopListening: (() => Promise<void>) | null = null;
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -57,11 +55,7 @@ export class Worker {
   }
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.store.url });
-    client.on('error', () => undefined);
-    await client.connect();
-    await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey(this.id)]);
-    this.lockClient = client;
+    this.liveness = await holdLivenessLock(this.store.url, this.id);
     this.stopped = false;
     this.stopListening = await this.store.listen(['runs', 'cancel'], (name, payload) => {
       if (name === 'runs') this.kick();
@@ -85,22 +79,10 @@ export class Worker {
     const recovered: string[] = [];
     for (const run of await this.store.runs.running()) {
       if (!run.worker_id || run.worker_id === this.id) continue;
-      if (!(await this.isDead(run.worker_id))) continue;
+      if (!(await isOwnerGone(this.store.pool, run.worker_id))) continue;
       if (await this.store.runs.recoverOrphan(run.id, run.worker_id, this.clock.now())) recovered.push(run.id);
     }
     return recovered;
-  }
-
-  private async isDead(workerId: string): Promise<boolean> {
-    const c = await this.store.pool.connect();
-    try {
-      const res = await c.query<{ got: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS got', [lockKey(workerId)]);
-      const got = res.rows[0]?.got ?? false;
-      if (got) await c.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey(workerId)]);
-      return got;
-    } finally {
-      c.release();
-    }
   }
 
   /** Fetch from the queue now rather than at the next poll. */
@@ -152,7 +134,7 @@ export class Worker {
     await Promise.all([...this.active.values()].map((a) => a.done));
     await this.stopWork?.();
     await this.stopListening?.();
-    await this.lockClient?.end().catch(() => undefined);
-    this.lockClient = null;
+    await this.liveness?.release();
+    this.liveness = null;
   }
 }
