@@ -1,5 +1,5 @@
 import { type DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdentifier } from '../pipeline/sql-template';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 
 export const DUCKDB_WRITE_POLICIES = ['replace', 'append', 'fail'] as const;
 
@@ -32,7 +32,7 @@ export async function exportToDuckDb(connection: DuckDBConnection, source: strin
   const target = `${schema}.${quoteIdentifier(options.table)}`;
   await connection.run(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
   const existing = await connection.runAndReadAll(
-    `SELECT 1 FROM duckdb_tables() WHERE database_name = '${options.database.replaceAll("'", "''")}' AND schema_name = '${options.schema.replaceAll("'", "''")}' AND table_name = '${options.table.replaceAll("'", "''")}'`,
+    `SELECT 1 FROM duckdb_tables() WHERE database_name = ${quoteLiteral(options.database)} AND schema_name = ${quoteLiteral(options.schema)} AND table_name = ${quoteLiteral(options.table)}`,
   );
   const exists = existing.currentRowCount > 0;
   if (exists && options.writePolicy === 'fail') {

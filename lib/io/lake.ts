@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 import { writerTag } from '../project/leftovers';
 
 export const LAKE_WRITE_POLICIES = ['replace', 'append', 'fail'] as const;
@@ -15,13 +16,7 @@ export interface ParquetExportOptions {
   writePolicy?: LakeWritePolicy;
 }
 
-function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
-function quote(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
 
 async function exists(p: string): Promise<boolean> {
   return fs.access(p).then(
@@ -54,12 +49,12 @@ export async function exportParquet(duck: DuckDBConnection, source: string, opti
   // Named after this process, so a crash's leftover is removed at the next start (leftovers.ts).
   const staging = `${target}.tmp-${writerTag()}`;
   const opts = [`FORMAT parquet`, `COMPRESSION ${options.compression ?? 'zstd'}`];
-  if (partitioned) opts.push(`PARTITION_BY (${(options.partitionBy ?? []).map(quote).join(', ')})`, `FILENAME_PATTERN 'part_{uuid}'`);
+  if (partitioned) opts.push(`PARTITION_BY (${(options.partitionBy ?? []).map(quoteIdentifier).join(', ')})`, `FILENAME_PATTERN 'part_{uuid}'`);
   const destination = partitioned ? staging : path.join(staging, `part_${randomBytes(8).toString('hex')}.parquet`);
   if (!partitioned) await fs.mkdir(staging, { recursive: true });
   let rows = 0;
   try {
-    const result = await duck.runAndReadAll(`COPY (SELECT * FROM ${source}) TO ${sqlString(destination)} (${opts.join(', ')})`);
+    const result = await duck.runAndReadAll(`COPY (SELECT * FROM ${source}) TO ${quoteLiteral(destination)} (${opts.join(', ')})`);
     const count = result.getRowsJS()[0]?.[0];
     rows = typeof count === 'bigint' ? Number(count) : typeof count === 'number' ? count : 0;
     if (!(await exists(staging))) await fs.mkdir(staging, { recursive: true });
@@ -91,5 +86,5 @@ export async function exportParquet(duck: DuckDBConnection, source: string, opti
 
 /** A query over a Parquet lake folder (hive partitions become columns): the local "external table". */
 export function lakeQuery(folder: string): string {
-  return `SELECT * FROM read_parquet(${sqlString(path.join(path.resolve(folder), '**', '*.parquet'))}, hive_partitioning = true, union_by_name = true)`;
+  return `SELECT * FROM read_parquet(${quoteLiteral(path.join(path.resolve(folder), '**', '*.parquet'))}, hive_partitioning = true, union_by_name = true)`;
 }

@@ -1,4 +1,5 @@
 /** Type mapping between DuckDB and PostgreSQL, so timestamps stay timestamps and integers stay integers. */
+import { quoteIdentifier } from '../sql-quote';
 
 export interface PgColumn {
   name: string;
@@ -8,13 +9,9 @@ export interface PgColumn {
   select: string;
 }
 
-function quote(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 /** Maps one DuckDB column (name and type as DuckDB prints it) to its Postgres column. */
 export function pgColumnFor(name: string, duckType: string): PgColumn {
-  const q = quote(name);
+  const q = quoteIdentifier(name);
   const t = duckType.toUpperCase();
   const simple: Record<string, string> = {
     BOOLEAN: 'boolean',

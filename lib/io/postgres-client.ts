@@ -47,6 +47,3 @@ export async function connectPostgres(profile: PostgresProfile, profileName: str
   return client;
 }
 
-export function quotePg(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}

@@ -11,7 +11,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { CsvRecordCounter } from './csv-records';
 import { binaryColumnFor, binaryHeader, binaryTrailer, encodeRows, PG_TYPE_OF, vectorBytes, type BinaryColumn, type ReadPointer } from './pg-binary';
 import { pgColumnFor, type PgColumn } from './pg-types';
-import { quotePg } from './postgres-client';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 
 export const WRITE_POLICIES = ['replace', 'append', 'fail'] as const;
 export type WritePolicy = (typeof WRITE_POLICIES)[number];
@@ -90,7 +90,7 @@ async function tableTakesBinary(client: pg.Client, schema: string, table: string
  */
 async function ensureSchema(client: pg.Client, schema: string, table: string): Promise<boolean> {
   const results: unknown = await client.query(
-    `CREATE SCHEMA IF NOT EXISTS ${quotePg(schema)};
+    `CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)};
      SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = ${client.escapeLiteral(schema)} AND tablename = ${client.escapeLiteral(table)}`,
   );
   const last: unknown = Array.isArray(results) ? results[results.length - 1] : results;
@@ -105,7 +105,7 @@ interface CopyOptions {
 }
 
 function copyStatement(target: string, columns: readonly PgColumn[], format: 'csv' | 'binary', freeze: boolean): string {
-  return `COPY ${target} (${columns.map((c) => quotePg(c.name)).join(', ')}) FROM STDIN WITH (FORMAT ${format}${freeze ? ', FREEZE' : ''})`;
+  return `COPY ${target} (${columns.map((c) => quoteIdentifier(c.name)).join(', ')}) FROM STDIN WITH (FORMAT ${format}${freeze ? ', FREEZE' : ''})`;
 }
 
 /**
@@ -155,7 +155,7 @@ async function copyBinary(
 ): Promise<Copied> {
   const select = columns.map((c, i) => {
     const cast = binary[i]?.cast;
-    return cast ? `CAST(${quotePg(c.name)} AS ${cast}) AS ${quotePg(c.name)}` : quotePg(c.name);
+    return cast ? `CAST(${quoteIdentifier(c.name)} AS ${cast}) AS ${quoteIdentifier(c.name)}` : quoteIdentifier(c.name);
   });
   const result = await duck.stream(`SELECT ${select.join(', ')} FROM ${source}`);
   const copy = client.query(copyFrom(copyStatement(target, columns, 'binary', options.freeze ?? false)));
@@ -209,12 +209,12 @@ async function copyInto(duck: DuckDBConnection, source: string, columns: readonl
     const sink = copySink(copy);
     // Open the reading end first: DuckDB's open for writing blocks until a reader exists.
     const fifoStream = createReadStream(fifo, { highWaterMark: 1 << 20 });
-    const select = columns.map((c) => `${c.select} AS ${quotePg(c.name)}`).join(', ');
+    const select = columns.map((c) => `${c.select} AS ${quoteIdentifier(c.name)}`).join(', ');
     // With insertion order preserved, DuckDB holds the whole CSV back until the end; a table in
     // Postgres has no row order, so let rows stream out as they are made (this connection only).
     await duck.run('SET SESSION preserve_insertion_order = false');
     const writing = duck
-      .run(`COPY (SELECT ${select} FROM ${source}) TO '${fifo.replaceAll("'", "''")}' (FORMAT csv, HEADER false)`)
+      .run(`COPY (SELECT ${select} FROM ${source}) TO ${quoteLiteral(fifo)} (FORMAT csv, HEADER false)`)
       .finally(() => duck.run('RESET SESSION preserve_insertion_order'));
     // The pipe's end-of-file looks the same whether DuckDB finished or failed, so the COPY is only
     // ended once DuckDB says it succeeded; otherwise Postgres is told to abort it (CopyFail).
@@ -249,9 +249,9 @@ async function copyInto(duck: DuckDBConnection, source: string, columns: readonl
 export async function exportToPostgres(duck: DuckDBConnection, source: string, client: pg.Client, options: PostgresExportOptions): Promise<{ rows: number; format: CopyFormat }> {
   const columns = await describe(duck, source);
   if (columns.length === 0) throw new ExportError('the output has no columns to export');
-  const schema = quotePg(options.schema);
-  const target = `${schema}.${quotePg(options.table)}`;
-  const ddl = (name: string) => `CREATE TABLE ${name} (${columns.map((c) => `${quotePg(c.name)} ${c.pgType}`).join(', ')})`;
+  const schema = quoteIdentifier(options.schema);
+  const target = `${schema}.${quoteIdentifier(options.table)}`;
+  const ddl = (name: string) => `CREATE TABLE ${name} (${columns.map((c) => `${quoteIdentifier(c.name)} ${c.pgType}`).join(', ')})`;
   const keys = options.uniqueConstraints ?? [];
   for (const k of keys) {
     if (!columns.some((c) => c.name === k)) throw new ExportError(`unique constraint column "${k}" is not in the output (${columns.map((c) => c.name).join(', ')})`);
@@ -266,7 +266,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
     // Creating and loading a table in the same transaction also lets Postgres skip the WAL
     // (wal_level=minimal, as the embedded server runs) and write the rows frozen.
     const staging = `${options.table.slice(0, 40)}__grimoire_${randomBytes(4).toString('hex')}`;
-    const stagingName = `${schema}.${quotePg(staging)}`;
+    const stagingName = `${schema}.${quoteIdentifier(staging)}`;
     // Statements travel together where nothing runs between them: a failing one skips the rest
     // and leaves the transaction aborted, so the ROLLBACK below still undoes everything.
     try {
@@ -274,8 +274,8 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
       const copied = await copyInto(duck, source, columns, client, stagingName, { freeze: true, binary: binaryColumns(columns, options.sourceRows), onRows: options.onRows });
       const swap = [
         ...(exists ? [`DROP TABLE ${target}`] : []),
-        `ALTER TABLE ${stagingName} RENAME TO ${quotePg(options.table)}`,
-        ...(keys.length > 0 ? [`CREATE UNIQUE INDEX ON ${target} (${keys.map(quotePg).join(', ')})`] : []),
+        `ALTER TABLE ${stagingName} RENAME TO ${quoteIdentifier(options.table)}`,
+        ...(keys.length > 0 ? [`CREATE UNIQUE INDEX ON ${target} (${keys.map(quoteIdentifier).join(', ')})`] : []),
         'COMMIT',
       ];
       await client.query(swap.join('; '));
@@ -293,16 +293,16 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
   }
 
   // upsert: COPY into a temporary table, then one INSERT ... ON CONFLICT in a transaction.
-  const temp = quotePg(`grimoire_upsert_${randomBytes(4).toString('hex')}`);
+  const temp = quoteIdentifier(`grimoire_upsert_${randomBytes(4).toString('hex')}`);
   await client.query('BEGIN');
   try {
     await client.query(`CREATE TEMP TABLE ${temp} (LIKE ${target} INCLUDING DEFAULTS) ON COMMIT DROP`);
     const copied = await copyInto(duck, source, columns, client, temp, { binary, onRows: options.onRows });
-    await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quotePg(`${options.table.slice(0, 40)}_grimoire_upsert_key`)} ON ${target} (${keys.map(quotePg).join(', ')})`);
-    const names = columns.map((c) => quotePg(c.name));
-    const updates = columns.filter((c) => !keys.includes(c.name)).map((c) => `${quotePg(c.name)} = EXCLUDED.${quotePg(c.name)}`);
+    await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdentifier(`${options.table.slice(0, 40)}_grimoire_upsert_key`)} ON ${target} (${keys.map(quoteIdentifier).join(', ')})`);
+    const names = columns.map((c) => quoteIdentifier(c.name));
+    const updates = columns.filter((c) => !keys.includes(c.name)).map((c) => `${quoteIdentifier(c.name)} = EXCLUDED.${quoteIdentifier(c.name)}`);
     await client.query(
-      `INSERT INTO ${target} (${names.join(', ')}) SELECT ${names.join(', ')} FROM ${temp} ON CONFLICT (${keys.map(quotePg).join(', ')}) ` +
+      `INSERT INTO ${target} (${names.join(', ')}) SELECT ${names.join(', ')} FROM ${temp} ON CONFLICT (${keys.map(quoteIdentifier).join(', ')}) ` +
         (updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'),
     );
     await client.query('COMMIT');

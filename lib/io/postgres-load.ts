@@ -8,18 +8,13 @@ import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { CsvRecordCounter } from './csv-records';
 import { duckTypeForPg } from './pg-types';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 
 function stripSemicolons(sql: string): string {
   return sql.trim().replace(/;+\s*$/, '');
 }
 
-function quoteDuck(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
 
-function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
 /**
  * Runs a query in Postgres and lands its result in DuckDB as `target`: COPY (query) TO STDOUT
@@ -42,7 +37,7 @@ export async function loadPostgresQuery(
     'SELECT format_type(oid, mod) AS t FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS f(oid, mod, i) ORDER BY i',
     [shape.fields.map((f) => f.dataTypeID), shape.fields.map((f) => f.dataTypeModifier)],
   );
-  const columns = shape.fields.map((f, i) => `${sqlString(f.name)}: ${sqlString(duckTypeForPg(typeNames.rows[i]?.t ?? 'text'))}`);
+  const columns = shape.fields.map((f, i) => `${quoteLiteral(f.name)}: ${quoteLiteral(duckTypeForPg(typeNames.rows[i]?.t ?? 'text'))}`);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-pg-'));
   const file = path.join(dir, 'rows.csv');
   try {
@@ -55,7 +50,7 @@ export async function loadPostgresQuery(
     });
     await pipeline(client.query(copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`)), count, createWriteStream(file));
     await duck.run(
-      `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteDuck(target)} AS SELECT * FROM read_csv(${sqlString(file)}, header = false, auto_detect = false, ` +
+      `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(target)} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = false, auto_detect = false, ` +
         `quote = '"', escape = '"', delim = ',', allow_quoted_nulls = false, columns = {${columns.join(', ')}})`,
     );
   } finally {

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type ReadOptions } from '../kernel/block-api';
 import { writerTag } from '../project/leftovers';
+import { quoteLiteral } from '../sql-quote';
 
 export type { ReadOptions };
 
@@ -17,9 +18,6 @@ export class SourceError extends Error {
 
 export const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
-function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
 /**
  * Streams an HTTP(S) file to disk (never into memory) under a name that keeps its extension, so
@@ -107,17 +105,17 @@ export async function resolveSources(
 /** The DuckDB query that reads files (globs allowed) with the options given. */
 export function readQuery(files: readonly string[], options: ReadOptions = {}): string {
   const format = options.format ?? formatOf(files[0] ?? '');
-  const list = `[${files.map(sqlString).join(', ')}]`;
+  const list = `[${files.map(quoteLiteral).join(', ')}]`;
   const args: string[] = [list];
   if (format === 'parquet') return `SELECT * FROM read_parquet(${args.join(', ')}, union_by_name = true)`;
   if (options.columns) {
-    const cols = Object.entries(options.columns).map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`);
+    const cols = Object.entries(options.columns).map(([k, v]) => `${quoteLiteral(k)}: ${quoteLiteral(v)}`);
     args.push(`columns = {${cols.join(', ')}}`);
   }
-  if (options.dateFormat) args.push(`dateformat = ${sqlString(options.dateFormat)}`);
-  if (options.timestampFormat) args.push(`timestampformat = ${sqlString(options.timestampFormat)}`);
+  if (options.dateFormat) args.push(`dateformat = ${quoteLiteral(options.dateFormat)}`);
+  if (options.timestampFormat) args.push(`timestampformat = ${quoteLiteral(options.timestampFormat)}`);
   if (format === 'json') return `SELECT * FROM read_json(${args.join(', ')})`;
   args.push(`header = ${options.header === false ? 'false' : 'true'}`);
-  if (options.delimiter) args.push(`delim = ${sqlString(options.delimiter)}`);
+  if (options.delimiter) args.push(`delim = ${quoteLiteral(options.delimiter)}`);
   return `SELECT * FROM read_csv(${args.join(', ')})`;
 }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { type Destination } from '../pipeline/destination';
-import { quoteIdentifier } from '../pipeline/sql-template';
+import { quoteIdentifier } from '../sql-quote';
 import { parseIoConfig, requireDuckdb, requirePostgres, secretsOf, type IoProfile } from '../io/io-config';
 import { exportToDuckDb } from '../io/duckdb-export';
 import { rememberSecrets } from './secrets';

@@ -15,7 +15,7 @@ import {
   type JS,
   type Json,
 } from '@duckdb/node-api';
-import { quoteIdentifier } from '../pipeline/sql-template';
+import { quoteIdentifier } from '../sql-quote';
 
 /**
  * Like DuckDB's JS converter, but 64-bit integers come back as numbers while they fit: block

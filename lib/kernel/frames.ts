@@ -1,5 +1,5 @@
 import { DuckDBConnection, StatementType } from '@duckdb/node-api';
-import { quoteIdentifier } from '../pipeline/sql-template';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 import { type Column, type DataFrame, type Query, type SqlTag } from './block-api';
 import { createTableFromRows, EMPTY_COLUMN, rowValueConverter } from './duck-values';
 import { splitStatements, type SqlStatement } from './sql-statements';
@@ -76,7 +76,7 @@ function literal(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(literal).join(', ')}]`;
   if (value instanceof Date) return `TIMESTAMP '${value.toISOString().replace('T', ' ').replace('Z', '')}'`;
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return `'${text.replaceAll("'", "''")}'`;
+  return quoteLiteral(text);
 }
 
 /** `ctx.sql` — a tagged template that keeps values out of the SQL grammar. */

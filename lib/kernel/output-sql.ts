@@ -3,7 +3,7 @@
  * against the output's real columns and quoted, values are literals, so nothing the browser sends
  * ever becomes SQL grammar.
  */
-import { quoteIdentifier } from '../pipeline/sql-template';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 import { type OutputFilter, type OutputQuery } from '../protocol/output-query';
 
 export interface OutputColumn {
@@ -18,8 +18,6 @@ export class OutputQueryError extends Error {
   }
 }
 
-const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
-
 /** DuckDB type names as DuckDB reports them; anything else is compared as text. */
 const SAFE_TYPE = /^[A-Z][A-Z0-9_]*(\(\d+(, ?\d+)?\))?( WITH TIME ZONE)?$/;
 
@@ -30,7 +28,7 @@ function columnOf(columns: readonly OutputColumn[], name: string): OutputColumn 
 }
 
 function typedValue(column: OutputColumn, value: string): string {
-  return SAFE_TYPE.test(column.type) ? `TRY_CAST(${literal(value)} AS ${column.type})` : literal(value);
+  return SAFE_TYPE.test(column.type) ? `TRY_CAST(${quoteLiteral(value)} AS ${column.type})` : quoteLiteral(value);
 }
 
 function condition(columns: readonly OutputColumn[], f: OutputFilter): string {
@@ -38,7 +36,7 @@ function condition(columns: readonly OutputColumn[], f: OutputFilter): string {
   const id = quoteIdentifier(c.name);
   switch (f.op) {
     case 'contains':
-      return `CAST(${id} AS VARCHAR) ILIKE ${literal(`%${f.value.replace(/[\\%_]/g, (m) => `\\${m}`)}%`)} ESCAPE '\\'`;
+      return `CAST(${id} AS VARCHAR) ILIKE ${quoteLiteral(`%${f.value.replace(/[\\%_]/g, (m) => `\\${m}`)}%`)} ESCAPE '\\'`;
     case 'equals':
       return `${id} = ${typedValue(c, f.value)}`;
     case 'not_equals':

@@ -1,11 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { type DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdentifier } from '../pipeline/sql-template';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 import { commitOutput, outputDraft, outputFile } from './output-files';
-
-function sqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
-}
 
 export class MissingUpstreamError extends Error {
   constructor(readonly upstream: string[]) {
@@ -77,7 +73,7 @@ export class OutputStore {
         missing.push(uuid);
         continue;
       }
-      await this.connection.run(`CREATE OR REPLACE VIEW ${quoteIdentifier(uuid)} AS SELECT * FROM read_parquet(${sqlString(file)})`);
+      await this.connection.run(`CREATE OR REPLACE VIEW ${quoteIdentifier(uuid)} AS SELECT * FROM read_parquet(${quoteLiteral(file)})`);
       this.kinds.set(uuid, 'view');
     }
     if (missing.length > 0) throw new MissingUpstreamError(missing);
@@ -137,7 +133,7 @@ export class OutputStore {
       // A connection of its own: the copy never waits on (or blocks) the control connection.
       const connection = await this.connect();
       try {
-        await connection.run(`COPY ${quoteIdentifier(uuid)} TO ${sqlString(draft)} (FORMAT parquet)`);
+        await connection.run(`COPY ${quoteIdentifier(uuid)} TO ${quoteLiteral(draft)} (FORMAT parquet)`);
       } finally {
         connection.closeSync();
       }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdentifier } from '../pipeline/sql-template';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 
 /**
  * A profile's DUCKDB_DATABASE file, attached for the SQL blocks that run on it. The alias is the
@@ -52,7 +52,7 @@ export class ProfileDatabases {
     try {
       await this.step(entry, async () => {
         await mkdir(path.dirname(file), { recursive: true });
-        await connection.run(`ATTACH IF NOT EXISTS '${file.replaceAll("'", "''")}' AS ${quoteIdentifier(alias)}`);
+        await connection.run(`ATTACH IF NOT EXISTS ${quoteLiteral(file)} AS ${quoteIdentifier(alias)}`);
       }).catch((e: unknown) => {
         throw new ProfileDatabaseError(`cannot open the DuckDB database ${file} (profile "${profile}", DUCKDB_DATABASE): ${e instanceof Error ? e.message : String(e)}`);
       });

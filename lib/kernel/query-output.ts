@@ -1,5 +1,5 @@
 import { type DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdentifier } from '../pipeline/sql-template';
+import { quoteIdentifier } from '../sql-quote';
 import { type OutputAnswer, type OutputQuery } from '../protocol/output-query';
 import { previewValueConverter } from './duck-values';
 import { describe } from './frames';

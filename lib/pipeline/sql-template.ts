@@ -23,11 +23,6 @@ export class SqlTemplateError extends Error {
 // No loader: a block's SQL can never include or import files through the template engine.
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false });
 
-/** Quotes an identifier for DuckDB and Postgres alike. */
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
 /**
  * Renders a SQL block with Jinja semantics (nunjucks): `{{ df_1 }}`, `{{ my_upstream }}`,
  * `{{ variables('name') }}`, `{{ execution_date }}`, `{{ ds }}`, `{{ mage_secret_var('NAME') }}`.

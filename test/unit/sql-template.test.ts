@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SqlTemplateError, quoteIdentifier, renderSqlTemplate, type SqlTemplateContext } from '../../lib/pipeline/sql-template';
+import { SqlTemplateError, renderSqlTemplate, type SqlTemplateContext } from '../../lib/pipeline/sql-template';
 
 const ctx: SqlTemplateContext = {
   upstream: [
@@ -128,13 +128,5 @@ describe('renderSqlTemplate', () => {
     assert.match(renderError("{{ mage_secret_var('constructor') }}", { ...ctx, secrets }).message, /secret "constructor" is not set/);
     // Without secrets passed in, none is set.
     assert.match(renderError("{{ mage_secret_var('API_KEY') }}").message, /secret "API_KEY" is not set/);
-  });
-});
-
-describe('quoteIdentifier', () => {
-  test('double-quotes and doubles embedded quotes', () => {
-    assert.equal(quoteIdentifier('trips'), '"trips"');
-    assert.equal(quoteIdentifier('a"b'), '"a""b"');
-    assert.equal(quoteIdentifier('""'), '""""""');
   });
 });
