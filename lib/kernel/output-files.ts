@@ -3,7 +3,6 @@
  * is made durable before a block counts as completed, and which blocks have a complete one.
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { safeJoin } from '../access/path-guard';
 
 /**
@@ -27,15 +26,18 @@ export function outputDraft(file: string): string {
 const PARQUET_MAGIC = Buffer.from('PAR1');
 
 /**
- * Makes a finished draft the output `file`: flushes it to disk, renames it into place and flushes
- * the folder's entry, so after a crash (even a power loss) the file is either whole or absent.
- * Throws the file system's error; the draft is removed then.
+ * Makes a finished draft the output `file`: flushes its bytes to disk (fdatasync), then renames it
+ * into place, so whatever happens (a SIGKILL, even a power cut) the file under its final name is
+ * whole or absent, never torn. The folder is not flushed (it cost 1.5 ms of a 1-row block's 7 ms):
+ * a power cut may forget the rename, and then the output is absent, which durableOutputs reports
+ * and a resumed run repairs by running the block again. Throws the file system's error; the draft
+ * is removed then.
  */
 export async function commitOutput(draft: string, file: string): Promise<void> {
   try {
     const handle = await fs.open(draft, 'r+');
     try {
-      await handle.sync();
+      await handle.datasync();
     } finally {
       await handle.close();
     }
@@ -43,15 +45,6 @@ export async function commitOutput(draft: string, file: string): Promise<void> {
   } catch (e) {
     await fs.rm(draft, { force: true }).catch(() => undefined);
     throw e;
-  }
-  // The rename lives in the folder: without this, a power loss may forget it. (Windows cannot
-  // open a folder for fsync; its renames are journaled by NTFS.)
-  if (process.platform === 'win32') return;
-  const folder = await fs.open(path.dirname(file), 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
   }
 }
 
