@@ -15,7 +15,7 @@ import { executeBlock, toBlockError, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, type KernelCommand, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
 import { BlockProgressReporter } from './progress';
-import { killOwnGroup } from './process-group';
+import { killOwnGroup, watchParent } from './process-group';
 import { ProfileDatabases } from './profile-database';
 import { spillDirectory } from './spill';
 import { ThreadShare } from './thread-share';
@@ -244,6 +244,8 @@ async function main(): Promise<void> {
   setTimeout(() => {
     preloadPostgresDriver();
     warmUpEncoder();
+    // Off the start-up path too: its thread costs a few milliseconds to start.
+    watchParent();
   }, 50);
 }
 

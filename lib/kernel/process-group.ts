@@ -4,6 +4,7 @@
  * with it: on interrupt, restart and timeout by the host, and by the kernel itself when it exits.
  */
 import { type ChildProcess } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 
 /**
  * Sends SIGKILL to the process group led by `child` (the kernel and whatever its blocks started).
@@ -35,4 +36,31 @@ export function killOwnGroup(): void {
   } catch {
     // Not a group leader: there is no group of ours to end.
   }
+}
+
+/**
+ * The watchdog's code (a worker thread, so it runs while a block keeps the kernel's own thread
+ * busy): once the parent is gone (the kernel was re-parented), it gives the kernel `graceMs` to
+ * leave on its own (the IPC disconnect path), then kills the kernel's group.
+ */
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads');
+let orphanedAt = 0;
+setInterval(() => {
+  if (process.ppid === workerData.parent) return;
+  orphanedAt ||= Date.now();
+  if (Date.now() - orphanedAt < workerData.graceMs) return;
+  try { process.kill(-process.pid, 'SIGKILL'); } catch { process.kill(process.pid, 'SIGKILL'); }
+}, 500);
+`;
+
+/**
+ * In the kernel: ends it (and its group) when the process that started it dies while a block keeps
+ * the kernel's thread busy (an endless loop never sees the IPC channel close). `graceMs` (default
+ * 5 s) after the parent is gone. The worker thread does not keep the kernel alive.
+ */
+export function watchParent(graceMs = 5000): void {
+  if (process.platform === 'win32' || process.ppid === 1) return;
+  const worker = new Worker(WATCHDOG, { eval: true, workerData: { parent: process.ppid, graceMs } });
+  worker.unref();
 }

@@ -156,24 +156,35 @@ describe("a block's child processes die with it", { timeout: 120_000 }, () => {
     assert.deepEqual(await gone(started), [], 'sleep processes outlived the kernel');
   });
 
-  test('when the process that owns the kernel is killed, the kernel exits and takes them along', async () => {
-    const owner = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test', 'support', 'kernel-owner.ts'), projectDir, 'crash', 'spawner', 'wait'], {
+  /** Starts a kernel in another process running `block`, SIGKILLs that process, and returns what must then go. */
+  async function killOwner(block: string, settleMs = 0): Promise<number[]> {
+    const owner = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test', 'support', 'kernel-owner.ts'), projectDir, 'crash', block, 'wait'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
-    const seen = new Promise<{ kernel: number; sleeps: number[] }>((resolve, reject) => {
+    const seen = new Promise<number[]>((resolve, reject) => {
       owner.stdout.on('data', (d: Buffer) => {
         out += d.toString('utf8');
         const k = /kernel (\d+)/.exec(out);
         const s = /sleep pids: (\[[\d,]+\])/.exec(out);
-        if (k?.[1] && s?.[1]) resolve({ kernel: Number(k[1]), sleeps: pidsOf(s[1]) });
+        if (k?.[1] && s?.[1]) resolve([Number(k[1]), ...pidsOf(s[1])]);
       });
       owner.once('exit', (code) => reject(new Error(`the owner exited (${code}) early: ${out}`)));
     });
-    const { kernel: kernelPid, sleeps } = await seen;
+    const pids = await seen;
+    await new Promise((r) => setTimeout(r, settleMs));
     owner.kill('SIGKILL');
-    assert.deepEqual(await gone([kernelPid, ...sleeps], 10_000), [], 'the kernel or its processes outlived their owner');
+    return pids;
+  }
+
+  test('when the process that owns the kernel is killed, the kernel exits and takes them along', async () => {
+    assert.deepEqual(await gone(await killOwner('spawner'), 10_000), [], 'the kernel or its processes outlived their owner');
+  });
+
+  test('also when a block keeps the kernel busy in an endless loop then', async () => {
+    // A second in, the block spins and the kernel's thread never sees its IPC channel close.
+    assert.deepEqual(await gone(await killOwner('spinner', 1000), 15_000), [], 'the kernel or its processes outlived their owner');
   });
 });
 
