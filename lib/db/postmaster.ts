@@ -9,7 +9,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { processAlive } from '../kernel/spill';
-import { type PostgresCoordinates } from './embedded-postgres';
+import { type PostgresCoordinates } from './coordinates';
 
 function ownerFile(dataDir: string): string {
   return path.join(path.dirname(dataDir), `${path.basename(dataDir)}.owner`);

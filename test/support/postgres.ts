@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { postgresEnv } from '../../lib/db/database';
-import { startEmbeddedPostgres, type PostgresCoordinates } from '../../lib/db/embedded-postgres';
+import { type PostgresCoordinates } from '../../lib/db/coordinates';
+import { startEmbeddedPostgres } from '../../lib/db/embedded-postgres';
 
 export interface TestPostgres {
   coordinates: PostgresCoordinates;
