@@ -8,6 +8,7 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { writeFileAtomic } from '../atomic-write';
 import { processAlive } from '../kernel/spill';
 import { type PostgresCoordinates } from './coordinates';
 
@@ -27,10 +28,7 @@ export async function readOwner(dataDir: string): Promise<number | null> {
 
 /** Records this process as the owner of the server of `dataDir` (written whole, then renamed). */
 export async function writeOwner(dataDir: string): Promise<void> {
-  const file = ownerFile(dataDir);
-  const draft = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(draft, `${process.pid}\n`);
-  await fs.rename(draft, file);
+  await writeFileAtomic(ownerFile(dataDir), `${process.pid}\n`);
 }
 
 /**

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type ReadOptions } from '../kernel/block-api';
+import { commitFile } from '../atomic-write';
 import { writerTag } from '../project/leftovers';
 import { quoteLiteral } from '../sql-quote';
 
@@ -59,7 +60,7 @@ export async function download(url: string, dir: string, timeoutMs = 30_000, onB
       },
     });
     await pipeline(body, createWriteStream(tmp));
-    await fs.rename(tmp, file);
+    await commitFile(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw new SourceError(`download of ${url} broke off: ${e instanceof Error ? e.message : String(e)}`);

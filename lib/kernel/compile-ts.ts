@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { z } from 'zod';
+import { writeFileAtomic } from '../atomic-write';
 
 export class CompileError extends Error {
   constructor(
@@ -59,9 +60,7 @@ export async function compileBlock(sourceFile: string, buildDir: string, uuid: s
   try {
     await fs.access(out);
   } catch {
-    const tmp = `${out}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, code);
-    await fs.rename(tmp, out);
+    await writeFileAtomic(out, code);
     // Older builds of this block are dead weight once a new one exists.
     for (const f of await fs.readdir(buildDir)) {
       if (f.startsWith(`${uuid}.`) && f.endsWith('.cjs') && path.join(buildDir, f) !== out) {
@@ -82,9 +81,7 @@ async function sha1Of(file: string): Promise<string> {
 
 async function writeBuildRecord(record: string, out: string, inputs: readonly string[]): Promise<void> {
   const entries = await Promise.all(inputs.map(async (file) => ({ file, sha1: await sha1Of(file) })));
-  const tmp = `${record}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify({ out, inputs: entries }));
-  await fs.rename(tmp, record);
+  await writeFileAtomic(record, JSON.stringify({ out, inputs: entries }));
 }
 
 /**

@@ -4,7 +4,7 @@ import { notFound } from '../errors';
 import { BLOCK_FOLDERS, BLOCK_LANGUAGES, BLOCK_TYPES, IDENTIFIER_PATTERN, LANGUAGE_EXTENSIONS } from '../pipeline/model';
 import { parsePipeline } from '../pipeline/parse-pipeline';
 import { type BlockFile, type ProjectFiles } from '../protocol/editor-api';
-import { writeFileAtomic } from './files';
+import { writeFileAtomic } from '../atomic-write';
 import { guardPath } from './paths';
 import { pipelineFile } from './pipeline-write';
 import { conflict, MISSING_VERSION, versionOf, withFileLock } from './versions';

@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isMap, parseDocument } from 'yaml';
 import { notFound, UserError } from '../errors';
-import { exists, writeFileAtomic } from './files';
+import { writeFileAtomic } from '../atomic-write';
+import { exists } from './files';
 import { safeJoin } from './paths';
 
 const pipelineDir = (projectDir: string, name: string) => safeJoin(path.join(projectDir, 'pipelines'), name);

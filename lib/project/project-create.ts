@@ -4,7 +4,8 @@ import { UserError } from '../errors';
 import { findTemplate } from '../pipeline/block-templates';
 import { BLOCK_FOLDERS, blockFilePath, type BlockLanguage, type BlockType } from '../pipeline/model';
 import { type PROJECT_TEMPLATES } from '../protocol/editor-api';
-import { exists, writeFileAtomic } from './files';
+import { writeFileAtomic } from '../atomic-write';
+import { exists } from './files';
 import { safeJoin } from './paths';
 
 type StarterBlock = { uuid: string; type: BlockType; language: BlockLanguage; template: string; upstream: string[] };

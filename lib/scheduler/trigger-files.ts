@@ -3,7 +3,7 @@ import path from 'node:path';
 import { invalidInput, notFound } from '../errors';
 import { formatIssue } from '../pipeline/issues';
 import { addTrigger, parseTriggers, patchTrigger, removeTrigger, type Trigger, type TriggerPatch } from '../pipeline/triggers';
-import { writeFileAtomic } from '../project/files';
+import { writeFileAtomic } from '../atomic-write';
 import { listPipelines, listProjects, projectDir } from '../project/load';
 import { safeJoin } from '../project/paths';
 import { withFileLock } from '../project/versions';
