@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { safeJoin } from '../access/path-guard';
+import { commitFile } from '../atomic-write';
 
 /**
  * The output file of block `uuid` in `cacheDir`: `<cacheDir>/<uuid>.parquet`. Throws (the path
@@ -33,19 +34,8 @@ const PARQUET_MAGIC = Buffer.from('PAR1');
  * and a resumed run repairs by running the block again. Throws the file system's error; the draft
  * is removed then.
  */
-export async function commitOutput(draft: string, file: string): Promise<void> {
-  try {
-    const handle = await fs.open(draft, 'r+');
-    try {
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(draft, file);
-  } catch (e) {
-    await fs.rm(draft, { force: true }).catch(() => undefined);
-    throw e;
-  }
+export function commitOutput(draft: string, file: string): Promise<void> {
+  return commitFile(draft, file);
 }
 
 /** Whether `file` is a whole Parquet file: the magic bytes at both ends (a few bytes read). */
