@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { safeJoin } from '../access/path-guard';
+import { guardPath } from '../access/path-guard';
 import { type RunLifecycleHooks } from '../engine/lifecycle-hooks';
 import { type RunSettings } from '../engine/run-settings';
 import { type JsonObject } from '../pipeline/model';
@@ -18,7 +18,7 @@ export async function runCodeFiles(projectDir: string, settings: RunSettings, pl
   for (const block of settings.pipeline.blocks) {
     if (!wanted.has(block.uuid)) continue;
     try {
-      files.push({ path: block.file, content: await fs.readFile(safeJoin(projectDir, block.file), 'utf8') });
+      files.push({ path: block.file, content: await fs.readFile(guardPath(projectDir, block.file), 'utf8') });
     } catch {
       continue;
     }
