@@ -127,6 +127,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   const hooks = printRun(new RunLifecycleHooks(), out, width);
   const runId = randomUUID();
   const executionDate = new Date();
+  const planned = planRun(pipeline.blocks, { kind: 'pipeline' });
   const stopRecording = history
     ? recordLiveRun(
         {
@@ -137,7 +138,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
           project: path.basename(projectDir),
           projectDir,
           settings,
-          planned: planRun(pipeline.blocks, { kind: 'pipeline' }),
+          planned,
           variables,
           executionDate,
           startedBy: `cli:${os.userInfo().username}`,
@@ -151,7 +152,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
       executionDate,
       kernel,
       pipeline,
-      scope: { kind: 'pipeline' },
+      planned,
       hooks,
       blockConfigs: settings.blockConfigs,
       concurrency: settings.blockRunLimit ?? undefined,

@@ -3,7 +3,6 @@ import { type ExecuteRequest, type KernelHost } from '../kernel/host';
 import { type JsonValue, type Pipeline } from '../pipeline/model';
 import { type BlockError } from '../protocol/run-events';
 import { decideNext, unneededOutputs } from '../run/decide';
-import { planRun, type RunScope } from '../run/plan';
 import { type BlockRunStatus, isFinished, pipelineStatusOf, type PipelineRunStatus } from '../run/states';
 import { type Clock, systemClock } from '../clock';
 import { type BlockRunConfig, DEFAULT_RETRY, retryDelayMs } from '../scheduler/retry';
@@ -26,7 +25,8 @@ export interface EngineRequest {
   runId: string;
   kernel: EngineKernel;
   pipeline: Pipeline;
-  scope: RunScope;
+  /** The blocks to run, in dependency order: `planRun(pipeline.blocks, scope)`, planned once by the host. */
+  planned: readonly string[];
   hooks: RunLifecycleHooks;
   /** retry_config and timeout per block (run-settings.ts); a block missing here runs once, unlimited. */
   blockConfigs?: ReadonlyMap<string, BlockRunConfig>;
@@ -92,7 +92,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   const { runId, kernel, hooks, pipeline } = req;
   const clock = req.clock ?? systemClock;
   const now = () => clock.now();
-  const planned = planRun(pipeline.blocks, req.scope);
+  const planned = [...req.planned];
   const specs = new Map(pipeline.blocks.map((b) => [b.uuid, b]));
   const nodes = planned.flatMap((u) => {
     const spec = specs.get(u);

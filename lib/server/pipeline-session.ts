@@ -116,7 +116,7 @@ export class PipelineSession {
       runId,
       kernel: this.kernel,
       pipeline: settings.pipeline,
-      scope,
+      planned,
       hooks,
       blockConfigs: settings.blockConfigs,
       concurrency: settings.blockRunLimit ?? undefined,

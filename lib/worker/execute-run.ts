@@ -75,7 +75,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
       runId: run.id,
       kernel,
       pipeline: settings.pipeline,
-      scope: { kind: 'pipeline' },
+      planned,
       hooks,
       blockConfigs: settings.blockConfigs,
       concurrency: settings.blockRunLimit ?? undefined,

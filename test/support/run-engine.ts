@@ -6,18 +6,20 @@ import { randomUUID } from 'node:crypto';
 import { RunLifecycleHooks } from '../../lib/engine/lifecycle-hooks';
 import { type EngineRequest, runPipeline, type RunOutcome } from '../../lib/engine/run-engine';
 import { type RunEvent } from '../../lib/protocol/run-events';
+import { planRun, type RunScope } from '../../lib/run/plan';
 
 export type { RunEvent } from '../../lib/protocol/run-events';
 export type RunResult = RunOutcome;
 
-export type RunRequest = Omit<EngineRequest, 'runId' | 'hooks'> & {
+export type RunRequest = Omit<EngineRequest, 'runId' | 'hooks' | 'planned'> & {
+  scope: RunScope;
   runId?: string;
   onEvent?: (event: RunEvent) => void;
 };
 
 export function runBlocks(req: RunRequest): Promise<RunOutcome> {
-  const { onEvent, runId, ...rest } = req;
+  const { onEvent, runId, scope, ...rest } = req;
   const hooks = new RunLifecycleHooks();
   if (onEvent) hooks.onAny(onEvent);
-  return runPipeline({ ...rest, runId: runId ?? randomUUID(), hooks });
+  return runPipeline({ ...rest, planned: planRun(rest.pipeline.blocks, scope), runId: runId ?? randomUUID(), hooks });
 }
