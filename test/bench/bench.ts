@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: the speed figures users choose Grimoire for, measured side by side in one run.
  * Prints one JSON line per figure (median, min, max over several runs) and a short table.
- * Options: --quick (267k rows only, fewer runs), --skip-pipeline, --skip-scheduler, --skip-latency, --skip-paging.
+ * Options: --quick (267k rows only, fewer runs); --skip-<section> or --only <section>, the sections
+ * being pipeline, scheduler, latency, paging and orchestration (issue #14's per-block overhead of
+ * each host, test/bench/orchestration.ts), e.g. `npm run bench -- --only orchestration`.
  * Data is generated with the demo's deterministic generator and kept in <tmp>/grimoire-bench.
  */
 import { spawn } from 'node:child_process';
@@ -10,9 +12,8 @@ import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Server } from 'socket.io';
-import { io as connect, type Socket } from 'socket.io-client';
 import { startEmbeddedPostgres } from '../../lib/db/embedded-postgres';
-import { CLIENT_EVENT, SERVER_EVENT, serverMessageSchema, type ServerMessage } from '../../lib/protocol/messages';
+import { type ClientMessage, type ServerMessage } from '../../lib/protocol/messages';
 import { checkCron } from '../../lib/scheduler/schedule';
 import { Scheduler } from '../../lib/scheduler/scheduler';
 import { Gateway } from '../../lib/server/gateway';
@@ -22,12 +23,20 @@ import { ensureGreenTaxiFiles } from '../../projects/demo/utils/green_taxi';
 import { watchPeak } from './process-memory';
 import { percentile, summarize, type Figure } from './stats';
 import { fixedAccess } from '../support/socket-access';
+import { openSocketClient } from '../support/socket-client';
+import { orchestrationFigures } from './orchestration';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const WORK = path.join(os.tmpdir(), 'grimoire-bench');
 const MONTHS = ['2020-10', '2020-11', '2020-12'];
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 const quick = args.has('--quick');
+const SECTIONS = ['pipeline', 'scheduler', 'latency', 'paging', 'orchestration'] as const;
+/** `--only <section>` (or `--only=<section>`): that section alone. */
+const only = argv.flatMap((a, i) => (a === '--only' ? [argv[i + 1] ?? ''] : a.startsWith('--only=') ? [a.slice('--only='.length)] : []));
+for (const o of only) if (!SECTIONS.some((s) => s === o)) throw new Error(`--only ${o}: the sections are ${SECTIONS.join(', ')}`);
+const wanted = (section: (typeof SECTIONS)[number]) => (only.length > 0 ? only.includes(section) : !args.has(`--skip-${section}`));
 const figures: Figure[] = [];
 
 function report(f: Figure): void {
@@ -109,7 +118,7 @@ async function pipelineFigures(pgUrl: string, env: NodeJS.ProcessEnv): Promise<v
   }
 }
 
-async function withGateway<T>(files: Record<string, string>, work: (send: (m: object) => void, next: (pick: (m: ServerMessage) => boolean) => Promise<ServerMessage>) => Promise<T>): Promise<T> {
+async function withGateway<T>(files: Record<string, string>, work: (send: (m: ClientMessage) => void, next: (pick: (m: ServerMessage) => boolean) => Promise<ServerMessage>) => Promise<T>): Promise<T> {
   const root = path.join(WORK, 'socket-projects');
   for (const [rel, content] of Object.entries({ 'bench/metadata.yaml': 'project_name: bench\n', ...files })) {
     await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
@@ -120,22 +129,11 @@ async function withGateway<T>(files: Record<string, string>, work: (send: (m: ob
   const gateway = new Gateway(io, root, { access: fixedAccess() });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const address = http.address();
-  const socket: Socket = connect(`http://127.0.0.1:${address && typeof address === 'object' ? address.port : 0}`, { transports: ['websocket'] });
-  await new Promise<void>((resolve) => socket.on('connect', resolve));
-  let waiting: { pick: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void } | null = null;
-  socket.on(SERVER_EVENT, (raw: unknown) => {
-    const parsed = serverMessageSchema.safeParse(raw);
-    if (parsed.success && waiting?.pick(parsed.data)) {
-      const w = waiting;
-      waiting = null;
-      w.resolve(parsed.data);
-    }
-  });
-  const next = (pick: (m: ServerMessage) => boolean) => new Promise<ServerMessage>((resolve) => (waiting = { pick, resolve }));
+  const socket = await openSocketClient(`http://127.0.0.1:${address && typeof address === 'object' ? address.port : 0}`);
   try {
-    return await work((m) => socket.emit(CLIENT_EVENT, m), next);
+    return await work(socket.send, socket.next);
   } finally {
-    socket.disconnect();
+    socket.close();
     await gateway.close();
     io.close();
   }
@@ -232,7 +230,7 @@ async function schedulerFigures(url: string): Promise<void> {
 async function main(): Promise<void> {
   await mkdir(WORK, { recursive: true });
   process.stderr.write(`benchmark workspace: ${WORK}\n`);
-  if (!args.has('--skip-pipeline')) {
+  if (wanted('pipeline')) {
     const pg = await startEmbeddedPostgres(path.join(WORK, '.grimoire', 'postgres'));
     try {
       await pipelineFigures(pg.url, process.env);
@@ -240,7 +238,7 @@ async function main(): Promise<void> {
       await pg.stop();
     }
   }
-  if (!args.has('--skip-scheduler')) {
+  if (wanted('scheduler')) {
     const pg = await startEmbeddedPostgres(path.join(WORK, '.grimoire', 'postgres'));
     try {
       await schedulerFigures(pg.url);
@@ -248,8 +246,11 @@ async function main(): Promise<void> {
       await pg.stop();
     }
   }
-  if (!args.has('--skip-latency')) await latencyFigures();
-  if (!args.has('--skip-paging')) await pagingFigures();
+  if (wanted('latency')) await latencyFigures();
+  if (wanted('paging')) await pagingFigures();
+  if (wanted('orchestration')) {
+    await orchestrationFigures({ runs: quick ? 3 : 7, report, run: (command, a, env) => run(command, a, env), log: (line) => process.stderr.write(`${line}\n`) });
+  }
   process.stdout.write('\nfigure                                         median      min      max  unit   target\n');
   for (const f of figures) {
     const num = (n: number) => String(n).padStart(8);
