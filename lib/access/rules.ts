@@ -63,6 +63,9 @@ export const HTTP_RULES: readonly HttpRule[] = [
   { method: 'GET', path: '/api/runs/[id]', access: 'viewer' },
   { method: 'POST', path: '/api/runs/[id]/actions', access: 'editor', audit: 'run_action' },
   { method: 'GET', path: '/api/runs/[id]/logs', access: 'viewer' },
+  { method: 'GET', path: '/api/runs/[id]/code', access: 'viewer' },
+  // Writes a run's pinned file back into the project: the same power as saving it in the editor.
+  { method: 'POST', path: '/api/runs/[id]/code/restore', access: 'editor', audit: 'run_code_restored' },
   { method: 'GET', path: '/api/runs/backfills', access: 'viewer' },
   { method: 'POST', path: '/api/runs/backfills', access: 'editor', audit: 'backfill_created' },
   // Personal API tokens: editors and owners make their own; owners may revoke anyone's.

@@ -40,7 +40,17 @@ export async function readBlockFile(projectDir: string, pipeline: string, block:
  * on disk or in another tab since, the save is refused as a conflict and nothing is overwritten.
  */
 export async function saveBlockFile(projectDir: string, pipeline: string, block: string, content: string, version: string): Promise<{ file: string; version: string }> {
-  const file = await blockFileOf(projectDir, pipeline, block);
+  return saveProjectFile(projectDir, await blockFileOf(projectDir, pipeline, block), content, version);
+}
+
+/**
+ * Saves a project file by its project-relative path (`transformers/clean.ts`), through the path
+ * guard (invalid_input for `..`, absolute paths, links that leave the project) and only over
+ * `version` (versionOf its text, or MISSING_VERSION to create it): else a conflict, and nothing is
+ * written. Used for a block's code and for restoring a file a run pinned, whose block may since
+ * have been renamed or removed from the pipeline.
+ */
+export async function saveProjectFile(projectDir: string, file: string, content: string, version: string): Promise<{ file: string; version: string }> {
   const abs = guardPath(projectDir, file);
   return withFileLock(abs, async () => {
     let current: string = MISSING_VERSION;
@@ -53,6 +63,16 @@ export async function saveBlockFile(projectDir: string, pipeline: string, block:
     await writeFileAtomic(abs, content);
     return { file, version: versionOf(content) };
   });
+}
+
+/** A project file's text now, or null when it does not exist (the path guard still throws invalid_input). */
+export async function readProjectFile(projectDir: string, file: string): Promise<string | null> {
+  const abs = guardPath(projectDir, file);
+  try {
+    return await fs.readFile(abs, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 /** Every block file in the project, for the file browser and "add an existing block". */

@@ -253,6 +253,28 @@ export async function applyEditorEdits(projectDir: string, project: string, pipe
   });
 }
 
+/**
+ * Replaces a pipeline's metadata.yaml with `text` (restoring the text a run pinned), atomically and
+ * only over `version` (versionOf the text now): else a conflict. The text must be a pipeline this
+ * folder can load: YAML that parses into blocks, with this folder's uuid, and no cycle; else
+ * invalid_pipeline (422) and nothing is written. Block files are not touched.
+ */
+export async function savePipelineText(projectDir: string, project: string, pipeline: string, text: string, version: string): Promise<EditorPipeline> {
+  const file = pipelineFile(projectDir, pipeline);
+  return withFileLock(file, async () => {
+    const before = await readPipelineText(projectDir, pipeline);
+    if (versionOf(before) !== version) {
+      throw conflict(`pipelines/${pipeline}/metadata.yaml changed since it was loaded (in another tab or on disk); reload to see the change`);
+    }
+    const parsed = parsePipeline(text, `pipelines/${pipeline}/metadata.yaml`, pipeline);
+    if (!parsed.ok) throw new UserError('invalid_pipeline', `that metadata.yaml cannot be loaded: ${parsed.issues.map((i) => i.message).join('; ')}`);
+    const cycle = findCycle(parsed.value.blocks);
+    if (cycle) throw new UserError('invalid_pipeline', `that metadata.yaml has a cycle: ${cycle.join(' -> ')}`);
+    await writeFileAtomic(file, text);
+    return readEditorPipeline(projectDir, project, pipeline);
+  });
+}
+
 /** For each uuid, the other pipelines that list it (and so share its file). */
 async function blockUsage(projectDir: string, except: string, uuids: readonly string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();

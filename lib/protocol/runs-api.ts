@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { IDENTIFIER_PATTERN } from '../pipeline/model';
 import { CATCH_UP_POLICIES } from '../pipeline/triggers';
 import { PIPELINE_RUN_STATUSES } from '../run/states';
+import { RUN_KINDS } from '../store/types';
 import { variablesSchema } from './json';
 
 /** POST .../triggers/<trigger>/runs (CONTRACTS.md): variables are optional. */
@@ -48,10 +49,17 @@ export const runListQuerySchema = z.object({
   pipeline: z.string().optional(),
   trigger: z.string().optional(),
   status: z.enum(PIPELINE_RUN_STATUSES).optional(),
-  kind: z.enum(['scheduled', 'api', 'manual', 'backfill']).optional(),
+  /** Any run kind: the trigger kinds, backfill, and the runs of the editor and `grimoire run`. */
+  kind: z.enum(RUN_KINDS).optional(),
   backfill: z.string().optional(),
   limit: z.coerce.number().int().positive().max(1000).optional(),
 });
+
+/**
+ * POST /api/runs/<id>/code/restore: the pinned file to write back, and optionally the version of
+ * the file the page showed (current_version), so a file changed since is not overwritten (409).
+ */
+export const restoreRunCodeSchema = z.object({ path: z.string().min(1).max(1000), version: z.string().min(1).max(100).optional() }).strict();
 
 export const runActionSchema = z.object({ action: z.enum(['cancel', 'retry']) }).strict();
 

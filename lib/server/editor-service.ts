@@ -4,8 +4,8 @@
  */
 import { type z } from 'zod';
 import { projectDir } from '../project/load';
-import { applyEditorEdits, readEditorPipeline } from '../project/pipeline-write';
-import { listBlockFiles, readBlockFile, saveBlockFile } from '../project/block-files';
+import { applyEditorEdits, readEditorPipeline, savePipelineText } from '../project/pipeline-write';
+import { listBlockFiles, readBlockFile, readProjectFile, saveBlockFile, saveProjectFile } from '../project/block-files';
 import { clonePipeline, createPipeline, deletePipeline, renamePipeline } from '../project/pipeline-crud';
 import { createProject } from '../project/project-create';
 import { type createProjectSchema, type EditorEdit, type EditorPipeline, type pipelinesActionSchema } from '../protocol/editor-api';
@@ -56,6 +56,29 @@ export async function saveBlock(project: string, pipeline: string, block: string
   const saved = await saveBlockFile(await dirOf(project), pipeline, block, content, version);
   broadcast({ type: 'file_changed', project, pipeline, file: saved.file, version: saved.version });
   return saved;
+}
+
+/**
+ * Saves a project file by path (a block file a run pinned, whose block may be gone from the
+ * pipeline now) over `version`, and tells the tabs that have `pipeline` open. Errors as
+ * saveProjectFile: invalid_input for a path the guard refuses, conflict for a stale version.
+ */
+export async function saveFileOfPipeline(project: string, pipeline: string, file: string, content: string, version: string): Promise<{ file: string; version: string }> {
+  const saved = await saveProjectFile(await dirOf(project), file, content, version);
+  broadcast({ type: 'file_changed', project, pipeline, file: saved.file, version: saved.version });
+  return saved;
+}
+
+/** Replaces metadata.yaml with `text` over `version` (checked as savePipelineText does) and tells the tabs. */
+export async function savePipelineYaml(project: string, pipeline: string, text: string, version: string): Promise<EditorPipeline> {
+  const result = await savePipelineText(await dirOf(project), project, pipeline, text, version);
+  broadcast({ type: 'pipeline_changed', project, pipeline, version: result.version });
+  return result;
+}
+
+/** A project file's text now, null when it does not exist; invalid_input for a path the guard refuses. */
+export async function projectFileText(project: string, file: string): Promise<string | null> {
+  return readProjectFile(await dirOf(project), file);
 }
 
 export async function projectFiles(project: string) {
