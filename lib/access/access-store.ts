@@ -82,6 +82,13 @@ export class AccessStore {
     return r.rows.map((u) => ({ name: u.name, role: roleOf(u.role), created_at: iso(u.created_at) }));
   }
 
+  /** The names of the users with these ids (users.id); ids of removed users are absent. */
+  async userNames(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const r = await this.db.query<{ id: string; name: string }>('SELECT id, name FROM users WHERE id = ANY($1::text[])', [ids]);
+    return new Map(r.rows.map((u) => [u.id, u.name]));
+  }
+
   /** Adds a user; a taken name is a conflict; the first user must be an owner (invalid_input). */
   async addUser(name: string, role: Role, password: string): Promise<void> {
     checkName(name);

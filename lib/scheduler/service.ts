@@ -5,12 +5,14 @@ import { type JsonObject, type JsonValue } from '../pipeline/model';
 import { parseStartTime, type TriggerPatch } from '../pipeline/triggers';
 import { type createBackfillSchema, type createTriggerSchema, type runListQuerySchema, type updateTriggerSchema } from '../protocol/runs-api';
 import { listPipelines, loadPipeline, projectDir } from '../project/load';
+import { AccessStore } from '../access/access-store';
+import { startedByLabel, userIdsOf } from '../runs/started-by';
 import { type RunDetail } from '../store/run-repository';
 import { type BackfillRow, type RunRow, type TriggerEventRow, type TriggerRow } from '../store/types';
 import { backfillIntervals, BackfillError } from './backfill';
 import { nextFireAfter, previousFireAtOrBefore } from './schedule';
 import { scheduleOf } from './scheduler';
-import { orchestration } from './slot';
+import { orchestration, type Orchestration } from './slot';
 import { changeTrigger, syncPipelineTriggers } from './trigger-files';
 
 /** The operations behind the triggers, runs and backfills pages and routes (thin handlers call these). */
@@ -250,6 +252,8 @@ export async function startManualRun(project: string, pipeline: string, variable
 /** One run as its page shows it (GET /api/runs/:id): the stored detail, its trigger, SLA and graph. */
 export interface RunReport extends RunDetail {
   trigger_name: string | null;
+  /** Who started it, as shown (lib/runs/started-by.ts); null for a schedule or a backfill. */
+  started_by_name: string | null;
   sla_missed: boolean;
   /** The pipeline's edges as the file says now (for the graph); empty when it cannot be read. */
   graph: { uuid: string; upstream: string[] }[];
@@ -271,7 +275,19 @@ export async function getRunReport(id: string): Promise<RunReport> {
   const detail = await o.store.runs.detail(id);
   if (!detail) throw notFound(`run ${id} not found`);
   const trigger = detail.run.trigger_id ? await o.store.triggers.getById(detail.run.trigger_id) : null;
-  return { ...detail, trigger_name: trigger?.name ?? null, sla_missed: slaMissed(detail.run, trigger, o.clock.now()), graph: await graphOf(detail.run.project, detail.run.pipeline) };
+  const names = await userNamesOf(o.store.pool, [detail.run.started_by]);
+  return {
+    ...detail,
+    trigger_name: trigger?.name ?? null,
+    started_by_name: startedByLabel(detail.run.started_by, names),
+    sla_missed: slaMissed(detail.run, trigger, o.clock.now()),
+    graph: await graphOf(detail.run.project, detail.run.pipeline),
+  };
+}
+
+/** Users are the access layer's: their names come from its store, over the same database. */
+function userNamesOf(pool: Orchestration['store']['pool'], startedBy: readonly (string | null)[]): Promise<Map<string, string>> {
+  return new AccessStore(pool).userNames(userIdsOf(startedBy));
 }
 
 /** Mage's SLA: the run should have completed within `sla` seconds of its execution date. */
@@ -283,7 +299,7 @@ export function slaMissed(run: RunRow, trigger: TriggerRow | null, now: Date): b
 }
 
 /** One line of the runs list: the stored run with its trigger's name and whether it missed its SLA. */
-export type RunSummary = RunRow & { trigger_name: string | null; sla_missed: boolean };
+export type RunSummary = RunRow & { trigger_name: string | null; started_by_name: string | null; sla_missed: boolean };
 
 /** The runs matching `query`, newest first, as the runs list shows them. */
 export async function listRunSummaries(query: z.infer<typeof runListQuerySchema>): Promise<{ runs: RunSummary[] }> {
@@ -296,11 +312,12 @@ export async function listRunSummaries(query: z.infer<typeof runListQuerySchema>
   const runs = await o.store.runs.list({ project: query.project, pipeline: query.pipeline, triggerId, status: query.status, kind: query.kind, backfillId: query.backfill, limit: query.limit });
   const triggers = new Map<string, TriggerRow | null>();
   for (const r of runs) if (r.trigger_id && !triggers.has(r.trigger_id)) triggers.set(r.trigger_id, await o.store.triggers.getById(r.trigger_id));
+  const names = await userNamesOf(o.store.pool, runs.map((r) => r.started_by));
   const now = o.clock.now();
   return {
     runs: runs.map((r) => {
       const t = r.trigger_id ? (triggers.get(r.trigger_id) ?? null) : null;
-      return { ...r, trigger_name: t?.name ?? null, sla_missed: slaMissed(r, t, now) };
+      return { ...r, trigger_name: t?.name ?? null, started_by_name: startedByLabel(r.started_by, names), sla_missed: slaMissed(r, t, now) };
     }),
   };
 }
