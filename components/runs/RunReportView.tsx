@@ -5,10 +5,11 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { z } from 'zod';
 import { layoutBlocks, NODE_HEIGHT, NODE_WIDTH } from '@/lib/ui/graph-layout';
 import { useRunChanges } from './live';
+import { RunCodeView } from './RunCodeView';
 import { call, FINISHED_RUN, formatMs, formatWhen, logsSchema, runReportSchema, type LogLine, type RunReportJson as View } from './api';
 import styles from './runs.module.css';
 
-/** One run: graph coloured by block-run state, a timeline of attempts, logs per block (followed while running, searchable). */
+/** One run: graph coloured by block-run state, a timeline of attempts, logs per block (followed while running, searchable), and the code each block ran. */
 export function RunReportView({ id }: { id: string }) {
   const [view, setView] = useState<View | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -53,6 +54,7 @@ export function RunReportView({ id }: { id: string }) {
         {view.sla_missed && <span className={styles.badge} data-status="failed">SLA missed</span>}
         <span className="muted">
           {r.kind}
+          {view.started_by_name ? ` · started by ${view.started_by_name}` : ''}
           {view.trigger_name ? ` · trigger ${view.trigger_name}` : ''} · execution {formatWhen(r.execution_date)} · created {formatWhen(r.created_at)} · attempt {r.attempt}
         </span>
         <span className="spacer" />
@@ -90,6 +92,7 @@ export function RunReportView({ id }: { id: string }) {
             </tbody>
           </table>
           {block && <BlockLogs runId={id} block={block} live={!finished} tick={logTick} view={view} />}
+          {block && <RunCodeView runId={id} pipeline={r.pipeline} block={block} />}
         </div>
       </div>
       <details style={{ marginTop: 12 }}>

@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { z } from 'zod';
+import { RUN_KINDS } from '@/lib/store/types';
 import { useRunChanges } from './live';
 import { backfillListSchema, call, formatMs, formatWhen, runSummarySchema, type RunSummaryJson } from './api';
 import styles from './runs.module.css';
@@ -110,8 +111,8 @@ export function RunsList({ project, pipeline }: { project: string; pipeline: str
         <label>
           Kind
           <select aria-label="Filter by kind" value={kind} onChange={(e) => setKind(e.target.value)}>
-            <option value="">any</option>
-            {['scheduled', 'api', 'manual', 'backfill'].map((s) => <option key={s} value={s}>{s}</option>)}
+            <option value="">all</option>
+            {RUN_KINDS.map((k) => <option key={k} value={k}>{k}</option>)}
           </select>
         </label>
         <label>
@@ -121,7 +122,7 @@ export function RunsList({ project, pipeline }: { project: string; pipeline: str
       </div>
       <table className={styles.table} aria-label="Runs">
         <thead>
-          <tr><th>Run</th><th>Status</th><th>Kind</th><th>Trigger</th><th>Execution date</th><th>Created</th><th>Duration</th><th>Attempt</th></tr>
+          <tr><th>Run</th><th>Status</th><th>Kind</th><th>Started by</th><th>Trigger</th><th>Execution date</th><th>Created</th><th>Duration</th><th>Attempt</th></tr>
         </thead>
         <tbody>
           {runs.map((r) => (
@@ -131,7 +132,8 @@ export function RunsList({ project, pipeline }: { project: string; pipeline: str
                 <span className={styles.badge} data-status={r.status}>{r.status}</span>
                 {r.sla_missed ? <span className={styles.badge} data-status="failed" title="not completed within the trigger's SLA"> SLA missed</span> : null}
               </td>
-              <td>{r.kind}</td>
+              <td data-testid="run-kind">{r.kind}</td>
+              <td>{r.started_by_name ?? '—'}</td>
               <td>{r.trigger_name ?? '—'}</td>
               <td>{formatWhen(r.execution_date)}</td>
               <td>{formatWhen(r.created_at)}</td>

@@ -24,6 +24,8 @@ export const runSummarySchema = z.object({
   started_at: when.nullable(),
   completed_at: when.nullable(),
   trigger_name: z.string().nullable().optional(),
+  /** Who started it, as shown (lib/runs/started-by.ts); null for a schedule or a backfill. */
+  started_by_name: z.string().nullable().optional(),
   sla_missed: z.boolean().optional(),
 });
 /** A RunSummary (lib/scheduler/service.ts) as the runs list receives it. */
@@ -32,6 +34,7 @@ export type RunSummaryJson = z.infer<typeof runSummarySchema>;
 export const runReportSchema = z.object({
   run: runSummarySchema,
   trigger_name: z.string().nullable(),
+  started_by_name: z.string().nullable(),
   sla_missed: z.boolean(),
   blocks: z.array(
     z.object({
@@ -60,6 +63,14 @@ export const runReportSchema = z.object({
 });
 /** A RunReport (lib/scheduler/service.ts) as the run page receives it. */
 export type RunReportJson = z.infer<typeof runReportSchema>;
+
+/** GET /api/runs/<id>/code (lib/runs/run-code.ts RunCode): each pinned file beside the file now. */
+export const runCodeSchema = z.object({
+  files: z.array(z.object({ path: z.string(), hash: z.string(), content: z.string(), current: z.string().nullable(), current_version: z.string() })),
+  blocks: z.record(z.string(), z.string()),
+});
+export type RunCodeJson = z.infer<typeof runCodeSchema>;
+export type PinnedFileJson = RunCodeJson['files'][number];
 
 export const logsSchema = z.object({
   logs: z.array(z.object({ id: z.number(), block_uuid: z.string(), attempt: z.number(), at: when, stream: z.string(), text: z.string() })),
