@@ -240,10 +240,11 @@ export async function runFromApi(project: string, pipeline: string, name: string
 
 // ---- runs ----------------------------------------------------------------------------------------
 
-export async function startManualRun(project: string, pipeline: string, variables: Record<string, JsonValue> = {}): Promise<{ run: { id: string; status: string } }> {
+/** A manual run of a whole pipeline ("Run now"), started by `startedBy` (a principal's id). */
+export async function startManualRun(project: string, pipeline: string, variables: Record<string, JsonValue> = {}, startedBy: string | null = null): Promise<{ run: { id: string; status: string } }> {
   const o = orchestration();
   await checkPipeline(project, pipeline);
-  const run = await o.store.runs.create({ project, pipeline, kind: 'manual', executionDate: o.clock.now(), variables });
+  const run = await o.store.runs.create({ project, pipeline, kind: 'manual', executionDate: o.clock.now(), variables, startedBy });
   if (!run) throw new UserError('internal', 'the run could not be created');
   o.worker?.kick();
   return { run: { id: run.id, status: run.status } };

@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { GET as getCode } from '../../app/api/runs/[id]/code/route';
 import { POST as postRestore } from '../../app/api/runs/[id]/code/restore/route';
-import { GET as listRuns } from '../../app/api/runs/route';
+import { GET as listRuns, POST as postRun } from '../../app/api/runs/route';
 import { AccessStore } from '../../lib/access/access-store';
 import { systemClock } from '../../lib/clock';
 import { runCode } from '../../lib/runs/run-code';
@@ -213,5 +213,17 @@ describe('the runs list', () => {
     assert.deepEqual(await list('&kind=scheduled'), []);
     const bad = await listRuns(request('GET', '/api/runs?kind=nope'));
     assert.equal(bad.status, 400);
+  });
+
+  test('a manual run is recorded as started by whoever asked for it', async () => {
+    const req = new Request('http://grimoire.test/api/runs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...gatePrincipalHeaders('editor', userId) },
+      body: JSON.stringify({ project: 'proj', pipeline: 'etl' }),
+    });
+    const res = await postRun(req);
+    assert.equal(res.status, 200);
+    const manual = runsAnswer.parse(await (await listRuns(request('GET', '/api/runs?project=proj&kind=manual'))).json()).runs;
+    assert.deepEqual(manual.map((r) => [r.started_by, r.started_by_name]), [[userId, 'ada']]);
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { variablesSchema } from '@/lib/protocol/json';
 import { runListQuerySchema } from '@/lib/protocol/runs-api';
 import { listRunSummaries, startManualRun } from '@/lib/scheduler/service';
+import { requirePrincipal } from '@/lib/access/request-principal';
 import { invalidInput } from '@/lib/errors';
 import { respond } from '@/lib/server/http';
 import { parseBody } from '@/lib/server/request-body';
@@ -19,10 +20,10 @@ export async function GET(request: Request) {
 
 const manual = z.object({ project: z.string().min(1), pipeline: z.string().min(1), variables: variablesSchema.optional() }).strict();
 
-/** A manual run of a whole pipeline. */
+/** A manual run of a whole pipeline, recorded as started by the caller. */
 export async function POST(request: Request) {
   return respond(async () => {
     const body = await parseBody(request, manual);
-    return startManualRun(body.project, body.pipeline, body.variables);
+    return startManualRun(body.project, body.pipeline, body.variables, requirePrincipal(request).id);
   }, 200, (r) => r.run.id);
 }
