@@ -34,7 +34,7 @@ export function RunCodeView({ runId, pipeline, block }: { runId: string; pipelin
     <section aria-label={`Code of ${block}`}>
       <h2 style={{ marginTop: 12 }}>Code of {block}</h2>
       {pinned ? (
-        <PinnedFile runId={runId} file={pinned} onRestored={load} />
+        <PinnedFile key={pinned.path} runId={runId} file={pinned} onRestored={load} />
       ) : (
         <p className="muted">{code.files.length === 0 ? 'This run is from before runs kept their code.' : `The run did not record code for ${block}${file ? ` (${file})` : ''}.`}</p>
       )}
