@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { create } from 'zustand';
 import { type EditorEditInput, type EditorPipeline } from '@/lib/protocol/editor-api';
 import { CLIENT_EVENT, serverMessageSchema, SERVER_EVENT, type ClientMessage, type ServerMessage } from '@/lib/protocol/messages';
-import { type OutputAnswer, type OutputQueryInput, outputQuerySchema } from '@/lib/protocol/output-query';
+import { type OutputQueryInput, outputQuerySchema, type OutputResult } from '@/lib/protocol/output-query';
 import { ApiError, api } from './api';
 import { reduceRun, type RunState } from './run-state';
 import { fetchJson, goToSignIn } from '@/components/shared/fetch-json';
@@ -29,8 +29,8 @@ export interface AddBlockPlace {
   upstream: string[];
 }
 
-type RunKind = 'run_block' | 'run_with_upstream' | 'run_downstream';
-type AskResult = { ok: true; answer: OutputAnswer } | { ok: false; message: string };
+/** The run requests of one block (Mage's run variants); whole-pipeline runs go through runPipeline. */
+type BlockRunRequest = 'run_block' | 'run_with_upstream' | 'run_downstream';
 
 export interface EditorState {
   project: string;
@@ -58,11 +58,11 @@ export interface EditorState {
   save(block: string): Promise<boolean>;
   saveAll(): Promise<boolean>;
   resolveConflict(block: string, keep: 'mine' | 'theirs'): Promise<void>;
-  runBlock(kind: RunKind, block: string): Promise<void>;
+  runBlock(request: BlockRunRequest, block: string): Promise<void>;
   runPipeline(): Promise<void>;
   interrupt(): void;
   restart(): void;
-  ask(block: string, query: OutputQueryInput): Promise<AskResult>;
+  ask(block: string, query: OutputQueryInput): Promise<OutputResult>;
   select(block: string | null): void;
   toggleCollapsed(block: string): void;
   setNotice(notice: string | null): void;
@@ -103,7 +103,7 @@ export const useEditorState = create<EditorState>()((set, get) => {
   // The socket and the questions awaiting an answer belong to this store, not to the module.
   let socket: Socket | null = null;
   let requestCounter = 0;
-  const waiting = new Map<string, (r: AskResult) => void>();
+  const waiting = new Map<string, (r: OutputResult) => void>();
   const send = (message: ClientMessage) => socket?.emit(CLIENT_EVENT, message);
   const ref = () => ({ project: get().project, pipeline: get().pipeline });
 
@@ -371,7 +371,7 @@ export const useEditorState = create<EditorState>()((set, get) => {
       await get().save(block);
     },
 
-    async runBlock(kind, block) {
+    async runBlock(request, block) {
       // The kernel runs the files on disk: save first, and refuse to run code that could not be saved.
       await get().saveAll();
       const f = get().files[block];
@@ -379,7 +379,7 @@ export const useEditorState = create<EditorState>()((set, get) => {
         set({ notice: `${block} could not be saved (see its conflict); it was not run` });
         return;
       }
-      send({ type: kind, ...ref(), block });
+      send({ type: request, ...ref(), block });
     },
 
     async runPipeline() {
@@ -398,7 +398,7 @@ export const useEditorState = create<EditorState>()((set, get) => {
       if (!s || !s.connected) return Promise.resolve({ ok: false, message: 'not connected to the server' });
       requestCounter += 1;
       const requestId = `r${requestCounter}`;
-      return new Promise<AskResult>((resolve) => {
+      return new Promise<OutputResult>((resolve) => {
         waiting.set(requestId, resolve);
         send({ type: 'query_output', ...ref(), block, requestId, query: outputQuerySchema.parse(query) });
         setTimeout(() => {

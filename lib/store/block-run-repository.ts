@@ -80,8 +80,17 @@ export class BlockRunRepository {
   }
 
   /** Records how an attempt ended and its duration in ms; the block run's own status is set separately (setStatus). */
-  async finishAttempt(runId: string, block: string, attempt: number, status: 'completed' | 'failed' | 'cancelled', at: Date, durationMs: number, error: JsonObject | null): Promise<void> {
-    await this.db.pool.query(
+  async finishAttempt(
+    runId: string,
+    block: string,
+    attempt: number,
+    status: 'completed' | 'failed' | 'cancelled',
+    at: Date,
+    durationMs: number,
+    error: JsonObject | null,
+    on: Queryable = this.db.pool,
+  ): Promise<void> {
+    await on.query(
       `UPDATE block_run_attempts a SET status = $4, finished_at = $5, duration_ms = $6, error = $7
          FROM block_runs b WHERE b.id = a.block_run_id AND b.run_id = $1 AND b.block_uuid = $2 AND a.attempt = $3`,
       [runId, block, attempt, status, at, durationMs, error ? JSON.stringify(error) : null],

@@ -1,6 +1,6 @@
 import { RunLifecycleHooks } from '../engine/lifecycle-hooks';
 import { type JsonObject } from '../pipeline/model';
-import { type BlockError } from '../protocol/run-events';
+import { type BlockError, type RunEventOf } from '../protocol/run-events';
 import { type Clock, systemClock } from '../clock';
 import { type Store } from './store';
 
@@ -56,6 +56,10 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
   const attemptOf = new Map<string, number>();
   const rowCountOf = new Map<string, number>();
   const errorOf = new Map<string, BlockError>();
+  /** Blocks whose last move was `failed`, named in a failed run's message. */
+  const failedBlocks = new Set<string>();
+  /** Attempts told finished whose block has not moved yet: both are written together. */
+  const finishedAttempt = new Map<string, RunEventOf<'attempt_finished'>>();
   const buffer: LogLine[] = [];
   const flush = async () => {
     const lines = buffer.splice(0, buffer.length);
@@ -77,7 +81,6 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
       await store.runs.setStatus(e.runId, e.status, clock.now(), e.status === 'failed' ? `failed: ${failed.join(', ') || 'blocks could not run'}` : e.status === 'cancelled' ? 'cancelled' : undefined);
     });
   }
-  const failedBlocks = new Set<string>();
   target
     .on('log', (e) => log(e.runId, e.block, e.stream, e.text))
     .on('output', (e) => {
@@ -89,7 +92,9 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
     .on('attempt_finished', async (e) => {
       if (e.status !== 'completed' && e.error) log(e.runId, e.block, 'system', `attempt ${e.attempt} ${e.lost || e.status === 'cancelled' ? 'stopped' : 'failed'}: ${e.error.message}`);
       await flush();
-      await store.blockRuns.finishAttempt(e.runId, e.block, e.attempt, e.status, new Date(e.at), e.durationMs, e.error ? errorJson(e.error) : null);
+      // A lost attempt (the host is stopping) is followed by no move of its block: record it now.
+      if (e.lost) await store.blockRuns.finishAttempt(e.runId, e.block, e.attempt, e.status, new Date(e.at), e.durationMs, e.error ? errorJson(e.error) : null);
+      else finishedAttempt.set(e.block, e);
     })
     .on('block_status', async (e) => {
       const at = new Date(e.at);
@@ -102,11 +107,23 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
       else failedBlocks.delete(e.block);
       const error = e.status === 'failed' || e.status === 'cancelled' ? errorOf.get(e.block) : undefined;
       if (e.status !== 'failed' && e.status !== 'cancelled') errorOf.delete(e.block);
-      await store.blockRuns.setStatus(e.runId, e.block, e.status, at, {
+      const extra = {
         ...(e.attempt === undefined ? {} : { attempt: e.attempt }),
         ...(e.message === undefined ? {} : { message: e.message }),
         ...(error ? { error: errorJson(error) } : {}),
         ...(e.status === 'completed' && rowCountOf.has(e.block) ? { rowCount: rowCountOf.get(e.block) } : {}),
+      };
+      const attempt = finishedAttempt.get(e.block);
+      finishedAttempt.delete(e.block);
+      if (!attempt) {
+        await store.blockRuns.setStatus(e.runId, e.block, e.status, at, extra);
+        return;
+      }
+      // The attempt's end and the block's move in one transaction: a crash between them would
+      // leave a completed attempt under a block still running, and the block would run twice.
+      await store.tx(async (c) => {
+        await store.blockRuns.finishAttempt(attempt.runId, attempt.block, attempt.attempt, attempt.status, new Date(attempt.at), attempt.durationMs, attempt.error ? errorJson(attempt.error) : null, c);
+        await store.blockRuns.setStatus(e.runId, e.block, e.status, at, extra, c);
       });
     });
   return async () => {
