@@ -160,6 +160,7 @@ async function main(): Promise<void> {
     connections,
     databases: new ProfileDatabases(),
     log: (text) => process.stderr.write(text),
+    waitForOutputCopies: process.env.GRIMOIRE_WAIT_FOR_OUTPUT_COPIES !== '0',
   };
   // Each output is described once, when its block completes; pages of it reuse that.
   const descriptions = new OutputDescriptions();

@@ -15,7 +15,7 @@ import { type BlockError, type OutputPreview } from '../protocol/run-events';
 import { type BlockContext, type DataFrame } from './block-api';
 import { BlockExitError } from './block-exit';
 import { compileBlock, CompileError, locateInStack } from './compile-ts';
-import { Frame, QuerySession, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
+import { describeWithHead, Frame, QuerySession, reportedCount, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
 import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand } from './ipc';
 import { MissingUpstreamError, OutputNotSavedError, type OutputStore } from './outputs';
@@ -41,6 +41,12 @@ export interface KernelEnv {
   /** Every live block connection, so an interrupt can reach running SQL. */
   connections: Set<import('@duckdb/node-api').DuckDBConnection>;
   log: (text: string) => void;
+  /**
+   * A block completes only once its output's Parquet copy is on disk (runs that resume after a
+   * crash: workers). Otherwise the copy goes on behind the answer (the editor, whose runs are
+   * never resumed: a lost copy only means running the block again after a restart).
+   */
+  waitForOutputCopies: boolean;
 }
 
 class BlockTestError extends Error {
@@ -57,24 +63,20 @@ class InvalidBlockError extends Error {}
 
 let staging = 0;
 
-/** The output's first rows; its columns and count are those `Frame.open` found, not described again. */
-async function preview(session: QuerySession, table: string, output: Frame, rows: number): Promise<OutputPreview> {
-  const reader = await session.connection.runAndReadAll(`SELECT * FROM ${table} LIMIT ${rows}`);
-  return { columns: [...output.columns], rowCount: output.rowCount, rows: reader.convertRowObjects(previewValueConverter) };
-}
-
-/** Turns whatever a TypeScript block returned into the staging table. */
-async function storeResult(session: QuerySession, result: unknown, target: string): Promise<void> {
+/** Turns whatever a TypeScript block returned into the staging table; its row count when known. */
+async function storeResult(session: QuerySession, result: unknown, target: string): Promise<number | null> {
   if (result === undefined || result === null) {
     await createTableFromRows(session.connection, target, []);
+    return 0;
   } else if (result instanceof SqlQuery) {
-    await session.materialize(result.sql, target, false);
+    return session.materialize(result.sql, target, false);
   } else if (result instanceof Frame) {
-    await session.connection.run(`CREATE TABLE ${quoteIdentifier(target)} AS SELECT * FROM ${result.table}`);
+    return reportedCount(await session.connection.runAndReadAll(`CREATE TABLE ${quoteIdentifier(target)} AS SELECT * FROM ${result.table}`));
   } else if (Array.isArray(result)) {
     const bad = result.findIndex((r) => r === null || typeof r !== 'object' || Array.isArray(r));
     if (bad >= 0) throw new InvalidBlockError(`the block returned an array whose item ${bad} is not an object`);
     await createTableFromRows(session.connection, target, result);
+    return result.length;
   } else {
     throw new InvalidBlockError(
       `the block returned ${typeof result === 'object' ? 'an object' : typeof result}; return an array of objects, a DataFrame, ctx.sql\`...\` or nothing`,
@@ -126,7 +128,7 @@ async function runTypeScript(
   target: string,
   profiles: ReadonlyMap<string, IoProfile>,
   progress: ProgressReport,
-): Promise<(out: DataFrame) => Promise<void>> {
+): Promise<{ rowCount: number | null; runTests: (out: DataFrame) => Promise<void> }> {
   const absolute = path.join(env.projectDir, cmd.block.file);
   const compiled = await compileBlock(absolute, env.buildDir, cmd.block.uuid);
   for (const key of Object.keys(require.cache)) {
@@ -154,9 +156,9 @@ async function runTypeScript(
     secrets: { get: (name) => lookupSecret(cmd.secrets, name) },
   };
   const result: unknown = await main(...inputs, ctx);
-  await storeResult(session, result, target);
+  const rowCount = await storeResult(session, result, target);
   // Mage's @test: every `test*` export runs on the output; a throw fails the block.
-  return async (out) => {
+  const runTests = async (out: DataFrame) => {
     for (const [name, fn] of Object.entries(exports)) {
       if (!name.startsWith('test') || typeof fn !== 'function') continue;
       try {
@@ -166,6 +168,7 @@ async function runTypeScript(
       }
     }
   };
+  return { rowCount, runTests };
 }
 
 async function runSql(
@@ -175,7 +178,7 @@ async function runSql(
   target: string,
   profiles: ReadonlyMap<string, IoProfile>,
   progress: ProgressReport,
-): Promise<void> {
+): Promise<number | null> {
   const text = await readFile(path.join(env.projectDir, cmd.block.file), 'utf8');
   const sql = renderSqlTemplate(text, {
     upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: quoteIdentifier(u) })),
@@ -195,7 +198,7 @@ async function runSql(
     } finally {
       await client.end().catch(() => undefined);
     }
-    return;
+    return null;
   }
   if (provider !== undefined && provider !== 'duckdb') {
     throw new InvalidBlockError(`data_provider "${String(provider)}" is not supported (duckdb or postgres)`);
@@ -209,10 +212,9 @@ async function runSql(
   const profile = typeof named === 'string' ? requireProfile(profiles, named) : profiles.get('default');
   const file = profile?.duckdbDatabase === undefined ? undefined : path.resolve(env.projectDir, profile.duckdbDatabase);
   if (profile && file && (asked || (await exists(file)))) {
-    await env.databases.with(session.connection, file, profile.name, () => session.materialize(sql, target, false));
-    return;
+    return env.databases.with(session.connection, file, profile.name, () => session.materialize(sql, target, false));
   }
-  await session.materialize(sql, target, false);
+  return session.materialize(sql, target, false);
 }
 
 /**
@@ -238,12 +240,15 @@ export async function executeBlock(
   try {
     await env.store.resolve(cmd.block.upstream);
     let runTests: (out: DataFrame) => Promise<void> = async () => undefined;
+    let knownRowCount: number | null;
     profiles = await loadProfiles(env.projectDir, process.env, cmd.secrets);
     const destination = readDestination(cmd.block.configuration);
     if (!destination.ok) throw new InvalidBlockError(destination.message);
-    if (cmd.block.language === 'typescript') runTests = await runTypeScript(cmd, env, session, target, profiles, progress);
-    else await runSql(cmd, env, session, target, profiles, progress);
-    const output = await Frame.open(session, quoteIdentifier(target));
+    if (cmd.block.language === 'typescript') ({ rowCount: knownRowCount, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
+    else knownRowCount = await runSql(cmd, env, session, target, profiles, progress);
+    // Described once, with the preview's rows: the count DuckDB reported when it made the table.
+    const described = await describeWithHead(session.connection, quoteIdentifier(target), cmd.previewRows, knownRowCount);
+    const output = new Frame(quoteIdentifier(target), described.columns, described.rowCount, session);
     progress.report({ phase: 'output', rows: output.rowCount });
     await runTests(output);
     if (abandoned()) throw new Error(`block ${cmd.block.uuid} already failed; its output is dropped`);
@@ -252,10 +257,11 @@ export async function executeBlock(
       const written = { table: quoteIdentifier(cmd.block.uuid), rowCount: output.rowCount };
       console.log(await writeDestination(session, written, destination.value, env, profiles, progress));
     }
-    const result = await preview(session, quoteIdentifier(cmd.block.uuid), output, cmd.previewRows);
-    // Completed means durable: a crash after this answer must find the output on disk. The copy
-    // ran meanwhile, beside the destination write and the preview.
-    await env.store.durable(cmd.block.uuid);
+    const result: OutputPreview = { columns: [...output.columns], rowCount: output.rowCount, rows: described.head.convertRowObjects(previewValueConverter) };
+    // Completed means durable where a run may resume: a crash after this answer must find the
+    // output on disk. The copy ran meanwhile, beside the destination write and the preview.
+    if (env.waitForOutputCopies) await env.store.durable(cmd.block.uuid);
+    else void env.store.durable(cmd.block.uuid).catch((e: unknown) => env.log(`kernel: the output of ${cmd.block.uuid} was not saved as Parquet: ${e instanceof Error ? e.message : String(e)}\n`));
     return { status: 'completed', durationMs: performance.now() - started, preview: result };
   } catch (e) {
     await env.store.dropStaging(target).catch(() => undefined);

@@ -1,4 +1,4 @@
-import { DuckDBConnection, StatementType } from '@duckdb/node-api';
+import { DuckDBConnection, type DuckDBResultReader, StatementType } from '@duckdb/node-api';
 import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 import { type Column, type DataFrame, type Query, type SqlTag } from './block-api';
 import { createTableFromRows, EMPTY_COLUMN, rowValueConverter } from './duck-values';
@@ -20,6 +20,36 @@ export class SqlStatementError extends Error {
     super(message);
     this.name = 'SqlStatementError';
   }
+}
+
+/** The row count a CREATE TABLE ... AS reports (DuckDB answers it as a `Count` column), or null. */
+export function reportedCount(reader: DuckDBResultReader): number | null {
+  if (reader.columnNames()[0] !== 'Count') return null;
+  const n = reader.getRowsJS()[0]?.[0];
+  return typeof n === 'bigint' ? Number(n) : typeof n === 'number' ? n : null;
+}
+
+/**
+ * A table's columns, row count and first `rows` rows in one statement (plus a count when
+ * `knownRowCount` is null): a block's output is described once, with its preview. The first rows
+ * come back as a DuckDB result for the caller to convert.
+ */
+export async function describeWithHead(
+  connection: DuckDBConnection,
+  table: string,
+  rows: number,
+  knownRowCount: number | null,
+): Promise<{ columns: Column[]; rowCount: number; head: DuckDBResultReader }> {
+  const head = await connection.runAndReadAll(`SELECT * FROM ${table} LIMIT ${Math.max(0, Math.floor(rows))}`);
+  const names = head.columnNames();
+  const types = head.columnTypes();
+  let rowCount = knownRowCount;
+  if (rowCount === null) {
+    const count = await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${table}`);
+    const n = count.getRowObjectsJS()[0]?.n;
+    rowCount = typeof n === 'bigint' ? Number(n) : 0;
+  }
+  return { columns: names.map((name, i) => ({ name, type: types[i]?.toString() ?? 'UNKNOWN' })).filter((c) => c.name !== EMPTY_COLUMN), rowCount, head };
 }
 
 export async function describe(connection: DuckDBConnection, table: string): Promise<{ columns: Column[]; rowCount: number }> {
@@ -123,22 +153,25 @@ export class QuerySession {
    * Runs every statement; the last one's result becomes `target` (a CREATE TABLE AS for a query, so
    * the rows never leave DuckDB). Statements that return nothing leave an empty result.
    */
-  async materialize(sql: string, target: string, temporary: boolean): Promise<void> {
+  /**
+   * Runs a block's SQL and keeps its last statement's result as table `target`. Resolves with the
+   * table's row count when DuckDB reported it (CREATE TABLE ... AS does), else null.
+   */
+  async materialize(sql: string, target: string, temporary: boolean): Promise<number | null> {
     const statements = await splitStatements(this.connection, sql);
     const last = statements.pop();
     for (const s of statements) await this.runStatement(s);
     const create = `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(target)} AS `;
     if (!last) {
       await createTableFromRows(this.connection, target, [], temporary);
-      return;
+      return 0;
     }
     // Most blocks end in a query: try it as CREATE TABLE ... AS straight away. Asking DuckDB for the
     // statement's type first means preparing, i.e. binding it, and binding read_csv sniffs the
     // files (~150 ms for three CSV.gz) only for the CREATE to bind them again. Only a statement
     // that cannot follow AS (COPY, INSERT, ...) fails to parse there; those take the path below.
     try {
-      await this.connection.run(create + last.text.replace(/;\s*$/, ''));
-      return;
+      return reportedCount(await this.connection.runAndReadAll(create + last.text.replace(/;\s*$/, '')));
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       if (!message.startsWith('Parser Error')) throw new SqlStatementError(withoutPrefix(message, create), last);
@@ -151,7 +184,7 @@ export class QuerySession {
     }
     if (kind === StatementType.SELECT) {
       await this.runStatement({ ...last, text: create + last.text.replace(/;\s*$/, '') }, last);
-      return;
+      return null;
     }
     // COPY, INSERT, CREATE ...: run it, and keep what it reports (e.g. the row count) as the output.
     let rows: Record<string, unknown>[] = [];
@@ -162,6 +195,7 @@ export class QuerySession {
       throw new SqlStatementError(e instanceof Error ? e.message : String(e), last);
     }
     await createTableFromRows(this.connection, target, rows, temporary);
+    return rows.length;
   }
 
   private async runStatement(s: SqlStatement, reportAs: SqlStatement = s): Promise<void> {

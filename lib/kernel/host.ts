@@ -22,6 +22,12 @@ export interface KernelOptions {
    */
   cacheDir?: string | null;
   /**
+   * Whether a block completes only once its output's Parquet copy is on disk (default true: a
+   * resumed run must find it). The editor passes false: its runs are never resumed, and the copy
+   * then costs its user nothing.
+   */
+  waitForOutputCopies?: boolean;
+  /**
    * Environment defaults for blocks (e.g. POSTGRES_* of the embedded server); the real environment
    * wins. They travel with each block, so they may be set after the kernel started (setEnvDefaults).
    */
@@ -130,6 +136,7 @@ export class KernelHost {
       // Empty: no output cache (see `cacheDir`).
       GRIMOIRE_CACHE_DIR: this.options.cacheDir === null ? '' : path.resolve(this.options.cacheDir ?? path.join(this.options.dataDir, 'cache', this.options.pipelineUuid)),
       GRIMOIRE_PIPELINE: this.options.pipelineUuid,
+      GRIMOIRE_WAIT_FOR_OUTPUT_COPIES: this.options.waitForOutputCopies === false ? '0' : '1',
     });
     // A block may print the environment it was given: its passwords are hidden like secrets.
     this.mask.add(secretEnvValues(env));

@@ -4,7 +4,6 @@
  */
 import { promises as fs } from 'node:fs';
 import { safeJoin } from '../access/path-guard';
-import { commitFile } from '../atomic-write';
 
 /**
  * The output file of block `uuid` in `cacheDir`: `<cacheDir>/<uuid>.parquet`. Throws (the path
@@ -27,15 +26,20 @@ export function outputDraft(file: string): string {
 const PARQUET_MAGIC = Buffer.from('PAR1');
 
 /**
- * Makes a finished draft the output `file`: flushes its bytes to disk (fdatasync), then renames it
- * into place, so whatever happens (a SIGKILL, even a power cut) the file under its final name is
- * whole or absent, never torn. The folder is not flushed (it cost 1.5 ms of a 1-row block's 7 ms):
- * a power cut may forget the rename, and then the output is absent, which durableOutputs reports
- * and a resumed run repairs by running the block again. Throws the file system's error; the draft
- * is removed then.
+ * Makes a finished draft the output `file` by renaming it into place: a process killed at any
+ * point (SIGKILL, a crash) leaves the file whole or absent, never torn, since written bytes live
+ * in the OS's cache whatever becomes of the writer. Unlike saves (lib/atomic-write.ts), outputs
+ * are not flushed to disk first: that cost ~3 ms per block, and what a power cut could leave (an
+ * absent or cut-short file) is what durableOutputs checks for, so a resumed run makes the output
+ * again. Throws the file system's error; the draft is removed then.
  */
-export function commitOutput(draft: string, file: string): Promise<void> {
-  return commitFile(draft, file);
+export async function commitOutput(draft: string, file: string): Promise<void> {
+  try {
+    await fs.rename(draft, file);
+  } catch (e) {
+    await fs.rm(draft, { force: true }).catch(() => undefined);
+    throw e;
+  }
 }
 
 /** Whether `file` is a whole Parquet file: the magic bytes at both ends (a few bytes read). */

@@ -111,6 +111,12 @@ export class OutputStore {
   private async publishNow(uuid: string, stagingTable: string): Promise<void> {
     const name = quoteIdentifier(uuid);
     const previous = this.kinds.get(uuid);
+    if (previous === undefined) {
+      // Nothing to replace (the first output of this block in this kernel): one statement, not four.
+      await this.connection.run(`ALTER TABLE ${quoteIdentifier(stagingTable)} RENAME TO ${name}`);
+      this.kinds.set(uuid, 'table');
+      return;
+    }
     await this.connection.run('BEGIN TRANSACTION');
     try {
       if (previous === 'view') await this.connection.run(`DROP VIEW IF EXISTS ${name}`);

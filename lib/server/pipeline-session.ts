@@ -48,7 +48,7 @@ export class PipelineSession {
     this.userId = userId;
     this.ref = { project, pipeline };
     const dataDir = dataDirOf(projectDir);
-    this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, secrets, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline) });
+    this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, secrets, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline), waitForOutputCopies: false });
     this.kernel.onState((status: KernelState) => this.publish({ type: 'kernel_status', ...this.ref, status }));
   }
 

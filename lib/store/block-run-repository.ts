@@ -4,9 +4,8 @@ import { type Db, type Queryable } from './db';
 import { blockRunColumns, type ErrorOnEntry } from './state-columns';
 import { blockRunRow, rows, type BlockRunRow } from './types';
 
-/** How `error` is written for each rule of state-columns.ts; `$8` is the new error, passed only for `record`. */
-const ERROR_SET: Record<ErrorOnEntry, string> = {
-  record: 'COALESCE($8, error)',
+/** How `error` is written for the rules of state-columns.ts that need no new value (`record` takes the move's error). */
+const ERROR_SET: Record<Exclude<ErrorOnEntry, 'record'>, string> = {
   clear: 'NULL',
   keep: 'error',
 };
@@ -40,60 +39,93 @@ export class BlockRunRepository {
    * error follow from the status by state-columns.ts: started_at is set at the first `running`,
    * completed_at on a finished status (cleared otherwise), the error recorded by failed/cancelled and
    * cleared by queued/completed. `attempt` only ever raises the count; `rowCount` replaces it when given.
+   * One statement (atomic on its own), in the caller's transaction when `on` is one.
    */
-  async setStatus(
-    runId: string,
-    block: string,
-    status: BlockRunStatus,
-    at: Date,
-    extra: { attempt?: number; message?: string; error?: JsonObject | null; rowCount?: number } = {},
-    on: Queryable = this.db.pool,
-  ): Promise<void> {
-    const cols = blockRunColumns(status, at);
-    const params: unknown[] = [runId, block, status, cols.startedAtIfUnset, cols.completedAt, extra.attempt ?? null, extra.rowCount ?? null];
-    // Postgres refuses a parameter it cannot type, so the error is passed only where ERROR_SET reads it.
-    if (cols.error === 'record') params.push(extra.error ? JSON.stringify(extra.error) : null);
-    await on.query(
-      `UPDATE block_runs SET status = $3,
-         started_at = COALESCE(started_at, $4),
-         completed_at = $5,
-         attempts = GREATEST(attempts, COALESCE($6, 0)),
-         error = ${ERROR_SET[cols.error]},
-         row_count = COALESCE($7, row_count)
-       WHERE run_id = $1 AND block_uuid = $2`,
-      params,
-    );
-    await on.query('INSERT INTO run_events (run_id, block_uuid, status, attempt, at, message) VALUES ($1,$2,$3,$4,$5,$6)', [runId, block, status, extra.attempt ?? null, at, extra.message ?? null]);
+  async setStatus(runId: string, block: string, status: BlockRunStatus, at: Date, extra: StatusExtra = {}, on: Queryable = this.db.pool): Promise<void> {
+    await this.setStatusMany(runId, [block], status, at, extra, on);
   }
 
-  /** Records attempt `attempt` (1-based, counted over the block run's life) as running, and the block run with it. */
+  /** The same move of several block runs at once (a run's blocks queued at its start), in one statement. */
+  async setStatusMany(runId: string, blocks: readonly string[], status: BlockRunStatus, at: Date, extra: StatusExtra = {}, on: Queryable = this.db.pool): Promise<void> {
+    if (blocks.length === 0) return;
+    const move = moveSql(runId, blocks, status, at, extra, []);
+    await on.query(`WITH ${move.cte} ${move.event}`, move.params);
+  }
+
+  /** Records attempt `attempt` (1-based, counted over the block run's life) as running, and the block run with it, in one statement. */
   async startAttempt(runId: string, block: string, attempt: number, at: Date): Promise<void> {
-    await this.db.tx(async (c) => {
-      await c.query(
-        `INSERT INTO block_run_attempts (block_run_id, attempt, status, started_at)
-         SELECT id, $3, 'running', $4 FROM block_runs WHERE run_id = $1 AND block_uuid = $2
-         ON CONFLICT (block_run_id, attempt) DO UPDATE SET status = 'running', started_at = EXCLUDED.started_at, finished_at = NULL, error = NULL`,
-        [runId, block, attempt, at],
-      );
-      await this.setStatus(runId, block, 'running', at, { attempt, message: `attempt ${attempt}` }, c);
-    });
+    const move = moveSql(runId, block, 'running', at, { attempt, message: `attempt ${attempt}` }, []);
+    const p = move.params.length;
+    await this.db.pool.query(
+      `WITH ${move.cte},
+         started AS (
+           INSERT INTO block_run_attempts (block_run_id, attempt, status, started_at)
+           SELECT id, $${p + 1}, 'running', $${p + 2} FROM moved
+           ON CONFLICT (block_run_id, attempt) DO UPDATE SET status = 'running', started_at = EXCLUDED.started_at, finished_at = NULL, error = NULL
+           RETURNING 1)
+       ${move.event}`,
+      [...move.params, attempt, at],
+    );
   }
 
-  /** Records how an attempt ended and its duration in ms; the block run's own status is set separately (setStatus). */
+  /**
+   * Records how an attempt ended (duration in ms) together with its block run's move, in one
+   * statement: a crash never leaves a completed attempt under a block still running.
+   */
   async finishAttempt(
     runId: string,
     block: string,
-    attempt: number,
-    status: 'completed' | 'failed' | 'cancelled',
-    at: Date,
-    durationMs: number,
-    error: JsonObject | null,
-    on: Queryable = this.db.pool,
+    ended: { attempt: number; status: 'completed' | 'failed' | 'cancelled'; at: Date; durationMs: number; error: JsonObject | null },
+    move?: { status: BlockRunStatus; at: Date; extra: StatusExtra },
   ): Promise<void> {
-    await on.query(
-      `UPDATE block_run_attempts a SET status = $4, finished_at = $5, duration_ms = $6, error = $7
-         FROM block_runs b WHERE b.id = a.block_run_id AND b.run_id = $1 AND b.block_uuid = $2 AND a.attempt = $3`,
-      [runId, block, attempt, status, at, durationMs, error ? JSON.stringify(error) : null],
-    );
+    const attemptParams = [runId, block, ended.attempt, ended.status, ended.at, ended.durationMs, ended.error ? JSON.stringify(ended.error) : null];
+    const finish = `UPDATE block_run_attempts a SET status = $4, finished_at = $5, duration_ms = $6, error = $7
+         FROM block_runs b WHERE b.id = a.block_run_id AND b.run_id = $1 AND b.block_uuid = $2 AND a.attempt = $3`;
+    if (!move) {
+      await this.db.pool.query(finish, attemptParams);
+      return;
+    }
+    const m = moveSql(runId, block, move.status, move.at, move.extra, attemptParams);
+    await this.db.pool.query(`WITH finished AS (${finish} RETURNING 1), ${m.cte} ${m.event}`, m.params);
   }
+}
+
+/** What a block-run move may carry besides its status. */
+export interface StatusExtra {
+  attempt?: number;
+  message?: string;
+  error?: JsonObject | null;
+  rowCount?: number;
+}
+
+/**
+ * A block run's move as SQL: `cte` is `moved AS (UPDATE ... RETURNING id)` and `event` the history
+ * INSERT that follows it, numbering parameters after `before` (which are kept first in `params`).
+ */
+function moveSql(runId: string, blocks: string | readonly string[], status: BlockRunStatus, at: Date, extra: StatusExtra, before: readonly unknown[]): { cte: string; event: string; params: unknown[] } {
+  const cols = blockRunColumns(status, at);
+  const params: unknown[] = [...before];
+  const $ = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const run = $(runId);
+  const uuid = $(typeof blocks === 'string' ? [blocks] : blocks);
+  const st = $(status);
+  const when = $(at);
+  const attempt = $(extra.attempt ?? null);
+  // Postgres refuses a parameter it cannot type, so the error is passed only where ERROR_SET reads it.
+  const error = cols.error === 'record' ? `COALESCE(${$(extra.error ? JSON.stringify(extra.error) : null)}::jsonb, error)` : ERROR_SET[cols.error];
+  const cte = `moved AS (
+      UPDATE block_runs SET status = ${st},
+         started_at = COALESCE(started_at, ${$(cols.startedAtIfUnset)}::timestamptz),
+         completed_at = ${$(cols.completedAt)}::timestamptz,
+         attempts = GREATEST(attempts, COALESCE(${attempt}::int, 0)),
+         error = ${error},
+         row_count = COALESCE(${$(extra.rowCount ?? null)}::bigint, row_count)
+       WHERE run_id = ${run} AND block_uuid = ANY(${uuid}::text[])
+       RETURNING id, block_uuid, position)`;
+  // In plan order, so the history reads like the run.
+  const event = `INSERT INTO run_events (run_id, block_uuid, status, attempt, at, message) SELECT ${run}, moved.block_uuid, ${st}, ${attempt}::int, ${when}, ${$(extra.message ?? null)}::text FROM moved ORDER BY moved.position`;
+  return { cte, event, params };
 }

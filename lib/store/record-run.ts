@@ -13,6 +13,11 @@ function errorJson(e: BlockError): JsonObject {
   return out;
 }
 
+/** An attempt's end as the store keeps it. */
+function endOf(e: RunEventOf<'attempt_finished'>) {
+  return { attempt: e.attempt, status: e.status, at: new Date(e.at), durationMs: e.durationMs, error: e.error ? errorJson(e.error) : null };
+}
+
 interface LogLine {
   runId: string;
   block: string;
@@ -56,6 +61,14 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
   const attemptOf = new Map<string, number>();
   const rowCountOf = new Map<string, number>();
   const errorOf = new Map<string, BlockError>();
+  /** `queued` moves without anything else to say, held to be written together. */
+  const queuedBatch: RunEventOf<'block_status'>[] = [];
+  const writeQueued = async () => {
+    const first = queuedBatch[0];
+    if (!first) return;
+    const blocks = queuedBatch.splice(0, queuedBatch.length).map((q) => q.block);
+    await store.blockRuns.setStatusMany(first.runId, blocks, 'queued', new Date(first.at));
+  };
   /** Blocks whose last move was `failed`, named in a failed run's message. */
   const failedBlocks = new Set<string>();
   /** Attempts told finished whose block has not moved yet: both are written together. */
@@ -76,6 +89,7 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
   if (options.finishRun) {
     target.on('run_status', async (e) => {
       if (e.status === 'running' || e.status === 'initial') return;
+      await writeQueued();
       await flush();
       const failed = [...failedBlocks].filter((b) => e.blocks.includes(b));
       await store.runs.setStatus(e.runId, e.status, clock.now(), e.status === 'failed' ? `failed: ${failed.join(', ') || 'blocks could not run'}` : e.status === 'cancelled' ? 'cancelled' : undefined);
@@ -93,11 +107,18 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
       if (e.status !== 'completed' && e.error) log(e.runId, e.block, 'system', `attempt ${e.attempt} ${e.lost || e.status === 'cancelled' ? 'stopped' : 'failed'}: ${e.error.message}`);
       await flush();
       // A lost attempt (the host is stopping) is followed by no move of its block: record it now.
-      if (e.lost) await store.blockRuns.finishAttempt(e.runId, e.block, e.attempt, e.status, new Date(e.at), e.durationMs, e.error ? errorJson(e.error) : null);
+      if (e.lost) await store.blockRuns.finishAttempt(e.runId, e.block, endOf(e));
       else finishedAttempt.set(e.block, e);
     })
     .on('block_status', async (e) => {
       const at = new Date(e.at);
+      // A run's blocks are queued one event each at its start: written as one move, not dozens.
+      if (e.status === 'queued' && e.attempt === undefined && e.message === undefined && !finishedAttempt.has(e.block)) {
+        if (queuedBatch[0] && queuedBatch[0].runId !== e.runId) await writeQueued();
+        queuedBatch.push(e);
+        return;
+      }
+      await writeQueued();
       if (e.status === 'running' && e.attempt !== undefined) {
         attemptOf.set(e.block, e.attempt);
         await store.blockRuns.startAttempt(e.runId, e.block, e.attempt, at);
@@ -119,18 +140,16 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
         await store.blockRuns.setStatus(e.runId, e.block, e.status, at, extra);
         return;
       }
-      // The attempt's end and the block's move in one transaction: a crash between them would
+      // The attempt's end and the block's move in one statement: a crash between them would
       // leave a completed attempt under a block still running, and the block would run twice.
-      await store.tx(async (c) => {
-        await store.blockRuns.finishAttempt(attempt.runId, attempt.block, attempt.attempt, attempt.status, new Date(attempt.at), attempt.durationMs, attempt.error ? errorJson(attempt.error) : null, c);
-        await store.blockRuns.setStatus(e.runId, e.block, e.status, at, extra, c);
-      });
+      await store.blockRuns.finishAttempt(e.runId, e.block, endOf(attempt), { status: e.status, at, extra });
     });
   return async () => {
     clearInterval(timer);
     await hooks.settled();
     try {
       await target.drain();
+      await writeQueued();
     } finally {
       await flush();
     }

@@ -68,7 +68,11 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     secrets: options.secrets,
   });
   const hooks = new RunLifecycleHooks();
-  const stopRecording = recordRunInStore(hooks, store, { clock });
+  // Detached: the run never waits for the store. Writes keep their order, so a crash leaves a prefix
+  // of the run's history, from which it resumes: a block whose completion was not written yet runs
+  // again, and none is ever recorded completed twice (record-run.ts writes an attempt's end and its
+  // block's move together).
+  const stopRecording = recordRunInStore(hooks, store, { clock, detached: true });
   let outcome;
   try {
     outcome = await runPipeline({

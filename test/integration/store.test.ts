@@ -127,7 +127,7 @@ describe(`metadata store (${process.env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' 
       { runId: run.id, block: 'a', attempt: 1, at: t0, stream: 'stdout', text: 'loading 100_000 rows' },
       { runId: run.id, block: 'a', attempt: 1, at: t0, stream: 'stderr', text: 'warning: 50% done' },
     ]);
-    await store.blockRuns.finishAttempt(run.id, 'a', 1, 'failed', new Date(t0.getTime() + 2000), 1000, { message: 'boom' });
+    await store.blockRuns.finishAttempt(run.id, 'a', { attempt: 1, status: 'failed', at: new Date(t0.getTime() + 2000), durationMs: 1000, error: { message: 'boom' } });
     await store.blockRuns.setStatus(run.id, 'a', 'failed', new Date(t0.getTime() + 2000), { attempt: 1, error: { message: 'boom' } });
     await store.blockRuns.setStatus(run.id, 'b', 'upstream_failed', new Date(t0.getTime() + 2000));
     const detail = await store.runs.detail(run.id);
