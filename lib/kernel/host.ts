@@ -33,8 +33,9 @@ export interface KernelOptions {
    */
   envDefaults?: Record<string, string>;
   /**
-   * The workspace's secrets (name -> value), read before each block and sent with it (never
-   * through the environment). A rejection fails that block with the reason. None when absent.
+   * The workspace's secrets (name -> value), read at a run's first block and sent with each of its
+   * blocks (never through the environment): a run sees one snapshot, and its blocks do not each
+   * cost a query. A rejection fails the run's blocks with the reason. None when absent.
    */
   secrets?: () => Promise<Record<string, string>>;
 }
@@ -75,6 +76,7 @@ export class KernelHost {
   private stderrTail = '';
   private interrupting = false;
   private questionCounter = 0;
+  private runSecrets: { runId: string; read: ReturnType<KernelHost['readSecrets']> } | null = null;
   /** Interrupts so far: a block whose execute began before the latest one is not sent to the kernel. */
   private interrupts = 0;
   state: KernelState = 'dead';
@@ -247,6 +249,12 @@ export class KernelHost {
     }
   }
 
+  /** The secrets snapshot of run `runId`, read at its first block (the latest run's is kept). */
+  private secretsOfRun(runId: string): Promise<{ ok: true; values: Record<string, string> } | { ok: false; message: string }> {
+    if (this.runSecrets?.runId !== runId) this.runSecrets = { runId, read: this.readSecrets() };
+    return this.runSecrets.read;
+  }
+
   /** Starts the kernel process ahead of the first block (start-up costs ~0.5 s), ignoring failures. */
   warmUp(): void {
     this.ensure().catch(() => undefined);
@@ -261,7 +269,7 @@ export class KernelHost {
   async execute(req: ExecuteRequest): Promise<BlockOutcome> {
     const started = Date.now();
     const interruptsBefore = this.interrupts;
-    const secrets = await this.readSecrets();
+    const secrets = await this.secretsOfRun(req.runId);
     if (!secrets.ok) return { status: 'failed', durationMs: Date.now() - started, error: { kind: 'exception', message: secrets.message } };
     try {
       await this.ensure();

@@ -42,6 +42,8 @@ export class OutputStore {
    * sees a failure; each rejects with OutputNotSavedError.
    */
   private readonly persisting = new Map<string, Promise<void>>();
+  /** Connections that only ever run our own COPY statements: reused rather than opened per copy. */
+  private readonly copiers: DuckDBConnection[] = [];
 
   constructor(
     /** Where outputs are kept as Parquet for later runs and other processes; null keeps none. */
@@ -137,11 +139,14 @@ export class OutputStore {
     try {
       await fs.mkdir(this.cacheDir, { recursive: true });
       // A connection of its own: the copy never waits on (or blocks) the control connection.
-      const connection = await this.connect();
+      const connection = this.copiers.pop() ?? (await this.connect());
       try {
         await connection.run(`COPY ${quoteIdentifier(uuid)} TO ${quoteLiteral(draft)} (FORMAT parquet)`);
-      } finally {
+        this.copiers.push(connection);
+      } catch (e) {
+        // A connection whose statement failed (an interrupt) is not trusted again.
         connection.closeSync();
+        throw e;
       }
       await commitOutput(draft, file);
     } catch (e) {

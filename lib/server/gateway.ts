@@ -26,7 +26,7 @@ export interface GatewayOptions {
   kernelEnv?: Record<string, string>;
   /** A kernel with no tab open on it and nothing running stops after this long (ms); default 30 min. */
   idleKernelMs?: number;
-  /** The workspace's secrets (name -> value) for kernels, read before each block; none when absent. */
+  /** The workspace's secrets (name -> value) for kernels, read at each run's first block; none when absent. */
   secrets?: () => Promise<Record<string, string>>;
   /** Records every editor run in the run history (kind `editor`); none when absent. */
   recorder?: RunRecorder;

@@ -13,6 +13,9 @@ import { dataDirOf } from '../project/paths';
 
 type Emit = (message: ServerMessage) => void;
 
+/** How long a kernel stays idle before the browser is told (ms). */
+const IDLE_SHOWN_AFTER_MS = 30;
+
 /** Where the editor's runs are recorded (kind `editor`), and the live process that drives them. */
 export interface RunRecorder {
   store: Store;
@@ -40,7 +43,7 @@ export class PipelineSession {
     envDefaults: Record<string, string> = {},
     /** Whose kernel this is: each user's outputs are cached in a folder of their own. */
     userId = 'default',
-    /** The workspace's secrets, read before each block (KernelOptions.secrets). */
+    /** The workspace's secrets, read at each run's first block (KernelOptions.secrets). */
     secrets?: () => Promise<Record<string, string>>,
     /** Records each run in the store; runs are not recorded without it. */
     private readonly recorder: RunRecorder | null = null,
@@ -49,7 +52,21 @@ export class PipelineSession {
     this.ref = { project, pipeline };
     const dataDir = dataDirOf(projectDir);
     this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, secrets, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline), waitForOutputCopies: false });
-    this.kernel.onState((status: KernelState) => this.publish({ type: 'kernel_status', ...this.ref, status }));
+    // Between the blocks of a run the kernel is idle for a moment: told only if it stays idle, so a
+    // 40-block run is not 80 messages of busy/idle flicker.
+    let idleTimer: NodeJS.Timeout | null = null;
+    let shown: KernelState | null = null;
+    const show = (status: KernelState) => {
+      if (status === shown) return;
+      shown = status;
+      this.publish({ type: 'kernel_status', ...this.ref, status });
+    };
+    this.kernel.onState((status: KernelState) => {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = null;
+      if (status === 'idle') idleTimer = setTimeout(() => show('idle'), IDLE_SHOWN_AFTER_MS);
+      else show(status);
+    });
   }
 
   private publish(message: ServerMessage): void {
@@ -103,6 +120,8 @@ export class PipelineSession {
     const abort = new AbortController();
     this.runs.set(runId, abort);
     const hooks = new RunLifecycleHooks().onAny((e) => {
+      // The notebook shows attempts through block_status (running with its attempt, queued with the retry's wait).
+      if (e.type === 'attempt_finished') return;
       if (e.type === 'block_status' && e.status === 'running') this.latest.delete(`error/${e.block}`);
       this.publish({ ...e, ...this.ref });
     });

@@ -21,7 +21,7 @@ export interface ExecuteRunOptions {
   run: RunRow;
   projectsDir: string;
   kernelEnv?: Record<string, string>;
-  /** The workspace's secrets, read before each block (KernelOptions.secrets); none when absent. */
+  /** The workspace's secrets, read at the run's first block (KernelOptions.secrets); none when absent. */
   secrets?: () => Promise<Record<string, string>>;
   /** Aborted when the run is cancelled or the worker shuts down (see `reason`). */
   signal: AbortSignal;

@@ -12,7 +12,7 @@ export interface WorkerOptions {
   projectsDir: string;
   kernelEnv?: Record<string, string>;
   /**
-   * The workspace's secrets for kernels, read before each block; by default those in `store`,
+   * The workspace's secrets for kernels, read at each run's first block; by default those in `store`,
    * decrypted with the key of `projectsDir` (GRIMOIRE_SECRET_KEY or .grimoire/secret.key).
    */
   secrets?: () => Promise<Record<string, string>>;
