@@ -114,12 +114,13 @@ export class TriggerRepository {
 
   /** The earliest next_check_at of the triggers that can fire: when the scheduler must wake. */
   async nextCheck(): Promise<Date | null> {
-    const res = await this.db.pool.query<{ at: Date | null }>(
-      `SELECT min(COALESCE(next_check_at, '-infinity'::timestamptz)) AS at FROM triggers WHERE schedule_type = 'time' AND status = 'active' AND in_file`,
+    // No '-infinity' stand-in for "due at once": pg hands infinities back as numbers, not Dates.
+    const res = await this.db.pool.query<{ at: unknown; due_now: unknown }>(
+      `SELECT min(next_check_at) AS at, bool_or(next_check_at IS NULL) AS due_now FROM triggers WHERE schedule_type = 'time' AND status = 'active' AND in_file`,
     );
-    const at = res.rows[0]?.at ?? null;
-    if (at === null) return null;
-    return Number.isFinite(at.getTime()) ? at : new Date(0);
+    const row = res.rows[0];
+    if (row?.due_now === true) return new Date(0);
+    return row?.at instanceof Date ? row.at : null;
   }
 
   /** Appends one scheduling decision to the trigger's history, in the caller's transaction. */

@@ -59,13 +59,16 @@ after(async () => {
   await project?.cleanup();
 });
 
-/** Statements that described a table so far: describe() reads the column names with LIMIT 0. */
+/**
+ * Statements that described a table so far: a block's output is described by its preview's
+ * `SELECT * FROM t LIMIT n` (describeWithHead), an output read back from Parquet by describe()'s `LIMIT 0`.
+ */
 async function describes(): Promise<string[]> {
   const reader = await log.runAndReadAll("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'");
   return reader
     .getRowObjectsJS()
     .map((r) => String(r.message))
-    .filter((sql) => /^SELECT \* FROM \S+ LIMIT 0$/.test(sql.trim()));
+    .filter((sql) => /^SELECT \* FROM \S+ LIMIT \d+$/.test(sql.trim()));
 }
 
 function run(block: string, descriptions: OutputDescriptions): Promise<BlockOutcome> {

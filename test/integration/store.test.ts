@@ -44,6 +44,16 @@ describe(`metadata store (${process.env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' 
     assert.equal((await store.triggers.get('p', 'etl', 'api'))?.in_file, false);
   });
 
+  test('a time trigger due at once makes the scheduler\'s next check the epoch, a Date, not an infinity', async () => {
+    const [hourly] = await store.triggers.sync('due', 'etl', triggers('triggers:\n  - name: hourly\n    schedule_interval: "@hourly"\n'), new Date());
+    assert.ok(hourly);
+    // A decision that leaves the trigger due at once (advance's null), as the scheduler makes.
+    await store.tx((c) => store.triggers.advance(c, hourly.id, null, null, new Date()));
+    const next = await store.triggers.nextCheck();
+    assert.ok(next instanceof Date, `next check is ${String(next)}`);
+    assert.equal(next.getTime(), 0);
+  });
+
   test('a scheduled execution is created once, however many ask at the same time', async () => {
     const t = await store.triggers.get('p', 'etl', 'daily');
     assert.ok(t);
