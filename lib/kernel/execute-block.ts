@@ -31,6 +31,11 @@ export interface KernelEnv {
    * statement's progress on it (a per-connection setting, made in the same round trip).
    */
   connect: (options?: { progress: boolean }) => Promise<DuckDBConnection>;
+  /**
+   * Hands a block's connection back when the block completed and its session left it as opened
+   * (QuerySession.reusable): the next block skips opening one. Otherwise it is closed.
+   */
+  release: (connection: DuckDBConnection, reusable: boolean) => void;
   store: OutputStore;
   projectDir: string;
   dataDir: string;
@@ -192,6 +197,7 @@ async function runSql(
     // Mage's data_provider: the SQL runs in Postgres and its result becomes the block's output.
     const profile = typeof cmd.block.configuration.data_provider_profile === 'string' ? cmd.block.configuration.data_provider_profile : 'default';
     const config = requirePostgres(profiles, profile);
+    session.markChanged();
     const client = await connectPostgres(config, profile);
     try {
       await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, target, false, (rows) => update({ rows })));
@@ -212,6 +218,7 @@ async function runSql(
   const profile = typeof named === 'string' ? requireProfile(profiles, named) : profiles.get('default');
   const file = profile?.duckdbDatabase === undefined ? undefined : path.resolve(env.projectDir, profile.duckdbDatabase);
   if (profile && file && (asked || (await exists(file)))) {
+    session.markChanged();
     return env.databases.with(session.connection, file, profile.name, () => session.materialize(sql, target, false));
   }
   return session.materialize(sql, target, false);
@@ -234,6 +241,7 @@ export async function executeBlock(
   env.connections.add(connection);
   const progress = watch(connection);
   const session = new QuerySession(connection);
+  let completed = false;
   staging += 1;
   const target = `__next_${cmd.block.uuid}_${process.pid}_${staging}`;
   let profiles: ReadonlyMap<string, IoProfile> = new Map();
@@ -244,8 +252,11 @@ export async function executeBlock(
     profiles = await loadProfiles(env.projectDir, process.env, cmd.secrets);
     const destination = readDestination(cmd.block.configuration);
     if (!destination.ok) throw new InvalidBlockError(destination.message);
-    if (cmd.block.language === 'typescript') ({ rowCount: knownRowCount, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
-    else knownRowCount = await runSql(cmd, env, session, target, profiles, progress);
+    if (cmd.block.language === 'typescript') {
+      // Its code may do anything with the connection (ctx.query's temp tables, ctx.io): never reused.
+      session.markChanged();
+      ({ rowCount: knownRowCount, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
+    } else knownRowCount = await runSql(cmd, env, session, target, profiles, progress);
     // Described once, with the preview's rows: the count DuckDB reported when it made the table.
     const described = await describeWithHead(session.connection, quoteIdentifier(target), cmd.previewRows, knownRowCount);
     const output = new Frame(quoteIdentifier(target), described.columns, described.rowCount, session);
@@ -254,6 +265,7 @@ export async function executeBlock(
     if (abandoned()) throw new Error(`block ${cmd.block.uuid} already failed; its output is dropped`);
     await env.store.publish(cmd.block.uuid, target);
     if (destination.value) {
+      session.markChanged();
       const written = { table: quoteIdentifier(cmd.block.uuid), rowCount: output.rowCount };
       console.log(await writeDestination(session, written, destination.value, env, profiles, progress));
     }
@@ -262,6 +274,7 @@ export async function executeBlock(
     // output on disk. The copy ran meanwhile, beside the destination write and the preview.
     if (env.waitForOutputCopies) await env.store.durable(cmd.block.uuid);
     else void env.store.durable(cmd.block.uuid).catch((e: unknown) => env.log(`kernel: the output of ${cmd.block.uuid} was not saved as Parquet: ${e instanceof Error ? e.message : String(e)}\n`));
+    completed = true;
     return { status: 'completed', durationMs: performance.now() - started, preview: result };
   } catch (e) {
     await env.store.dropStaging(target).catch(() => undefined);
@@ -273,6 +286,6 @@ export async function executeBlock(
   } finally {
     progress.stop();
     env.connections.delete(connection);
-    connection.closeSync();
+    env.release(connection, completed && session.reusable);
   }
 }

@@ -142,7 +142,23 @@ function withoutPrefix(message: string, prefix: string): string {
 
 export class QuerySession {
   private counter = 0;
+  /**
+   * Whether anything but our own CREATE TABLE ... AS of one query ran on the connection (a block's
+   * extra statements, temp tables, an attached database): such a connection is closed, never
+   * handed to another block.
+   */
+  private changed = false;
   constructor(readonly connection: DuckDBConnection) {}
+
+  /** The connection is as it was opened, apart from the block's output table: another block may use it. */
+  get reusable(): boolean {
+    return !this.changed;
+  }
+
+  /** Something outside this session's knowledge used the connection (TypeScript blocks, other databases). */
+  markChanged(): void {
+    this.changed = true;
+  }
 
   nextTempName(): string {
     this.counter += 1;
@@ -150,16 +166,15 @@ export class QuerySession {
   }
 
   /**
-   * Runs every statement; the last one's result becomes `target` (a CREATE TABLE AS for a query, so
-   * the rows never leave DuckDB). Statements that return nothing leave an empty result.
-   */
-  /**
-   * Runs a block's SQL and keeps its last statement's result as table `target`. Resolves with the
-   * table's row count when DuckDB reported it (CREATE TABLE ... AS does), else null.
+   * Runs every statement of a block's SQL; the last one's result becomes table `target` (a CREATE
+   * TABLE AS for a query, so the rows never leave DuckDB; statements that return nothing leave an
+   * empty result). Resolves with the table's row count when DuckDB reported it, else null.
    */
   async materialize(sql: string, target: string, temporary: boolean): Promise<number | null> {
     const statements = await splitStatements(this.connection, sql);
     const last = statements.pop();
+    // Statements before the last may change the connection (SET, USE, temp objects): not reused then.
+    if (statements.length > 0 || temporary) this.changed = true;
     for (const s of statements) await this.runStatement(s);
     const create = `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(target)} AS `;
     if (!last) {
@@ -176,6 +191,7 @@ export class QuerySession {
       const message = e instanceof Error ? e.message : String(e);
       if (!message.startsWith('Parser Error')) throw new SqlStatementError(withoutPrefix(message, create), last);
     }
+    this.changed = true;
     let kind: StatementType | undefined;
     try {
       kind = (await this.connection.prepare(last.text)).statementType;

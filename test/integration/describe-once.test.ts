@@ -42,6 +42,7 @@ before(async () => {
     connect,
     // No Parquet copies: the outputs stay in this DuckDB, as in a one-shot run.
     store: new OutputStore(null, await connect(), connect),
+    release: (connection) => connection.closeSync(),
     waitForOutputCopies: true,
     projectDir: project.dir,
     dataDir: dataDirOf(project.dir),
