@@ -69,6 +69,20 @@ export class BlockRunRepository {
   }
 
   /**
+   * Records an attempt lost when its host stopped (a worker draining): ended `cancelled`, and not
+   * counted against the block's retry_config when the run resumes (attempt_base moves past it).
+   */
+  async loseAttempt(runId: string, block: string, ended: { attempt: number; at: Date; durationMs: number; error: JsonObject | null }): Promise<void> {
+    await this.db.pool.query(
+      `WITH lost AS (
+         UPDATE block_run_attempts a SET status = 'cancelled', finished_at = $4, duration_ms = $5, error = $6
+           FROM block_runs b WHERE b.id = a.block_run_id AND b.run_id = $1 AND b.block_uuid = $2 AND a.attempt = $3 RETURNING b.id)
+       UPDATE block_runs SET attempt_base = attempt_base + 1 WHERE id IN (SELECT id FROM lost)`,
+      [runId, block, ended.attempt, ended.at, ended.durationMs, ended.error ? JSON.stringify(ended.error) : null],
+    );
+  }
+
+  /**
    * Records how an attempt ended (duration in ms) together with its block run's move, in one
    * statement: a crash never leaves a completed attempt under a block still running.
    */

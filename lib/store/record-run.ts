@@ -107,7 +107,7 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
       if (e.status !== 'completed' && e.error) log(e.runId, e.block, 'system', `attempt ${e.attempt} ${e.lost || e.status === 'cancelled' ? 'stopped' : 'failed'}: ${e.error.message}`);
       await flush();
       // A lost attempt (the host is stopping) is followed by no move of its block: record it now.
-      if (e.lost) await store.blockRuns.finishAttempt(e.runId, e.block, endOf(e));
+      if (e.lost) await store.blockRuns.loseAttempt(e.runId, e.block, endOf(e));
       else finishedAttempt.set(e.block, e);
     })
     .on('block_status', async (e) => {

@@ -136,6 +136,25 @@ describe('runs through workers', () => {
     assert.deepEqual(d.blocks.map((b) => b.status), ['cancelled', 'cancelled']);
   });
 
+  test('a worker that stops (SIGTERM) mid-block hands the run back; the lost attempt does not count against retries', async () => {
+    await worker.stop();
+    const leaving = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
+    await leaving.start();
+    const run = await newRun('restart_noretry');
+    try {
+      await waitFor('sleepy to sleep', async () => (await store.logs.list(run.id, { search: 'sleepy: sleeping' })).length > 0);
+    } finally {
+      await leaving.stop();
+    }
+    assert.equal((await store.runs.get(run.id))?.status, 'initial', 'handed back to the queue');
+    worker = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
+    await worker.start();
+    const d = await finished(run.id);
+    // restart_noretry has no retries: only a lost attempt that does not count lets it complete.
+    assert.equal(d.run.status, 'completed');
+    assert.deepEqual(d.attempts.filter((a) => a.block_uuid === 'sleepy').map((a) => [a.attempt, a.status]), [[1, 'cancelled'], [2, 'completed']]);
+  });
+
   test('two workers share the queue without running a run twice', async () => {
     const second = new Worker({ store: await env.open(), projectsDir: projects.root, concurrency: 2 });
     await second.start();
