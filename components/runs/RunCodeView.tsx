@@ -2,6 +2,7 @@
 
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { z } from 'zod';
+import { meSchema } from '@/lib/protocol/access-api';
 import { diffCounts, lineDiff } from '@/lib/ui/line-diff';
 import { call, runCodeSchema, type PinnedFileJson, type RunCodeJson } from './api';
 import styles from './runs.module.css';
@@ -25,6 +26,14 @@ export function RunCodeView({ runId, pipeline, block }: { runId: string; pipelin
   }, [base]);
   // The pinned code never changes: it is loaded once per run, and again after a restore.
   useEffect(() => void load(), [load]);
+  // Restoring writes a file: an editor's right. A viewer sees the code and the diff, not the button.
+  const [canRestore, setCanRestore] = useState(false);
+  useEffect(() => {
+    void call('/api/auth/me', meSchema).then(
+      (me) => setCanRestore(me.user.role !== 'viewer'),
+      () => setCanRestore(false),
+    );
+  }, []);
 
   if (!code) return <p className="muted">{error ?? 'Loading code…'}</p>;
   const file = code.blocks[block];
@@ -34,14 +43,14 @@ export function RunCodeView({ runId, pipeline, block }: { runId: string; pipelin
     <section aria-label={`Code of ${block}`}>
       <h2 style={{ marginTop: 12 }}>Code of {block}</h2>
       {pinned ? (
-        <PinnedFile key={pinned.path} runId={runId} file={pinned} onRestored={load} />
+        <PinnedFile key={pinned.path} runId={runId} file={pinned} onRestored={load} canRestore={canRestore} />
       ) : (
         <p className="muted">{code.files.length === 0 ? 'This run is from before runs kept their code.' : `The run did not record code for ${block}${file ? ` (${file})` : ''}.`}</p>
       )}
       {metadata && (
         <details style={{ marginTop: 8 }}>
           <summary className="muted">metadata.yaml as the run read it</summary>
-          <PinnedFile runId={runId} file={metadata} onRestored={load} />
+          <PinnedFile runId={runId} file={metadata} onRestored={load} canRestore={canRestore} />
         </details>
       )}
     </section>
@@ -51,7 +60,7 @@ export function RunCodeView({ runId, pipeline, block }: { runId: string; pipelin
 type Tab = 'code' | 'diff';
 
 /** One pinned file: as run, or diffed against now, with its restore button. */
-function PinnedFile({ runId, file, onRestored }: { runId: string; file: PinnedFileJson; onRestored: () => Promise<void> }) {
+function PinnedFile({ runId, file, onRestored, canRestore }: { runId: string; file: PinnedFileJson; onRestored: () => Promise<void>; canRestore: boolean }) {
   const [tab, setTab] = useState<Tab>('code');
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
@@ -85,9 +94,11 @@ function PinnedFile({ runId, file, onRestored }: { runId: string; file: PinnedFi
           <button type="button" role="tab" aria-selected={tab === 'code'} onClick={() => setTab('code')}>As run</button>
           <button type="button" role="tab" aria-selected={tab === 'diff'} onClick={() => setTab('diff')}>Diff with current</button>
         </span>
-        <button type="button" onClick={restore} disabled={busy || same} title={same ? 'the file already holds this version' : 'write this version back to the file'}>
-          Restore this version
-        </button>
+        {canRestore && (
+          <button type="button" onClick={restore} disabled={busy || same} title={same ? 'the file already holds this version' : 'write this version back to the file'}>
+            Restore this version
+          </button>
+        )}
       </div>
       {message && <p className={message.ok ? 'muted' : styles.error} role={message.ok ? 'status' : 'alert'}>{message.text}</p>}
       {tab === 'code' ? (

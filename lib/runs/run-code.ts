@@ -5,7 +5,7 @@
  * (lib/server/editor-service.ts), so the path guard, compare-and-swap and the tabs' broadcast apply.
  */
 import { relativeSegments } from '../access/path-guard';
-import { notFound, userErrorCode } from '../errors';
+import { notFound, UserError, userErrorCode } from '../errors';
 import { parsePipeline } from '../pipeline/parse-pipeline';
 import { MISSING_VERSION, versionOf } from '../project/versions';
 import { projectFileText, saveFileOfPipeline, savePipelineYaml } from '../server/editor-service';
@@ -91,12 +91,17 @@ export async function restoreRunFile(store: RunCodeStore, runId: string, path: s
   const pinned = (await store.code.ofRun(runId)).find((f) => f.path === path);
   if (!pinned) throw notFound(`run ${runId} did not run ${path}: only the files it ran can be restored`);
   const over = version ?? versionOfText(await projectFileText(run.project, path));
-  if (path === pipelineMetadataPath(run.pipeline)) {
-    const saved = await savePipelineYaml(run.project, run.pipeline, pinned.content, over);
+  try {
+    const saved =
+      path === pipelineMetadataPath(run.pipeline)
+        ? await savePipelineYaml(run.project, run.pipeline, pinned.content, over)
+        : await saveFileOfPipeline(run.project, run.pipeline, path, pinned.content, over);
     return { path, version: saved.version };
+  } catch (e) {
+    // The save path's conflict speaks of the editor's kept edits; here nothing was being edited.
+    if (userErrorCode(e) === 'conflict') throw new UserError('conflict', `${path} changed since this page loaded it: reload the run page to see its text now, then restore again`);
+    throw e;
   }
-  const saved = await saveFileOfPipeline(run.project, run.pipeline, path, pinned.content, over);
-  return { path, version: saved.version };
 }
 
 function versionOfText(text: string | null): string {

@@ -147,6 +147,8 @@ describe('restore this version', () => {
   test('a version the page did not see is refused (409) and nothing is written', async () => {
     const res = await restore(run2, { path: 'data_loaders/load_taxi.ts', version: 'not-the-version' });
     assert.equal(res.status, 409);
+    const answer = errorAnswer.parse(await res.json());
+    assert.equal(answer.error.message, 'data_loaders/load_taxi.ts changed since this page loaded it: reload the run page to see its text now, then restore again');
     assert.equal(await file('data_loaders/load_taxi.ts'), LOAD_V3);
   });
 
