@@ -47,7 +47,7 @@ export async function saveBlockFile(projectDir: string, pipeline: string, block:
  * Saves a project file by its project-relative path (`transformers/clean.ts`), through the path
  * guard (invalid_input for `..`, absolute paths, links that leave the project) and only over
  * `version` (versionOf its text, or MISSING_VERSION to create it): else a conflict, and nothing is
- * written. Used for a block's code and for restoring a file a run pinned, whose block may since
+ * written; text identical to the file's succeeds without writing. Used for a block's code and for restoring a file a run pinned, whose block may since
  * have been renamed or removed from the pipeline.
  */
 export async function saveProjectFile(projectDir: string, file: string, content: string, version: string): Promise<{ file: string; version: string }> {
@@ -59,6 +59,9 @@ export async function saveProjectFile(projectDir: string, file: string, content:
     } catch {
       current = MISSING_VERSION;
     }
+    // Two tabs of one browser share a draft, so both may save the same text: the second finds it
+    // already there, which is agreement, not a conflict.
+    if (current === versionOf(content)) return { file, version: current };
     if (current !== version) throw conflict(`${file} changed since it was loaded (in another tab or on disk); your edits are kept in the editor`);
     await writeFileAtomic(abs, content);
     return { file, version: versionOf(content) };

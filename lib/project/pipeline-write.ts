@@ -244,7 +244,10 @@ export async function applyEditorEdits(projectDir: string, project: string, pipe
       } else if (op.from) {
         const source = guardPath(projectDir, op.from);
         if (await exists(target)) throw conflict(`${op.file} already exists: choose another name`);
-        if (await exists(source)) await fs.rename(source, target);
+        // Under the file's lock, so a save in flight lands before the move or finds the file gone, never a stray copy.
+        await withFileLock(source, async () => {
+          if (await exists(source)) await fs.rename(source, target);
+        });
       }
     }
     await writeFileAtomic(file, next);

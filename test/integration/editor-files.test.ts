@@ -62,6 +62,9 @@ test('block saves are refused over a version that changed', async () => {
   assert.notEqual(saved.version, loaded.version);
   await assert.rejects(saveBlockFile(project.dir, 'p', 'out', 'SELECT 2;\n', loaded.version), /changed since it was loaded/);
   assert.equal((await readBlockFile(project.dir, 'p', 'out')).content, 'SELECT 1 AS one;\n');
+  // Two tabs sharing a draft save the same text over the same old version: the second agrees, not conflicts.
+  const again = await saveBlockFile(project.dir, 'p', 'out', 'SELECT 1 AS one;\n', loaded.version);
+  assert.equal(again.version, saved.version);
 });
 
 test('variables are added, changed and removed in metadata.yaml, keeping its comments', async () => {
