@@ -24,6 +24,22 @@ export class SqlTemplateError extends Error {
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true, trimBlocks: false });
 
 /**
+ * Templates by their text, compiled on first render: a block runs the same SQL many times (retries,
+ * re-runs, every run of a kernel), and compiling costs more than rendering. Bounded: a kernel
+ * that saw many texts starts over.
+ */
+const compiled = new Map<string, nunjucks.Template>();
+function templateOf(text: string): nunjucks.Template {
+  let template = compiled.get(text);
+  if (!template) {
+    if (compiled.size >= 256) compiled.clear();
+    template = new nunjucks.Template(text, env);
+    compiled.set(text, template);
+  }
+  return template;
+}
+
+/**
  * Renders a SQL block with Jinja semantics (nunjucks): `{{ df_1 }}`, `{{ my_upstream }}`,
  * `{{ variables('name') }}`, `{{ execution_date }}`, `{{ ds }}`, `{{ mage_secret_var('NAME') }}`.
  * Throws SqlTemplateError with the cause (an unknown name, variable or secret) in its message.
@@ -45,7 +61,7 @@ export function renderSqlTemplate(text: string, ctx: SqlTemplateContext): string
   };
   names.mage_secret_var = templateSecretVar(ctx.secrets ?? {});
   try {
-    return env.renderString(text, names);
+    return templateOf(text).render(names);
   } catch (e) {
     const raw = e instanceof Error ? e.message : String(e);
     // nunjucks prefixes "(unknown path) [Line 3, Column 9]\n  Error: ..."; its line is not reliable
