@@ -12,7 +12,7 @@ import { preloadPostgresDriver } from '../io/postgres-client';
 import { warmUpEncoder } from '../io/pg-binary';
 import { BlockExitError } from './block-exit';
 import { executeBlock, toBlockError, type KernelEnv } from './execute-block';
-import { kernelCommandSchema, type KernelCommand, type KernelEvent } from './ipc';
+import { kernelCommandSchema, kernelInitSchema, OUTPUT_COPIES, type KernelCommand, type KernelEvent } from './ipc';
 import { OutputStore } from './outputs';
 import { BlockProgressReporter } from './progress';
 import { killOwnGroup, watchParent } from './process-group';
@@ -28,7 +28,8 @@ const OUTPUTS_DATABASE = 'grimoire';
 const current = new AsyncLocalStorage<{ runId: string; block: string }>();
 
 function send(event: KernelEvent): void {
-  process.send?.(event);
+  // Copies finishing after the host hung up (it is closing the kernel) have nobody to tell.
+  if (process.connected) process.send?.(event);
 }
 
 /** stderr as it is before blocks' output is captured: for the kernel's own last words. */
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
     connections,
     databases: new ProfileDatabases(),
     log: (text) => process.stderr.write(text),
-    waitForOutputCopies: process.env.GRIMOIRE_WAIT_FOR_OUTPUT_COPIES !== '0',
+    outputCopies: OUTPUT_COPIES.find((m) => m === process.env.GRIMOIRE_OUTPUT_COPIES) ?? 'wait',
   };
   // Each output is described once, when its block completes; pages of it reuse that.
   const descriptions = new OutputDescriptions();
@@ -208,6 +209,12 @@ async function main(): Promise<void> {
             running.delete(runKey);
             logged.delete(runKey);
             send({ type: 'block_done', runId: cmd.runId, block: cmd.block.uuid, outcome });
+            if (outcome.status === 'completed' && env.outputCopies === 'report') {
+              env.store.durable(cmd.block.uuid).then(
+                () => send({ type: 'output_saved', runId: cmd.runId, block: cmd.block.uuid }),
+                (e: unknown) => send({ type: 'output_saved', runId: cmd.runId, block: cmd.block.uuid, error: redactKnown(e instanceof Error ? e.message : String(e)) }),
+              );
+            }
           });
         return;
       }
@@ -259,7 +266,31 @@ async function main(): Promise<void> {
   }, 50);
 }
 
-main().catch((e: unknown) => {
+/**
+ * A standby kernel (GRIMOIRE_STANDBY=1, see standby.ts) has loaded everything above and waits for
+ * a host to adopt it: the init message gives the settings other kernels get in their environment.
+ * A host that goes away first ends it.
+ */
+function standBy(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const leave = () => process.exit(0);
+    process.once('disconnect', leave);
+    process.once('message', (raw: unknown) => {
+      process.off('disconnect', leave);
+      const parsed = kernelInitSchema.safeParse(raw);
+      if (!parsed.success) {
+        reject(new Error(`a standby kernel needs its init first: ${parsed.error.message}`));
+        return;
+      }
+      Object.assign(process.env, parsed.data.settings);
+      delete process.env.GRIMOIRE_STANDBY;
+      resolve();
+    });
+    send({ type: 'standby' });
+  });
+}
+
+(process.env.GRIMOIRE_STANDBY === '1' ? standBy() : Promise.resolve()).then(main).catch((e: unknown) => {
   process.stderr.write(`kernel failed to start: ${e instanceof Error ? e.stack : String(e)}\n`);
   process.exit(1);
 });

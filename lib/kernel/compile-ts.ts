@@ -31,7 +31,11 @@ export async function compileBlock(sourceFile: string, buildDir: string, uuid: s
   try {
     // Bundled so that relative imports (a project's utils/) resolve from the block's own folder;
     // packages stay external and resolve from the project upwards at run time.
+    // esbuild takes its default working folder once, when it is loaded: a kernel started ahead of
+    // need (standby.ts) moved to its project after that, so the folder is said each time.
+    const workingDir = process.cwd();
     const result = await build({
+      absWorkingDir: workingDir,
       entryPoints: [sourceFile],
       bundle: true,
       packages: 'external',
@@ -45,7 +49,7 @@ export async function compileBlock(sourceFile: string, buildDir: string, uuid: s
       logLevel: 'silent',
     });
     code = result.outputFiles[0]?.text ?? '';
-    inputs = Object.keys(result.metafile.inputs).map((f) => path.resolve(f));
+    inputs = Object.keys(result.metafile.inputs).map((f) => path.resolve(workingDir, f));
   } catch (e) {
     const first = e && typeof e === 'object' && 'errors' in e && Array.isArray(e.errors) ? e.errors[0] : undefined;
     const loc: unknown = first && typeof first === 'object' && 'location' in first ? first.location : undefined;

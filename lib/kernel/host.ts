@@ -1,7 +1,8 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { childEntry } from './child-entry';
-import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelCommand, type KernelEvent } from './ipc';
+import { forkKernel } from './fork-kernel';
+import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelCommand, type KernelEvent, type KernelInit, type KernelSettings, type OutputCopies } from './ipc';
+import { type KernelStandby } from './standby';
 import { kernelEnvironment } from './kernel-env';
 import { killProcessGroup } from './process-group';
 import { secretEnvValues, ValueMask } from './value-mask';
@@ -21,12 +22,15 @@ export interface KernelOptions {
    * DuckDB and never again, so writing them out would only cost time, disk and memory).
    */
   cacheDir?: string | null;
+  /** Where to take a kernel started ahead of need (a worker's); by default each kernel starts afresh. */
+  standby?: KernelStandby;
   /**
-   * Whether a block completes only once its output's Parquet copy is on disk (default true: a
-   * resumed run must find it). The editor passes false: its runs are never resumed, and the copy
-   * then costs its user nothing.
+   * When a completed block's output must be in its Parquet file (default `wait`: before the block
+   * is answered for, as a resumed run must find it). `report`: behind the answer, and
+   * outputSaved() says when (a worker records the block completed only then, while downstream
+   * blocks already run). `background`: behind the answer (the editor: its runs are never resumed).
    */
-  waitForOutputCopies?: boolean;
+  outputCopies?: OutputCopies;
   /**
    * Environment defaults for blocks (e.g. POSTGRES_* of the embedded server); the real environment
    * wins. They travel with each block, so they may be set after the kernel started (setEnvDefaults).
@@ -65,6 +69,22 @@ interface Pending {
  * child can go away (crash, `kill`, interrupt of an endless loop) into failed outcomes, so callers
  * always get an answer. A dead kernel is restarted on the next request.
  */
+/** One output copy's end: `settle(null)` saved, `settle(reason)` not; the first settle counts. */
+interface CopyWait {
+  saved: Promise<void>;
+  settle(error: string | null): void;
+}
+
+function copyWait(): CopyWait {
+  let settle: (error: string | null) => void = () => undefined;
+  const saved = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === null ? resolve() : reject(new Error(error)));
+  });
+  // Nobody may ever ask (a run that stopped): an unasked failure is not an unhandled rejection.
+  saved.catch(() => undefined);
+  return { saved, settle };
+}
+
 export class KernelHost {
   private child: ChildProcess | null = null;
   private ready: Promise<void> | null = null;
@@ -73,12 +93,16 @@ export class KernelHost {
   private readonly progressListeners = new Set<ProgressListener>();
   private readonly stateListeners = new Set<StateListener>();
   private readonly questions = new Map<string, (result: OutputResult) => void>();
+  /** Output copies told or asked about (outputCopies 'report'), by `<runId>/<block>`. */
+  private readonly copies = new Map<string, CopyWait>();
   private stderrTail = '';
   private interrupting = false;
   private questionCounter = 0;
   private runSecrets: { runId: string; read: ReturnType<KernelHost['readSecrets']> } | null = null;
   /** Interrupts so far: a block whose execute began before the latest one is not sent to the kernel. */
   private interrupts = 0;
+  /** close() was called: a kernel adopted after that is ended at once. */
+  private closed = false;
   state: KernelState = 'dead';
 
   private envDefaults: Record<string, string>;
@@ -127,30 +151,28 @@ export class KernelHost {
     for (const l of this.stateListeners) l(state);
   }
 
-  private start(): Promise<void> {
+  private async start(): Promise<void> {
     this.setState('starting');
     this.stderrTail = '';
-    const entry = childEntry();
-    // Not process.env as is: Grimoire's own credentials (GRIMOIRE_*, DATABASE_URL, PGPASSWORD) stay here.
-    const env = kernelEnvironment(process.env, this.envDefaults, {
+    const own: KernelSettings = {
       GRIMOIRE_PROJECT_DIR: path.resolve(this.options.projectDir),
       GRIMOIRE_DATA_DIR: path.resolve(this.options.dataDir),
       // Empty: no output cache (see `cacheDir`).
       GRIMOIRE_CACHE_DIR: this.options.cacheDir === null ? '' : path.resolve(this.options.cacheDir ?? path.join(this.options.dataDir, 'cache', this.options.pipelineUuid)),
       GRIMOIRE_PIPELINE: this.options.pipelineUuid,
-      GRIMOIRE_WAIT_FOR_OUTPUT_COPIES: this.options.waitForOutputCopies === false ? '0' : '1',
-    });
+      GRIMOIRE_OUTPUT_COPIES: this.options.outputCopies ?? 'wait',
+    };
+    // A kernel started ahead of need (a worker's), else a new one.
+    const adopted = (await this.options.standby?.take()) ?? null;
+    if (this.closed) {
+      if (adopted) killProcessGroup(adopted.child);
+      throw new Error('the kernel host closed while its kernel was starting');
+    }
+    // Not process.env as is: Grimoire's own credentials (GRIMOIRE_*, DATABASE_URL, PGPASSWORD) stay here.
+    const env = adopted?.env ?? kernelEnvironment(process.env, this.envDefaults, own);
     // A block may print the environment it was given: its passwords are hidden like secrets.
     this.mask.add(secretEnvValues(env));
-    const child = fork(entry.file, [], {
-      cwd: this.options.projectDir,
-      execArgv: entry.execArgv,
-      env,
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-      // A process group of its own, so a kill reaches what its blocks started (process-group.ts).
-      // It still ends with this process: it exits when the IPC channel closes.
-      detached: true,
-    });
+    const child = adopted?.child ?? forkKernel(env, this.options.projectDir);
     this.child = child;
     child.stderr?.on('data', (d: Buffer) => {
       // Keep the end of stderr: it explains a crash better than an exit code.
@@ -168,6 +190,9 @@ export class KernelHost {
         }
         const event = parsed.data;
         switch (event.type) {
+          case 'standby':
+            // Told to the standby that started it, before this host adopted it.
+            return;
           case 'ready':
             this.setState(this.pending.size > 0 ? 'busy' : 'idle');
             resolve();
@@ -182,6 +207,9 @@ export class KernelHost {
             return;
           case 'block_done':
             this.settle(`${event.runId}/${event.block}`, event.outcome);
+            return;
+          case 'output_saved':
+            this.copyOf(event.runId, event.block).settle(event.error === undefined ? null : this.mask.text(event.error));
             return;
           case 'output_answer': {
             const waiting = this.questions.get(event.requestId);
@@ -210,6 +238,10 @@ export class KernelHost {
           this.pending.delete(key);
           p.resolve({ status: 'failed', durationMs: Date.now() - p.started, error: why });
         }
+        for (const [key, copy] of this.copies) {
+          this.copies.delete(key);
+          copy.settle(`the kernel stopped before the output of ${key.slice(key.indexOf('/') + 1)} was saved`);
+        }
         for (const [id, answer] of this.questions) {
           this.questions.delete(id);
           answer({ ok: false, message: 'the kernel stopped before it answered; try again' });
@@ -221,6 +253,10 @@ export class KernelHost {
     });
     // The exit handler rejects even after a successful start; nobody waits then.
     ready.catch(() => undefined);
+    if (adopted) {
+      const init: KernelInit = { type: 'init', settings: own };
+      child.send(init);
+    }
     return ready;
   }
 
@@ -302,6 +338,32 @@ export class KernelHost {
     return outcome;
   }
 
+  /**
+   * With outputCopies 'report': resolves once the output block `block` of run `runId` completed
+   * with is in its Parquet file; rejects with the reason if the copy failed or the kernel stopped
+   * first. Ask once per completed block (the answer is forgotten once taken).
+   */
+  outputSaved(runId: string, block: string): Promise<void> {
+    // 'wait': saved before the block was answered for; 'background': nobody is told, nothing to wait for.
+    if ((this.options.outputCopies ?? 'wait') !== 'report') return Promise.resolve();
+    const key = `${runId}/${block}`;
+    const copy = this.copyOf(runId, block);
+    return copy.saved.finally(() => {
+      if (this.copies.get(key) === copy) this.copies.delete(key);
+    });
+  }
+
+  /** The copy of a block's output, whichever comes first: the kernel's word or a host asking. */
+  private copyOf(runId: string, block: string): CopyWait {
+    const key = `${runId}/${block}`;
+    let copy = this.copies.get(key);
+    if (!copy) {
+      copy = copyWait();
+      this.copies.set(key, copy);
+    }
+    return copy;
+  }
+
   /** Tells the kernel these outputs will not be read again, so it can drop them. */
   release(blocks: readonly string[]): void {
     const child = this.child;
@@ -378,6 +440,9 @@ export class KernelHost {
 
   /** Lets the kernel exit on its own (it removes its scratch files), killing it if it is stuck. */
   async close(): Promise<void> {
+    this.closed = true;
+    // The standby this host may have taken a kernel from starts the next one now that this run is over.
+    this.options.standby?.fill();
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

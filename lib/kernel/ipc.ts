@@ -5,6 +5,28 @@ import { variablesSchema } from '../protocol/json';
 import { outputQuerySchema, outputResultSchema } from '../protocol/output-query';
 import { blockErrorSchema, blockProgressEvent, logEvent, outputPreviewSchema } from '../protocol/run-events';
 
+/** When a completed block's output must be in its Parquet file: see KernelHostOptions.outputCopies. */
+export const OUTPUT_COPIES = ['wait', 'report', 'background'] as const;
+export type OutputCopies = (typeof OUTPUT_COPIES)[number];
+
+/**
+ * What a standby kernel (started ahead of need, see standby.ts) is told when a host adopts it:
+ * the settings a kernel otherwise gets in its environment at start.
+ */
+export const kernelInitSchema = z.object({
+  type: z.literal('init'),
+  settings: z.object({
+    GRIMOIRE_PROJECT_DIR: z.string(),
+    GRIMOIRE_DATA_DIR: z.string(),
+    /** Empty: no output cache. */
+    GRIMOIRE_CACHE_DIR: z.string(),
+    GRIMOIRE_PIPELINE: z.string(),
+    GRIMOIRE_OUTPUT_COPIES: z.enum(OUTPUT_COPIES),
+  }),
+});
+export type KernelInit = z.infer<typeof kernelInitSchema>;
+export type KernelSettings = KernelInit['settings'];
+
 export const blockSpecSchema = z.object({
   uuid: z.string(),
   type: z.enum(BLOCK_TYPES),
@@ -47,10 +69,17 @@ export const blockOutcomeSchema = z.discriminatedUnion('status', [
 export type BlockOutcome = z.infer<typeof blockOutcomeSchema>;
 
 export const kernelEventSchema = z.discriminatedUnion('type', [
+  /** A standby kernel loaded its modules and waits for its init. */
+  z.object({ type: z.literal('standby') }),
   z.object({ type: z.literal('ready'), pid: z.number() }),
   logEvent,
   blockProgressEvent,
   z.object({ type: z.literal('block_done'), runId: z.string(), block: z.string(), outcome: blockOutcomeSchema }),
   z.object({ type: z.literal('output_answer'), requestId: z.string(), result: outputResultSchema }),
+  /**
+   * A completed block's output reached its Parquet file (no `error`), or could not (`error` says
+   * why). Sent only by a kernel whose copies are reported (outputCopies 'report'), after block_done.
+   */
+  z.object({ type: z.literal('output_saved'), runId: z.string(), block: z.string(), error: z.string().optional() }),
 ]);
 export type KernelEvent = z.infer<typeof kernelEventSchema>;

@@ -51,7 +51,7 @@ export class PipelineSession {
     this.userId = userId;
     this.ref = { project, pipeline };
     const dataDir = dataDirOf(projectDir);
-    this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, secrets, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline), waitForOutputCopies: false });
+    this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, secrets, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline), outputCopies: 'background' });
     // Between the blocks of a run the kernel is idle for a moment: told only if it stays idle, so a
     // 40-block run is not 80 messages of busy/idle flicker.
     let idleTimer: NodeJS.Timeout | null = null;

@@ -5,6 +5,7 @@ import { loadRunSettings, type RunSettings } from '../engine/run-settings';
 import { runPipeline, type ResumedBlock } from '../engine/run-engine';
 import { errorMessage } from '../errors';
 import { KernelHost } from '../kernel/host';
+import { type KernelStandby } from '../kernel/standby';
 import { durableOutputs } from '../kernel/output-files';
 import { projectDir } from '../project/load';
 import { dataDirOf } from '../project/paths';
@@ -21,6 +22,8 @@ export interface ExecuteRunOptions {
   run: RunRow;
   projectsDir: string;
   kernelEnv?: Record<string, string>;
+  /** Where the run's kernel may come from, started ahead (the worker's); else it starts afresh. */
+  standby?: KernelStandby;
   /** The workspace's secrets, read at the run's first block (KernelOptions.secrets); none when absent. */
   secrets?: () => Promise<Record<string, string>>;
   /** Aborted when the run is cancelled or the worker shuts down (see `reason`). */
@@ -64,7 +67,11 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     dataDir: dataDirOf(dir),
     pipelineUuid: run.pipeline,
     cacheDir,
+    // Downstream blocks start while an output's Parquet copy is written; the store hears of the
+    // block's completion once the copy is on disk (below), which is all a resume relies on.
+    outputCopies: 'report',
     envDefaults: options.kernelEnv,
+    standby: options.standby,
     secrets: options.secrets,
   });
   const hooks = new RunLifecycleHooks();
@@ -72,7 +79,16 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   // of the run's history, from which it resumes: a block whose completion was not written yet runs
   // again, and none is ever recorded completed twice (record-run.ts writes an attempt's end and its
   // block's move together).
-  const stopRecording = recordRunInStore(hooks, store, { clock, detached: true });
+  const unsaved: string[] = [];
+  const stopRecording = recordRunInStore(hooks, store, {
+    clock,
+    detached: true,
+    outputSaved: (runId, block) =>
+      kernel.outputSaved(runId, block).catch((e: unknown) => {
+        unsaved.push(block);
+        throw e;
+      }),
+  });
   let outcome;
   try {
     outcome = await runPipeline({
@@ -97,16 +113,17 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
       clock,
     });
   } finally {
-    await kernel.close();
-    await stopRecording();
+    // The recorder first: its last completions wait for copies that only a running kernel reports.
+    await stopRecording().finally(() => kernel.close());
   }
   if (outcome.stoppedBy === 'shutdown') {
     // Back to the queue: the next worker resumes from the blocks that did not complete.
     await store.runs.requeue(run.id, now(), 'the worker stopped; the run resumes from its unfinished blocks');
     return 'initial';
   }
-  const status = outcome.status;
-  const failed = [...outcome.blocks].filter(([, b]) => b.status === 'failed').map(([u]) => u);
+  // A block whose output could not be saved is recorded failed: so is the run, though every block ran.
+  const status = unsaved.length > 0 && outcome.status === 'completed' ? 'failed' : outcome.status;
+  const failed = [...[...outcome.blocks].filter(([, b]) => b.status === 'failed').map(([u]) => u), ...unsaved];
   // A completed run's outputs are no longer needed: gone before anyone is told it completed (a run
   // that dies in between is resumed with every block completed, and just completes).
   if (status === 'completed') await fs.rm(runDir, { recursive: true, force: true }).catch(() => undefined);

@@ -5,6 +5,7 @@ import { type Clock, systemClock } from '../clock';
 import { holdLivenessLock, isOwnerGone, type LivenessLock } from '../store/liveness';
 import { type Store } from '../store/store';
 import { type RunRow } from '../store/types';
+import { KernelStandby } from '../kernel/standby';
 import { executeRun } from './execute-run';
 
 export interface WorkerOptions {
@@ -36,6 +37,7 @@ export class Worker {
   readonly id: string;
   private readonly clock: Clock;
   private liveness: LivenessLock | null = null;
+  private standby: KernelStandby | null = null;
   private stopListening: (() => Promise<void>) | null = null;
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -57,6 +59,9 @@ export class Worker {
   async start(): Promise<void> {
     this.liveness = await holdLivenessLock(this.store.url, this.id);
     this.stopped = false;
+    // A kernel loaded ahead of the next run: its first block starts ~0.3 s sooner.
+    this.standby = new KernelStandby({ cwd: this.options.projectsDir, envDefaults: this.options.kernelEnv });
+    this.standby.fill();
     this.stopListening = await this.store.listen(['runs', 'cancel'], (name, payload) => {
       if (name === 'runs') this.kick();
       else this.active.get(payload)?.controller.abort('cancelled');
@@ -114,6 +119,7 @@ export class Worker {
         run,
         projectsDir: this.options.projectsDir,
         kernelEnv: this.options.kernelEnv,
+        standby: this.standby ?? undefined,
         secrets: this.secrets,
         signal: controller.signal,
         clock: this.clock,
@@ -132,6 +138,8 @@ export class Worker {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const a of this.active.values()) a.controller.abort('shutdown');
     await Promise.all([...this.active.values()].map((a) => a.done));
+    await this.standby?.close();
+    this.standby = null;
     await this.stopWork?.();
     await this.stopListening?.();
     await this.liveness?.release();

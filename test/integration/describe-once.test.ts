@@ -43,7 +43,7 @@ before(async () => {
     // No Parquet copies: the outputs stay in this DuckDB, as in a one-shot run.
     store: new OutputStore(null, await connect(), connect),
     release: (connection) => connection.closeSync(),
-    waitForOutputCopies: true,
+    outputCopies: 'wait',
     projectDir: project.dir,
     dataDir: dataDirOf(project.dir),
     pipelineUuid: 'p',

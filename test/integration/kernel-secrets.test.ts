@@ -188,7 +188,7 @@ describe('the kernel side without secrets', () => {
       assert.ok(!keys.includes(name), `${name} reached the kernel`);
       assert.ok(!JSON.stringify(run.events).includes(value), `the value of ${name} reached the kernel`);
     }
-    assert.deepEqual(keys.filter((k) => k.startsWith('GRIMOIRE_')).sort(), ['GRIMOIRE_CACHE_DIR', 'GRIMOIRE_DATA_DIR', 'GRIMOIRE_PIPELINE', 'GRIMOIRE_PROJECT_DIR', 'GRIMOIRE_WAIT_FOR_OUTPUT_COPIES']);
+    assert.deepEqual(keys.filter((k) => k.startsWith('GRIMOIRE_')).sort(), ['GRIMOIRE_CACHE_DIR', 'GRIMOIRE_DATA_DIR', 'GRIMOIRE_OUTPUT_COPIES', 'GRIMOIRE_PIPELINE', 'GRIMOIRE_PROJECT_DIR']);
   });
 
   test('the host masks passwords the kernel was given, in logs, previews and errors, with no profile loaded', async () => {
