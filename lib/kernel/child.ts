@@ -10,6 +10,7 @@ import { format } from 'node:util';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { preloadPostgresDriver } from '../io/postgres-client';
 import { warmUpEncoder } from '../io/pg-binary';
+import { IdleWarmUp } from './idle-warm-up';
 import { BlockExitError } from './block-exit';
 import { executeBlock, toBlockError, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, kernelInitSchema, OUTPUT_COPIES, type KernelCommand, type KernelEvent } from './ipc';
@@ -175,6 +176,13 @@ async function main(): Promise<void> {
   // Each output is described once, when its block completes; pages of it reuse that.
   const descriptions = new OutputDescriptions();
   installConsoleCapture();
+  // The first block is usually a loader that keeps DuckDB busy and leaves this thread idle: load
+  // the Postgres driver and warm the export's encoder then, not when the export competes for the
+  // CPU, and not in the middle of a chain of quick blocks either.
+  const warmUp = new IdleWarmUp(() => {
+    preloadPostgresDriver();
+    warmUpEncoder();
+  });
   process.on('message', (raw: unknown) => {
     const parsed = kernelCommandSchema.safeParse(raw);
     if (!parsed.success) {
@@ -190,6 +198,7 @@ async function main(): Promise<void> {
         const runKey = `${cmd.runId}/${cmd.block.uuid}`;
         const entry = { cmd };
         running.set(runKey, entry);
+        warmUp.blockStarted();
         void current
           .run({ runId: cmd.runId, block: cmd.block.uuid }, () =>
             threads.around(() =>
@@ -204,6 +213,7 @@ async function main(): Promise<void> {
             ),
           )
           .then((outcome) => {
+            warmUp.blockEnded();
             // Answered for already (see onUncaught): the host has its outcome.
             if (running.get(runKey) !== entry) return;
             running.delete(runKey);
@@ -256,14 +266,8 @@ async function main(): Promise<void> {
   // end with the kernel, whichever way it exits, instead of living on without a parent.
   process.on('exit', killOwnGroup);
   send({ type: 'ready', pid: process.pid });
-  // The first block is usually a loader that keeps DuckDB busy and leaves this thread idle: load
-  // the Postgres driver and warm the export's encoder then, not when the export competes for the CPU.
-  setTimeout(() => {
-    preloadPostgresDriver();
-    warmUpEncoder();
-    // Off the start-up path too: its thread costs a few milliseconds to start.
-    watchParent();
-  }, 50);
+  // Off the start-up path: its thread costs a few milliseconds to start.
+  setTimeout(watchParent, 50);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
+import { dateTimeFormat } from '../intl-format';
 import { type PipelineIssue, type Parsed } from './issues';
 import { IDENTIFIER_PATTERN, type JsonObject, type JsonValue } from './model';
 
@@ -65,7 +66,7 @@ function isJsonObject(v: unknown): v is JsonObject {
 /** Is `zone` a time zone this runtime knows? */
 export function isValidTimeZone(zone: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    dateTimeFormat({ timeZone: zone });
     return true;
   } catch {
     return false;
@@ -91,7 +92,7 @@ export function parseStartTime(text: string, zone: string): Date | null {
 
 /** Offset of `zone` from UTC at instant `at`, in ms (positive east of Greenwich). */
 export function zoneOffsetMs(at: Date, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
+  const parts = dateTimeFormat({
     timeZone: zone,
     hourCycle: 'h23',
     year: 'numeric',

@@ -1,4 +1,5 @@
 import { Cron } from 'croner';
+import { dateTimeFormat } from '../intl-format';
 import { type CatchUpPolicy, type CronCheck, SCHEDULE_PRESETS } from '../pipeline/triggers';
 
 /**
@@ -19,7 +20,7 @@ export type Schedule = { kind: 'once'; at: Date } | { kind: 'cron'; cron: Cron; 
 
 /** Wall-clock fields of an instant in a zone. */
 function wallFields(at: Date, zone: string): { minute: number; hour: number; day: number; weekday: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', day: '2-digit', weekday: 'short' }).formatToParts(at);
+  const parts = dateTimeFormat({ timeZone: zone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', day: '2-digit', weekday: 'short' }).formatToParts(at);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(get('weekday'));
   return { minute: Number(get('minute')), hour: Number(get('hour')), day: Number(get('day')), weekday: Math.max(0, weekday) };

@@ -1,6 +1,7 @@
+import { formatCount } from '../intl-format';
 import { type BlockProgress } from '../protocol/run-events';
 
-const count = (n: number) => n.toLocaleString('en-US');
+const count = formatCount;
 
 function megabytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(bytes < 10_000_000 ? 1 : 0)} MB`;
