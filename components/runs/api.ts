@@ -89,6 +89,7 @@ export const triggerReportSchema = z.object({
   sla: z.number().nullable(),
   has_token: z.boolean(),
   next_run_at: when.nullable(),
+  done: z.boolean(),
   explanation: z.array(z.string()),
   definition_error: z.string().nullable(),
   recent_events: z.array(z.object({ at: when, execution_date: when.nullable(), decision: z.string(), message: z.string(), run_id: z.string().nullable() })),

@@ -203,7 +203,7 @@ export function TriggersPanel({ project, pipeline }: { project: string; pipeline
               {t.sla ? ` · SLA ${t.sla} s` : ''}
             </span>
             <span className="spacer" />
-            <span data-testid={`next-${t.name}`}>Next run: {formatWhen(t.next_run_at)}</span>
+            <span data-testid={`next-${t.name}`}>{t.done ? 'Done: no execution left' : `Next run: ${formatWhen(t.next_run_at)}`}</span>
             <button type="button" onClick={() => void patch(t.name, { status: t.status === 'active' ? 'inactive' : 'active' })}>
               {t.status === 'active' ? 'Pause' : 'Resume'}
             </button>

@@ -16,6 +16,13 @@ export class ScheduleError extends Error {
   }
 }
 
+/**
+ * When to look again at a trigger that will never fire again (an @once that fired, a schedule
+ * that cannot be compiled): the latest instant a Date holds, which Postgres stores as is. Only a
+ * change of its definition (triggers.yaml, resume) brings it back; null would mean "due at once".
+ */
+export const NEVER = new Date(8_640_000_000_000_000);
+
 export type Schedule = { kind: 'once'; at: Date } | { kind: 'cron'; cron: Cron; pattern: string; start: Date | null };
 
 /** Wall-clock fields of an instant in a zone. */

@@ -1,7 +1,7 @@
 import { type Store } from '../store/store';
 import { type RunRow, type TriggerRow } from '../store/types';
 import { type Clock, systemClock } from '../clock';
-import { compileSchedule, decideFires, type Schedule } from './schedule';
+import { compileSchedule, decideFires, NEVER, type Schedule } from './schedule';
 
 export interface SchedulerOptions {
   clock?: Clock;
@@ -64,7 +64,7 @@ export class Scheduler {
       schedule = scheduleOf(t);
     } catch (e) {
       await this.store.triggers.addEvent(c, { triggerId: t.id, at: now, executionDate: null, decision: 'invalid', message: `cannot schedule: ${e instanceof Error ? e.message : String(e)}` });
-      await this.store.triggers.advance(c, t.id, t.cursor_execution_date, null, now);
+      await this.store.triggers.advance(c, t.id, t.cursor_execution_date, NEVER, now);
       return [];
     }
     const since = t.start_time ?? t.first_active_at ?? now;
@@ -96,7 +96,8 @@ export class Scheduler {
       const late = now.getTime() - executionDate.getTime();
       await this.store.triggers.addEvent(c, { triggerId: t.id, at: now, executionDate, decision: 'fired', runId: run.id, message: `run created ${late} ms after its execution date` });
     }
-    await this.store.triggers.advance(c, t.id, d.cursor, d.next, now);
+    // No next fire time (an @once that fired): not looked at again, rather than due at once forever.
+    await this.store.triggers.advance(c, t.id, d.cursor, d.next ?? NEVER, now);
     return runs;
   }
 

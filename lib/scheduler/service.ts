@@ -60,6 +60,8 @@ export interface TriggerReport {
   has_token: boolean;
   token_created_at: string | null;
   next_run_at: string | null;
+  /** A time trigger with no execution left, whose last one was decided (an @once that ran). */
+  done: boolean;
   explanation: string[];
   definition_error: string | null;
   recent_events: { at: string; execution_date: string | null; decision: string; message: string; run_id: string | null }[];
@@ -69,26 +71,26 @@ export interface TriggerReport {
  * Why the last expected execution did or did not start, and when the next one is: from the stored
  * trigger, its runs and the scheduler's recorded decisions.
  */
-export function explainTrigger(t: TriggerRow, now: Date, runs: RunRow[], events: TriggerEventRow[]): { next: Date | null; lines: string[] } {
+export function explainTrigger(t: TriggerRow, now: Date, runs: RunRow[], events: TriggerEventRow[]): { next: Date | null; lines: string[]; done: boolean } {
   const lines: string[] = [];
   if (t.definition_error) lines.push(`triggers.yaml has problems, so the last good definition is used:\n${t.definition_error}`);
   if (t.schedule_type === 'api') {
     lines.push(t.status === 'active' ? 'Runs when its URL is called with its token.' : 'Paused: API calls are refused until it is active again.');
-    return { next: null, lines };
+    return { next: null, lines, done: false };
   }
   let schedule;
   try {
     schedule = scheduleOf(t);
   } catch (e) {
     lines.push(`Cannot be scheduled: ${e instanceof Error ? e.message : String(e)}`);
-    return { next: null, lines };
+    return { next: null, lines, done: false };
   }
   const next = t.status === 'active' ? nextFireAfter(schedule, now) : null;
   if (t.status === 'inactive') lines.push(`Paused: nothing runs. When resumed, missed executions follow catch_up: ${t.settings.catch_up}.`);
   const expected = previousFireAtOrBefore(schedule, now);
   if (!expected) {
     lines.push(next ? `No execution was due yet; the first is ${next.toISOString()}.` : 'No execution is due, and none will be.');
-    return { next, lines };
+    return { next, lines, done: false };
   }
   const when = expected.toISOString();
   const run = runs.find((r) => r.kind === 'scheduled' && r.execution_date.getTime() === expected.getTime());
@@ -107,7 +109,10 @@ export function explainTrigger(t: TriggerRow, now: Date, runs: RunRow[], events:
     lines.push(`The last expected execution (${when}) has not been reached by the scheduler yet (is the server running?).`);
   }
   if (next) lines.push(`Next run: ${next.toISOString()} (${t.timezone}).`);
-  return { next, lines };
+  // A schedule with no fire time left whose last one was decided (an @once that ran): finished.
+  const done = next === null && t.status === 'active' && (run !== undefined || (t.cursor_execution_date !== null && t.cursor_execution_date.getTime() >= expected.getTime()));
+  if (done) lines.push('Done: this schedule has no execution left; it runs again only if its definition changes.');
+  return { next, lines, done };
 }
 
 /** The pipeline's triggers, synced from triggers.yaml first; `file_error` when the file cannot be read. */
@@ -121,7 +126,7 @@ export async function listTriggerReports(project: string, pipeline: string): Pro
   const views = await Promise.all(
     rows.map(async (t): Promise<TriggerReport> => {
       const [runs, events] = await Promise.all([o.store.runs.list({ triggerId: t.id, limit: 50 }), o.store.triggers.events(t.id, 20)]);
-      const { next, lines } = explainTrigger(t, now, runs, events);
+      const { next, lines, done } = explainTrigger(t, now, runs, events);
       return {
         id: t.id,
         name: t.name,
@@ -136,6 +141,7 @@ export async function listTriggerReports(project: string, pipeline: string): Pro
         has_token: t.token_hash !== null,
         token_created_at: t.token_created_at?.toISOString() ?? null,
         next_run_at: next?.toISOString() ?? null,
+        done,
         explanation: lines,
         definition_error: t.definition_error,
         recent_events: events.map((e) => ({ at: e.at.toISOString(), execution_date: e.execution_date?.toISOString() ?? null, decision: e.decision, message: e.message, run_id: e.run_id })),

@@ -108,6 +108,13 @@ describe('scheduler against a fake clock', () => {
     clock.set('2024-05-01T00:00:00Z');
     await scheduler.tick();
     assert.deepEqual(await executions(once.pipeline), ['2024-04-01T12:00:00.000Z']);
+    // Fired and finished: the scheduler does not look at it again (it used to be due at once, forever).
+    const eventsBefore = (await store.triggers.events(once.trigger.id, 100)).length;
+    clock.set('2024-05-01T00:00:05Z');
+    await scheduler.tick();
+    assert.equal((await store.triggers.events(once.trigger.id, 100)).length, eventsBefore, 'a finished @once is not decided again');
+    const next = await store.triggers.nextCheck();
+    assert.ok(next === null || next.getTime() > clock.now().getTime() + 365 * 86_400_000, `next check ${next?.toISOString()}`);
 
     const yaml = (status: string) => `triggers:\n  - name: d\n    schedule_interval: "0 6 * * *"\n    status: ${status}\n    settings: { catch_up: latest }\n`;
     const parse = (status: string) => {

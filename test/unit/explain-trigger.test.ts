@@ -54,4 +54,16 @@ describe('why a trigger did or did not run', () => {
     assert.match(explainTrigger(trigger({ start_time: d('2024-02-01T05:00:00Z') }), now, [], []).lines.join('\n'), /No execution was due yet; the first is 2024-02-01T05:00:00.000Z/);
     assert.match(explainTrigger(trigger({ schedule_type: 'api' }), now, [], []).lines.join('\n'), /URL is called with its token/);
   });
+
+  test('an @once that ran is done, with no next run; one not yet due is not', () => {
+    const once = trigger({ schedule_interval: '@once', start_time: d('2024-01-03T05:00:00Z'), cursor_execution_date: d('2024-01-03T05:00:00Z') });
+    const ran = explainTrigger(once, now, [run('2024-01-03T05:00:00Z')], []);
+    assert.equal(ran.done, true);
+    assert.equal(ran.next, null);
+    assert.match(ran.lines.join('\n'), /Done: this schedule has no execution left/);
+    const waiting = explainTrigger(trigger({ schedule_interval: '@once', start_time: d('2024-02-01T05:00:00Z'), cursor_execution_date: null }), now, [], []);
+    assert.equal(waiting.done, false);
+    assert.equal(waiting.next?.toISOString(), '2024-02-01T05:00:00.000Z');
+    assert.equal(explainTrigger(trigger(), now, [run('2024-01-05T05:00:00Z')], []).done, false, 'a daily schedule is never done');
+  });
 });
