@@ -26,6 +26,11 @@ export interface TriggerSettings {
   run_limit: number | null;
   /** Whole-run timeout in seconds. */
   timeout: number | null;
+  /**
+   * Mage's key: whether the execution already due when the trigger appears runs (true) or not
+   * (false: the first run is the first execution after that). Null when absent: catch_up decides.
+   */
+  create_initial_pipeline_run: boolean | null;
 }
 
 export interface Trigger {
@@ -42,9 +47,24 @@ export interface Trigger {
   settings: TriggerSettings;
   /** Mage's `sla`, seconds after the execution date by which a run should have completed. */
   sla: number | null;
+  /**
+   * Keys of the file Grimoire does not act on (Mage's `settings.allow_blocks_to_fail`,
+   * `landing_time_enabled`, ...), as `key` or `settings.key`: shown with the trigger, never dropped
+   * silently. Not stored: read from the file each time.
+   */
+  ignored_keys: string[];
 }
 
-export const DEFAULT_SETTINGS: TriggerSettings = { skip_if_previous_running: false, catch_up: 'latest', run_limit: null, timeout: null };
+/** The keys of a trigger Grimoire acts on; any other key of the file is reported (ignored_keys). */
+const TRIGGER_KEYS = new Set(['name', 'schedule_type', 'schedule_interval', 'start_time', 'timezone', 'status', 'variables', 'settings', 'sla']);
+const SETTINGS_KEYS = new Set(['skip_if_previous_running', 'catch_up', 'run_limit', 'timeout', 'create_initial_pipeline_run']);
+
+/** A key whose value changes nothing (Mage writes `envs: []`: no restriction) is not worth a warning. */
+function isEmptyValue(v: unknown): boolean {
+  return v === null || v === undefined || (Array.isArray(v) && v.length === 0) || (isRecord(v) && Object.keys(v).length === 0);
+}
+
+export const DEFAULT_SETTINGS: TriggerSettings = { skip_if_previous_running: false, catch_up: 'latest', run_limit: null, timeout: null, create_initial_pipeline_run: null };
 
 const FILE = 'triggers.yaml';
 
@@ -168,6 +188,10 @@ function toTrigger(raw: unknown, index: number, checkCron: CronCheck, issues: Pi
         if (!policy) at(`settings.catch_up must be none, latest or all, got ${JSON.stringify(s.catch_up)}`, name);
         else settings.catch_up = policy;
       }
+      if (s.create_initial_pipeline_run !== undefined && s.create_initial_pipeline_run !== null) {
+        if (typeof s.create_initial_pipeline_run !== 'boolean') at('settings.create_initial_pipeline_run must be true or false', name);
+        else settings.create_initial_pipeline_run = s.create_initial_pipeline_run;
+      }
       for (const key of ['run_limit', 'timeout'] as const) {
         const v = s[key];
         if (v === undefined || v === null) continue;
@@ -182,6 +206,10 @@ function toTrigger(raw: unknown, index: number, checkCron: CronCheck, issues: Pi
     else sla = raw.sla;
   }
   if (issues.length > before) return null;
+  const ignored = [
+    ...Object.entries(raw).filter(([k, v]) => !TRIGGER_KEYS.has(k) && !isEmptyValue(v)).map(([k]) => k),
+    ...(isRecord(raw.settings) ? Object.entries(raw.settings).filter(([k, v]) => !SETTINGS_KEYS.has(k) && !isEmptyValue(v)).map(([k]) => `settings.${k}`) : []),
+  ];
   return {
     name,
     schedule_type: scheduleType === 'api' ? 'api' : 'time',
@@ -192,6 +220,7 @@ function toTrigger(raw: unknown, index: number, checkCron: CronCheck, issues: Pi
     variables,
     settings,
     sla,
+    ignored_keys: ignored,
   };
 }
 

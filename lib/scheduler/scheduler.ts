@@ -1,7 +1,7 @@
 import { type Store } from '../store/store';
 import { type RunRow, type TriggerRow } from '../store/types';
 import { type Clock, systemClock } from '../clock';
-import { compileSchedule, decideFires, NEVER, type Schedule } from './schedule';
+import { compileSchedule, decideFires, NEVER, previousFireAtOrBefore, type Schedule } from './schedule';
 
 export interface SchedulerOptions {
   clock?: Clock;
@@ -68,7 +68,26 @@ export class Scheduler {
       return [];
     }
     const since = t.start_time ?? t.first_active_at ?? now;
-    const d = decideFires({ schedule, policy: t.settings.catch_up, cursor: t.cursor_execution_date, since, now, graceMs: this.options.graceMs });
+    let cursor = t.cursor_execution_date;
+    let policy = t.settings.catch_up;
+    if (cursor === null && t.settings.create_initial_pipeline_run !== null) {
+      // Mage's create_initial_pipeline_run decides the first decision: the execution already due
+      // when the trigger appeared runs (true), or is passed over (false).
+      const appeared = t.first_active_at ?? now;
+      const initial = previousFireAtOrBefore(schedule, new Date(appeared.getTime() - 1));
+      if (t.settings.create_initial_pipeline_run && policy === 'none') policy = 'latest';
+      if (!t.settings.create_initial_pipeline_run && initial && initial.getTime() >= since.getTime()) {
+        cursor = initial;
+        await this.store.triggers.addEvent(c, {
+          triggerId: t.id,
+          at: now,
+          executionDate: initial,
+          decision: 'skipped_catch_up',
+          message: `the execution of ${initial.toISOString()} was due before the trigger appeared (${appeared.toISOString()}): not run, as create_initial_pipeline_run is false`,
+        });
+      }
+    }
+    const d = decideFires({ schedule, policy, cursor, since, now, graceMs: this.options.graceMs });
     const newestSkipped = d.skipped[d.skipped.length - 1];
     if (newestSkipped) {
       const first = d.skipped[0]!;

@@ -127,6 +127,9 @@ export async function listTriggerReports(project: string, pipeline: string): Pro
     rows.map(async (t): Promise<TriggerReport> => {
       const [runs, events] = await Promise.all([o.store.runs.list({ triggerId: t.id, limit: 50 }), o.store.triggers.events(t.id, 20)]);
       const { next, lines, done } = explainTrigger(t, now, runs, events);
+      const ignored = file.ok ? (file.triggers.find((f) => f.name === t.name)?.ignored_keys ?? []) : [];
+      // Keys of a Mage file that Grimoire does not act on: said, so nobody believes they work.
+      if (ignored.length > 0) lines.unshift(`triggers.yaml sets ${ignored.join(', ')}, which Grimoire does not act on (kept in the file).`);
       return {
         id: t.id,
         name: t.name,
@@ -230,15 +233,22 @@ export async function runFromApi(project: string, pipeline: string, name: string
   }
   if (!t || !t.in_file || !tokenMatches(token, t.token_hash)) throw new UnauthorizedError('unknown trigger or wrong token');
   if (t.status !== 'active') throw conflict(`trigger "${name}" is inactive: activate it to accept runs`);
-  const run = await o.store.runs.create({
-    project,
-    pipeline,
-    triggerId: t.id,
-    kind: 'api',
-    executionDate: o.clock.now(),
-    variables: { ...t.variables, ...variables },
-    timeoutSeconds: t.settings.timeout,
+  const trigger = t;
+  const now = o.clock.now();
+  const run = await o.store.tx(async (c) => {
+    if (trigger.settings.skip_if_previous_running) {
+      // Calls that arrive together are decided one at a time: never two runs at once.
+      await o.store.triggers.lock(c, trigger.id);
+      if ((await o.store.runs.countActive(c, trigger.id)) > 0) {
+        await o.store.triggers.addEvent(c, { triggerId: trigger.id, at: now, executionDate: now, decision: 'skipped_previous_running', message: 'API call skipped: a previous run of this trigger was still running (skip_if_previous_running)' });
+        return null;
+      }
+    }
+    return o.store.runs.create({ project, pipeline, triggerId: trigger.id, kind: 'api', executionDate: now, variables: { ...trigger.variables, ...variables }, timeoutSeconds: trigger.settings.timeout }, c);
   });
+  if (!run && trigger.settings.skip_if_previous_running) {
+    throw conflict(`trigger "${name}" skips a call while its previous run is still running (skip_if_previous_running): no run was created`);
+  }
   if (!run) throw new UserError('internal', 'the run could not be created');
   o.worker?.kick();
   return { run: { id: run.id, status: run.status } };

@@ -112,6 +112,14 @@ export class TriggerRepository {
     await c.query('UPDATE triggers SET cursor_execution_date = $2, next_check_at = $3, first_active_at = COALESCE(first_active_at, $4) WHERE id = $1', [id, cursor, nextCheck, firstActiveAt]);
   }
 
+  /**
+   * Holds the trigger's row until the caller's transaction ends: two callers deciding whether the
+   * trigger may start a run (skip_if_previous_running) decide one after the other.
+   */
+  async lock(c: pg.PoolClient, id: string): Promise<void> {
+    await c.query('SELECT 1 FROM triggers WHERE id = $1 FOR UPDATE', [id]);
+  }
+
   /** The earliest next_check_at of the triggers that can fire: when the scheduler must wake. */
   async nextCheck(): Promise<Date | null> {
     // No '-infinity' stand-in for "due at once": pg hands infinities back as numbers, not Dates.

@@ -27,6 +27,7 @@ export const triggerSettingsRow = z.object({
   catch_up: z.enum(['none', 'latest', 'all']).default('latest'),
   run_limit: z.number().int().positive().nullable().default(null),
   timeout: z.number().int().positive().nullable().default(null),
+  create_initial_pipeline_run: z.boolean().nullable().default(null),
 });
 
 export const triggerRow = z.object({

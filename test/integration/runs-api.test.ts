@@ -155,11 +155,46 @@ describe('API trigger', () => {
     assert.match(JSON.stringify(daily.explanation), /Next run/);
   });
 
+  test("keys of a Mage triggers.yaml that Grimoire does not act on are named in the trigger's explanation", async () => {
+    const file = path.join(projects.root, 'orch', 'pipelines', 'hello', 'triggers.yaml');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, `${text.trimEnd()}\n  - name: from_mage\n    schedule_type: api\n    status: active\n    envs: []\n    settings: { allow_blocks_to_fail: true }\n`);
+    const list = await body(await listTriggers(json('GET', '/x'), params(hello)));
+    const fromMage = Array.isArray(list.triggers) ? list.triggers.find((t) => t && typeof t === 'object' && 'name' in t && t.name === 'from_mage') : null;
+    assert.ok(fromMage && typeof fromMage === 'object' && 'explanation' in fromMage, JSON.stringify(list));
+    assert.match(JSON.stringify(fromMage.explanation), /triggers.yaml sets settings.allow_blocks_to_fail, which Grimoire does not act on/);
+    assert.doesNotMatch(JSON.stringify(fromMage.explanation), /envs/);
+  });
+
   test('runs list filters by pipeline, status and kind', async () => {
     const all = await body(await listRuns(json('GET', '/api/runs?project=orch&pipeline=hello&kind=api&status=completed')));
     assert.ok(Array.isArray(all.runs) && all.runs.length === 1);
     const bad = await listRuns(json('GET', '/api/runs?status=weird'));
     assert.equal(bad.status, 400);
+  });
+
+  test('skip_if_previous_running on an API trigger: a call while a run is unfinished answers 409 and creates nothing; two at once make one run', async () => {
+    const created = await postTrigger(json('POST', '/x', { name: 'single', schedule_type: 'api', settings: { skip_if_previous_running: true } }), params(hello));
+    assert.equal(created.status, 200);
+    const single = String((await body(created)).token);
+    const call = () => postRun(json('POST', '/x', { variables: {} }, { authorization: `Bearer ${single}` }), params({ ...hello, trigger: 'single' }));
+    const trigger = await orch.store.triggers.get('orch', 'hello', 'single');
+    assert.ok(trigger);
+    // A previous run still running.
+    const previous = await orch.store.runs.create({ project: 'orch', pipeline: 'hello', triggerId: trigger.id, kind: 'api', executionDate: new Date(), variables: {} });
+    assert.ok(previous);
+    await orch.store.runs.setStatus(previous.id, 'running', new Date());
+    const skipped = await call();
+    assert.equal(skipped.status, 409);
+    assert.match(JSON.stringify(await body(skipped)), /skip_if_previous_running/);
+    assert.equal((await orch.store.runs.list({ triggerId: trigger.id })).length, 1, 'nothing created');
+    assert.match(JSON.stringify(await orch.store.triggers.events(trigger.id, 5)), /API call skipped: a previous run of this trigger was still running/);
+    await orch.store.runs.setStatus(previous.id, 'completed', new Date());
+    const both = await Promise.all([call(), call()]);
+    assert.deepEqual(both.map((r) => r.status).sort(), [201, 409]);
+    const started = (await orch.store.runs.list({ triggerId: trigger.id })).filter((r) => r.id !== previous.id);
+    assert.equal(started.length, 1);
+    await untilRun(started[0]?.id ?? '', (s) => s === 'completed' || s === 'failed');
   });
 });
 

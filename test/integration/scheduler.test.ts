@@ -135,6 +135,32 @@ describe('scheduler against a fake clock', () => {
     assert.deepEqual(await executions('paused'), ['2024-06-01T06:00:00.000Z', '2024-06-04T06:00:00.000Z']);
   });
 
+  test("Mage's create_initial_pipeline_run: false passes over the execution due before the trigger appeared; true runs it", async () => {
+    // Dropped into a running server at 19:13 with start_time weeks ago, on 0 4 * * *.
+    const clock = new FakeClock('2024-03-20T19:13:00Z');
+    const yaml = (initial: boolean, catchUp: string) =>
+      `  - name: nightly\n    schedule_interval: "0 4 * * *"\n    start_time: 2024-03-01 00:00:00\n    settings: { create_initial_pipeline_run: ${initial}, catch_up: ${catchUp} }\n`;
+    const off = await withTrigger(yaml(false, 'latest'), clock.now());
+    const scheduler = new Scheduler(store, { clock });
+    clock.set('2024-03-20T19:13:16Z');
+    assert.deepEqual(await scheduler.tick(), []);
+    assert.deepEqual(await executions(off.pipeline), []);
+    const events = await store.triggers.events(off.trigger.id, 10);
+    assert.match(events.map((e) => e.message).join('\n'), /2024-03-20T04:00:00.000Z was due before the trigger appeared .*create_initial_pipeline_run is false/);
+    // The next execution after it appeared runs as usual, once.
+    clock.set('2024-03-21T04:00:00.300Z');
+    assert.equal((await scheduler.tick()).length, 1);
+    assert.deepEqual(await executions(off.pipeline), ['2024-03-21T04:00:00.000Z']);
+    await finishAll(off.pipeline, clock.now());
+
+    clock.set('2024-03-21T19:13:00Z');
+    const on = await withTrigger(yaml(true, 'none'), clock.now());
+    clock.set('2024-03-21T19:13:16Z');
+    assert.equal((await scheduler.tick()).length, 1, 'true runs the execution already due, whatever catch_up says');
+    assert.deepEqual(await executions(on.pipeline), ['2024-03-21T04:00:00.000Z']);
+    await finishAll(on.pipeline, clock.now());
+  });
+
   test('skip_if_previous_running skips an execution while a run is unfinished, and says so', async () => {
     const clock = new FakeClock('2024-07-01T00:00:00Z');
     const { pipeline, trigger } = await withTrigger('  - name: hourly\n    schedule_interval: "0 * * * *"\n    settings: { catch_up: latest, skip_if_previous_running: true }\n', clock.now());

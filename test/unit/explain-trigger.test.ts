@@ -15,7 +15,7 @@ const trigger = (over: Partial<TriggerRow> = {}): TriggerRow => ({
   timezone: 'UTC',
   status: 'active',
   variables: {},
-  settings: { skip_if_previous_running: false, catch_up: 'latest', run_limit: null, timeout: null },
+  settings: { skip_if_previous_running: false, catch_up: 'latest', run_limit: null, timeout: null, create_initial_pipeline_run: null },
   sla_seconds: null,
   token_hash: null,
   token_created_at: null,

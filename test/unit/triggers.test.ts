@@ -32,6 +32,36 @@ describe('parseTriggers', () => {
     assert.equal(api?.schedule_interval, null);
   });
 
+  test("a Mage-written trigger: create_initial_pipeline_run is read; keys Grimoire does not act on are listed, none dropped silently", () => {
+    const r = parse(`triggers:
+  - name: nightly
+    schedule_type: time
+    schedule_interval: "0 4 * * *"
+    start_time: 2024-01-01 00:00:00
+    status: active
+    description: the nightly load
+    envs: []
+    last_enabled_at: 2024-01-01 00:00:00
+    settings:
+      create_initial_pipeline_run: false
+      allow_blocks_to_fail: true
+      landing_time_enabled: false
+      skip_if_previous_running: true
+`);
+    assert.ok(r.ok, JSON.stringify(r));
+    const [nightly] = r.value;
+    assert.equal(nightly?.settings.create_initial_pipeline_run, false);
+    assert.equal(nightly?.settings.skip_if_previous_running, true);
+    assert.deepEqual(nightly?.ignored_keys, ['description', 'last_enabled_at', 'settings.allow_blocks_to_fail', 'settings.landing_time_enabled']);
+    const contract = parse(CONTRACT);
+    assert.ok(contract.ok);
+    assert.equal(contract.value[0]?.settings.create_initial_pipeline_run, null, 'absent: catch_up decides');
+    assert.deepEqual(contract.value[0]?.ignored_keys, []);
+    const bad = parse('triggers:\n  - name: t\n    schedule_interval: "@daily"\n    settings: { create_initial_pipeline_run: "no" }\n');
+    assert.equal(bad.ok, false);
+    assert.match(JSON.stringify(bad), /settings.create_initial_pipeline_run must be true or false/);
+  });
+
   test('an empty file or an empty list has no triggers', () => {
     assert.deepEqual(parse(''), { ok: true, value: [] });
     assert.deepEqual(parse('triggers: []\n'), { ok: true, value: [] });
@@ -93,7 +123,7 @@ describe('editing triggers.yaml', () => {
     const out = patchTrigger(CONTRACT, 'daily_5am', { settings: { catch_up: 'none', run_limit: null } });
     const r = parse(out);
     assert.ok(r.ok);
-    assert.deepEqual(r.value[0]?.settings, { skip_if_previous_running: true, catch_up: 'none', run_limit: null, timeout: null });
+    assert.deepEqual(r.value[0]?.settings, { skip_if_previous_running: true, catch_up: 'none', run_limit: null, timeout: null, create_initial_pipeline_run: null });
   });
 
   test('add and remove', () => {
