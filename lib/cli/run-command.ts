@@ -1,3 +1,4 @@
+import { executionDateFrom } from '../engine/runtime-variables';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +59,9 @@ export interface RunCommandOptions {
  */
 export async function runCommand(projectPath: string, pipelineUuid: string, options: RunCommandOptions, out: Out): Promise<boolean> {
   const variables = parseRuntimeVars(options.runtimeVars);
+  // A past day re-run from the command line: --runtime-vars '{"ds": "2022-08-18"}'.
+  // Checked before the kernel starts: a bad date exits at once.
+  const executionDate = executionDateFrom(variables, new Date());
   const runTimeout = parseRunTimeout(options.timeout);
   const projectDir = path.resolve(projectPath);
   // Without this check a mistyped project path reads as 'pipeline "x" not found (pipelines: none)'.
@@ -126,7 +130,6 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   process.on('SIGTERM', onSignal);
   const hooks = printRun(new RunLifecycleHooks(), out, width);
   const runId = randomUUID();
-  const executionDate = new Date();
   const planned = planRun(pipeline.blocks, { kind: 'pipeline' });
   const stopRecording = history
     ? recordLiveRun(

@@ -1,3 +1,4 @@
+import { invalidInput } from '../errors';
 import { type JsonValue, type Pipeline } from '../pipeline/model';
 
 /**
@@ -22,4 +23,33 @@ export function runtimeVariables(run: {
     pipeline_run_id: run.runId,
     trigger_name: run.triggerName,
   };
+}
+
+/**
+ * The execution date a run's own variables ask for: `execution_date` (an ISO date and time, or a
+ * date) or `ds` (YYYY-MM-DD, midnight UTC), as a user re-runs a past day (`grimoire run ...
+ * --runtime-vars '{"ds": "2022-08-18"}'`, an API call's variables); `fallback` (now) when neither
+ * is given. Then {{ ds }}, {{ execution_date }}, variables('ds') and ctx.executionDate all agree.
+ * Throws invalid_input naming the variable when it is not a date, or when the two disagree.
+ */
+export function executionDateFrom(variables: Readonly<Record<string, JsonValue>>, fallback: Date): Date {
+  const given = (name: 'execution_date' | 'ds'): Date | null => {
+    const value = variables[name];
+    if (value === undefined || value === null) return null;
+    const text = typeof value === 'string' ? value.trim() : '';
+    const pattern = name === 'ds' ? /^\d{4}-\d{2}-\d{2}$/ : /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+    // A date and time without a zone is UTC, as Mage's execution dates are.
+    const iso = text.length === 10 ? `${text}T00:00:00Z` : /Z|[+-]\d{2}:?\d{2}$/.test(text) ? text.replace(' ', 'T') : `${text.replace(' ', 'T')}Z`;
+    const at = pattern.test(text) ? new Date(iso) : new Date(NaN);
+    if (Number.isNaN(at.getTime())) {
+      throw invalidInput(`runtime variable ${name} must be ${name === 'ds' ? 'a date like 2022-08-18' : 'a date and time like 2022-08-18T00:00:00Z'}, got ${JSON.stringify(value)}`);
+    }
+    return at;
+  };
+  const fromDate = given('execution_date');
+  const fromDs = given('ds');
+  if (fromDate && fromDs && fromDate.toISOString().slice(0, 10) !== fromDs.toISOString().slice(0, 10)) {
+    throw invalidInput(`runtime variables execution_date (${fromDate.toISOString()}) and ds (${fromDs.toISOString().slice(0, 10)}) name different days: give one, or the same day`);
+  }
+  return fromDate ?? fromDs ?? fallback;
 }

@@ -1,3 +1,4 @@
+import { executionDateFrom } from '../engine/runtime-variables';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type z } from 'zod';
 import { invalidInput, notFound, UserError } from '../errors';
@@ -235,6 +236,9 @@ export async function runFromApi(project: string, pipeline: string, name: string
   if (t.status !== 'active') throw conflict(`trigger "${name}" is inactive: activate it to accept runs`);
   const trigger = t;
   const now = o.clock.now();
+  const runVariables = { ...trigger.variables, ...variables };
+  // The call's execution_date or ds (a past day re-run through the API) is the run's execution date.
+  const executionDate = executionDateFrom(runVariables, now);
   const run = await o.store.tx(async (c) => {
     if (trigger.settings.skip_if_previous_running) {
       // Calls that arrive together are decided one at a time: never two runs at once.
@@ -244,7 +248,7 @@ export async function runFromApi(project: string, pipeline: string, name: string
         return null;
       }
     }
-    return o.store.runs.create({ project, pipeline, triggerId: trigger.id, kind: 'api', executionDate: now, variables: { ...trigger.variables, ...variables }, timeoutSeconds: trigger.settings.timeout }, c);
+    return o.store.runs.create({ project, pipeline, triggerId: trigger.id, kind: 'api', executionDate, variables: runVariables, timeoutSeconds: trigger.settings.timeout }, c);
   });
   if (!run && trigger.settings.skip_if_previous_running) {
     throw conflict(`trigger "${name}" skips a call while its previous run is still running (skip_if_previous_running): no run was created`);
@@ -260,7 +264,7 @@ export async function runFromApi(project: string, pipeline: string, name: string
 export async function startManualRun(project: string, pipeline: string, variables: Record<string, JsonValue> = {}, startedBy: string | null = null): Promise<{ run: { id: string; status: string } }> {
   const o = orchestration();
   await checkPipeline(project, pipeline);
-  const run = await o.store.runs.create({ project, pipeline, kind: 'manual', executionDate: o.clock.now(), variables, startedBy });
+  const run = await o.store.runs.create({ project, pipeline, kind: 'manual', executionDate: executionDateFrom(variables, o.clock.now()), variables, startedBy });
   if (!run) throw new UserError('internal', 'the run could not be created');
   o.worker?.kick();
   return { run: { id: run.id, status: run.status } };

@@ -120,6 +120,15 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
     assert.equal(rowsPrinted(r.stdout, 'combine'), 1);
   });
 
+  test('runtime variables ds and execution_date set the run\'s execution date: every way of reading it agrees', async () => {
+    const r = await grimoire(['run', basics, 'run_date', '--no-record', '--runtime-vars', '{"ds": "2022-08-18", "execution_date": "2022-08-18T00:00:00Z"}']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^ {2}\[dates_ts\] sql a=2022-08-18 b=2022-08-18 c=2022-08-18T00:00:00.000Z ts=2022-08-18T00:00:00.000Z ds=2022-08-18$/m);
+    const bad = await grimoire(['run', basics, 'run_date', '--no-record', '--runtime-vars', '{"ds": "18/08/2022"}']);
+    assert.equal(bad.code, 2, show(bad));
+    assert.match(bad.stderr, /runtime variable ds must be a date like 2022-08-18, got "18\/08\/2022"/);
+  });
+
   test('a failing pipeline exits non-zero and shows the error with its file and line', async () => {
     const r = await grimoire(['run', failures, 'ts_throw']);
     assert.notEqual(r.code, 0, show(r));

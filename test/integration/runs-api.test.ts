@@ -196,6 +196,23 @@ describe('API trigger', () => {
     assert.equal(started.length, 1);
     await untilRun(started[0]?.id ?? '', (s) => s === 'completed' || s === 'failed');
   });
+
+  test('an API call with ds or execution_date in its variables runs for that day; a bad date is refused', async () => {
+    const created = await postTrigger(json('POST', '/x', { name: 'past_day', schedule_type: 'api' }), params(hello));
+    const pastDay = String((await body(created)).token);
+    const call = (variables: Record<string, string>) => postRun(json('POST', '/x', { variables }, { authorization: `Bearer ${pastDay}` }), params({ ...hello, trigger: 'past_day' }));
+    const res = await call({ ds: '2022-08-18' });
+    assert.equal(res.status, 201);
+    const run = (await body(res)).run;
+    const id = run && typeof run === 'object' && 'id' in run ? String(run.id) : '';
+    const detail = await untilRun(id, (s) => s === 'completed' || s === 'failed');
+    assert.equal(detail.run.execution_date.toISOString(), '2022-08-18T00:00:00.000Z');
+    const logs = await orch.store.logs.list(id, { block: 'hello' });
+    assert.ok(logs.some((l) => /ds=2022-08-18/.test(l.text)), logs.map((l) => l.text).join('\n'));
+    const bad = await call({ execution_date: 'yesterday' });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(await body(bad)), /runtime variable execution_date must be a date and time/);
+  });
 });
 
 describe('backfills', () => {
