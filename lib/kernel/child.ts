@@ -219,12 +219,6 @@ async function main(): Promise<void> {
             running.delete(runKey);
             logged.delete(runKey);
             send({ type: 'block_done', runId: cmd.runId, block: cmd.block.uuid, outcome });
-            if (outcome.status === 'completed' && env.outputCopies === 'report') {
-              env.store.durable(cmd.block.uuid).then(
-                () => send({ type: 'output_saved', runId: cmd.runId, block: cmd.block.uuid }),
-                (e: unknown) => send({ type: 'output_saved', runId: cmd.runId, block: cmd.block.uuid, error: redactKnown(e instanceof Error ? e.message : String(e)) }),
-              );
-            }
           });
         return;
       }

@@ -48,10 +48,9 @@ export interface KernelEnv {
   log: (text: string) => void;
   /**
    * When a completed block's Parquet copy must be on disk. `wait`: before the block is answered
-   * for. `report`: the copy goes on behind the answer and its end is told (output_saved), so a
-   * host that resumes runs (workers) records the block completed only then, while downstream
-   * blocks already run. `background`: behind the answer, failures only logged (the editor, whose
-   * runs are never resumed: a lost copy only means running the block again after a restart).
+   * for (runs that resume after a crash: workers). `background`: behind the answer, failures only
+   * logged (the editor, whose runs are never resumed: a lost copy only means running the block
+   * again after a restart).
    */
   outputCopies: OutputCopies;
 }

@@ -26,9 +26,8 @@ export interface KernelOptions {
   standby?: KernelStandby;
   /**
    * When a completed block's output must be in its Parquet file (default `wait`: before the block
-   * is answered for, as a resumed run must find it). `report`: behind the answer, and
-   * outputSaved() says when (a worker records the block completed only then, while downstream
-   * blocks already run). `background`: behind the answer (the editor: its runs are never resumed).
+   * is answered for, as a resumed run must find it). `background`: behind the answer (the editor:
+   * its runs are never resumed).
    */
   outputCopies?: OutputCopies;
   /**
@@ -69,22 +68,6 @@ interface Pending {
  * child can go away (crash, `kill`, interrupt of an endless loop) into failed outcomes, so callers
  * always get an answer. A dead kernel is restarted on the next request.
  */
-/** One output copy's end: `settle(null)` saved, `settle(reason)` not; the first settle counts. */
-interface CopyWait {
-  saved: Promise<void>;
-  settle(error: string | null): void;
-}
-
-function copyWait(): CopyWait {
-  let settle: (error: string | null) => void = () => undefined;
-  const saved = new Promise<void>((resolve, reject) => {
-    settle = (error) => (error === null ? resolve() : reject(new Error(error)));
-  });
-  // Nobody may ever ask (a run that stopped): an unasked failure is not an unhandled rejection.
-  saved.catch(() => undefined);
-  return { saved, settle };
-}
-
 export class KernelHost {
   private child: ChildProcess | null = null;
   private ready: Promise<void> | null = null;
@@ -93,8 +76,6 @@ export class KernelHost {
   private readonly progressListeners = new Set<ProgressListener>();
   private readonly stateListeners = new Set<StateListener>();
   private readonly questions = new Map<string, (result: OutputResult) => void>();
-  /** Output copies told or asked about (outputCopies 'report'), by `<runId>/<block>`. */
-  private readonly copies = new Map<string, CopyWait>();
   private stderrTail = '';
   private interrupting = false;
   private questionCounter = 0;
@@ -208,9 +189,6 @@ export class KernelHost {
           case 'block_done':
             this.settle(`${event.runId}/${event.block}`, event.outcome);
             return;
-          case 'output_saved':
-            this.copyOf(event.runId, event.block).settle(event.error === undefined ? null : this.mask.text(event.error));
-            return;
           case 'output_answer': {
             const waiting = this.questions.get(event.requestId);
             this.questions.delete(event.requestId);
@@ -237,10 +215,6 @@ export class KernelHost {
         for (const [key, p] of this.pending) {
           this.pending.delete(key);
           p.resolve({ status: 'failed', durationMs: Date.now() - p.started, error: why });
-        }
-        for (const [key, copy] of this.copies) {
-          this.copies.delete(key);
-          copy.settle(`the kernel stopped before the output of ${key.slice(key.indexOf('/') + 1)} was saved`);
         }
         for (const [id, answer] of this.questions) {
           this.questions.delete(id);
@@ -336,32 +310,6 @@ export class KernelHost {
       child.send(cmd);
     }
     return outcome;
-  }
-
-  /**
-   * With outputCopies 'report': resolves once the output block `block` of run `runId` completed
-   * with is in its Parquet file; rejects with the reason if the copy failed or the kernel stopped
-   * first. Ask once per completed block (the answer is forgotten once taken).
-   */
-  outputSaved(runId: string, block: string): Promise<void> {
-    // 'wait': saved before the block was answered for; 'background': nobody is told, nothing to wait for.
-    if ((this.options.outputCopies ?? 'wait') !== 'report') return Promise.resolve();
-    const key = `${runId}/${block}`;
-    const copy = this.copyOf(runId, block);
-    return copy.saved.finally(() => {
-      if (this.copies.get(key) === copy) this.copies.delete(key);
-    });
-  }
-
-  /** The copy of a block's output, whichever comes first: the kernel's word or a host asking. */
-  private copyOf(runId: string, block: string): CopyWait {
-    const key = `${runId}/${block}`;
-    let copy = this.copies.get(key);
-    if (!copy) {
-      copy = copyWait();
-      this.copies.set(key, copy);
-    }
-    return copy;
   }
 
   /** Tells the kernel these outputs will not be read again, so it can drop them. */

@@ -6,7 +6,7 @@ import { outputQuerySchema, outputResultSchema } from '../protocol/output-query'
 import { blockErrorSchema, blockProgressEvent, logEvent, outputPreviewSchema } from '../protocol/run-events';
 
 /** When a completed block's output must be in its Parquet file: see KernelHostOptions.outputCopies. */
-export const OUTPUT_COPIES = ['wait', 'report', 'background'] as const;
+export const OUTPUT_COPIES = ['wait', 'background'] as const;
 export type OutputCopies = (typeof OUTPUT_COPIES)[number];
 
 /**
@@ -76,10 +76,5 @@ export const kernelEventSchema = z.discriminatedUnion('type', [
   blockProgressEvent,
   z.object({ type: z.literal('block_done'), runId: z.string(), block: z.string(), outcome: blockOutcomeSchema }),
   z.object({ type: z.literal('output_answer'), requestId: z.string(), result: outputResultSchema }),
-  /**
-   * A completed block's output reached its Parquet file (no `error`), or could not (`error` says
-   * why). Sent only by a kernel whose copies are reported (outputCopies 'report'), after block_done.
-   */
-  z.object({ type: z.literal('output_saved'), runId: z.string(), block: z.string(), error: z.string().optional() }),
 ]);
 export type KernelEvent = z.infer<typeof kernelEventSchema>;

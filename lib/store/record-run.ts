@@ -39,12 +39,6 @@ export interface RecordOptions {
   finishRun?: boolean;
   /** Writes that must come first (the run's row); every other write waits for it. */
   prepare?: Promise<void>;
-  /**
-   * Resolves once a completed block's output is where a resumed run finds it (KernelHost
-   * outputSaved): its completion is written only then, so the store never says completed about
-   * an output a crash can lose. A rejection records the block failed, with the reason.
-   */
-  outputSaved?: (runId: string, block: string) => Promise<void>;
 }
 
 /**
@@ -89,20 +83,6 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
     const attempt = attemptOf.get(block) ?? 0;
     for (const line of text.replace(/\n$/, '').split('\n')) buffer.push({ runId, block, attempt, at: clock.now(), stream, text: line });
   };
-  /** A completed move once its output is saved, or the failure the lost output makes of it. */
-  const withSavedOutput = async (e: RunEventOf<'block_status'>): Promise<RunEventOf<'block_status'>> => {
-    if (e.status !== 'completed' || !options.outputSaved) return e;
-    const lost = await options.outputSaved(e.runId, e.block).then(
-      () => null,
-      (err: unknown) => (err instanceof Error ? err.message : String(err)),
-    );
-    if (lost === null) return e;
-    const error: BlockError = { kind: 'exception', message: `its output could not be saved: ${lost}` };
-    errorOf.set(e.block, error);
-    const attempt = finishedAttempt.get(e.block);
-    if (attempt) finishedAttempt.set(e.block, { ...attempt, status: 'failed', error });
-    return { ...e, status: 'failed', message: error.message };
-  };
   const timer = setInterval(() => void flush(), 250);
   timer.unref();
 
@@ -130,8 +110,7 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
       if (e.lost) await store.blockRuns.loseAttempt(e.runId, e.block, endOf(e));
       else finishedAttempt.set(e.block, e);
     })
-    .on('block_status', async (reported) => {
-      const e = await withSavedOutput(reported);
+    .on('block_status', async (e) => {
       const at = new Date(e.at);
       // A run's blocks are queued one event each at its start: written as one move, not dozens.
       if (e.status === 'queued' && e.attempt === undefined && e.message === undefined && !finishedAttempt.has(e.block)) {

@@ -67,9 +67,6 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     dataDir: dataDirOf(dir),
     pipelineUuid: run.pipeline,
     cacheDir,
-    // Downstream blocks start while an output's Parquet copy is written; the store hears of the
-    // block's completion once the copy is on disk (below), which is all a resume relies on.
-    outputCopies: 'report',
     envDefaults: options.kernelEnv,
     standby: options.standby,
     secrets: options.secrets,
@@ -79,16 +76,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   // of the run's history, from which it resumes: a block whose completion was not written yet runs
   // again, and none is ever recorded completed twice (record-run.ts writes an attempt's end and its
   // block's move together).
-  const unsaved: string[] = [];
-  const stopRecording = recordRunInStore(hooks, store, {
-    clock,
-    detached: true,
-    outputSaved: (runId, block) =>
-      kernel.outputSaved(runId, block).catch((e: unknown) => {
-        unsaved.push(block);
-        throw e;
-      }),
-  });
+  const stopRecording = recordRunInStore(hooks, store, { clock, detached: true });
   let outcome;
   try {
     outcome = await runPipeline({
@@ -113,17 +101,16 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
       clock,
     });
   } finally {
-    // The recorder first: its last completions wait for copies that only a running kernel reports.
-    await stopRecording().finally(() => kernel.close());
+    await kernel.close();
+    await stopRecording();
   }
   if (outcome.stoppedBy === 'shutdown') {
     // Back to the queue: the next worker resumes from the blocks that did not complete.
     await store.runs.requeue(run.id, now(), 'the worker stopped; the run resumes from its unfinished blocks');
     return 'initial';
   }
-  // A block whose output could not be saved is recorded failed: so is the run, though every block ran.
-  const status = unsaved.length > 0 && outcome.status === 'completed' ? 'failed' : outcome.status;
-  const failed = [...[...outcome.blocks].filter(([, b]) => b.status === 'failed').map(([u]) => u), ...unsaved];
+  const status = outcome.status;
+  const failed = [...outcome.blocks].filter(([, b]) => b.status === 'failed').map(([u]) => u);
   // A completed run's outputs are no longer needed: gone before anyone is told it completed (a run
   // that dies in between is resumed with every block completed, and just completes).
   if (status === 'completed') await fs.rm(runDir, { recursive: true, force: true }).catch(() => undefined);
