@@ -85,6 +85,41 @@ async function tableTakesBinary(client: pg.Client, schema: string, table: string
 }
 
 /**
+ * What a DROP of `table` (schema-qualified, quoted) would break: views and materialized views that
+ * read it, and foreign keys of other tables that refer to it, by name.
+ */
+async function dependentsOf(client: pg.Client, table: string): Promise<{ views: string[]; foreignKeys: string[] }> {
+  const res = await client.query(
+    `SELECT DISTINCT v.oid::regclass::text AS name, 'view' AS kind FROM pg_catalog.pg_depend d
+       JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid JOIN pg_catalog.pg_class v ON v.oid = r.ev_class
+      WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refobjid = $1::regclass AND v.oid <> $1::regclass
+     UNION ALL
+     SELECT DISTINCT format('%s (foreign key %s)', c.conrelid::regclass::text, c.conname), 'fk' FROM pg_catalog.pg_constraint c
+      WHERE c.contype = 'f' AND c.confrelid = $1::regclass AND c.conrelid <> $1::regclass
+     ORDER BY 1`,
+    [table],
+  );
+  const out = { views: [] as string[], foreignKeys: [] as string[] };
+  for (const row of res.rows) {
+    if (!row || typeof row !== 'object' || !('name' in row) || typeof row.name !== 'string' || !('kind' in row)) continue;
+    (row.kind === 'fk' ? out.foreignKeys : out.views).push(row.name);
+  }
+  return out;
+}
+
+/** A table's columns as `name type` in order, types as Postgres spells them (format_type). */
+async function columnTypes(client: pg.Client, table: string): Promise<string[]> {
+  const res = await client.query(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_catalog.pg_attribute a
+      WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [table],
+  );
+  return res.rows.flatMap((row: unknown) =>
+    row && typeof row === 'object' && 'name' in row && 'type' in row && typeof row.name === 'string' && typeof row.type === 'string' ? [`${row.name} ${row.type}`] : [],
+  );
+}
+
+/**
  * Makes sure the schema exists and says whether the table does, in one round trip (each costs
  * a few milliseconds of a 250 ms export on a busy machine).
  */
@@ -259,6 +294,33 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
   const exists = await ensureSchema(client, options.schema, options.table);
   if (options.writePolicy === 'fail' && exists) {
     throw new ExportError(`table ${options.schema}.${options.table} already exists (write_policy: fail)`);
+  }
+
+  const dependents = options.writePolicy === 'replace' && exists ? await dependentsOf(client, target) : { views: [], foreignKeys: [] };
+  if (dependents.foreignKeys.length > 0) {
+    throw new ExportError(`cannot replace ${options.schema}.${options.table}: ${dependents.foreignKeys.join(', ')} refer${dependents.foreignKeys.length === 1 ? 's' : ''} to it; use write_policy append (with unique_constraints) or drop the foreign key`);
+  }
+  if (dependents.views.length > 0) {
+    // Views (and materialized views) read the table: it stays, emptied and refilled in one
+    // transaction, so they stay valid; readers wait for the commit (TRUNCATE's lock) and then see
+    // the new rows. Only with the same columns: otherwise a view would silently change meaning.
+    try {
+      await client.query(`BEGIN; CREATE TEMP TABLE ${quoteIdentifier('grimoire_columns_probe')} (${columns.map((c) => `${quoteIdentifier(c.name)} ${c.pgType}`).join(', ')}) ON COMMIT DROP`);
+      const [now, next] = [await columnTypes(client, target), await columnTypes(client, quoteIdentifier('grimoire_columns_probe'))];
+      if (now.join(', ') !== next.join(', ')) {
+        throw new ExportError(
+          `cannot replace ${options.schema}.${options.table}: ${dependents.views.join(', ')} depend${dependents.views.length === 1 ? 's' : ''} on it and its columns would change ` +
+            `(now ${now.join(', ')}; the output has ${next.join(', ')}); keep the columns, or drop or change ${dependents.views.length === 1 ? 'that view' : 'those views'} first`,
+        );
+      }
+      await client.query(`TRUNCATE ${target}`);
+      const copied = await copyInto(duck, source, columns, client, target, { freeze: true, binary: binaryColumns(columns, options.sourceRows), onRows: options.onRows });
+      await client.query('COMMIT');
+      return copied;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
   }
 
   if (options.writePolicy === 'replace' || !exists) {

@@ -5,7 +5,7 @@ import { requirePostgres, requireProfile, type IoProfile } from '../io/io-config
 import { lakeQuery } from '../io/lake';
 import { connectPostgres } from '../io/postgres-client';
 import { loadPostgresQuery } from '../io/postgres-load';
-import { readDestination } from '../pipeline/destination';
+import { readDestination, type Destination } from '../pipeline/destination';
 import { loadProfiles, makeBlockIo, writeDestination } from './block-io';
 import { type DuckDBConnection } from '@duckdb/node-api';
 import { renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
@@ -55,6 +55,16 @@ export interface KernelEnv {
   outputCopies: OutputCopies;
 }
 
+/** Writing a completed block's output to its `configuration.destination` failed. */
+class DestinationError extends Error {
+  constructor(destination: Destination, cause: unknown) {
+    const where =
+      destination.type === 'postgres' ? `postgres ${destination.schema ?? '(profile schema)'}.${destination.table}, profile ${destination.profile}` : `parquet ${destination.path}`;
+    super(`the block ran, but its destination (${where}) failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'DestinationError';
+  }
+}
+
 class BlockTestError extends Error {
   constructor(
     readonly test: string,
@@ -99,6 +109,8 @@ export function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockErr
   if (e instanceof CompileError) return { kind: 'exception', message: e.message, file, line: e.line, column: e.column };
   if (e instanceof InvalidBlockError) return { kind: 'invalid_block', message: e.message, file };
   if (e instanceof OutputNotSavedError) return { kind: 'exception', message: e.message, file };
+  // Not the block's code: no line of its file to point at.
+  if (e instanceof DestinationError) return { kind: /INTERRUPT/i.test(e.message) ? 'interrupted' : 'destination', message: e.message };
   if (e instanceof BlockExitError) {
     // The message says it all; the kernel's own frames of process.exit would only add noise.
     const at = locateInStack(e.stack, absolute);
@@ -269,7 +281,9 @@ export async function executeBlock(
     if (destination.value) {
       session.markChanged();
       const written = { table: quoteIdentifier(cmd.block.uuid), rowCount: output.rowCount };
-      console.log(await writeDestination(session, written, destination.value, env, profiles, progress));
+      const target = destination.value;
+      // The block's code did its part: a failure here is the destination's, and says so.
+      console.log(await writeDestination(session, written, target, env, profiles, progress).catch((e: unknown) => Promise.reject(new DestinationError(target, e))));
     }
     const result: OutputPreview = { columns: [...output.columns], rowCount: output.rowCount, rows: described.head.convertRowObjects(previewValueConverter) };
     // Completed means durable where a run may resume: a crash after this answer must find the

@@ -20,7 +20,8 @@ export const outputPreviewSchema = z.object({
 });
 export type OutputPreview = z.infer<typeof outputPreviewSchema>;
 
-export const BLOCK_ERROR_KINDS = ['exception', 'sql', 'template', 'test', 'missing_upstream', 'kernel_died', 'interrupted', 'invalid_block'] as const;
+/** `destination`: the block ran, and writing its output to its configured destination failed. */
+export const BLOCK_ERROR_KINDS = ['exception', 'sql', 'template', 'test', 'missing_upstream', 'kernel_died', 'interrupted', 'invalid_block', 'destination'] as const;
 export const blockErrorSchema = z.object({
   kind: z.enum(BLOCK_ERROR_KINDS),
   message: z.string(),

@@ -26,7 +26,9 @@ before(async () => {
       block('no_default', 'data_loader', 'typescript'),
       block('uses_utils', 'data_loader', 'typescript'),
       block('scratch', 'transformer', 'typescript', ['ints']),
+      `  - uuid: to_lake\n    type: data_exporter\n    language: sql\n    upstream_blocks: [ints]\n    configuration:\n      destination: { type: parquet, path: lake/ints, partition_by: [no_such_column] }\n`,
     ].join('')}`,
+    'data_exporters/to_lake.sql': 'SELECT * FROM {{ df_1 }}\n',
     'data_loaders/ints.sql': 'SELECT range::BIGINT AS id, (range * 1.5)::DOUBLE AS x FROM range(3)',
     'data_exporters/nothing.ts': 'export default async function nothing(df: DataFrame) {\n  console.log(`exported ${df.rowCount}`);\n}\n',
     'transformers/frame.ts': 'export default async function frame(df: DataFrame) {\n  return df;\n}\n',
@@ -130,4 +132,13 @@ test('blocks import relative files of the project, and ctx.fromRows/ctx.query/ct
   const scratch = await run('scratch');
   assert.equal(scratch.result.status, 'completed', JSON.stringify(scratch.result.blocks.get('scratch')?.error));
   assert.deepEqual(scratch.previews.get('scratch')?.rows, [{ n: 4, seen: 4 }]);
+});
+
+test("a destination that fails is the destination's error, not a line of the block's code", async () => {
+  const { result } = await run('to_lake');
+  const error = result.blocks.get('to_lake')?.error;
+  assert.equal(error?.kind, 'destination');
+  assert.match(error?.message ?? '', /^the block ran, but its destination \(parquet lake\/ints\) failed: .*no_such_column/);
+  assert.equal(error?.line, undefined);
+  assert.equal(error?.file, undefined);
 });

@@ -78,6 +78,27 @@ test('write policies: replace swaps the rows, append adds, fail refuses and leav
   assert.equal((await rows(`SELECT count(*)::int AS n FROM ${db.schema}.policy`))[0]?.n, 4);
 });
 
+test('replace under a dependent view keeps the view valid; changed columns or a foreign key are refused naming what depends', async () => {
+  const opts = { schema: db.schema, table: 'daily_sales', writePolicy: 'replace' } as const;
+  await duck.run('CREATE TABLE sales_a AS SELECT range::INTEGER AS day, (range * 10)::DOUBLE AS amount FROM range(3)');
+  await exportToPostgres(duck, 'sales_a', client, opts);
+  await client.query(`CREATE VIEW ${db.schema}.sales_total AS SELECT sum(amount) AS total FROM ${db.schema}.daily_sales`);
+  await duck.run('CREATE TABLE sales_b AS SELECT range::INTEGER AS day, (range * 100)::DOUBLE AS amount FROM range(4)');
+  assert.deepEqual(await exportToPostgres(duck, 'sales_b', client, { ...opts, sourceRows: 4 }), { rows: 4, format: 'binary' });
+  assert.deepEqual(await rows(`SELECT total::int AS total FROM ${db.schema}.sales_total`), [{ total: 600 }]);
+  // Columns that change under the view: refused, naming the view and both column lists; nothing changed.
+  await duck.run('CREATE TABLE sales_c AS SELECT range::INTEGER AS day, range::VARCHAR AS note FROM range(2)');
+  await assert.rejects(
+    exportToPostgres(duck, 'sales_c', client, opts),
+    new RegExp(`cannot replace ${db.schema}.daily_sales: ${db.schema}.sales_total depends on it and its columns would change \\(now day integer, amount double precision; the output has day integer, note text\\)`),
+  );
+  assert.deepEqual(await rows(`SELECT total::int AS total FROM ${db.schema}.sales_total`), [{ total: 600 }]);
+  // A foreign key of another table: refused by name, the rows stay.
+  await client.query(`CREATE TABLE ${db.schema}.codes (code int PRIMARY KEY); CREATE TABLE ${db.schema}.uses (code int REFERENCES ${db.schema}.codes (code))`);
+  await duck.run('CREATE TABLE codes AS SELECT 1::INTEGER AS code');
+  await assert.rejects(exportToPostgres(duck, 'codes', client, { schema: db.schema, table: 'codes', writePolicy: 'replace' }), new RegExp(`${db.schema}.uses \\(foreign key uses_code_fkey\\) refers to it`));
+});
+
 test('upsert on key columns updates matching rows and adds the rest', async () => {
   await duck.run("CREATE TABLE v1 AS SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(id, name)");
   await duck.run("CREATE TABLE v2 AS SELECT * FROM (VALUES (2, 'B'), (3, 'c')) t(id, name)");
