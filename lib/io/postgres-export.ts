@@ -277,6 +277,21 @@ async function copyInto(duck: DuckDBConnection, source: string, columns: readonl
 }
 
 /**
+ * Copies a DuckDB table into a temporary table of the client's session (`pg_temp.<name>`, gone
+ * when the session ends or with DROP): how an upstream output reaches SQL that runs in Postgres
+ * (a block with data_provider: postgres reading {{ df_1 }}). Binary COPY when every column has a
+ * binary encoding, CSV otherwise. Returns the rows copied.
+ */
+export async function loadIntoTempTable(duck: DuckDBConnection, source: string, rowCount: number, client: pg.Client, name: string): Promise<number> {
+  const columns = await describe(duck, source);
+  if (columns.length === 0) throw new ExportError(`${source} has no columns to load into Postgres`);
+  const target = `pg_temp.${quoteIdentifier(name)}`;
+  await client.query(`DROP TABLE IF EXISTS ${target}; CREATE TEMP TABLE ${quoteIdentifier(name)} (${columns.map((c) => `${quoteIdentifier(c.name)} ${c.pgType}`).join(', ')})`);
+  const copied = await copyInto(duck, source, columns, client, target, { binary: binaryColumns(columns, rowCount) });
+  return copied.rows;
+}
+
+/**
  * Writes a DuckDB table (or any FROM-able expression) into Postgres with a write policy.
  * replace is atomic: rows go into a new table that takes the old one's place in one transaction,
  * so a failure half-way leaves the old table untouched.

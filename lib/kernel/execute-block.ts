@@ -5,6 +5,7 @@ import { requirePostgres, requireProfile, type IoProfile } from '../io/io-config
 import { lakeQuery } from '../io/lake';
 import { connectPostgres } from '../io/postgres-client';
 import { loadPostgresQuery } from '../io/postgres-load';
+import { loadIntoTempTable } from '../io/postgres-export';
 import { readDestination, type Destination } from '../pipeline/destination';
 import { loadProfiles, makeBlockIo, writeDestination } from './block-io';
 import { type DuckDBConnection } from '@duckdb/node-api';
@@ -15,7 +16,7 @@ import { type BlockError, type OutputPreview } from '../protocol/run-events';
 import { type BlockContext, type DataFrame } from './block-api';
 import { BlockExitError } from './block-exit';
 import { compileBlock, CompileError, locateInStack } from './compile-ts';
-import { describeWithHead, Frame, QuerySession, reportedCount, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
+import { describe, describeWithHead, Frame, QuerySession, reportedCount, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
 import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand, type OutputCopies } from './ipc';
 import { MissingUpstreamError, OutputNotSavedError, type OutputStore } from './outputs';
@@ -53,6 +54,11 @@ export interface KernelEnv {
    * again after a restart).
    */
   outputCopies: OutputCopies;
+}
+
+/** The temporary table an upstream's rows take in Postgres for a block whose SQL runs there. */
+function postgresUpstreamTable(upstream: string): string {
+  return `grimoire_upstream_${upstream}`;
 }
 
 /** Writing a completed block's output to its `configuration.destination` failed. */
@@ -199,14 +205,17 @@ async function runSql(
 ): Promise<number | null> {
   // Synchronously: a block file is small, and the promise API costs ~0.3 ms per block in thread-pool trips.
   const text = readFileSync(path.join(env.projectDir, cmd.block.file), 'utf8');
+  const provider = cmd.block.configuration.data_provider;
+  // In Postgres, {{ df_1 }} names a temporary table of the session holding the upstream's rows
+  // (pg_temp: never a table of the database that happens to share the upstream's name).
+  const upstreamTable = provider === 'postgres' ? (u: string) => `pg_temp.${quoteIdentifier(postgresUpstreamTable(u))}` : quoteIdentifier;
   const sql = renderSqlTemplate(text, {
-    upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: quoteIdentifier(u) })),
+    upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: upstreamTable(u) })),
     variables: cmd.variables,
     executionDate: cmd.executionDate,
     secrets: cmd.secrets,
     extra: { data_dir: env.dataDir, project_dir: env.projectDir, lake: (folder: unknown) => `(${lakeQuery(path.resolve(env.projectDir, String(folder)))})` },
   });
-  const provider = cmd.block.configuration.data_provider;
   if (provider === 'postgres') {
     // Mage's data_provider: the SQL runs in Postgres and its result becomes the block's output.
     const profile = typeof cmd.block.configuration.data_provider_profile === 'string' ? cmd.block.configuration.data_provider_profile : 'default';
@@ -214,6 +223,12 @@ async function runSql(
     session.markChanged();
     const client = await connectPostgres(config, profile);
     try {
+      // Only the upstreams the SQL names travel (binary COPY); they end with the session.
+      for (const u of cmd.block.upstream) {
+        if (!sql.includes(upstreamTable(u))) continue;
+        const { rowCount } = await describe(session.connection, quoteIdentifier(u));
+        await progress.track('postgres_export', (update) => loadIntoTempTable(session.connection, quoteIdentifier(u), rowCount, client, postgresUpstreamTable(u)).then((rows) => (update({ rows }), rows)), { total: rowCount });
+      }
       await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, target, false, (rows) => update({ rows })));
     } finally {
       await client.end().catch(() => undefined);

@@ -71,6 +71,19 @@ wrong_password:
     language: sql
     upstream_blocks: [from_url]
     configuration: { data_provider: postgres, data_provider_profile: default }
+  - uuid: customers
+    type: data_loader
+    language: sql
+  - uuid: pg_upper
+    type: transformer
+    language: sql
+    upstream_blocks: [customers]
+    configuration: { data_provider: postgres }
+  - uuid: pg_by_name
+    type: transformer
+    language: sql
+    upstream_blocks: [customers]
+    configuration: { data_provider: postgres }
   - uuid: missing_url
     type: data_loader
     language: typescript
@@ -91,6 +104,9 @@ wrong_password:
     'transformers/lake_it.sql': 'SELECT *, CAST(lpep_pickup_datetime AS DATE) AS pickup_date FROM {{ df_1 }}',
     'transformers/read_lake.sql': "SELECT pickup_date, count(*) AS trips FROM {{ lake('lake/trips') }} GROUP BY ALL ORDER BY pickup_date",
     'data_loaders/in_postgres.sql': `SELECT count(*) AS trips, sum(trip_distance) AS miles FROM ${schema}.trips WHERE "VendorID" IS NOT NULL;`,
+    'data_loaders/customers.sql': "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(id, name)",
+    'transformers/pg_upper.sql': 'SELECT id, upper(name) AS name FROM {{ df_1 }} ORDER BY id',
+    'transformers/pg_by_name.sql': 'SELECT count(*) AS n, string_agg(name, \',\' ORDER BY id) AS names FROM {{ customers }}',
     'data_loaders/missing_url.ts': `export default async function missing_url(ctx: BlockContext) {\n  return ctx.io.read('${baseUrl}/nope.csv');\n}\n`,
     'data_loaders/bad_login.ts': "export default async function bad_login(ctx: BlockContext) {\n  console.log('trying with hunter2-secret');\n  return ctx.io.postgres('wrong_password').query('SELECT 1');\n}\n",
     'data_exporters/lake_fails.ts': `export default async function lake_fails(df: DataFrame, ctx: BlockContext) {
@@ -171,6 +187,25 @@ test('an SQL block with data_provider postgres runs in Postgres and its result b
   const { result, previews } = await run('in_postgres', 'block');
   assert.equal(result.status, 'completed', JSON.stringify(result.blocks.get('in_postgres')?.error));
   assert.deepEqual(previews.get('in_postgres')?.rows, [{ trips: 2, miles: 3.75 }]);
+});
+
+test("{{ df_1 }} in a Postgres SQL block is the upstream's rows, never a table of the database that shares its name", async () => {
+  const client = await db.client();
+  try {
+    // A table called customers on the profile's search path, with other rows.
+    await client.query(`CREATE TABLE ${db.schema}.customers (id int, name text); INSERT INTO ${db.schema}.customers VALUES (99, 'zzz')`);
+  } finally {
+    await client.end();
+  }
+  const { result, previews } = await run('pg_upper');
+  assert.equal(result.status, 'completed', JSON.stringify([...result.blocks]));
+  assert.deepEqual(previews.get('pg_upper')?.rows, [
+    { id: 1, name: 'A' },
+    { id: 2, name: 'B' },
+  ]);
+  const byName = await run('pg_by_name', 'block');
+  assert.equal(byName.result.status, 'completed', JSON.stringify([...byName.result.blocks]));
+  assert.deepEqual(byName.previews.get('pg_by_name')?.rows, [{ n: 2, names: 'a,b' }]);
 });
 
 test('a missing URL and a wrong password fail with clear messages that never show the password', async () => {
