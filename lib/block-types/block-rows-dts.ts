@@ -10,6 +10,8 @@ export interface OutputColumn {
 }
 
 const SCALARS: [RegExp, string][] = [
+  // rows() gives a DECIMAL of more than 15 digits as its exact text; up to 15 as a number.
+  [/^DECIMAL\((1[6-9]|[2-9]\d|\d{3,}),\s*\d+\)$/, 'string'],
   [/^(TINYINT|SMALLINT|INTEGER|UTINYINT|USMALLINT|UINTEGER|FLOAT|DOUBLE|REAL|DECIMAL(\(.*\))?)$/, 'number'],
   // rows() turns BIGINTs into numbers, keeping a bigint only beyond ±2^53.
   [/^(BIGINT|UBIGINT)$/, 'number'],

@@ -3,6 +3,8 @@ import {
   BOOLEAN,
   DOUBLE,
   DuckDBDataChunk,
+  DuckDBDecimalType,
+  DuckDBDecimalValue,
   DuckDBTypeId,
   JSDuckDBValueConverter,
   JsonDuckDBValueConverter,
@@ -19,12 +21,15 @@ import { quoteIdentifier } from '../sql-quote';
 
 /**
  * Like DuckDB's JS converter, but 64-bit integers come back as numbers while they fit: block
- * authors write `r.passenger_count > 0` and `r.n + 1`, which a bigint would break.
+ * authors write `r.passenger_count > 0` and `r.n + 1`, which a bigint would break. A DECIMAL of
+ * more than 15 digits comes back as its exact text ("9007199254740993.03"): a number would round
+ * it. Up to 15 digits a number is exact, and stays the easier value to compute with.
  */
 export const rowValueConverter: DuckDBValueConverter<JS> = (value, type, converter) => {
   if ((type.typeId === DuckDBTypeId.BIGINT || type.typeId === DuckDBTypeId.UBIGINT) && typeof value === 'bigint') {
     return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value;
   }
+  if (type instanceof DuckDBDecimalType && type.width > 15 && value instanceof DuckDBDecimalValue) return value.toString();
   return JSDuckDBValueConverter(value, type, converter);
 };
 
@@ -64,7 +69,7 @@ function typeFor(kinds: ReadonlySet<Kind>): { type: DuckDBType; convert: (v: unk
   // Mixed or nested values keep their text (objects as JSON) rather than failing the block.
   return {
     type: VARCHAR,
-    convert: (v) => (typeof v === 'string' ? v : kindOf(v) === 'json' ? JSON.stringify(v) : v instanceof Date ? v.toISOString() : String(v)),
+    convert: (v) => (typeof v === 'string' ? v : kindOf(v) === 'json' ? (jsonText(v) ?? String(v)) : v instanceof Date ? v.toISOString() : String(v)),
   };
 }
 
@@ -80,6 +85,91 @@ export function inferColumns(rows: readonly Record<string, unknown>[]) {
     }
   }
   return [...kinds].map(([name, set]) => ({ name, ...typeFor(set) }));
+}
+
+/**
+ * A returned column that an upstream also has keeps the upstream's DuckDB type when every value
+ * fits it as rows() hands such values out: a block that spreads `...r` and adds a column must not
+ * turn DATE into TIMESTAMP, TIMESTAMPTZ into TIMESTAMP, DECIMAL into DOUBLE or INTEGER into BIGINT.
+ * Returns the text each value is staged as (cast to the type in SQL), or null when a value does
+ * not fit (the block changed the column: its type is inferred from the values).
+ */
+function hintedText(duckType: string): ((v: unknown) => string | null) | null {
+  const t = duckType.toUpperCase();
+  const intRange: Record<string, [bigint, bigint]> = {
+    TINYINT: [-128n, 127n],
+    SMALLINT: [-32768n, 32767n],
+    INTEGER: [-2147483648n, 2147483647n],
+    UTINYINT: [0n, 255n],
+    USMALLINT: [0n, 65535n],
+    UINTEGER: [0n, 4294967295n],
+  };
+  const range = intRange[t];
+  if (range) {
+    return (v) => {
+      const n = typeof v === 'bigint' ? v : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : null;
+      return n !== null && n >= range[0] && n <= range[1] ? n.toString() : null;
+    };
+  }
+  if (t === 'DATE') {
+    // rows() hands a DATE out as a Date at UTC midnight.
+    return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) && v.getTime() % 86_400_000 === 0 ? v.toISOString().slice(0, 10) : null);
+  }
+  if (t === 'TIMESTAMP WITH TIME ZONE') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : null);
+  if (t === 'TIMESTAMP' || t === 'TIMESTAMP_MS') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString().replace('Z', '') : null);
+  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
+  if (decimal) {
+    const [precision, scale] = [Number(decimal[1]), Number(decimal[2])];
+    const fits = (text: string) => {
+      const m = /^-?(\d+)(?:\.(\d+))?$/.exec(text);
+      return m !== null && (m[1] ?? '').replace(/^0+(?=\d)/, '').length <= precision - scale && (m[2] ?? '').length <= scale;
+    };
+    return (v) => {
+      const text = typeof v === 'string' ? v.trim() : typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? v.toString() : null;
+      return text !== null && fits(text) ? text : null;
+    };
+  }
+  if (t === 'BIGINT' || t === 'UBIGINT' || t === 'HUGEINT' || t === 'UHUGEINT') {
+    return (v) => (typeof v === 'bigint' ? v.toString() : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : null);
+  }
+  if (t === 'FLOAT') return (v) => (typeof v === 'number' ? String(v) : null);
+  if (t === 'UUID') return (v) => (typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v) ? v : null);
+  if (t === 'JSON') return (v) => (typeof v === 'string' ? v : jsonText(v));
+  // rows() hands a TIME out as microseconds since midnight, an INTERVAL as { months, days, micros }.
+  if (t === 'TIME') {
+    return (v) => {
+      if (typeof v !== 'bigint' || v < 0n || v >= 86_400_000_000n) return null;
+      const [h, m, sec, us] = [v / 3_600_000_000n, (v / 60_000_000n) % 60n, (v / 1_000_000n) % 60n, v % 1_000_000n];
+      return `${h}:${m}:${sec}.${us.toString().padStart(6, '0')}`;
+    };
+  }
+  if (t === 'INTERVAL') {
+    return (v) =>
+      v !== null && typeof v === 'object' && 'months' in v && 'days' in v && 'micros' in v && typeof v.months === 'number' && typeof v.days === 'number' && typeof v.micros === 'bigint'
+        ? `${v.months} months ${v.days} days ${v.micros} microseconds`
+        : null;
+  }
+  if (t === 'BLOB') return (v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : null);
+  // Lists, structs and maps: rows() hands out arrays and objects; they travel as JSON text.
+  if (t.endsWith(']') || t.startsWith('STRUCT') || t.startsWith('MAP')) return (v) => (typeof v === 'object' && v !== null && !(v instanceof Date) && !(v instanceof Uint8Array) ? jsonText(v) : null);
+  return null;
+}
+
+/** The SQL that turns a column staged as text (hintedText) into `duckType`. */
+function castFromText(column: string, duckType: string): string {
+  const t = duckType.toUpperCase();
+  if (t === 'BLOB') return `from_hex(${column})`;
+  if (t.endsWith(']') || t.startsWith('STRUCT') || t.startsWith('MAP')) return `CAST(CAST(${column} AS JSON) AS ${duckType})`;
+  return `CAST(${column} AS ${duckType})`;
+}
+
+/** JSON text of a value rows() handed out: 64-bit integers as numbers while they fit, else as strings. */
+function jsonText(v: unknown): string | null {
+  try {
+    return JSON.stringify(v, (_key, x: unknown) => (typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(x) : x.toString()) : x));
+  } catch {
+    return null;
+  }
 }
 
 const CHUNK = 2048;
@@ -99,12 +189,50 @@ export async function createTableFromRows(
   table: string,
   rows: readonly Record<string, unknown>[],
   temporary = false,
+  /** Column name -> DuckDB type of the block's upstreams: a column that still fits keeps it (hintedText). */
+  hints: ReadonlyMap<string, string> = new Map(),
 ): Promise<void> {
-  const columns = inferColumns(rows);
-  if (columns.length === 0) {
+  const inferred = inferColumns(rows);
+  if (inferred.length === 0) {
     await connection.run(`CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} (${quoteIdentifier(EMPTY_COLUMN)} BOOLEAN)`);
     return;
   }
+  // Columns that keep an upstream's type are staged as text and cast once in SQL.
+  const kept = new Map<string, string>();
+  const columns = inferred.map((c) => {
+    const hint = hints.get(c.name);
+    const toText = hint === undefined ? null : hintedText(hint);
+    if (hint === undefined || toText === null) return c;
+    const texts = rows.map((r) => r[c.name]).filter((v) => v !== null && v !== undefined);
+    if (texts.length === 0 || !texts.every((v) => toText(v) !== null)) return c;
+    kept.set(c.name, hint);
+    return { name: c.name, type: VARCHAR, convert: (v: unknown): JS => toText(v) };
+  });
+  if (kept.size > 0) {
+    const stage = `${table}__rows`;
+    await appendRows(connection, stage, columns, rows, true);
+    const select = columns.map((c) => {
+      const type = kept.get(c.name);
+      return type === undefined ? quoteIdentifier(c.name) : `${castFromText(quoteIdentifier(c.name), type)} AS ${quoteIdentifier(c.name)}`;
+    });
+    try {
+      await connection.run(`CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} AS SELECT ${select.join(', ')} FROM temp.main.${quoteIdentifier(stage)}`);
+    } finally {
+      await connection.run(`DROP TABLE IF EXISTS temp.main.${quoteIdentifier(stage)}`);
+    }
+    return;
+  }
+  await appendRows(connection, table, columns, rows, temporary);
+}
+
+/** Creates `table` with `columns` and appends `rows` a data chunk at a time. */
+async function appendRows(
+  connection: DuckDBConnection,
+  table: string,
+  columns: readonly { name: string; type: DuckDBType; convert: (v: unknown) => JS }[],
+  rows: readonly Record<string, unknown>[],
+  temporary: boolean,
+): Promise<void> {
   const ddl = columns.map((c) => `${quoteIdentifier(c.name)} ${c.type.toString()}`).join(', ');
   await connection.run(`CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} (${ddl})`);
   // Temporary tables live in the "temp" catalog's main schema.

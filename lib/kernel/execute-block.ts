@@ -86,7 +86,7 @@ class InvalidBlockError extends Error {}
 let staging = 0;
 
 /** Turns whatever a TypeScript block returned into the staging table; its row count when known. */
-async function storeResult(session: QuerySession, result: unknown, target: string): Promise<number | null> {
+async function storeResult(session: QuerySession, result: unknown, target: string, hints: ReadonlyMap<string, string>): Promise<number | null> {
   if (result === undefined || result === null) {
     await createTableFromRows(session.connection, target, []);
     return 0;
@@ -97,7 +97,7 @@ async function storeResult(session: QuerySession, result: unknown, target: strin
   } else if (Array.isArray(result)) {
     const bad = result.findIndex((r) => r === null || typeof r !== 'object' || Array.isArray(r));
     if (bad >= 0) throw new InvalidBlockError(`the block returned an array whose item ${bad} is not an object`);
-    await createTableFromRows(session.connection, target, result);
+    await createTableFromRows(session.connection, target, result, false, hints);
     return result.length;
   } else {
     throw new InvalidBlockError(
@@ -180,7 +180,10 @@ async function runTypeScript(
     secrets: { get: (name) => lookupSecret(cmd.secrets, name) },
   };
   const result: unknown = await main(...inputs, ctx);
-  const rowCount = await storeResult(session, result, target);
+  // Returned rows keep the upstreams' column types where the values still fit them (duck-values.ts);
+  // the first upstream that has a column decides its type.
+  const hints = new Map([...inputs].reverse().flatMap((f) => f.columns.map((c): [string, string] => [c.name, c.type])));
+  const rowCount = await storeResult(session, result, target, hints);
   // Mage's @test: every `test*` export runs on the output; a throw fails the block.
   const runTests = async (out: DataFrame) => {
     for (const [name, fn] of Object.entries(exports)) {

@@ -84,6 +84,21 @@ wrong_password:
     language: sql
     upstream_blocks: [customers]
     configuration: { data_provider: postgres }
+  - uuid: types_src
+    type: data_loader
+    language: sql
+  - uuid: types_ts
+    type: transformer
+    language: typescript
+    upstream_blocks: [types_src]
+    configuration:
+      destination: { type: postgres, table: typed_trips, write_policy: replace }
+  - uuid: types_lake
+    type: data_exporter
+    language: sql
+    upstream_blocks: [types_ts]
+    configuration:
+      destination: { type: parquet, path: lake/typed, partition_by: [pickup_date] }
   - uuid: missing_url
     type: data_loader
     language: typescript
@@ -107,6 +122,11 @@ wrong_password:
     'data_loaders/customers.sql': "SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(id, name)",
     'transformers/pg_upper.sql': 'SELECT id, upper(name) AS name FROM {{ df_1 }} ORDER BY id',
     'transformers/pg_by_name.sql': 'SELECT count(*) AS n, string_agg(name, \',\' ORDER BY id) AS names FROM {{ customers }}',
+    'data_loaders/types_src.sql': `SELECT 1 AS id, DATE '2020-10-01' AS pickup_date, TIMESTAMPTZ '2024-03-10 12:00:00+00' AS paid_at,
+       12.345::DECIMAL(13,3) AS amount, NULL::VARCHAR AS note
+UNION ALL SELECT 2, DATE '2020-10-02', TIMESTAMPTZ '2024-03-11 12:00:00+00', 0.100::DECIMAL(13,3), NULL`,
+    'transformers/types_ts.ts': 'export default async function types_ts(src: DataFrame) {\n  return (await src.rows()).map((r) => ({ ...r, checked: true }));\n}\n',
+    'data_exporters/types_lake.sql': 'SELECT * FROM {{ df_1 }}',
     'data_loaders/missing_url.ts': `export default async function missing_url(ctx: BlockContext) {\n  return ctx.io.read('${baseUrl}/nope.csv');\n}\n`,
     'data_loaders/bad_login.ts': "export default async function bad_login(ctx: BlockContext) {\n  console.log('trying with hunter2-secret');\n  return ctx.io.postgres('wrong_password').query('SELECT 1');\n}\n",
     'data_exporters/lake_fails.ts': `export default async function lake_fails(df: DataFrame, ctx: BlockContext) {
@@ -206,6 +226,42 @@ test("{{ df_1 }} in a Postgres SQL block is the upstream's rows, never a table o
   const byName = await run('pg_by_name', 'block');
   assert.equal(byName.result.status, 'completed', JSON.stringify([...byName.result.blocks]));
   assert.deepEqual(byName.previews.get('pg_by_name')?.rows, [{ n: 2, names: 'a,b' }]);
+});
+
+test('rows returned by a TypeScript block keep the types of the columns it did not change, into Postgres and the lake', async () => {
+  const { result, previews } = await run('types_lake');
+  assert.equal(result.status, 'completed', JSON.stringify([...result.blocks]));
+  assert.deepEqual(previews.get('types_ts')?.columns, [
+    { name: 'id', type: 'INTEGER' },
+    { name: 'pickup_date', type: 'DATE' },
+    { name: 'paid_at', type: 'TIMESTAMP WITH TIME ZONE' },
+    { name: 'amount', type: 'DECIMAL(13,3)' },
+    { name: 'note', type: 'VARCHAR' },
+    { name: 'checked', type: 'BOOLEAN' },
+  ]);
+  const client = await db.client();
+  try {
+    const types = await client.query(
+      `SELECT column_name AS name, data_type AS type, numeric_precision AS p, numeric_scale AS s FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'typed_trips' ORDER BY ordinal_position`,
+      [db.schema],
+    );
+    assert.deepEqual(types.rows, [
+      { name: 'id', type: 'integer', p: 32, s: 0 },
+      { name: 'pickup_date', type: 'date', p: null, s: null },
+      { name: 'paid_at', type: 'timestamp with time zone', p: null, s: null },
+      { name: 'amount', type: 'numeric', p: 13, s: 3 },
+      { name: 'note', type: 'text', p: null, s: null },
+      { name: 'checked', type: 'boolean', p: null, s: null },
+    ]);
+    const values = await client.query(`SELECT pickup_date::text AS d, paid_at = '2024-03-10 12:00:00+00' AS same_instant, amount::text AS amount FROM ${db.schema}.typed_trips ORDER BY id`);
+    assert.deepEqual(values.rows, [
+      { d: '2020-10-01', same_instant: true, amount: '12.345' },
+      { d: '2020-10-02', same_instant: false, amount: '0.100' },
+    ]);
+  } finally {
+    await client.end();
+  }
+  assert.deepEqual((await readdir(path.join(project.dir, 'lake', 'typed'))).sort(), ['pickup_date=2020-10-01', 'pickup_date=2020-10-02']);
 });
 
 test('a missing URL and a wrong password fail with clear messages that never show the password', async () => {

@@ -17,6 +17,9 @@ const REPO = path.resolve(__dirname, '..', '..');
 test('DuckDB types map to what rows() returns', () => {
   assert.equal(tsTypeOfDuck('BIGINT'), 'number');
   assert.equal(tsTypeOfDuck('DECIMAL(10,2)'), 'number');
+  assert.equal(tsTypeOfDuck('DECIMAL(15,2)'), 'number');
+  assert.equal(tsTypeOfDuck('DECIMAL(18,2)'), 'string', 'more than 15 digits: exact text');
+  assert.equal(tsTypeOfDuck('DECIMAL(38,10)'), 'string');
   assert.equal(tsTypeOfDuck('VARCHAR'), 'string');
   assert.equal(tsTypeOfDuck('TIMESTAMP WITH TIME ZONE'), 'Date');
   assert.equal(tsTypeOfDuck('HUGEINT'), 'bigint');

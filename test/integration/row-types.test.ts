@@ -1,0 +1,46 @@
+/**
+ * Issue #13, kind 1: a value's type survives a TypeScript block. rows() hands each DuckDB type out
+ * as a JS value; rows the block returns with the same column keep the upstream's type exactly when
+ * the values still fit it, and are inferred from the values when the block changed them.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { createTableFromRows, rowValueConverter } from '../../lib/kernel/duck-values';
+
+const SOURCE = `SELECT 7::TINYINT AS ti, 1::SMALLINT AS si, 2147483647::INTEGER AS i, 9007199254740993::BIGINT AS bi, 123::HUGEINT AS hi,
+  1.5::FLOAT AS f, 2.25::DOUBLE AS d, 12.345::DECIMAL(13,3) AS dec_small, 9007199254740993.03::DECIMAL(18,2) AS dec_big,
+  true AS b, 'x' AS s, DATE '2020-10-01' AS dt, TIME '12:34:56.789' AS tm, TIMESTAMP '2024-01-01 05:06:07.123' AS ts,
+  TIMESTAMPTZ '2024-03-10 12:00:00+00' AS tz, INTERVAL 3 DAY + INTERVAL 5 SECOND AS iv, '\\xAB\\x00'::BLOB AS bl,
+  'fe0d1e8a-f2ce-43eb-be80-e40b7867dd8f'::UUID AS u, ['a', NULL, 'c'] AS l, [1, 2]::INTEGER[] AS il, {'k': 1, 'v': 'w'} AS st`;
+
+test('every common type comes back exactly when a block returns the rows it was given', async () => {
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  await c.run(`CREATE TABLE src AS ${SOURCE} UNION ALL SELECT ${'NULL, '.repeat(20)}NULL`);
+  const reader = await c.runAndReadAll('SELECT * FROM src');
+  const rows = reader.convertRowObjects(rowValueConverter);
+  assert.equal(rows[0]?.dec_big, '9007199254740993.03', 'a DECIMAL of more than 15 digits is exact text in rows()');
+  assert.equal(rows[0]?.dec_small, 12.345);
+  const types = reader.columnTypes().map((t) => t.toString());
+  const hints = new Map(reader.columnNames().map((n, i): [string, string] => [n, types[i] ?? 'VARCHAR']));
+  await createTableFromRows(c, 'back', rows.map((r) => ({ ...r })), false, hints);
+  const back = await c.runAndReadAll('SELECT * FROM back');
+  assert.deepEqual(back.columnTypes().map((t) => t.toString()), types);
+  assert.deepEqual(back.getRowsJson(), reader.getRowsJson());
+  c.closeSync();
+});
+
+test('a column the block changed is typed by its new values', async () => {
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  const hints = new Map([
+    ['day', 'DATE'],
+    ['n', 'INTEGER'],
+    ['amount', 'DECIMAL(5,2)'],
+  ]);
+  await createTableFromRows(c, 'changed', [{ day: new Date('2020-10-01T05:00:00Z'), n: 2 ** 40, amount: 1.005 }], false, hints);
+  const r = await c.runAndReadAll('SELECT * FROM changed');
+  assert.deepEqual(r.columnTypes().map((t) => t.toString()), ['TIMESTAMP', 'BIGINT', 'DOUBLE']);
+  c.closeSync();
+});
