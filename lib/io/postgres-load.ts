@@ -19,7 +19,9 @@ function stripSemicolons(sql: string): string {
 /**
  * Runs a query in Postgres and lands its result in DuckDB as `target`: COPY (query) TO STDOUT
  * streams CSV to a scratch file that DuckDB reads with the column types Postgres reported,
- * never row by row through JS.
+ * never row by row through JS. A `numeric` without precision (sum() of a numeric column) becomes
+ * the narrowest exact DECIMAL that holds every value; when none can (NaN, infinities, more than
+ * 38 digits) it stays text, and its name is in the returned `textColumns` for the caller to say so.
  */
 export async function loadPostgresQuery(
   client: pg.Client,
@@ -29,7 +31,7 @@ export async function loadPostgresQuery(
   temporary: boolean,
   /** Called as rows arrive from Postgres, with the exact count so far. */
   onRows?: (rows: number) => void,
-): Promise<void> {
+): Promise<{ textColumns: string[] }> {
   const query = stripSemicolons(sql);
   const shape = await client.query({ text: `SELECT * FROM (${query}) AS grimoire_q LIMIT 0` });
   if (shape.fields.length === 0) throw new Error('the Postgres query returns no columns');
@@ -37,7 +39,10 @@ export async function loadPostgresQuery(
     'SELECT format_type(oid, mod) AS t FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS f(oid, mod, i) ORDER BY i',
     [shape.fields.map((f) => f.dataTypeID), shape.fields.map((f) => f.dataTypeModifier)],
   );
-  const columns = shape.fields.map((f, i) => `${quoteLiteral(f.name)}: ${quoteLiteral(duckTypeForPg(typeNames.rows[i]?.t ?? 'text'))}`);
+  const pgTypes = shape.fields.map((_, i) => typeNames.rows[i]?.t ?? 'text');
+  // Unconstrained numerics arrive as text; their DECIMAL is decided from the values below.
+  const exactLater = shape.fields.filter((_, i) => pgTypes[i] === 'numeric').map((f) => f.name);
+  const columns = shape.fields.map((f, i) => `${quoteLiteral(f.name)}: ${quoteLiteral(pgTypes[i] === 'numeric' ? 'VARCHAR' : duckTypeForPg(pgTypes[i] ?? 'text'))}`);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-pg-'));
   const file = path.join(dir, 'rows.csv');
   try {
@@ -56,4 +61,33 @@ export async function loadPostgresQuery(
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+  const textColumns: string[] = [];
+  for (const name of exactLater) {
+    const type = await exactDecimal(duck, target, name);
+    if (type === null) textColumns.push(name);
+    else await duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${quoteIdentifier(name)} TYPE ${type}`);
+  }
+  return { textColumns };
+}
+
+/**
+ * The narrowest DECIMAL(p,s) that holds every value of a column of numeric text exactly (digits
+ * before the point + digits after it <= 38), or null when none does. An empty column gets
+ * DECIMAL(38,10).
+ */
+async function exactDecimal(duck: DuckDBConnection, table: string, column: string): Promise<string | null> {
+  const c = quoteIdentifier(column);
+  const reader = await duck.runAndReadAll(
+    `SELECT coalesce(max(length(regexp_extract(${c}, '^-?0*(\\d*)', 1))), 0)::INTEGER AS whole,
+            coalesce(max(length(regexp_extract(${c}, '\\.(\\d+)$', 1))), 0)::INTEGER AS scale,
+            count(*) FILTER (WHERE ${c} IS NOT NULL AND NOT regexp_full_match(${c}, '-?\\d+(\\.\\d+)?'))::INTEGER AS other,
+            count(${c})::INTEGER AS n
+       FROM ${quoteIdentifier(table)}`,
+  );
+  const [row] = reader.getRowObjectsJS();
+  const [whole, scale, other, n] = [Number(row?.whole ?? 0), Number(row?.scale ?? 0), Number(row?.other ?? 0), Number(row?.n ?? 0)];
+  if (other > 0) return null;
+  if (n === 0) return 'DECIMAL(38,10)';
+  const precision = Math.max(whole + scale, 1);
+  return precision <= 38 ? `DECIMAL(${precision},${scale})` : null;
 }

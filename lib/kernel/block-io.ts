@@ -77,7 +77,8 @@ export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: R
       query: (sql) =>
         withPostgres(profiles, profile, async (client) => {
           const name = session.nextTempName();
-          await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, name, true, (rows) => update({ rows })));
+          const loaded = await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, name, true, (rows) => update({ rows })));
+          warnTextNumerics(loaded.textColumns);
           return Frame.open(session, quoteIdentifier(name));
         }),
       export: (data, options) =>
@@ -181,4 +182,10 @@ export async function writeDestination(
       throw new Error(`unknown destination ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** Said in the block's log: a numeric column no DECIMAL holds exactly stays text rather than being rounded. */
+export function warnTextNumerics(columns: readonly string[]): void {
+  if (columns.length === 0) return;
+  console.log(`warning: ${columns.join(', ')} ${columns.length === 1 ? 'is a' : 'are'} Postgres numeric that no DECIMAL holds exactly (NaN, infinity or more than 38 digits): kept as text, not rounded`);
 }

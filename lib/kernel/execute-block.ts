@@ -7,7 +7,7 @@ import { connectPostgres } from '../io/postgres-client';
 import { loadPostgresQuery } from '../io/postgres-load';
 import { loadIntoTempTable } from '../io/postgres-export';
 import { readDestination, type Destination } from '../pipeline/destination';
-import { loadProfiles, makeBlockIo, writeDestination } from './block-io';
+import { loadProfiles, makeBlockIo, warnTextNumerics, writeDestination } from './block-io';
 import { type DuckDBConnection } from '@duckdb/node-api';
 import { renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
 import { quoteIdentifier } from '../sql-quote';
@@ -232,7 +232,8 @@ async function runSql(
         const { rowCount } = await describe(session.connection, quoteIdentifier(u));
         await progress.track('postgres_export', (update) => loadIntoTempTable(session.connection, quoteIdentifier(u), rowCount, client, postgresUpstreamTable(u)).then((rows) => (update({ rows }), rows)), { total: rowCount });
       }
-      await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, target, false, (rows) => update({ rows })));
+      const loaded = await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, target, false, (rows) => update({ rows })));
+      warnTextNumerics(loaded.textColumns);
     } finally {
       await client.end().catch(() => undefined);
     }

@@ -99,6 +99,20 @@ wrong_password:
     upstream_blocks: [types_ts]
     configuration:
       destination: { type: parquet, path: lake/typed, partition_by: [pickup_date] }
+  - uuid: ledger_sum
+    type: data_loader
+    language: sql
+    configuration:
+      data_provider: postgres
+      destination: { type: postgres, table: ledger_out, write_policy: replace }
+  - uuid: ledger_rows
+    type: transformer
+    language: typescript
+    upstream_blocks: [ledger_sum]
+  - uuid: not_a_number
+    type: data_loader
+    language: sql
+    configuration: { data_provider: postgres }
   - uuid: missing_url
     type: data_loader
     language: typescript
@@ -127,6 +141,9 @@ wrong_password:
 UNION ALL SELECT 2, DATE '2020-10-02', TIMESTAMPTZ '2024-03-11 12:00:00+00', 0.100::DECIMAL(13,3), NULL`,
     'transformers/types_ts.ts': 'export default async function types_ts(src: DataFrame) {\n  return (await src.rows()).map((r) => ({ ...r, checked: true }));\n}\n',
     'data_exporters/types_lake.sql': 'SELECT * FROM {{ df_1 }}',
+    'data_loaders/ledger_sum.sql': `SELECT account, sum(amount) AS balance, max(amount) AS largest FROM ${schema}.ledger GROUP BY account ORDER BY account`,
+    'transformers/ledger_rows.ts': 'export default async function ledger_rows(l: DataFrame) {\n  const rows = await l.rows();\n  console.log(`balances ${rows.map((r) => String(r.balance)).join(" ")}`);\n}\n',
+    'data_loaders/not_a_number.sql': "SELECT 'NaN'::numeric AS x, 1.5::numeric AS y",
     'data_loaders/missing_url.ts': `export default async function missing_url(ctx: BlockContext) {\n  return ctx.io.read('${baseUrl}/nope.csv');\n}\n`,
     'data_loaders/bad_login.ts': "export default async function bad_login(ctx: BlockContext) {\n  console.log('trying with hunter2-secret');\n  return ctx.io.postgres('wrong_password').query('SELECT 1');\n}\n",
     'data_exporters/lake_fails.ts': `export default async function lake_fails(df: DataFrame, ctx: BlockContext) {
@@ -262,6 +279,43 @@ test('rows returned by a TypeScript block keep the types of the columns it did n
     await client.end();
   }
   assert.deepEqual((await readdir(path.join(project.dir, 'lake', 'typed'))).sort(), ['pickup_date=2020-10-01', 'pickup_date=2020-10-02']);
+});
+
+test('a Postgres numeric without precision lands as an exact DECIMAL: in the output, in rows() and in the exported table', async () => {
+  const client = await db.client();
+  try {
+    await client.query(`CREATE TABLE ${db.schema}.ledger (account text, amount numeric(20,2));
+      INSERT INTO ${db.schema}.ledger VALUES ('acc-1', 9007199254740993.01), ('acc-1', 0.02), ('acc-2', 12345678901234567.89)`);
+  } finally {
+    await client.end();
+  }
+  const { result, previews, logs } = await run('ledger_rows');
+  assert.equal(result.status, 'completed', JSON.stringify([...result.blocks]));
+  assert.deepEqual(previews.get('ledger_sum')?.columns, [
+    { name: 'account', type: 'VARCHAR' },
+    { name: 'balance', type: 'DECIMAL(19,2)' },
+    { name: 'largest', type: 'DECIMAL(19,2)' },
+  ]);
+  assert.equal(String(previews.get('ledger_sum')?.rows[0]?.balance), '9007199254740993.03');
+  assert.match(logs, /balances 9007199254740993.03 12345678901234567.89/);
+  const check = await db.client();
+  try {
+    const out = await check.query(`SELECT account, balance::text AS balance, format_type(atttypid, atttypmod) AS type FROM ${db.schema}.ledger_out, pg_attribute WHERE attrelid = '${db.schema}.ledger_out'::regclass AND attname = 'balance' ORDER BY account`);
+    assert.deepEqual(out.rows, [
+      { account: 'acc-1', balance: '9007199254740993.03', type: 'numeric(19,2)' },
+      { account: 'acc-2', balance: '12345678901234567.89', type: 'numeric(19,2)' },
+    ]);
+  } finally {
+    await check.end();
+  }
+  // NaN has no DECIMAL: the column stays text, and the log says so.
+  const nan = await run('not_a_number', 'block');
+  assert.equal(nan.result.status, 'completed', JSON.stringify([...nan.result.blocks]));
+  assert.deepEqual(nan.previews.get('not_a_number')?.columns, [
+    { name: 'x', type: 'VARCHAR' },
+    { name: 'y', type: 'DECIMAL(2,1)' },
+  ]);
+  assert.match(nan.logs, /warning: x is a Postgres numeric that no DECIMAL holds exactly .*kept as text, not rounded/);
 });
 
 test('a missing URL and a wrong password fail with clear messages that never show the password', async () => {
