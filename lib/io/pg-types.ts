@@ -9,6 +9,9 @@ export interface PgColumn {
   select: string;
 }
 
+/** Element types a DuckDB list may have to become a Postgres array (text Postgres reads unambiguously). */
+const ARRAY_ELEMENTS = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|FLOAT|DOUBLE|DECIMAL\(\d+,\s*\d+\)|VARCHAR|DATE|TIMESTAMP|UUID)$/;
+
 /** Maps one DuckDB column (name and type as DuckDB prints it) to its Postgres column. */
 export function pgColumnFor(name: string, duckType: string): PgColumn {
   const q = quoteIdentifier(name);
@@ -50,7 +53,16 @@ export function pgColumnFor(name: string, duckType: string): PgColumn {
   if (decimal) return { name, pgType: `numeric(${decimal[1]},${decimal[2]})`, select: q };
   if (t === 'BLOB') return { name, pgType: 'bytea', select: `'\\x' || hex(${q})` };
   if (t.startsWith('ENUM')) return { name, pgType: 'text', select: `${q}::VARCHAR` };
-  // Lists, structs, maps and unions travel as JSON.
+  // A list of scalars is a Postgres array of the element's type, written as an array literal
+  // ({"a","b",NULL}): every element quoted and escaped, so commas and quotes in text survive.
+  const list = /^(.+)\[\]$/.exec(t);
+  const element = list?.[1];
+  if (element && ARRAY_ELEMENTS.test(element)) {
+    const pgElement = pgColumnFor('x', element).pgType;
+    const item = `CASE WHEN x IS NULL THEN 'NULL' ELSE '"' || replace(replace(CAST(x AS VARCHAR), '\\', '\\\\'), '"', '\\"') || '"' END`;
+    return { name, pgType: `${pgElement}[]`, select: `'{' || array_to_string(list_transform(${q}, x -> ${item}), ',') || '}'` };
+  }
+  // Other lists, structs, maps and unions travel as JSON.
   return { name, pgType: 'jsonb', select: `to_json(${q})::VARCHAR` };
 }
 
@@ -67,5 +79,10 @@ export function duckTypeForPg(pgType: string): string {
   if (t.startsWith('time')) return 'TIME';
   if (t === 'bytea') return 'BLOB';
   if (t === 'json' || t === 'jsonb') return 'JSON';
+  // Arrays travel as JSON (array_to_json) and become a list of the element's type.
+  if (t.endsWith('[]')) {
+    const element = duckTypeForPg(t.slice(0, -2));
+    return element === 'JSON' ? 'JSON' : `${element}[]`;
+  }
   return 'VARCHAR';
 }

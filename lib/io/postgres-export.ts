@@ -1,3 +1,4 @@
+import { duckTypeName } from '../duck-type-name';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
@@ -55,7 +56,7 @@ async function describe(duck: DuckDBConnection, source: string): Promise<ExportC
   const reader = await duck.runAndReadUntil(`SELECT * FROM ${source} LIMIT 0`, 0);
   const types = reader.columnTypes();
   return reader.columnNames().map((name, i) => {
-    const type = types[i]?.toString() ?? 'VARCHAR';
+    const type = duckTypeName(types[i]);
     return { ...pgColumnFor(name, type), binary: binaryColumnFor(type) };
   });
 }

@@ -42,7 +42,26 @@ export async function loadPostgresQuery(
   const pgTypes = shape.fields.map((_, i) => typeNames.rows[i]?.t ?? 'text');
   // Unconstrained numerics arrive as text; their DECIMAL is decided from the values below.
   const exactLater = shape.fields.filter((_, i) => pgTypes[i] === 'numeric').map((f) => f.name);
-  const columns = shape.fields.map((f, i) => `${quoteLiteral(f.name)}: ${quoteLiteral(pgTypes[i] === 'numeric' ? 'VARCHAR' : duckTypeForPg(pgTypes[i] ?? 'text'))}`);
+  // Arrays arrive as JSON text and become lists once in DuckDB; bytea as hex, then BLOB.
+  const arrays = new Map(shape.fields.flatMap((f, i) => (pgTypes[i]?.endsWith('[]') ? [[f.name, duckTypeForPg(pgTypes[i] ?? 'text')] as const] : [])));
+  const bytes = new Set(shape.fields.filter((_, i) => pgTypes[i] === 'bytea').map((f) => f.name));
+  const columns = shape.fields.map((f, i) => `${quoteLiteral(f.name)}: ${quoteLiteral(pgTypes[i] === 'numeric' || arrays.has(f.name) || bytes.has(f.name) ? 'VARCHAR' : duckTypeForPg(pgTypes[i] ?? 'text'))}`);
+  const names = shape.fields.map((f) => f.name);
+  const sent = (n: string) =>
+    arrays.has(n)
+      ? `array_to_json(grimoire_q.${quoteIdentifier(n)})::text AS ${quoteIdentifier(n)}`
+      : bytes.has(n)
+        ? `encode(grimoire_q.${quoteIdentifier(n)}, 'hex') AS ${quoteIdentifier(n)}`
+        : `grimoire_q.${quoteIdentifier(n)}`;
+  // Only then is the query wrapped (its columns then need names of their own).
+  const copied =
+    arrays.size === 0 && bytes.size === 0
+      ? query
+      : new Set(names).size !== names.length
+        ? (() => {
+            throw new Error(`the Postgres query returns two columns named alike (${names.join(', ')}): name each column (AS ...) to load its arrays`);
+          })()
+        : `SELECT ${names.map(sent).join(', ')} FROM (${query}) AS grimoire_q`;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-pg-'));
   const file = path.join(dir, 'rows.csv');
   try {
@@ -53,13 +72,23 @@ export async function loadPostgresQuery(
         done(null, chunk);
       },
     });
-    await pipeline(client.query(copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`)), count, createWriteStream(file));
+    await pipeline(client.query(copyTo(`COPY (${copied}) TO STDOUT WITH (FORMAT csv)`)), count, createWriteStream(file));
     await duck.run(
       `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(target)} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = false, auto_detect = false, ` +
         `quote = '"', escape = '"', delim = ',', allow_quoted_nulls = false, columns = {${columns.join(', ')}})`,
     );
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
+  }
+  for (const name of bytes) {
+    await duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${quoteIdentifier(name)} TYPE BLOB USING from_hex(${quoteIdentifier(name)})`);
+  }
+  for (const [name, type] of arrays) {
+    const column = quoteIdentifier(name);
+    // A multi-dimensional array does not fit a flat list: it stays JSON.
+    await duck
+      .run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE ${type} USING CAST(CAST(${column} AS JSON) AS ${type})`)
+      .catch(() => duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE JSON`));
   }
   const textColumns: string[] = [];
   for (const name of exactLater) {

@@ -1,6 +1,7 @@
 import { DuckDBConnection, type DuckDBResultReader, StatementType } from '@duckdb/node-api';
 import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 import { type Column, type DataFrame, type Query, type SqlTag } from './block-api';
+import { duckTypeName } from '../duck-type-name';
 import { createTableFromRows, EMPTY_COLUMN, rowValueConverter } from './duck-values';
 import { splitStatements, type SqlStatement } from './sql-statements';
 
@@ -49,7 +50,7 @@ export async function describeWithHead(
     const n = count.getRowObjectsJS()[0]?.n;
     rowCount = typeof n === 'bigint' ? Number(n) : 0;
   }
-  return { columns: names.map((name, i) => ({ name, type: types[i]?.toString() ?? 'UNKNOWN' })).filter((c) => c.name !== EMPTY_COLUMN), rowCount, head };
+  return { columns: names.map((name, i) => ({ name, type: duckTypeName(types[i], 'UNKNOWN') })).filter((c) => c.name !== EMPTY_COLUMN), rowCount, head };
 }
 
 export async function describe(connection: DuckDBConnection, table: string): Promise<{ columns: Column[]; rowCount: number }> {
@@ -59,7 +60,7 @@ export async function describe(connection: DuckDBConnection, table: string): Pro
   const count = await connection.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${table}`);
   const n = count.getRowObjectsJS()[0]?.n;
   return {
-    columns: names.map((name, i) => ({ name, type: types[i]?.toString() ?? 'UNKNOWN' })).filter((c) => c.name !== EMPTY_COLUMN),
+    columns: names.map((name, i) => ({ name, type: duckTypeName(types[i], 'UNKNOWN') })).filter((c) => c.name !== EMPTY_COLUMN),
     rowCount: typeof n === 'bigint' ? Number(n) : 0,
   };
 }

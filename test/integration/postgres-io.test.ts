@@ -45,7 +45,7 @@ test('types survive the trip DuckDB -> Postgres -> DuckDB: timestamps stay times
     types.map((t) => `${t.column_name}:${t.data_type}`),
     [
       'big:bigint', 'int:integer', 'dbl:double precision', 'dec:numeric', 'txt:text', 'flag:boolean', 'day:date',
-      'ts:timestamp without time zone', 'tstz:timestamp with time zone', 'bin:bytea', 'list:jsonb', 'obj:jsonb', 'id:uuid',
+      'ts:timestamp without time zone', 'tstz:timestamp with time zone', 'bin:bytea', 'list:ARRAY', 'obj:jsonb', 'id:uuid',
     ],
   );
   const pgRows = await rows(`SELECT big, txt, ts::text, tstz AT TIME ZONE 'UTC' AS tstz_utc, encode(bin, 'hex') AS bin, list, obj, id FROM ${db.schema}.kinds ORDER BY big NULLS LAST`);
@@ -97,6 +97,35 @@ test('replace under a dependent view keeps the view valid; changed columns or a 
   await client.query(`CREATE TABLE ${db.schema}.codes (code int PRIMARY KEY); CREATE TABLE ${db.schema}.uses (code int REFERENCES ${db.schema}.codes (code))`);
   await duck.run('CREATE TABLE codes AS SELECT 1::INTEGER AS code');
   await assert.rejects(exportToPostgres(duck, 'codes', client, { schema: db.schema, table: 'codes', writePolicy: 'replace' }), new RegExp(`${db.schema}.uses \\(foreign key uses_code_fkey\\) refers to it`));
+});
+
+test('every type Postgres users commonly hold goes Postgres -> DuckDB -> Postgres with its type and value', async () => {
+  await client.query(`CREATE TABLE ${db.schema}.all_types (
+    i2 smallint, i4 integer, i8 bigint, n_exact numeric(12,3), n_free numeric, r real, d double precision, t text, v varchar(20),
+    b boolean, dt date, tm time, ts timestamp, tz timestamptz, iv interval, u uuid, j json, jb jsonb, by bytea,
+    arr_t text[], arr_i integer[]);
+    INSERT INTO ${db.schema}.all_types VALUES
+      (-32768, 2147483647, 9007199254740993, 123456789.123, 12345678901234567.891, 1.5, 2.25, 'a "quoted", text', 'short',
+       true, '2020-10-01', '12:34:56.789', '2024-01-01 05:06:07.123456', '2024-03-10 12:00:00+00', '3 days 04:05:06', 'fe0d1e8a-f2ce-43eb-be80-e40b7867dd8f',
+       '{"a":[1,2]}', '[["08:00","10:00"],["15:00","20:00"]]', '\\xab00ff', ARRAY['a','b,"c"',NULL], ARRAY[1,2]),
+      (${'NULL, '.repeat(20)}NULL)`);
+  await loadPostgresQuery(client, `SELECT * FROM ${db.schema}.all_types`, duck, 'all_types', false);
+  const described = await duck.runAndReadAll('SELECT * FROM all_types LIMIT 0');
+  assert.deepEqual(
+    described.columnTypes().map((t) => (t.alias === 'JSON' ? 'JSON' : t.toString())),
+    ['SMALLINT', 'INTEGER', 'BIGINT', 'DECIMAL(12,3)', 'DECIMAL(20,3)', 'FLOAT', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'DATE', 'TIME', 'TIMESTAMP',
+      'TIMESTAMP WITH TIME ZONE', 'INTERVAL', 'UUID', 'JSON', 'JSON', 'BLOB', 'VARCHAR[]', 'INTEGER[]'],
+  );
+  await exportToPostgres(duck, 'all_types', client, { schema: db.schema, table: 'all_types_back', writePolicy: 'replace' });
+  const types = await rows(`SELECT string_agg(format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS t FROM pg_attribute WHERE attrelid = '${db.schema}.all_types_back'::regclass AND attnum > 0`);
+  assert.equal(types[0]?.t, 'smallint, integer, bigint, numeric(12,3), numeric(20,3), real, double precision, text, text, boolean, date, time without time zone, timestamp without time zone, timestamp with time zone, interval, uuid, jsonb, jsonb, bytea, text[], integer[]');
+  // Value for value, compared in Postgres (json compared as jsonb: key order and spacing aside).
+  const diff = await rows(`SELECT count(*)::int AS n FROM (
+    SELECT i2, i4, i8, n_exact, n_free, r, d, t, v::text, b, dt, tm, ts, tz, iv, u, j::jsonb, jb, by, arr_t, arr_i FROM ${db.schema}.all_types
+    EXCEPT SELECT * FROM ${db.schema}.all_types_back) x`);
+  assert.equal(diff[0]?.n, 0);
+  const ops = await rows(`SELECT jb->1->>0 AS opens, arr_t[2] AS second, arr_i[2] + 1 AS three FROM ${db.schema}.all_types_back WHERE i4 IS NOT NULL`);
+  assert.deepEqual(ops, [{ opens: '15:00', second: 'b,"c"', three: 3 }]);
 });
 
 test('upsert on key columns updates matching rows and adds the rest', async () => {
