@@ -41,7 +41,11 @@ export function executionDateFrom(variables: Readonly<Record<string, JsonValue>>
     // A date and time without a zone is UTC, as Mage's execution dates are.
     const iso = text.length === 10 ? `${text}T00:00:00Z` : /Z|[+-]\d{2}:?\d{2}$/.test(text) ? text.replace(' ', 'T') : `${text.replace(' ', 'T')}Z`;
     const at = pattern.test(text) ? new Date(iso) : new Date(NaN);
-    if (Number.isNaN(at.getTime())) {
+    // A day that does not exist (2022-02-30) must not roll over into March: the calendar date
+    // written must be the one parsed (checked on dates without an offset, where they are UTC).
+    const day = text.slice(0, 10);
+    const rolled = !/[+-]\d{2}:?\d{2}$/.test(text) && !Number.isNaN(at.getTime()) && at.toISOString().slice(0, 10) !== day;
+    if (Number.isNaN(at.getTime()) || rolled) {
       throw invalidInput(`runtime variable ${name} must be ${name === 'ds' ? 'a date like 2022-08-18' : 'a date and time like 2022-08-18T00:00:00Z'}, got ${JSON.stringify(value)}`);
     }
     return at;

@@ -66,23 +66,39 @@ export function pgColumnFor(name: string, duckType: string): PgColumn {
   return { name, pgType: 'jsonb', select: `to_json(${q})::VARCHAR` };
 }
 
+/** numeric(p,s) that a DuckDB DECIMAL holds: precision 1..38, scale 0..precision. */
+function fitsDecimal(pgNumeric: string): boolean {
+  const m = /^numeric\((\d+),(-?\d+)\)$/.exec(pgNumeric.replace(/\s+/g, ''));
+  return m !== null && Number(m[1]) <= 38 && Number(m[2]) >= 0 && Number(m[2]) <= Number(m[1]);
+}
+
+/**
+ * A Postgres numeric whose DECIMAL is decided from its values (unconstrained, or wider than DuckDB
+ * holds): it travels as text, then postgres-load.ts picks an exact DECIMAL or keeps the text.
+ */
+export function numericDecidedByValues(pgType: string): boolean {
+  const t = pgType.toLowerCase();
+  return t === 'numeric' || (t.startsWith('numeric(') && !t.endsWith('[]') && !fitsDecimal(t));
+}
+
 /** DuckDB type for a Postgres column, by the type name Postgres reports (format_type). */
 export function duckTypeForPg(pgType: string): string {
   const t = pgType.toLowerCase();
+  // Arrays travel as JSON (array_to_json) and become a list of the element's type; arrays of
+  // bytea (no JSON form) stay JSON; a numeric no DECIMAL holds becomes exact text.
+  if (t.endsWith('[]')) {
+    const element = duckTypeForPg(t.slice(0, -2));
+    return element === 'JSON' || element === 'BLOB' ? 'JSON' : `${element}[]`;
+  }
   if (t === 'smallint' || t === 'integer' || t === 'bigint' || t === 'boolean' || t === 'date' || t === 'uuid' || t === 'interval') return t.toUpperCase();
   if (t === 'real') return 'FLOAT';
   if (t === 'double precision') return 'DOUBLE';
-  if (t.startsWith('numeric(')) return t.replace('numeric', 'DECIMAL').toUpperCase();
-  if (t === 'numeric') return 'DOUBLE';
+  if (t.startsWith('numeric(')) return fitsDecimal(t) ? t.replace('numeric', 'DECIMAL').toUpperCase() : 'VARCHAR';
+  if (t === 'numeric') return 'VARCHAR';
   if (t.startsWith('timestamp') && t.includes('with time zone')) return 'TIMESTAMPTZ';
   if (t.startsWith('timestamp')) return 'TIMESTAMP';
   if (t.startsWith('time')) return 'TIME';
   if (t === 'bytea') return 'BLOB';
   if (t === 'json' || t === 'jsonb') return 'JSON';
-  // Arrays travel as JSON (array_to_json) and become a list of the element's type.
-  if (t.endsWith('[]')) {
-    const element = duckTypeForPg(t.slice(0, -2));
-    return element === 'JSON' ? 'JSON' : `${element}[]`;
-  }
   return 'VARCHAR';
 }

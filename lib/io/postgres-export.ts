@@ -86,37 +86,59 @@ async function tableTakesBinary(client: pg.Client, schema: string, table: string
 }
 
 /**
- * What a DROP of `table` (schema-qualified, quoted) would break: views and materialized views that
- * read it, and foreign keys of other tables that refer to it, by name.
+ * What a DROP of `table` (schema-qualified, quoted) would break: views, materialized views and SQL
+ * functions that read it (`views`, by name; `materialized` those to refresh after a reload), and
+ * foreign keys of other tables that refer to it (`foreignKeys`, by name).
  */
-async function dependentsOf(client: pg.Client, table: string): Promise<{ views: string[]; foreignKeys: string[] }> {
+async function dependentsOf(client: pg.Client, table: string): Promise<{ views: string[]; materialized: string[]; foreignKeys: string[] }> {
   const res = await client.query(
-    `SELECT DISTINCT v.oid::regclass::text AS name, 'view' AS kind FROM pg_catalog.pg_depend d
-       JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid JOIN pg_catalog.pg_class v ON v.oid = r.ev_class
-      WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.refobjid = $1::regclass AND v.oid <> $1::regclass
+    `SELECT DISTINCT COALESCE(v.oid::regclass::text, pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)) AS name,
+            CASE WHEN v.relkind = 'm' THEN 'materialized' ELSE 'view' END AS kind
+       FROM pg_catalog.pg_depend d
+       LEFT JOIN pg_catalog.pg_rewrite r ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND r.oid = d.objid
+       LEFT JOIN pg_catalog.pg_class v ON v.oid = r.ev_class
+      WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = $1::regclass AND d.deptype = 'n'
+        AND d.classid <> 'pg_catalog.pg_constraint'::regclass AND (v.oid IS NULL OR v.oid <> $1::regclass)
      UNION ALL
      SELECT DISTINCT format('%s (foreign key %s)', c.conrelid::regclass::text, c.conname), 'fk' FROM pg_catalog.pg_constraint c
       WHERE c.contype = 'f' AND c.confrelid = $1::regclass AND c.conrelid <> $1::regclass
      ORDER BY 1`,
     [table],
   );
-  const out = { views: [] as string[], foreignKeys: [] as string[] };
+  const out = { views: [] as string[], materialized: [] as string[], foreignKeys: [] as string[] };
   for (const row of res.rows) {
     if (!row || typeof row !== 'object' || !('name' in row) || typeof row.name !== 'string' || !('kind' in row)) continue;
-    (row.kind === 'fk' ? out.foreignKeys : out.views).push(row.name);
+    if (row.kind === 'fk') out.foreignKeys.push(row.name);
+    else out.views.push(row.name);
+    if (row.kind === 'materialized') out.materialized.push(row.name);
   }
   return out;
 }
 
-/** A table's columns as `name type` in order, types as Postgres spells them (format_type). */
-async function columnTypes(client: pg.Client, table: string): Promise<string[]> {
+/**
+ * Whether an existing column type takes every value of the new one unchanged: the same type, or a
+ * numeric at least as wide on both sides of the point (an unconstrained numeric takes any).
+ */
+function takesValuesOf(existing: string, next: string): boolean {
+  if (existing === next) return true;
+  const numeric = (t: string) => /^numeric(?:\((\d+),(\d+)\))?$/.exec(t);
+  const [a, b] = [numeric(existing), numeric(next)];
+  if (!a || !b) return false;
+  if (a[1] === undefined) return true;
+  if (b[1] === undefined) return false;
+  const [pa, sa, pb, sb] = [Number(a[1]), Number(a[2]), Number(b[1]), Number(b[2])];
+  return sa >= sb && pa - sa >= pb - sb;
+}
+
+/** A table's columns in order, types as Postgres spells them (format_type). */
+async function columnTypes(client: pg.Client, table: string): Promise<{ name: string; type: string }[]> {
   const res = await client.query(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type FROM pg_catalog.pg_attribute a
       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     [table],
   );
   return res.rows.flatMap((row: unknown) =>
-    row && typeof row === 'object' && 'name' in row && 'type' in row && typeof row.name === 'string' && typeof row.type === 'string' ? [`${row.name} ${row.type}`] : [],
+    row && typeof row === 'object' && 'name' in row && 'type' in row && typeof row.name === 'string' && typeof row.type === 'string' ? [{ name: row.name, type: row.type }] : [],
   );
 }
 
@@ -312,7 +334,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
     throw new ExportError(`table ${options.schema}.${options.table} already exists (write_policy: fail)`);
   }
 
-  const dependents = options.writePolicy === 'replace' && exists ? await dependentsOf(client, target) : { views: [], foreignKeys: [] };
+  const dependents = options.writePolicy === 'replace' && exists ? await dependentsOf(client, target) : { views: [], materialized: [], foreignKeys: [] };
   if (dependents.foreignKeys.length > 0) {
     throw new ExportError(`cannot replace ${options.schema}.${options.table}: ${dependents.foreignKeys.join(', ')} refer${dependents.foreignKeys.length === 1 ? 's' : ''} to it; use write_policy append (with unique_constraints) or drop the foreign key`);
   }
@@ -323,14 +345,20 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
     try {
       await client.query(`BEGIN; CREATE TEMP TABLE ${quoteIdentifier('grimoire_columns_probe')} (${columns.map((c) => `${quoteIdentifier(c.name)} ${c.pgType}`).join(', ')}) ON COMMIT DROP`);
       const [now, next] = [await columnTypes(client, target), await columnTypes(client, quoteIdentifier('grimoire_columns_probe'))];
-      if (now.join(', ') !== next.join(', ')) {
+      const fits = now.length === next.length && now.every((c, i) => c.name === next[i]?.name && takesValuesOf(c.type, next[i]?.type ?? ''));
+      if (!fits) {
+        const list = (cs: { name: string; type: string }[]) => cs.map((c) => `${c.name} ${c.type}`).join(', ');
         throw new ExportError(
           `cannot replace ${options.schema}.${options.table}: ${dependents.views.join(', ')} depend${dependents.views.length === 1 ? 's' : ''} on it and its columns would change ` +
-            `(now ${now.join(', ')}; the output has ${next.join(', ')}); keep the columns, or drop or change ${dependents.views.length === 1 ? 'that view' : 'those views'} first`,
+            `(now ${list(now)}; the output has ${list(next)}); keep the columns, or drop or change ${dependents.views.length === 1 ? 'that' : 'those'} first`,
         );
       }
+      const same = now.every((c, i) => c.type === next[i]?.type);
       await client.query(`TRUNCATE ${target}`);
-      const copied = await copyInto(duck, source, columns, client, target, { freeze: true, binary: binaryColumns(columns, options.sourceRows), onRows: options.onRows });
+      // Binary input must match the column types exactly; wider columns take CSV text.
+      const copied = await copyInto(duck, source, columns, client, target, { freeze: true, binary: same ? binaryColumns(columns, options.sourceRows) : null, onRows: options.onRows });
+      // Materialized views read the old rows until refreshed: refreshed in the same transaction.
+      for (const view of dependents.materialized) await client.query(`REFRESH MATERIALIZED VIEW ${view}`);
       await client.query('COMMIT');
       return copied;
     } catch (e) {

@@ -7,7 +7,7 @@ import { type DuckDBConnection } from '@duckdb/node-api';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { CsvRecordCounter } from './csv-records';
-import { duckTypeForPg } from './pg-types';
+import { duckTypeForPg, numericDecidedByValues } from './pg-types';
 import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 
 function stripSemicolons(sql: string): string {
@@ -20,7 +20,7 @@ function stripSemicolons(sql: string): string {
  * Runs a query in Postgres and lands its result in DuckDB as `target`: COPY (query) TO STDOUT
  * streams CSV to a scratch file that DuckDB reads with the column types Postgres reported,
  * never row by row through JS. A `numeric` without precision (sum() of a numeric column) becomes
- * the narrowest exact DECIMAL that holds every value; when none can (NaN, infinities, more than
+ * an exact DECIMAL(38,s) that holds every value; when none can (NaN, infinities, more than
  * 38 digits) it stays text, and its name is in the returned `textColumns` for the caller to say so.
  */
 export async function loadPostgresQuery(
@@ -41,15 +41,17 @@ export async function loadPostgresQuery(
   );
   const pgTypes = shape.fields.map((_, i) => typeNames.rows[i]?.t ?? 'text');
   // Unconstrained numerics arrive as text; their DECIMAL is decided from the values below.
-  const exactLater = shape.fields.filter((_, i) => pgTypes[i] === 'numeric').map((f) => f.name);
+  const exactLater = shape.fields.filter((_, i) => numericDecidedByValues(pgTypes[i] ?? 'text')).map((f) => f.name);
   // Arrays arrive as JSON text and become lists once in DuckDB; bytea as hex, then BLOB.
   const arrays = new Map(shape.fields.flatMap((f, i) => (pgTypes[i]?.endsWith('[]') ? [[f.name, duckTypeForPg(pgTypes[i] ?? 'text')] as const] : [])));
   const bytes = new Set(shape.fields.filter((_, i) => pgTypes[i] === 'bytea').map((f) => f.name));
-  const columns = shape.fields.map((f, i) => `${quoteLiteral(f.name)}: ${quoteLiteral(pgTypes[i] === 'numeric' || arrays.has(f.name) || bytes.has(f.name) ? 'VARCHAR' : duckTypeForPg(pgTypes[i] ?? 'text'))}`);
+  const columns = shape.fields.map((f, i) => `${quoteLiteral(f.name)}: ${quoteLiteral(exactLater.includes(f.name) || arrays.has(f.name) || bytes.has(f.name) ? 'VARCHAR' : duckTypeForPg(pgTypes[i] ?? 'text'))}`);
+  // Numbers inside arrays travel as their text: JSON numbers would pass through a double.
+  const numericArrays = new Set(shape.fields.filter((f, i) => arrays.has(f.name) && /^numeric/.test(pgTypes[i] ?? '')).map((f) => f.name));
   const names = shape.fields.map((f) => f.name);
   const sent = (n: string) =>
     arrays.has(n)
-      ? `array_to_json(grimoire_q.${quoteIdentifier(n)})::text AS ${quoteIdentifier(n)}`
+      ? `array_to_json(grimoire_q.${quoteIdentifier(n)}${numericArrays.has(n) ? '::text[]' : ''})::text AS ${quoteIdentifier(n)}`
       : bytes.has(n)
         ? `encode(grimoire_q.${quoteIdentifier(n)}, 'hex') AS ${quoteIdentifier(n)}`
         : `grimoire_q.${quoteIdentifier(n)}`;
@@ -80,17 +82,20 @@ export async function loadPostgresQuery(
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+  const textColumns: string[] = [];
   for (const name of bytes) {
     await duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${quoteIdentifier(name)} TYPE BLOB USING from_hex(${quoteIdentifier(name)})`);
   }
   for (const [name, type] of arrays) {
     const column = quoteIdentifier(name);
-    // A multi-dimensional array does not fit a flat list: it stays JSON.
+    // An array of unconstrained numerics keeps each number as exact text.
+    if (type === 'VARCHAR[]' && numericArrays.has(name)) textColumns.push(name);
+    // Through text elements (exact numbers, ISO times); a multi-dimensional array does not fit a
+    // flat list: it stays JSON.
     await duck
-      .run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE ${type} USING CAST(CAST(${column} AS JSON) AS ${type})`)
+      .run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE ${type} USING CAST(CAST(CAST(${column} AS JSON) AS VARCHAR[]) AS ${type})`)
       .catch(() => duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE JSON`));
   }
-  const textColumns: string[] = [];
   for (const name of exactLater) {
     const type = await exactDecimal(duck, target, name);
     if (type === null) textColumns.push(name);
@@ -100,8 +105,8 @@ export async function loadPostgresQuery(
 }
 
 /**
- * The narrowest DECIMAL(p,s) that holds every value of a column of numeric text exactly (digits
- * before the point + digits after it <= 38), or null when none does. An empty column gets
+ * DECIMAL(38,s) with s the largest scale of a column of numeric text, when it holds every value
+ * exactly (digits before the point + s <= 38), or null when no DECIMAL does. An empty column gets
  * DECIMAL(38,10).
  */
 async function exactDecimal(duck: DuckDBConnection, table: string, column: string): Promise<string | null> {
@@ -117,6 +122,7 @@ async function exactDecimal(duck: DuckDBConnection, table: string, column: strin
   const [whole, scale, other, n] = [Number(row?.whole ?? 0), Number(row?.scale ?? 0), Number(row?.other ?? 0), Number(row?.n ?? 0)];
   if (other > 0) return null;
   if (n === 0) return 'DECIMAL(38,10)';
-  const precision = Math.max(whole + scale, 1);
-  return precision <= 38 ? `DECIMAL(${precision},${scale})` : null;
+  // As wide as DuckDB goes, with the values' scale: the type stays the same from run to run while
+  // the numbers grow (a destination's column, and the views on it, keep fitting).
+  return whole + scale <= 38 ? `DECIMAL(38,${scale})` : null;
 }

@@ -125,16 +125,18 @@ function hintedText(duckType: string): ((v: unknown) => string | null) | null {
       return m !== null && (m[1] ?? '').replace(/^0+(?=\d)/, '').length <= precision - scale && (m[2] ?? '').length <= scale;
     };
     return (v) => {
-      const text = typeof v === 'string' ? v.trim() : typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'bigint' ? v.toString() : null;
+      // A number is written at the column's scale (never 1e-7), and only when that is the same number.
+      const text =
+        typeof v === 'string' ? v.trim() : typeof v === 'number' && Number.isFinite(v) && Number(v.toFixed(scale)) === v ? v.toFixed(scale) : typeof v === 'bigint' ? v.toString() : null;
       return text !== null && fits(text) ? text : null;
     };
   }
   if (t === 'BIGINT' || t === 'UBIGINT' || t === 'HUGEINT' || t === 'UHUGEINT') {
     return (v) => (typeof v === 'bigint' ? v.toString() : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : null);
   }
-  if (t === 'FLOAT') return (v) => (typeof v === 'number' ? String(v) : null);
+  if (t === 'FLOAT' || t === 'DOUBLE') return (v) => (typeof v === 'number' ? String(v) : null);
   if (t === 'UUID') return (v) => (typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v) ? v : null);
-  if (t === 'JSON') return (v) => (typeof v === 'string' ? v : jsonText(v));
+  if (t === 'JSON') return (v) => (typeof v === 'string' ? (isJson(v) ? v : null) : jsonText(v));
   // rows() hands a TIME out as microseconds since midnight, an INTERVAL as { months, days, micros }.
   if (t === 'TIME') {
     return (v) => {
@@ -150,8 +152,11 @@ function hintedText(duckType: string): ((v: unknown) => string | null) | null {
         : null;
   }
   if (t === 'BLOB') return (v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : null);
-  // Lists, structs and maps: rows() hands out arrays and objects; they travel as JSON text.
-  if (t.endsWith(']') || t.startsWith('STRUCT') || t.startsWith('MAP')) return (v) => (typeof v === 'object' && v !== null && !(v instanceof Date) && !(v instanceof Uint8Array) ? jsonText(v) : null);
+  // Lists and structs: rows() hands out arrays and objects; they travel as JSON text. (A MAP's
+  // entries have no JSON form DuckDB casts back: typed by value, as text.)
+  if ((t.endsWith(']') || t.startsWith('STRUCT')) && !t.includes('MAP(')) {
+    return (v) => (typeof v === 'object' && v !== null && !(v instanceof Date) && !(v instanceof Uint8Array) ? jsonText(v) : null);
+  }
   return null;
 }
 
@@ -159,20 +164,37 @@ function hintedText(duckType: string): ((v: unknown) => string | null) | null {
 function castFromText(column: string, duckType: string): string {
   const t = duckType.toUpperCase();
   if (t === 'BLOB') return `from_hex(${column})`;
-  if (t.endsWith(']') || t.startsWith('STRUCT') || t.startsWith('MAP')) return `CAST(CAST(${column} AS JSON) AS ${duckType})`;
+  if (t.endsWith(']') || t.startsWith('STRUCT')) return `CAST(CAST(${column} AS JSON) AS ${duckType})`;
   return `CAST(${column} AS ${duckType})`;
 }
 
-/** JSON text of a value rows() handed out: 64-bit integers as numbers while they fit, else as strings. */
+/**
+ * JSON text of a value rows() handed out: 64-bit integers as numbers while they fit, else as
+ * strings. Null when it has no faithful JSON form (bytes, which would become {"type":"Buffer"}).
+ */
 function jsonText(v: unknown): string | null {
   try {
-    return JSON.stringify(v, (_key, x: unknown) => (typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(x) : x.toString()) : x));
+    return JSON.stringify(v, function (this: unknown, key: string, x: unknown) {
+      const raw: unknown = this !== null && typeof this === 'object' ? Reflect.get(this, key) : x;
+      if (raw instanceof Uint8Array) throw new Error('bytes have no JSON form');
+      return typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(x) : x.toString()) : x;
+    });
   } catch {
     return null;
   }
 }
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const CHUNK = 2048;
+let stages = 0;
 
 /**
  * DuckDB has no zero-column tables, so "no output" (an exporter that returns nothing) is a table
@@ -203,22 +225,35 @@ export async function createTableFromRows(
     const hint = hints.get(c.name);
     const toText = hint === undefined ? null : hintedText(hint);
     if (hint === undefined || toText === null) return c;
+    // Every value fits (a column of only NULLs keeps the upstream's type too).
     const texts = rows.map((r) => r[c.name]).filter((v) => v !== null && v !== undefined);
-    if (texts.length === 0 || !texts.every((v) => toText(v) !== null)) return c;
+    if (!texts.every((v) => toText(v) !== null)) return c;
     kept.set(c.name, hint);
     return { name: c.name, type: VARCHAR, convert: (v: unknown): JS => toText(v) };
   });
   if (kept.size > 0) {
-    const stage = `${table}__rows`;
+    // A name of its own each time: a retry with fewer hints must not meet the dropped one.
+    const stage = `${table}__rows_${++stages}`;
     await appendRows(connection, stage, columns, rows, true);
     const select = columns.map((c) => {
       const type = kept.get(c.name);
       return type === undefined ? quoteIdentifier(c.name) : `${castFromText(quoteIdentifier(c.name), type)} AS ${quoteIdentifier(c.name)}`;
     });
+    const staged = `temp.main.${quoteIdentifier(stage)}`;
     try {
-      await connection.run(`CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} AS SELECT ${select.join(', ')} FROM temp.main.${quoteIdentifier(stage)}`);
+      // A value the checks let through that DuckDB still refuses (a list of another element type,
+      // a date past year 9999) takes its column's hint away: that column is typed by its values.
+      const probes = [...kept].map(([name, type]) => `count(*) FILTER (WHERE ${quoteIdentifier(name)} IS NOT NULL AND TRY(${castFromText(quoteIdentifier(name), type)}) IS NULL)`);
+      const [refused] = (await connection.runAndReadAll(`SELECT ${probes.join(', ')} FROM ${staged}`)).getRows();
+      const failing = [...kept.keys()].filter((_, i) => Number(refused?.[i] ?? 0) > 0);
+      if (failing.length > 0) {
+        const fewer = new Map([...hints].filter(([name]) => !failing.includes(name)));
+        await connection.run(`DROP TABLE IF EXISTS ${staged}`);
+        return createTableFromRows(connection, table, rows, temporary, fewer);
+      }
+      await connection.run(`CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(table)} AS SELECT ${select.join(', ')} FROM ${staged}`);
     } finally {
-      await connection.run(`DROP TABLE IF EXISTS temp.main.${quoteIdentifier(stage)}`);
+      await connection.run(`DROP TABLE IF EXISTS ${staged}`);
     }
     return;
   }

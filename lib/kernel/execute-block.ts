@@ -56,9 +56,13 @@ export interface KernelEnv {
   outputCopies: OutputCopies;
 }
 
-/** The temporary table an upstream's rows take in Postgres for a block whose SQL runs there. */
-function postgresUpstreamTable(upstream: string): string {
-  return `grimoire_upstream_${upstream}`;
+/**
+ * The temporary table the upstream at `index` (0-based, in upstream_blocks order) takes in Postgres
+ * for a block whose SQL runs there: by position, since Postgres cuts names at 63 bytes and two
+ * long uuids could otherwise end up as one table.
+ */
+function postgresUpstreamTable(index: number): string {
+  return `grimoire_upstream_${index + 1}`;
 }
 
 /** Writing a completed block's output to its `configuration.destination` failed. */
@@ -211,7 +215,7 @@ async function runSql(
   const provider = cmd.block.configuration.data_provider;
   // In Postgres, {{ df_1 }} names a temporary table of the session holding the upstream's rows
   // (pg_temp: never a table of the database that happens to share the upstream's name).
-  const upstreamTable = provider === 'postgres' ? (u: string) => `pg_temp.${quoteIdentifier(postgresUpstreamTable(u))}` : quoteIdentifier;
+  const upstreamTable = provider === 'postgres' ? (u: string) => `pg_temp.${quoteIdentifier(postgresUpstreamTable(cmd.block.upstream.indexOf(u)))}` : quoteIdentifier;
   const sql = renderSqlTemplate(text, {
     upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: upstreamTable(u) })),
     variables: cmd.variables,
@@ -230,7 +234,7 @@ async function runSql(
       for (const u of cmd.block.upstream) {
         if (!sql.includes(upstreamTable(u))) continue;
         const { rowCount } = await describe(session.connection, quoteIdentifier(u));
-        await progress.track('postgres_export', (update) => loadIntoTempTable(session.connection, quoteIdentifier(u), rowCount, client, postgresUpstreamTable(u)).then((rows) => (update({ rows }), rows)), { total: rowCount });
+        await progress.track('postgres_export', (update) => loadIntoTempTable(session.connection, quoteIdentifier(u), rowCount, client, postgresUpstreamTable(cmd.block.upstream.indexOf(u))).then((rows) => (update({ rows }), rows)), { total: rowCount });
       }
       const loaded = await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, target, false, (rows) => update({ rows })));
       warnTextNumerics(loaded.textColumns);

@@ -206,9 +206,16 @@ function toTrigger(raw: unknown, index: number, checkCron: CronCheck, issues: Pi
     else sla = raw.sla;
   }
   if (issues.length > before) return null;
+  // An API trigger has no schedule: its schedule keys and the settings about missed executions do nothing.
+  const apiOnlyIgnores = new Set(['schedule_interval', 'start_time', 'settings.catch_up', 'settings.create_initial_pipeline_run']);
   const ignored = [
     ...Object.entries(raw).filter(([k, v]) => !TRIGGER_KEYS.has(k) && !isEmptyValue(v)).map(([k]) => k),
     ...(isRecord(raw.settings) ? Object.entries(raw.settings).filter(([k, v]) => !SETTINGS_KEYS.has(k) && !isEmptyValue(v)).map(([k]) => `settings.${k}`) : []),
+    ...(scheduleType === 'api'
+      ? [...Object.entries(raw).map(([k, v]) => [k, v] as const), ...(isRecord(raw.settings) ? Object.entries(raw.settings).map(([k, v]) => [`settings.${k}`, v] as const) : [])]
+          .filter(([k, v]) => apiOnlyIgnores.has(k) && !isEmptyValue(v))
+          .map(([k]) => k)
+      : []),
   ];
   return {
     name,

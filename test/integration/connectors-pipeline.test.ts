@@ -293,8 +293,8 @@ test('a Postgres numeric without precision lands as an exact DECIMAL: in the out
   assert.equal(result.status, 'completed', JSON.stringify([...result.blocks]));
   assert.deepEqual(previews.get('ledger_sum')?.columns, [
     { name: 'account', type: 'VARCHAR' },
-    { name: 'balance', type: 'DECIMAL(19,2)' },
-    { name: 'largest', type: 'DECIMAL(19,2)' },
+    { name: 'balance', type: 'DECIMAL(38,2)' },
+    { name: 'largest', type: 'DECIMAL(38,2)' },
   ]);
   assert.equal(String(previews.get('ledger_sum')?.rows[0]?.balance), '9007199254740993.03');
   assert.match(logs, /balances 9007199254740993.03 12345678901234567.89/);
@@ -302,8 +302,8 @@ test('a Postgres numeric without precision lands as an exact DECIMAL: in the out
   try {
     const out = await check.query(`SELECT account, balance::text AS balance, format_type(atttypid, atttypmod) AS type FROM ${db.schema}.ledger_out, pg_attribute WHERE attrelid = '${db.schema}.ledger_out'::regclass AND attname = 'balance' ORDER BY account`);
     assert.deepEqual(out.rows, [
-      { account: 'acc-1', balance: '9007199254740993.03', type: 'numeric(19,2)' },
-      { account: 'acc-2', balance: '12345678901234567.89', type: 'numeric(19,2)' },
+      { account: 'acc-1', balance: '9007199254740993.03', type: 'numeric(38,2)' },
+      { account: 'acc-2', balance: '12345678901234567.89', type: 'numeric(38,2)' },
     ]);
   } finally {
     await check.end();
@@ -313,7 +313,7 @@ test('a Postgres numeric without precision lands as an exact DECIMAL: in the out
   assert.equal(nan.result.status, 'completed', JSON.stringify([...nan.result.blocks]));
   assert.deepEqual(nan.previews.get('not_a_number')?.columns, [
     { name: 'x', type: 'VARCHAR' },
-    { name: 'y', type: 'DECIMAL(2,1)' },
+    { name: 'y', type: 'DECIMAL(38,1)' },
   ]);
   assert.match(nan.logs, /warning: x is a Postgres numeric that no DECIMAL holds exactly .*kept as text, not rounded/);
 });

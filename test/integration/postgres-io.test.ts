@@ -93,6 +93,21 @@ test('replace under a dependent view keeps the view valid; changed columns or a 
     new RegExp(`cannot replace ${db.schema}.daily_sales: ${db.schema}.sales_total depends on it and its columns would change \\(now day integer, amount double precision; the output has day integer, note text\\)`),
   );
   assert.deepEqual(await rows(`SELECT total::int AS total FROM ${db.schema}.sales_total`), [{ total: 600 }]);
+  // A materialized view is refreshed in the same transaction; a SQL function reading the table keeps working.
+  await client.query(`CREATE MATERIALIZED VIEW ${db.schema}.sales_snapshot AS SELECT sum(amount) AS total FROM ${db.schema}.daily_sales;
+    CREATE FUNCTION ${db.schema}.sales_sum() RETURNS double precision LANGUAGE sql BEGIN ATOMIC SELECT sum(amount) FROM ${db.schema}.daily_sales; END`);
+  await duck.run('CREATE TABLE sales_d AS SELECT range::INTEGER AS day, 1.0::DOUBLE AS amount FROM range(5)');
+  await exportToPostgres(duck, 'sales_d', client, opts);
+  assert.deepEqual(await rows(`SELECT (SELECT total::int FROM ${db.schema}.sales_snapshot) AS snap, ${db.schema}.sales_sum()::int AS fn`), [{ snap: 5, fn: 5 }]);
+  // A wider numeric than the column holds is refused; one the column takes is loaded.
+  await duck.run('CREATE TABLE money_a AS SELECT 1::INTEGER AS id, 12.5::DECIMAL(38,2) AS amount');
+  await exportToPostgres(duck, 'money_a', client, { schema: db.schema, table: 'money', writePolicy: 'replace' });
+  await client.query(`CREATE VIEW ${db.schema}.money_total AS SELECT sum(amount) AS total FROM ${db.schema}.money`);
+  await duck.run('CREATE TABLE money_b AS SELECT 1::INTEGER AS id, 7.25::DECIMAL(10,1) AS amount');
+  await exportToPostgres(duck, 'money_b', client, { schema: db.schema, table: 'money', writePolicy: 'replace' });
+  assert.deepEqual(await rows(`SELECT total::text AS total FROM ${db.schema}.money_total`), [{ total: '7.30' }]);
+  await duck.run('CREATE TABLE money_c AS SELECT 1::INTEGER AS id, 7.255::DECIMAL(38,3) AS amount');
+  await assert.rejects(exportToPostgres(duck, 'money_c', client, { schema: db.schema, table: 'money', writePolicy: 'replace' }), /columns would change \(now id integer, amount numeric\(38,2\); the output has id integer, amount numeric\(38,3\)\)/);
   // A foreign key of another table: refused by name, the rows stay.
   await client.query(`CREATE TABLE ${db.schema}.codes (code int PRIMARY KEY); CREATE TABLE ${db.schema}.uses (code int REFERENCES ${db.schema}.codes (code))`);
   await duck.run('CREATE TABLE codes AS SELECT 1::INTEGER AS code');
@@ -113,12 +128,12 @@ test('every type Postgres users commonly hold goes Postgres -> DuckDB -> Postgre
   const described = await duck.runAndReadAll('SELECT * FROM all_types LIMIT 0');
   assert.deepEqual(
     described.columnTypes().map((t) => (t.alias === 'JSON' ? 'JSON' : t.toString())),
-    ['SMALLINT', 'INTEGER', 'BIGINT', 'DECIMAL(12,3)', 'DECIMAL(20,3)', 'FLOAT', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'DATE', 'TIME', 'TIMESTAMP',
+    ['SMALLINT', 'INTEGER', 'BIGINT', 'DECIMAL(12,3)', 'DECIMAL(38,3)', 'FLOAT', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'BOOLEAN', 'DATE', 'TIME', 'TIMESTAMP',
       'TIMESTAMP WITH TIME ZONE', 'INTERVAL', 'UUID', 'JSON', 'JSON', 'BLOB', 'VARCHAR[]', 'INTEGER[]'],
   );
   await exportToPostgres(duck, 'all_types', client, { schema: db.schema, table: 'all_types_back', writePolicy: 'replace' });
   const types = await rows(`SELECT string_agg(format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS t FROM pg_attribute WHERE attrelid = '${db.schema}.all_types_back'::regclass AND attnum > 0`);
-  assert.equal(types[0]?.t, 'smallint, integer, bigint, numeric(12,3), numeric(20,3), real, double precision, text, text, boolean, date, time without time zone, timestamp without time zone, timestamp with time zone, interval, uuid, jsonb, jsonb, bytea, text[], integer[]');
+  assert.equal(types[0]?.t, 'smallint, integer, bigint, numeric(12,3), numeric(38,3), real, double precision, text, text, boolean, date, time without time zone, timestamp without time zone, timestamp with time zone, interval, uuid, jsonb, jsonb, bytea, text[], integer[]');
   // Value for value, compared in Postgres (json compared as jsonb: key order and spacing aside).
   const diff = await rows(`SELECT count(*)::int AS n FROM (
     SELECT i2, i4, i8, n_exact, n_free, r, d, t, v::text, b, dt, tm, ts, tz, iv, u, j::jsonb, jb, by, arr_t, arr_i FROM ${db.schema}.all_types
@@ -126,6 +141,20 @@ test('every type Postgres users commonly hold goes Postgres -> DuckDB -> Postgre
   assert.equal(diff[0]?.n, 0);
   const ops = await rows(`SELECT jb->1->>0 AS opens, arr_t[2] AS second, arr_i[2] + 1 AS three FROM ${db.schema}.all_types_back WHERE i4 IS NOT NULL`);
   assert.deepEqual(ops, [{ opens: '15:00', second: 'b,"c"', three: 3 }]);
+});
+
+test('numerics DuckDB cannot hold as such, and arrays of numerics, stay exact', async () => {
+  await loadPostgresQuery(
+    client,
+    `SELECT 12345678901234567890.12345678901234567890::numeric(50,20) AS wide, 12345::numeric(5,-2) AS hundreds, ARRAY[9007199254740993.01, 0.5]::numeric(20,2)[] AS amounts, ARRAY[9007199254740993.011, 1] AS free`,
+    duck,
+    'wide_numbers',
+    false,
+  );
+  const r = await duck.runAndReadAll('SELECT wide::VARCHAR AS wide, hundreds::VARCHAR AS hundreds, amounts::VARCHAR AS amounts, free::VARCHAR AS free FROM wide_numbers');
+  assert.deepEqual(r.getRowObjectsJson(), [{ wide: '12345678901234567890.12345678901234567890', hundreds: '12300', amounts: '[9007199254740993.01, 0.50]', free: '[9007199254740993.011, 1]' }]);
+  const types = (await duck.runAndReadAll('SELECT * FROM wide_numbers LIMIT 0')).columnTypes().map(String);
+  assert.deepEqual(types, ['VARCHAR', 'DECIMAL(38,0)', 'DECIMAL(20,2)[]', 'VARCHAR[]']);
 });
 
 test('upsert on key columns updates matching rows and adds the rest', async () => {

@@ -44,3 +44,28 @@ test('a column the block changed is typed by its new values', async () => {
   assert.deepEqual(r.columnTypes().map((t) => t.toString()), ['TIMESTAMP', 'BIGINT', 'DOUBLE']);
   c.closeSync();
 });
+
+test('values at the edges of a type: integral doubles, all-NULL columns, tiny decimals, changed JSON and lists, MAP', async () => {
+  const instance = await DuckDBInstance.create(':memory:');
+  const c = await instance.connect();
+  const hints = new Map([
+    ['d', 'DOUBLE'],
+    ['none', 'DATE'],
+    ['tiny', 'DECIMAL(10,8)'],
+    ['j', 'JSON'],
+    ['l', 'INTEGER[]'],
+    ['m', 'MAP(VARCHAR, INTEGER)'],
+  ]);
+  const rows = [
+    { d: 2, none: null, tiny: 1e-7, j: 'hello', l: ['a', 'b'], m: [{ key: 'k', value: 1 }] },
+    { d: 3, none: null, tiny: 0.5, j: 'world', l: ['c'], m: [] },
+  ];
+  await createTableFromRows(c, 'edges', rows, false, hints);
+  const r = await c.runAndReadAll('SELECT * FROM edges');
+  // Integral doubles stay DOUBLE, NULLs keep their DATE, 1e-7 fits DECIMAL(10,8); a JSON column
+  // turned into plain words and a list of numbers turned into text are typed by their values.
+  assert.deepEqual(r.columnTypes().map(String), ['DOUBLE', 'DATE', 'DECIMAL(10,8)', 'VARCHAR', 'VARCHAR', 'VARCHAR']);
+  assert.deepEqual(r.getRowsJson()[0]?.slice(0, 4), [2, null, '0.00000010', 'hello']);
+  c.closeSync();
+});
+

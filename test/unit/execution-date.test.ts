@@ -20,6 +20,8 @@ test('execution_date and ds in a run\'s variables set its execution date; nothin
 test('a value that is not a date, or two that disagree, is refused naming the variable', () => {
   assert.throws(() => iso({ ds: '18/08/2022' }), /runtime variable ds must be a date like 2022-08-18, got "18\/08\/2022"/);
   assert.throws(() => iso({ ds: '2022-02-30x' }), /runtime variable ds/);
+  assert.throws(() => iso({ ds: '2022-02-30' }), /runtime variable ds must be a date like 2022-08-18, got "2022-02-30"/, 'a day that does not exist');
+  assert.throws(() => iso({ execution_date: '2022-02-29T05:00:00Z' }), /runtime variable execution_date/);
   assert.throws(() => iso({ execution_date: 'yesterday' }), /runtime variable execution_date must be a date and time/);
   assert.throws(() => executionDateFrom({ ds: 20220818 }, now), /runtime variable ds/);
   assert.throws(() => iso({ ds: '2022-08-19', execution_date: '2022-08-18T00:00:00Z' }), /name different days/);

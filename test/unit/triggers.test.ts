@@ -57,6 +57,9 @@ describe('parseTriggers', () => {
     assert.ok(contract.ok);
     assert.equal(contract.value[0]?.settings.create_initial_pipeline_run, null, 'absent: catch_up decides');
     assert.deepEqual(contract.value[0]?.ignored_keys, []);
+    const api = parse('triggers:\n  - name: hook\n    schedule_type: api\n    settings: { catch_up: all, create_initial_pipeline_run: true, skip_if_previous_running: true }\n');
+    assert.ok(api.ok);
+    assert.deepEqual(api.value[0]?.ignored_keys, ['settings.catch_up', 'settings.create_initial_pipeline_run'], 'an API trigger has no missed executions');
     const bad = parse('triggers:\n  - name: t\n    schedule_interval: "@daily"\n    settings: { create_initial_pipeline_run: "no" }\n');
     assert.equal(bad.ok, false);
     assert.match(JSON.stringify(bad), /settings.create_initial_pipeline_run must be true or false/);
