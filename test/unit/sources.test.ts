@@ -18,8 +18,16 @@ test('DuckDB and Postgres types map both ways without losing timestamps or integ
   assert.equal(pgColumnFor('ts', 'TIMESTAMP').pgType, 'timestamp');
   assert.equal(pgColumnFor('n', 'BIGINT').pgType, 'bigint');
   assert.equal(pgColumnFor('d', 'DECIMAL(10,2)').pgType, 'numeric(10,2)');
-  assert.equal(pgColumnFor('l', 'INTEGER[]').pgType, 'jsonb');
-  assert.match(pgColumnFor('l', 'INTEGER[]').select, /to_json/);
+  // Lists of scalars are Postgres arrays (issue #13); nested lists and structs travel as JSON.
+  assert.equal(pgColumnFor('l', 'INTEGER[]').pgType, 'integer[]');
+  assert.match(pgColumnFor('l', 'INTEGER[]').select, /array_to_string\(list_transform/);
+  assert.equal(pgColumnFor('l', 'INTEGER[][]').pgType, 'jsonb');
+  assert.equal(pgColumnFor('s', 'STRUCT(k INTEGER)').pgType, 'jsonb');
+  assert.equal(duckTypeForPg('text[]'), 'VARCHAR[]');
+  assert.equal(duckTypeForPg('numeric(20,2)[]'), 'DECIMAL(20,2)[]');
+  assert.equal(duckTypeForPg('numeric[]'), 'VARCHAR[]');
+  assert.equal(duckTypeForPg('bytea[]'), 'JSON');
+  assert.equal(duckTypeForPg('numeric(50,20)'), 'VARCHAR', 'wider than a DECIMAL: decided from the values');
   assert.equal(duckTypeForPg('timestamp without time zone'), 'TIMESTAMP');
   assert.equal(duckTypeForPg('timestamp with time zone'), 'TIMESTAMPTZ');
   assert.equal(duckTypeForPg('numeric(12,3)'), 'DECIMAL(12,3)');
