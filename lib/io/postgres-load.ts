@@ -35,6 +35,10 @@ export async function loadPostgresQuery(
   const query = stripSemicolons(sql);
   const shape = await client.query({ text: `SELECT * FROM (${query}) AS grimoire_q LIMIT 0` });
   if (shape.fields.length === 0) throw new Error('the Postgres query returns no columns');
+  // A table needs a name per column: say which, rather than DuckDB's "Duplicate struct entry name".
+  const seen = new Set<string>();
+  const twice = [...new Set(shape.fields.map((f) => f.name).filter((n) => seen.has(n) || !seen.add(n)))];
+  if (twice.length > 0) throw new Error(`the Postgres query returns more than one column named ${twice.map((n) => JSON.stringify(n)).join(', ')}: give each its own name (AS ...)`);
   const typeNames = await client.query<{ t: string }>(
     'SELECT format_type(oid, mod) AS t FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS f(oid, mod, i) ORDER BY i',
     [shape.fields.map((f) => f.dataTypeID), shape.fields.map((f) => f.dataTypeModifier)],
@@ -56,14 +60,7 @@ export async function loadPostgresQuery(
         ? `encode(grimoire_q.${quoteIdentifier(n)}, 'hex') AS ${quoteIdentifier(n)}`
         : `grimoire_q.${quoteIdentifier(n)}`;
   // Only then is the query wrapped (its columns then need names of their own).
-  const copied =
-    arrays.size === 0 && bytes.size === 0
-      ? query
-      : new Set(names).size !== names.length
-        ? (() => {
-            throw new Error(`the Postgres query returns two columns named alike (${names.join(', ')}): name each column (AS ...) to load its arrays`);
-          })()
-        : `SELECT ${names.map(sent).join(', ')} FROM (${query}) AS grimoire_q`;
+  const copied = arrays.size === 0 && bytes.size === 0 ? query : `SELECT ${names.map(sent).join(', ')} FROM (${query}) AS grimoire_q`;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-pg-'));
   const file = path.join(dir, 'rows.csv');
   try {

@@ -179,11 +179,12 @@ function toTrigger(raw: unknown, index: number, checkCron: CronCheck, issues: Pi
     if (!isRecord(raw.settings)) at('settings must be a mapping', name);
     else {
       const s = raw.settings;
-      if (s.skip_if_previous_running !== undefined) {
+      // A key set to null (as Mage writes an unset one) means its default, like an absent key.
+      if (s.skip_if_previous_running !== undefined && s.skip_if_previous_running !== null) {
         if (typeof s.skip_if_previous_running !== 'boolean') at('settings.skip_if_previous_running must be true or false', name);
         else settings.skip_if_previous_running = s.skip_if_previous_running;
       }
-      if (s.catch_up !== undefined) {
+      if (s.catch_up !== undefined && s.catch_up !== null) {
         const policy = CATCH_UP_POLICIES.find((p) => p === s.catch_up);
         if (!policy) at(`settings.catch_up must be none, latest or all, got ${JSON.stringify(s.catch_up)}`, name);
         else settings.catch_up = policy;

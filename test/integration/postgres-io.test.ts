@@ -157,6 +157,10 @@ test('numerics DuckDB cannot hold as such, and arrays of numerics, stay exact', 
   assert.deepEqual(types, ['VARCHAR', 'DECIMAL(38,0)', 'DECIMAL(20,2)[]', 'VARCHAR[]']);
 });
 
+test('a Postgres query with two columns of one name is refused naming it', async () => {
+  await assert.rejects(loadPostgresQuery(client, 'SELECT 1 AS a, 2 AS a, 3 AS b', duck, 'twice', false), /more than one column named "a": give each its own name \(AS \.\.\.\)/);
+});
+
 test('upsert on key columns updates matching rows and adds the rest', async () => {
   await duck.run("CREATE TABLE v1 AS SELECT * FROM (VALUES (1, 'a'), (2, 'b')) t(id, name)");
   await duck.run("CREATE TABLE v2 AS SELECT * FROM (VALUES (2, 'B'), (3, 'c')) t(id, name)");

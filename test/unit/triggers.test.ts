@@ -57,6 +57,9 @@ describe('parseTriggers', () => {
     assert.ok(contract.ok);
     assert.equal(contract.value[0]?.settings.create_initial_pipeline_run, null, 'absent: catch_up decides');
     assert.deepEqual(contract.value[0]?.ignored_keys, []);
+    const nulls = parse('triggers:\n  - name: n\n    schedule_interval: "@daily"\n    settings: { skip_if_previous_running: null, catch_up: null, create_initial_pipeline_run: null }\n');
+    assert.ok(nulls.ok, JSON.stringify(nulls));
+    assert.deepEqual(nulls.value[0]?.settings, { skip_if_previous_running: false, catch_up: 'latest', run_limit: null, timeout: null, create_initial_pipeline_run: null }, 'null means the default, for every setting');
     const api = parse('triggers:\n  - name: hook\n    schedule_type: api\n    settings: { catch_up: all, create_initial_pipeline_run: true, skip_if_previous_running: true }\n');
     assert.ok(api.ok);
     assert.deepEqual(api.value[0]?.ignored_keys, ['settings.catch_up', 'settings.create_initial_pipeline_run'], 'an API trigger has no missed executions');
