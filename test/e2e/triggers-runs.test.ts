@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Page } from 'playwright-core';
@@ -47,6 +47,19 @@ test('a trigger created in the UI fires, and its run completes on the run page w
   assert.match((await page.getByTestId('block-logs').textContent()) ?? '', /trigger=soon who=pipeline/);
   await page.getByLabel('Search logs').fill('no such line');
   await page.getByTestId('block-logs').filter({ hasText: 'no log lines' }).waitFor();
+  // Fired once, it is done: the triggers page says so instead of a next run.
+  await page.goto(`${server.url}/projects/orch/pipelines/hello/triggers`);
+  await page.getByTestId('next-soon').filter({ hasText: 'Done: no execution left' }).waitFor();
+});
+
+test("keys of a Mage triggers.yaml that Grimoire does not act on are named on the triggers page", async () => {
+  const file = path.join(projects.root, 'orch', 'pipelines', 'hello', 'triggers.yaml');
+  const text = await readFile(file, 'utf8');
+  await writeFile(file, `${text.trimEnd()}\n  - name: from_mage\n    schedule_type: api\n    status: active\n    settings: { allow_blocks_to_fail: true }\n`);
+  await page.goto(`${server.url}/projects/orch/pipelines/hello/triggers`);
+  await page.getByTestId('explain-from_mage').filter({ hasText: 'settings.allow_blocks_to_fail, which Grimoire does not act on' }).waitFor();
+  // Put back as it was, for the tests that follow.
+  await writeFile(file, text);
 });
 
 test('an API trigger made in the UI shows its token once; the token starts a run, a wrong one is refused', async () => {

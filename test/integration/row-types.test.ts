@@ -8,6 +8,11 @@ import { test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createTableFromRows, rowValueConverter } from '../../lib/kernel/duck-values';
 
+/** A fresh in-memory DuckDB connection per test. */
+async function connect() {
+  return (await DuckDBInstance.create(':memory:')).connect();
+}
+
 const SOURCE = `SELECT 7::TINYINT AS ti, 1::SMALLINT AS si, 2147483647::INTEGER AS i, 9007199254740993::BIGINT AS bi, 123::HUGEINT AS hi,
   1.5::FLOAT AS f, 2.25::DOUBLE AS d, 12.345::DECIMAL(13,3) AS dec_small, 9007199254740993.03::DECIMAL(18,2) AS dec_big,
   true AS b, 'x' AS s, DATE '2020-10-01' AS dt, TIME '12:34:56.789' AS tm, TIMESTAMP '2024-01-01 05:06:07.123' AS ts,
@@ -15,8 +20,7 @@ const SOURCE = `SELECT 7::TINYINT AS ti, 1::SMALLINT AS si, 2147483647::INTEGER 
   'fe0d1e8a-f2ce-43eb-be80-e40b7867dd8f'::UUID AS u, ['a', NULL, 'c'] AS l, [1, 2]::INTEGER[] AS il, {'k': 1, 'v': 'w'} AS st`;
 
 test('every common type comes back exactly when a block returns the rows it was given', async () => {
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
+  const c = await connect();
   await c.run(`CREATE TABLE src AS ${SOURCE} UNION ALL SELECT ${'NULL, '.repeat(20)}NULL`);
   const reader = await c.runAndReadAll('SELECT * FROM src');
   const rows = reader.convertRowObjects(rowValueConverter);
@@ -32,8 +36,7 @@ test('every common type comes back exactly when a block returns the rows it was 
 });
 
 test('a column the block changed is typed by its new values', async () => {
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
+  const c = await connect();
   const hints = new Map([
     ['day', 'DATE'],
     ['n', 'INTEGER'],
@@ -46,8 +49,7 @@ test('a column the block changed is typed by its new values', async () => {
 });
 
 test('values at the edges of a type: integral doubles, all-NULL columns, tiny decimals, changed JSON and lists, MAP', async () => {
-  const instance = await DuckDBInstance.create(':memory:');
-  const c = await instance.connect();
+  const c = await connect();
   const hints = new Map([
     ['d', 'DOUBLE'],
     ['none', 'DATE'],
