@@ -85,7 +85,7 @@ export const triggerReportSchema = z.object({
   timezone: z.string(),
   status: z.enum(['active', 'inactive']),
   variables: json,
-  settings: z.object({ skip_if_previous_running: z.boolean(), catch_up: z.enum(['none', 'latest', 'all']), run_limit: z.number().nullable(), timeout: z.number().nullable() }),
+  settings: z.object({ skip_if_previous_running: z.boolean(), catch_up: z.enum(['none', 'latest', 'all']), run_limit: z.number().nullable(), timeout: z.number().nullable(), create_initial_pipeline_run: z.boolean().nullable() }),
   sla: z.number().nullable(),
   has_token: z.boolean(),
   next_run_at: when.nullable(),

@@ -70,6 +70,8 @@ export function TriggersPanel({ project, pipeline }: { project: string; pipeline
       if (kind === 'time') {
         if (!catchUp) throw new Error('choose a catch-up policy: what should happen to runs missed while the server was down or the trigger paused?');
         settings.catch_up = catchUp;
+        const initial = text('create_initial_pipeline_run');
+        if (initial === 'true' || initial === 'false') settings.create_initial_pipeline_run = initial === 'true';
       }
       if (text('run_limit')) settings.run_limit = Number(text('run_limit'));
       if (text('timeout')) settings.timeout = Number(text('timeout'));
@@ -167,6 +169,14 @@ export function TriggersPanel({ project, pipeline }: { project: string; pipeline
             <label style={{ flexDirection: 'row', alignItems: 'center' }}>
               <input type="checkbox" name="skip_if_previous_running" /> skip if previous running
             </label>
+            <label>
+              First run
+              <select name="create_initial_pipeline_run" defaultValue="" aria-label="First run (create_initial_pipeline_run)">
+                <option value="">as catch-up decides</option>
+                <option value="true">run the execution already past at once</option>
+                <option value="false">wait for the next execution</option>
+              </select>
+            </label>
           </div>
         )}
         <div className={styles.row}>
@@ -198,6 +208,7 @@ export function TriggersPanel({ project, pipeline }: { project: string; pipeline
             <span className="muted">
               {t.schedule_type === 'api' ? 'API' : `${t.schedule_interval ?? ''} (${t.timezone})${t.start_time ? ` from ${formatWhen(t.start_time)}` : ''} · catch-up ${t.settings.catch_up}`}
               {t.settings.skip_if_previous_running ? ' · skip if previous running' : ''}
+              {t.schedule_type === 'time' && t.settings.create_initial_pipeline_run !== null ? ` · initial run ${t.settings.create_initial_pipeline_run ? 'yes' : 'no'}` : ''}
               {t.settings.run_limit ? ` · run limit ${t.settings.run_limit}` : ''}
               {t.settings.timeout ? ` · timeout ${t.settings.timeout} s` : ''}
               {t.sla ? ` · SLA ${t.sla} s` : ''}

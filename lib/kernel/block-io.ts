@@ -146,12 +146,13 @@ export async function writeDestination(
   const { table, rowCount } = output;
   switch (destination.type) {
     case 'postgres': {
-      const result = await withPostgres(profiles, destination.profile, (client, schema) =>
-        progress.track(
+      const { result, into } = await withPostgres(profiles, destination.profile, async (client, profileSchema) => {
+        const into = destination.schema ?? profileSchema;
+        const result = await progress.track(
           'postgres_export',
           (update) =>
             exportToPostgres(session.connection, table, client, {
-              schema: destination.schema ?? schema,
+              schema: into,
               table: destination.table,
               writePolicy: destination.write_policy,
               uniqueConstraints: destination.unique_constraints,
@@ -159,9 +160,10 @@ export async function writeDestination(
               sourceRows: rowCount,
             }),
           { total: rowCount },
-        ),
-      );
-      return `exported ${result.rows} rows to Postgres ${destination.schema ?? 'default schema'}.${destination.table} (${destination.write_policy}, profile ${destination.profile}, ${result.format} COPY)`;
+        );
+        return { result, into };
+      });
+      return `exported ${result.rows} rows to Postgres ${into}.${destination.table} (${destination.write_policy}, profile ${destination.profile}, ${result.format} COPY)`;
     }
     case 'parquet': {
       const result = await progress.track(

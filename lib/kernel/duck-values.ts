@@ -5,6 +5,8 @@ import {
   DuckDBDataChunk,
   DuckDBDecimalType,
   DuckDBDecimalValue,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
   DuckDBTypeId,
   JSDuckDBValueConverter,
   JsonDuckDBValueConverter,
@@ -30,8 +32,34 @@ export const rowValueConverter: DuckDBValueConverter<JS> = (value, type, convert
     return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value;
   }
   if (type instanceof DuckDBDecimalType && type.width > 15 && value instanceof DuckDBDecimalValue) return value.toString();
+  if ((value instanceof DuckDBTimestampValue || value instanceof DuckDBTimestampTZValue) && value.isFinite && value.micros % 1000n !== 0n) {
+    return new MicrosecondDate(value.micros);
+  }
   return JSDuckDBValueConverter(value, type, converter);
 };
+
+/**
+ * A timestamp rows() hands out whose microseconds a Date cannot hold: a Date (to the millisecond)
+ * that remembers its exact microseconds, so a row returned unchanged writes the same instant back.
+ * Once the block moves it (setTime, setHours...), getTime() no longer matches and the Date's own
+ * value is used.
+ */
+export class MicrosecondDate extends Date {
+  constructor(readonly micros: bigint) {
+    // Floor, not truncation, for instants before 1970.
+    super(Number(micros / 1000n - (micros % 1000n < 0n ? 1n : 0n)));
+  }
+}
+
+/** ISO text of `v` with its microseconds when it still holds the instant it was read as. */
+function isoWithMicros(v: Date): string {
+  const iso = v.toISOString();
+  if (!(v instanceof MicrosecondDate)) return iso;
+  const remainder = ((v.micros % 1000n) + 1000n) % 1000n;
+  const ms = (v.micros - remainder) / 1000n;
+  if (BigInt(v.getTime()) !== ms) return iso;
+  return iso.replace(/(\.\d{3})Z$/, `$1${remainder.toString().padStart(3, '0')}Z`);
+}
 
 /** For the wire: like DuckDB's JSON converter, but integers that fit stay numbers, not strings. */
 export const previewValueConverter: DuckDBValueConverter<Json> = (value, type, converter) => {
@@ -115,8 +143,9 @@ function hintedText(duckType: string): ((v: unknown) => string | null) | null {
     // rows() hands a DATE out as a Date at UTC midnight.
     return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) && v.getTime() % 86_400_000 === 0 ? v.toISOString().slice(0, 10) : null);
   }
-  if (t === 'TIMESTAMP WITH TIME ZONE') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString() : null);
-  if (t === 'TIMESTAMP' || t === 'TIMESTAMP_MS') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString().replace('Z', '') : null);
+  if (t === 'TIMESTAMP WITH TIME ZONE') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? isoWithMicros(v) : null);
+  if (t === 'TIMESTAMP') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? isoWithMicros(v).replace('Z', '') : null);
+  if (t === 'TIMESTAMP_MS') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString().replace('Z', '') : null);
   const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
   if (decimal) {
     const [precision, scale] = [Number(decimal[1]), Number(decimal[2])];

@@ -57,6 +57,8 @@ export interface Trigger {
 
 /** The keys of a trigger Grimoire acts on; any other key of the file is reported (ignored_keys). */
 const TRIGGER_KEYS = new Set(['name', 'schedule_type', 'schedule_interval', 'start_time', 'timezone', 'status', 'variables', 'settings', 'sla']);
+/** Runtime variables each run sets from its execution date (lib/engine/runtime-variables.ts). */
+const EXECUTION_DATE_VARIABLES = new Set(['execution_date', 'ds', 'hr']);
 const SETTINGS_KEYS = new Set(['skip_if_previous_running', 'catch_up', 'run_limit', 'timeout', 'create_initial_pipeline_run']);
 
 /** A key whose value changes nothing (Mage writes `envs: []`: no restriction) is not worth a warning. */
@@ -216,7 +218,10 @@ function toTrigger(raw: unknown, index: number, checkCron: CronCheck, issues: Pi
       ? [...Object.entries(raw).map(([k, v]) => [k, v] as const), ...(isRecord(raw.settings) ? Object.entries(raw.settings).map(([k, v]) => [`settings.${k}`, v] as const) : [])]
           .filter(([k, v]) => apiOnlyIgnores.has(k) && !isEmptyValue(v))
           .map(([k]) => k)
-      : []),
+      : // A scheduled run's execution date is its slot: variables naming it are replaced in every run.
+        Object.keys(variables)
+          .filter((k) => EXECUTION_DATE_VARIABLES.has(k))
+          .map((k) => `variables.${k}`)),
   ];
   return {
     name,

@@ -15,6 +15,8 @@ const settingsSchema = z
     catch_up: z.enum(CATCH_UP_POLICIES).optional(),
     run_limit: z.number().int().positive().nullable().optional(),
     timeout: z.number().int().positive().nullable().optional(),
+    // Mage's key: false skips an execution already past when the trigger appears; null lets catch_up decide.
+    create_initial_pipeline_run: z.boolean().nullable().optional(),
   })
   .strict();
 

@@ -30,11 +30,14 @@ test('a trigger created in the UI fires, and its run completes on the run page w
   await form.getByRole('button', { name: 'Create trigger' }).click();
   await page.getByRole('alert').filter({ hasText: 'choose a catch-up policy' }).waitFor();
   await form.getByLabel('latest only').check();
+  // Mage's create_initial_pipeline_run: false only skips an execution already past; this one is ahead.
+  await form.getByLabel('First run (create_initial_pipeline_run)').selectOption('false');
   await form.getByRole('button', { name: 'Create trigger' }).click();
   const section = page.getByRole('region', { name: 'Trigger soon' });
   await section.waitFor();
+  await section.getByText('initial run no').waitFor();
   assert.match((await page.getByTestId('next-soon').textContent()) ?? '', /Next run: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
-  assert.match(await readFile(path.join(projects.root, 'orch', 'pipelines', 'hello', 'triggers.yaml'), 'utf8'), /name: soon[\s\S]*schedule_interval: "?@once/);
+  assert.match(await readFile(path.join(projects.root, 'orch', 'pipelines', 'hello', 'triggers.yaml'), 'utf8'), /name: soon[\s\S]*schedule_interval: "?@once[\s\S]*create_initial_pipeline_run: false/);
   // The scheduler fires at start_time; the page explains it and links the run.
   await page.getByTestId('explain-soon').filter({ hasText: 'started: run' }).waitFor({ timeout: 20_000 });
   await section.getByRole('link', { name: 'run' }).first().click();

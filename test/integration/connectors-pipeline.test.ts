@@ -185,7 +185,7 @@ test('a CSV.gz from a URL loads with explicit types and lands in Postgres throug
   assert.equal(result.status, 'completed', JSON.stringify(result.blocks.get('from_url')?.error));
   assert.deepEqual(previews.get('from_url')?.columns.map((c) => c.type), ['BIGINT', 'TIMESTAMP', 'BIGINT', 'DOUBLE']);
   assert.equal(previews.get('from_url')?.rowCount, 3);
-  assert.match(logs, /exported 3 rows to Postgres/);
+  assert.ok(logs.includes(`exported 3 rows to Postgres ${db.schema}.trips (replace, profile default`), logs);
   const client = await db.client();
   try {
     const got = await client.query(`SELECT "VendorID" AS v, passenger_count AS p FROM ${db.schema}.trips ORDER BY lpep_pickup_datetime`);

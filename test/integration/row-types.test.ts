@@ -35,6 +35,27 @@ test('every common type comes back exactly when a block returns the rows it was 
   c.closeSync();
 });
 
+test('timestamps keep their microseconds through rows() unless the block moves them', async () => {
+  const c = await connect();
+  await c.run(`CREATE TABLE micro AS SELECT 1 AS id, TIMESTAMP '2024-01-01 05:06:07.123456' AS ts, TIMESTAMPTZ '1969-12-31 23:59:59.999001+00' AS tz
+    UNION ALL SELECT 2, TIMESTAMP '2024-01-01 05:06:07.000001', TIMESTAMPTZ '2024-03-10 12:00:00.5+00'`);
+  const reader = await c.runAndReadAll('SELECT * FROM micro ORDER BY id');
+  const rows = reader.convertRowObjects(rowValueConverter);
+  assert.ok(rows[0]?.ts instanceof Date, 'still a Date for the block');
+  assert.equal((rows[0]?.ts as Date).toISOString(), '2024-01-01T05:06:07.123Z');
+  const hints = new Map([['id', 'INTEGER'], ['ts', 'TIMESTAMP'], ['tz', 'TIMESTAMP WITH TIME ZONE']]);
+  const second = rows[1]?.ts;
+  // The block moves one timestamp by an hour: that value is the block's, to the millisecond.
+  if (second instanceof Date) second.setTime(second.getTime() + 3_600_000);
+  await createTableFromRows(c, 'micro_back', rows.map((r) => ({ ...r })), false, hints);
+  const back = await c.runAndReadAll(`SELECT id, ts::VARCHAR AS ts, (tz AT TIME ZONE 'UTC')::VARCHAR AS tz FROM micro_back ORDER BY id`);
+  assert.deepEqual(back.getRowObjectsJS(), [
+    { id: 1, ts: '2024-01-01 05:06:07.123456', tz: '1969-12-31 23:59:59.999001' },
+    { id: 2, ts: '2024-01-01 06:06:07', tz: '2024-03-10 12:00:00.5' },
+  ]);
+  c.closeSync();
+});
+
 test('a column the block changed is typed by its new values', async () => {
   const c = await connect();
   const hints = new Map([

@@ -63,6 +63,10 @@ describe('parseTriggers', () => {
     const api = parse('triggers:\n  - name: hook\n    schedule_type: api\n    settings: { catch_up: all, create_initial_pipeline_run: true, skip_if_previous_running: true }\n');
     assert.ok(api.ok);
     assert.deepEqual(api.value[0]?.ignored_keys, ['settings.catch_up', 'settings.create_initial_pipeline_run'], 'an API trigger has no missed executions');
+    const dated = parse('triggers:\n  - name: d\n    schedule_interval: "@daily"\n    variables: { ds: "2022-08-18", region: eu, hr: "05" }\n  - name: hook\n    schedule_type: api\n    variables: { ds: "2022-08-18" }\n');
+    assert.ok(dated.ok, JSON.stringify(dated));
+    assert.deepEqual(dated.value[0]?.ignored_keys, ['variables.ds', 'variables.hr'], "each scheduled run's execution date sets ds and hr");
+    assert.deepEqual(dated.value[1]?.ignored_keys, [], "an API trigger's ds sets its runs' execution date");
     const bad = parse('triggers:\n  - name: t\n    schedule_interval: "@daily"\n    settings: { create_initial_pipeline_run: "no" }\n');
     assert.equal(bad.ok, false);
     assert.match(JSON.stringify(bad), /settings.create_initial_pipeline_run must be true or false/);
