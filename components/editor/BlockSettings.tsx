@@ -130,7 +130,7 @@ function SettingsEditor({ block, others, saved, onSaved }: { block: EditorBlock;
           <select value={form.destination} onChange={(e) => set('destination', e.target.value === 'postgres' ? 'postgres' : e.target.value === 'parquet' ? 'parquet' : '')}>
             <option value="">none</option>
             <option value="postgres">Postgres table</option>
-            <option value="parquet">Parquet lake folder</option>
+            <option value="parquet">Parquet lake (folder or s3:// bucket)</option>
           </select>
         </Field>
         {form.destination === 'postgres' ? (
@@ -151,9 +151,14 @@ function SettingsEditor({ block, others, saved, onSaved }: { block: EditorBlock;
         ) : null}
         {form.destination === 'parquet' ? (
           <div className="row">
-            <Field label="Path" error={errors.path} hint="Folder, relative to the project">
+            <Field label="Path" error={errors.path} hint="Folder in the project, or s3://bucket/prefix">
               <input value={form.path} onChange={(e) => set('path', e.target.value)} {...invalid('path')} />
             </Field>
+            {/^s3:\/\//i.test(form.path.trim()) ? (
+              <Field label="Profile" hint="io_config.yaml profile with the AWS_* keys; empty: default">
+                <input value={form.profile} onChange={(e) => set('profile', e.target.value)} />
+              </Field>
+            ) : null}
             <Field label="Partition by" hint="Columns, comma-separated">
               <input value={form.partitionBy} onChange={(e) => set('partitionBy', e.target.value)} />
             </Field>

@@ -19,9 +19,20 @@ export interface PostgresProfile {
   ssl: 'disable' | 'require' | 'verify-full';
 }
 
+/** Object storage (S3 or any S3-compatible server) with Mage's AWS_* keys. */
+export interface S3Profile {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  region: string;
+  /** An S3-compatible server (MinIO, R2, GCS's interoperability endpoint); AWS when absent. */
+  endpoint?: string;
+}
+
 export interface IoProfile {
   name: string;
   postgres?: PostgresProfile;
+  s3?: S3Profile;
   /** DuckDB database file, relative to the project unless absolute. */
   duckdbDatabase?: string;
 }
@@ -46,6 +57,11 @@ const profileSchema = z.looseObject({
   POSTGRES_CONNECT_TIMEOUT: scalar,
   POSTGRES_SSLMODE: scalar,
   DUCKDB_DATABASE: scalar,
+  AWS_ACCESS_KEY_ID: scalar,
+  AWS_SECRET_ACCESS_KEY: scalar,
+  AWS_SESSION_TOKEN: scalar,
+  AWS_REGION: scalar,
+  AWS_ENDPOINT: scalar,
 });
 
 const text = (v: unknown) => (v === null || v === undefined || v === '' ? undefined : String(v));
@@ -109,6 +125,18 @@ export function parseIoConfig(
         ssl,
       };
     }
+    const keyId = text(p.AWS_ACCESS_KEY_ID);
+    const secretKey = text(p.AWS_SECRET_ACCESS_KEY);
+    const endpoint = text(p.AWS_ENDPOINT);
+    if (keyId !== undefined || secretKey !== undefined || endpoint !== undefined) {
+      if (keyId === undefined || secretKey === undefined) {
+        throw new IoConfigError(`io_config.yaml, profile ${name}: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together (one of them is missing)`);
+      }
+      if (endpoint !== undefined && !/^https?:\/\/[^/\s]+\/?$/i.test(endpoint)) {
+        throw new IoConfigError(`io_config.yaml, profile ${name}: AWS_ENDPOINT must be a server address like http://127.0.0.1:9000, got ${JSON.stringify(endpoint)}`);
+      }
+      profile.s3 = { accessKeyId: keyId, secretAccessKey: secretKey, sessionToken: text(p.AWS_SESSION_TOKEN), region: text(p.AWS_REGION) ?? 'us-east-1', endpoint: endpoint?.replace(/\/$/, '') };
+    }
     profiles.set(name, profile);
   }
   return profiles;
@@ -126,6 +154,12 @@ export function requirePostgres(profiles: ReadonlyMap<string, IoProfile>, name: 
   return profile.postgres;
 }
 
+export function requireS3(profiles: ReadonlyMap<string, IoProfile>, name: string): S3Profile {
+  const profile = requireProfile(profiles, name);
+  if (!profile.s3) throw new IoConfigError(`profile "${name}" in io_config.yaml has no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for object storage`);
+  return profile.s3;
+}
+
 export function requireDuckdb(profiles: ReadonlyMap<string, IoProfile>, name: string): string {
   const profile = requireProfile(profiles, name);
   if (!profile.duckdbDatabase) throw new IoConfigError(`profile "${name}" in io_config.yaml has no DUCKDB_DATABASE`);
@@ -134,7 +168,9 @@ export function requireDuckdb(profiles: ReadonlyMap<string, IoProfile>, name: st
 
 /** Every secret value in the profiles, to keep them out of logs, previews and errors. */
 export function secretsOf(profiles: ReadonlyMap<string, IoProfile>): string[] {
-  return [...profiles.values()].flatMap((p) => (p.postgres && p.postgres.password.length >= 3 ? [p.postgres.password] : []));
+  return [...profiles.values()]
+    .flatMap((p) => [p.postgres?.password, p.s3?.secretAccessKey, p.s3?.sessionToken, p.s3?.accessKeyId])
+    .filter((v): v is string => v !== undefined && v.length >= MIN_MASKED_LENGTH);
 }
 
 /**

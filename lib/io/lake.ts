@@ -25,7 +25,8 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-async function listFilesRecursive(dir: string, base = dir): Promise<string[]> {
+/** Paths of every file below `dir`, relative to it. */
+export async function listFilesRecursive(dir: string, base = dir): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);

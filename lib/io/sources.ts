@@ -7,6 +7,7 @@ import { type ReadOptions } from '../kernel/block-api';
 import { commitFile } from '../atomic-write';
 import { writerTag } from '../project/leftovers';
 import { quoteLiteral } from '../sql-quote';
+import { unsupportedScheme } from './object-path';
 
 export type { ReadOptions };
 
@@ -87,6 +88,8 @@ export async function resolveSources(
   const out: string[] = [];
   let before = 0;
   for (const s of sources) {
+    const refused = unsupportedScheme(s, true);
+    if (refused) throw new SourceError(refused);
     if (!isUrl(s)) {
       out.push(path.resolve(projectDir, s));
       continue;
@@ -103,11 +106,15 @@ export async function resolveSources(
   return out;
 }
 
-/** The DuckDB query that reads files (globs allowed) with the options given. */
-export function readQuery(files: readonly string[], options: ReadOptions = {}): string {
+/**
+ * The DuckDB query that reads files (globs allowed) with the options given; `hive` reads
+ * `col=value` folders in their paths as columns (objects of a partitioned lake).
+ */
+export function readQuery(files: readonly string[], options: ReadOptions = {}, hive = false): string {
   const format = options.format ?? formatOf(files[0] ?? '');
   const list = `[${files.map(quoteLiteral).join(', ')}]`;
   const args: string[] = [list];
+  if (hive) args.push('hive_partitioning = true');
   if (format === 'parquet') return `SELECT * FROM read_parquet(${args.join(', ')}, union_by_name = true)`;
   if (options.columns) {
     const cols = Object.entries(options.columns).map(([k, v]) => `${quoteLiteral(k)}: ${quoteLiteral(v)}`);

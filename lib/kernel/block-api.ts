@@ -85,6 +85,13 @@ export interface ReadOptions {
   timestampFormat?: string;
   header?: boolean;
   delimiter?: string;
+  /** io_config.yaml profile whose AWS_* keys read `s3://` sources; `default` when absent. */
+  profile?: string;
+  /**
+   * SQL over hive partition columns (`"pickup_date >= '2020-10-15'"`): objects of partitions it
+   * rules out are never downloaded, and the rows read are filtered by it.
+   */
+  where?: string;
 }
 
 export interface PostgresExport {
@@ -98,8 +105,10 @@ export interface PostgresExport {
 }
 
 export interface ParquetExport {
-  /** Folder for a partitioned lake, relative to the project. */
+  /** Folder for a partitioned lake, relative to the project, or `s3://bucket/prefix`. */
   path: string;
+  /** io_config.yaml profile whose AWS_* keys write an `s3://` lake; `default` when absent. */
+  profile?: string;
   partitionBy?: string[];
   compression?: 'snappy' | 'zstd' | 'gzip' | 'uncompressed';
   writePolicy?: 'replace' | 'append' | 'fail';
@@ -131,13 +140,19 @@ export interface PostgresIo {
 }
 
 export interface BlockIo {
-  /** Local files or globs (relative to the project) and HTTP(S) URLs (streamed to disk first). */
+  /**
+   * Local files or globs (relative to the project), HTTP(S) URLs (streamed to disk first) and
+   * objects `s3://bucket/prefix/**\/*.parquet` (globs allowed; downloads cached by ETag).
+   */
   read(source: string | readonly string[], options?: ReadOptions): Promise<Query>;
   postgres(profile?: string): PostgresIo;
   /** The DuckDB database file a profile names (DUCKDB_DATABASE). */
   duckdb(profile?: string): DuckDbIo;
   parquet: { export(data: DataFrame | Query, options: ParquetExport): Promise<{ rows: number; files: number }> };
-  /** A query over a Parquet lake folder written by an export (partitions become columns). */
+  /**
+   * A query over a local Parquet lake folder written by an export (partitions become columns). For
+   * a lake in a bucket use `await ctx.io.read('s3://bucket/prefix/**\/*.parquet')`.
+   */
   lake(path: string): Query;
 }
 

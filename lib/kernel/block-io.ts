@@ -9,7 +9,9 @@ import { exportParquet, lakeQuery } from '../io/lake';
 import { connectPostgres } from '../io/postgres-client';
 import { exportToPostgres } from '../io/postgres-export';
 import { loadPostgresQuery } from '../io/postgres-load';
-import { isUrl, readQuery, resolveSources } from '../io/sources';
+import { isUrl, readQuery, resolveSources, SourceError } from '../io/sources';
+import { isObjectUrl, unsupportedScheme } from '../io/object-path';
+import { exportLakeToObjects, readObjects } from './object-io';
 import { type BlockIo, type DataFrame, type Query } from './block-api';
 import { Frame, type QuerySession, SqlQuery } from './frames';
 import { type ProgressReport } from './progress';
@@ -66,6 +68,18 @@ export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: R
   return {
     read: async (source, options) => {
       const list = typeof source === 'string' ? [source] : [...source];
+      const objects = list.filter(isObjectUrl);
+      if (objects.length > 0) {
+        if (objects.length < list.length) throw new SourceError('read takes s3:// objects or other sources, not both in one call: read each and UNION them');
+        const parts = [];
+        for (const url of objects) {
+          const read = await progress.track('download', () =>
+            readObjects(session.connection, url, { profile: options?.profile ?? 'default', where: options?.where }, profiles, places.dataDir, (files, hive) => readQuery(files, options, hive)),
+          );
+          parts.push(read.query);
+        }
+        return new SqlQuery(parts.length === 1 ? (parts[0] ?? '') : parts.map((q) => `(${q})`).join(' UNION ALL BY NAME '));
+      }
       const downloads = path.join(places.dataDir, 'downloads');
       // Only URLs are a download; local files are read where they are.
       const files = list.some(isUrl)
@@ -118,20 +132,36 @@ export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: R
     },
     parquet: {
       export: (data, options) =>
-        progress.track(
-          'parquet_export',
-          () =>
-            exportParquet(session.connection, sourceOf(data), {
-              path: path.resolve(places.projectDir, options.path),
-              partitionBy: options.partitionBy,
-              compression: options.compression,
-              writePolicy: options.writePolicy,
-            }),
-          { total: knownRows(data), duckPercent: true },
-        ),
+        exportLake(session, sourceOf(data), knownRows(data), { ...options, writePolicy: options.writePolicy ?? 'replace', profile: options.profile ?? 'default' }, places, profiles, progress),
     },
-    lake: (folder) => new SqlQuery(lakeQuery(path.resolve(places.projectDir, folder))),
+    lake: (folder) => {
+      if (isObjectUrl(folder)) throw new SourceError(`ctx.io.lake(${JSON.stringify(folder)}): a lake in a bucket is read with await ctx.io.read('${folder.replace(/\/+$/, '')}/**/*.parquet')`);
+      const refused = unsupportedScheme(folder, false);
+      if (refused) throw new SourceError(refused);
+      return new SqlQuery(lakeQuery(path.resolve(places.projectDir, folder)));
+    },
   };
+}
+
+/**
+ * Writes a Parquet lake: a folder of the project, or `s3://bucket/prefix` with the profile's keys.
+ * Any other URL (gs://, file://, http://) is refused, never written to a local folder named after it.
+ */
+function exportLake(
+  session: QuerySession,
+  source: string,
+  rows: number | undefined,
+  options: { path: string; profile: string; partitionBy?: string[]; compression?: 'snappy' | 'zstd' | 'gzip' | 'uncompressed'; writePolicy: 'replace' | 'append' | 'fail' },
+  places: IoPlaces,
+  profiles: ReadonlyMap<string, IoProfile>,
+  progress: ProgressReport,
+): Promise<{ rows: number; files: number }> {
+  const refused = unsupportedScheme(options.path, false);
+  if (refused) return Promise.reject(new SourceError(refused));
+  const write = isObjectUrl(options.path)
+    ? () => exportLakeToObjects(session.connection, source, options.path, options, profiles, places.dataDir)
+    : () => exportParquet(session.connection, source, { ...options, path: path.resolve(places.projectDir, options.path) });
+  return progress.track('parquet_export', write, { total: rows, duckPercent: true });
 }
 
 /** Writes a finished block's output to its declared destination; returns a line for the block's log. */
@@ -166,18 +196,16 @@ export async function writeDestination(
       return `exported ${result.rows} rows to Postgres ${into}.${destination.table} (${destination.write_policy}, profile ${destination.profile}, ${result.format} COPY)`;
     }
     case 'parquet': {
-      const result = await progress.track(
-        'parquet_export',
-        () =>
-          exportParquet(session.connection, table, {
-            path: path.resolve(places.projectDir, destination.path),
-            partitionBy: destination.partition_by,
-            compression: destination.compression,
-            writePolicy: destination.write_policy,
-          }),
-        { total: rowCount, duckPercent: true },
+      const result = await exportLake(
+        session,
+        table,
+        rowCount,
+        { path: destination.path, profile: destination.profile, partitionBy: destination.partition_by, compression: destination.compression, writePolicy: destination.write_policy },
+        places,
+        profiles,
+        progress,
       );
-      return `exported ${result.rows} rows to ${destination.path} (${result.files} Parquet files, ${destination.write_policy})`;
+      return `exported ${result.rows} rows to ${destination.path} (${result.files} Parquet ${isObjectUrl(destination.path) ? 'objects' : 'files'}, ${destination.write_policy}${isObjectUrl(destination.path) ? `, profile ${destination.profile}` : ''})`;
     }
     default: {
       const never: never = destination;

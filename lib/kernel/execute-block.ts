@@ -3,6 +3,9 @@ import { exists } from '../project/files';
 import path from 'node:path';
 import { requirePostgres, requireProfile, type IoProfile } from '../io/io-config';
 import { lakeQuery } from '../io/lake';
+import { readQuery } from '../io/sources';
+import { sqlLakes } from './object-io';
+import { isObjectUrl } from '../io/object-path';
 import { connectPostgres } from '../io/postgres-client';
 import { loadPostgresQuery } from '../io/postgres-load';
 import { loadIntoTempTable } from '../io/postgres-export';
@@ -69,7 +72,9 @@ function postgresUpstreamTable(index: number): string {
 class DestinationError extends Error {
   constructor(destination: Destination, cause: unknown) {
     const where =
-      destination.type === 'postgres' ? `postgres ${destination.schema ?? '(profile schema)'}.${destination.table}, profile ${destination.profile}` : `parquet ${destination.path}`;
+      destination.type === 'postgres'
+        ? `postgres ${destination.schema ?? '(profile schema)'}.${destination.table}, profile ${destination.profile}`
+        : `parquet ${destination.path}${isObjectUrl(destination.path) ? `, profile ${destination.profile}` : ''}`;
     super(`the block ran, but its destination (${where}) failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'DestinationError';
   }
@@ -216,13 +221,15 @@ async function runSql(
   // In Postgres, {{ df_1 }} names a temporary table of the session holding the upstream's rows
   // (pg_temp: never a table of the database that happens to share the upstream's name).
   const upstreamTable = provider === 'postgres' ? (u: string) => `pg_temp.${quoteIdentifier(postgresUpstreamTable(cmd.block.upstream.indexOf(u)))}` : quoteIdentifier;
-  const sql = renderSqlTemplate(text, {
+  const lakes = sqlLakes((folder) => lakeQuery(path.resolve(env.projectDir, folder)));
+  const rendered = renderSqlTemplate(text, {
     upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: upstreamTable(u) })),
     variables: cmd.variables,
     executionDate: cmd.executionDate,
     secrets: cmd.secrets,
-    extra: { data_dir: env.dataDir, project_dir: env.projectDir, lake: (folder: unknown) => `(${lakeQuery(path.resolve(env.projectDir, String(folder)))})` },
+    extra: { data_dir: env.dataDir, project_dir: env.projectDir, lake: lakes.lake },
   });
+  const sql = !lakes.inBuckets() ? rendered : await progress.track('download', () => lakes.resolve(rendered, session.connection, profiles, env.dataDir, (files, hive) => readQuery(files, { format: 'parquet' }, hive)));
   if (provider === 'postgres') {
     // Mage's data_provider: the SQL runs in Postgres and its result becomes the block's output.
     const profile = typeof cmd.block.configuration.data_provider_profile === 'string' ? cmd.block.configuration.data_provider_profile : 'default';

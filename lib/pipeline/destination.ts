@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isObjectUrl, parseLakeUrl, unsupportedScheme } from '../io/object-path';
 
 /**
  * A block's declarative export (`configuration.destination` in metadata.yaml), written after the
@@ -17,8 +18,22 @@ export const destinationSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('parquet'),
-    /** Relative to the project. */
-    path: z.string().min(1),
+    /** Relative to the project, or `s3://bucket/prefix` (written with the profile's AWS_* keys). */
+    path: z
+      .string()
+      .min(1)
+      .superRefine((place, ctx) => {
+        const refused = unsupportedScheme(place, false);
+        if (refused) ctx.addIssue({ code: 'custom', message: refused });
+        else if (isObjectUrl(place)) {
+          try {
+            parseLakeUrl(place);
+          } catch (e) {
+            ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+          }
+        }
+      }),
+    profile: z.string().default('default'),
     partition_by: z.array(z.string()).optional(),
     compression: z.enum(['snappy', 'zstd', 'gzip', 'uncompressed']).optional(),
     write_policy: writePolicy.default('replace'),

@@ -2,6 +2,7 @@
  * The block settings panel's form as plain data: read from a block as metadata.yaml has it, and
  * turned back into editor edits, with every field's problem named before anything is sent.
  */
+import { isObjectUrl, parseLakeUrl, unsupportedScheme } from '../io/object-path';
 import { z } from 'zod';
 import { IDENTIFIER_PATTERN, type BlockLanguage, type BlockType, type JsonObject } from '../pipeline/model';
 import { type EditorBlock, type EditorEditInput, type RetryConfigInput } from '../protocol/editor-api';
@@ -115,8 +116,20 @@ export function editsFromForm(block: EditorBlock, form: SettingsForm): { edits: 
     if (form.schema.trim()) destination.schema = form.schema.trim();
     if (names(form.uniqueConstraints).length > 0) destination.unique_constraints = names(form.uniqueConstraints);
   } else if (form.destination === 'parquet') {
-    if (!form.path.trim()) errors.path = 'Path is required for a Parquet destination';
-    destination = { type: 'parquet', path: form.path.trim(), write_policy: form.writePolicy };
+    const place = form.path.trim();
+    if (!place) errors.path = 'Path is required for a Parquet destination';
+    const refused = unsupportedScheme(place, false);
+    if (refused) errors.path = refused;
+    else if (isObjectUrl(place)) {
+      try {
+        parseLakeUrl(place);
+      } catch (e) {
+        errors.path = e instanceof Error ? e.message : String(e);
+      }
+    }
+    destination = { type: 'parquet', path: place, write_policy: form.writePolicy };
+    // The profile's AWS_* keys write a lake in a bucket; a local folder needs none.
+    if (isObjectUrl(place) && form.profile.trim()) destination.profile = form.profile.trim();
     if (names(form.partitionBy).length > 0) destination.partition_by = names(form.partitionBy);
     if (form.compression) destination.compression = form.compression;
   }

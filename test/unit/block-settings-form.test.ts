@@ -43,3 +43,19 @@ test('each bad field is named; a rename comes after the edits that name the bloc
   );
   assert.deepEqual(good.edits[1], { kind: 'set_block_settings', uuid: 'clean', retry_config: null, timeout: null, destination: null });
 });
+
+test('a Parquet destination in a bucket keeps its profile; a scheme Grimoire cannot write is named on the path field', () => {
+  const toBucket = editsFromForm(block, { ...formFromBlock(block), destination: 'parquet', path: 's3://lake/green_taxi', profile: 'aws', partitionBy: 'pickup_date' });
+  assert.deepEqual(toBucket.errors, {});
+  assert.deepEqual(toBucket.edits.find((e) => e.kind === 'set_block_settings'), {
+    kind: 'set_block_settings',
+    uuid: 'clean',
+    retry_config: { retries: 2, exponential_backoff: false },
+    timeout: 60,
+    destination: { type: 'parquet', path: 's3://lake/green_taxi', write_policy: 'replace', profile: 'aws', partition_by: ['pickup_date'] },
+  });
+  const gcs = editsFromForm(block, { ...formFromBlock(block), destination: 'parquet', path: 'gs://lake/x' });
+  assert.match(gcs.errors.path ?? '', /gs:\/\/ is not supported/);
+  const root = editsFromForm(block, { ...formFromBlock(block), destination: 'parquet', path: 's3://lake' });
+  assert.match(root.errors.path ?? '', /a lake never takes a whole bucket/);
+});

@@ -1,0 +1,188 @@
+/**
+ * The Parquet lake in object storage: the same hive-partitioned layout as a local lake
+ * (`prefix/<col>=<value>/part_<uuid>.parquet`), written by DuckDB into a local staging folder and
+ * uploaded in parallel; and objects read back through a local cache keyed by ETag.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { type DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
+import { writerTag } from '../project/leftovers';
+import { listFilesRecursive, type LakeWritePolicy } from './lake';
+import { globMatcher, hivePartitions, isGlob, listPrefix, type ObjectLocation } from './object-path';
+import { eachLimited, ObjectStoreError, TRANSFER_CONCURRENCY, type ObjectStore, type StoredObject } from './object-store';
+
+export interface ObjectLakeExport {
+  /** Where the lake goes; `key` is its folder (no trailing slash). */
+  location: ObjectLocation;
+  partitionBy?: string[];
+  compression?: 'snappy' | 'zstd' | 'gzip' | 'uncompressed';
+  writePolicy: LakeWritePolicy;
+  /** A local folder for the files DuckDB writes before they are uploaded. */
+  stagingRoot: string;
+  store: ObjectStore;
+}
+
+const urlOf = (bucket: string, key: string) => `s3://${bucket}/${key}`;
+
+/**
+ * Writes `source` (a table or a query) as Parquet under `s3://bucket/prefix`. replace uploads every
+ * new object first and removes the old ones after, so a reader listing the prefix never finds a
+ * partition missing or half written; a failure part-way removes the new objects it uploaded and
+ * leaves the old ones as they were (keys it could not remove are named in the error). append adds
+ * uniquely named objects; fail refuses when the prefix holds any object.
+ * Resolves with rows written, objects uploaded and their bytes. Throws ObjectStoreError.
+ */
+export async function exportParquetToObjects(duck: DuckDBConnection, source: string, options: ObjectLakeExport): Promise<{ rows: number; files: number; bytes: number }> {
+  const { bucket, key: prefix } = options.location;
+  const { store } = options;
+  const target = urlOf(bucket, prefix);
+  if (options.writePolicy === 'fail' && (await store.hasAny(bucket, `${prefix}/`))) {
+    throw new ObjectStoreError(`${target} already holds objects (write_policy: fail)`);
+  }
+  // Listed before anything new exists: replace removes exactly these afterwards.
+  const old = options.writePolicy === 'replace' ? await store.list(bucket, `${prefix}/`) : [];
+  const partitioned = (options.partitionBy ?? []).length > 0;
+  await fs.mkdir(options.stagingRoot, { recursive: true });
+  // Named after this process, so a crash's leftover is removed at the next start (leftovers.ts).
+  const staging = path.join(options.stagingRoot, `s3-export-${randomBytes(4).toString('hex')}.tmp-${writerTag()}`);
+  const copyOptions = [`FORMAT parquet`, `COMPRESSION ${options.compression ?? 'zstd'}`];
+  if (partitioned) copyOptions.push(`PARTITION_BY (${(options.partitionBy ?? []).map(quoteIdentifier).join(', ')})`, `FILENAME_PATTERN 'part_{uuid}'`);
+  else await fs.mkdir(staging, { recursive: true });
+  const destination = partitioned ? staging : path.join(staging, `part_${randomBytes(8).toString('hex')}.parquet`);
+  const uploaded: string[] = [];
+  try {
+    const result = await duck.runAndReadAll(`COPY (SELECT * FROM ${source}) TO ${quoteLiteral(destination)} (${copyOptions.join(', ')})`);
+    const count = result.getRowsJS()[0]?.[0];
+    const rows = typeof count === 'bigint' ? Number(count) : typeof count === 'number' ? count : 0;
+    const files = await listFilesRecursive(staging).catch(() => []);
+    let bytes = 0;
+    try {
+      await eachLimited(files, TRANSFER_CONCURRENCY, async (file) => {
+        const key = `${prefix}/${file.split(path.sep).join('/')}`;
+        bytes += await store.upload(bucket, key, path.join(staging, file));
+        uploaded.push(key);
+      });
+    } catch (e) {
+      const stray = await store.remove(bucket, uploaded);
+      const left = stray.length > 0 ? `; these new objects could not be removed: ${stray.map((k) => urlOf(bucket, k)).join(', ')}` : '';
+      throw new ObjectStoreError(`${e instanceof Error ? e.message : String(e)} (the lake at ${target} was left as it was${left})`);
+    }
+    if (old.length > 0) {
+      const fresh = new Set(uploaded);
+      const stale = await store.remove(
+        bucket,
+        old.map((o) => o.key).filter((k) => !fresh.has(k)),
+      );
+      if (stale.length > 0) {
+        throw new ObjectStoreError(`${target}: the new objects are written, but ${stale.length} old object(s) could not be removed and would be read twice: ${stale.map((k) => urlOf(bucket, k)).join(', ')}`);
+      }
+    }
+    return { rows, files: uploaded.length, bytes };
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** What a read of objects matched, downloaded into the cache. */
+export interface FetchedObjects {
+  /** Local copies, one per object, in key order; hive partition folders kept in their paths. */
+  files: string[];
+  /** True when the keys hold hive partitions (`col=value/`). */
+  hive: boolean;
+  downloaded: number;
+  cached: number;
+}
+
+/** An object with its hive partitions, for pruning. */
+export interface PartitionedObject extends StoredObject {
+  partitions: Record<string, string>;
+}
+
+/**
+ * The objects `pattern` names: a glob over keys (`lake/**\/*.parquet`), one object's key, or a
+ * folder (every object below it). Throws ObjectStoreError when nothing matches.
+ */
+export async function matchObjects(store: ObjectStore, pattern: ObjectLocation): Promise<PartitionedObject[]> {
+  const { bucket, key } = pattern;
+  let found: StoredObject[];
+  let root: string;
+  if (isGlob(key)) {
+    const prefix = listPrefix(key);
+    const matches = globMatcher(key);
+    found = (await store.list(bucket, prefix)).filter((o) => matches(o.key));
+    root = prefix.replace(/\/$/, '');
+  } else {
+    found = (await store.list(bucket, key)).filter((o) => o.key === key || key === '' || o.key.startsWith(`${key}/`));
+    root = found.length === 1 && found[0]?.key === key ? path.posix.dirname(key) : key;
+  }
+  // Folder markers some tools write (`prefix/`) are not data.
+  found = found.filter((o) => !o.key.endsWith('/'));
+  if (found.length === 0) throw new ObjectStoreError(`no objects match ${urlOf(bucket, key)}`);
+  return found.sort((a, b) => a.key.localeCompare(b.key)).map((o) => ({ ...o, partitions: hivePartitions(o.key, root === '.' ? '' : root) }));
+}
+
+/**
+ * Local copies of `objects`, downloaded in parallel into `cacheDir` unless the cache holds the same
+ * ETag already. A key's copy is named `<etag>--<name>` inside folders that mirror the key, so hive
+ * partitions read from the path, and an object that changed is downloaded again (its old copy removed).
+ */
+export async function fetchObjects(store: ObjectStore, bucket: string, objects: readonly PartitionedObject[], cacheDir: string, endpoint: string): Promise<FetchedObjects> {
+  const home = path.join(cacheDir, createHash('sha1').update(endpoint).digest('hex').slice(0, 12), bucket);
+  let downloaded = 0;
+  let cached = 0;
+  const files = objects.map((o) => {
+    const dir = path.join(home, ...path.posix.dirname(o.key).split('/').filter((s) => s !== '.'));
+    const etag = o.etag.replace(/[^A-Za-z0-9-]/g, '') || 'none';
+    return path.join(dir, `${etag}--${path.posix.basename(o.key)}`);
+  });
+  await eachLimited(
+    objects.map((o, i) => ({ o, file: files[i] ?? '' })),
+    TRANSFER_CONCURRENCY,
+    async ({ o, file }) => {
+      const have = await fs.stat(file).then(
+        (s) => s.size === o.size,
+        () => false,
+      );
+      if (have) {
+        cached++;
+        return;
+      }
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await store.download(bucket, o.key, file);
+      downloaded++;
+      // Older copies of the same key are stale now.
+      const name = path.basename(file);
+      const suffix = name.slice(name.indexOf('--'));
+      for (const sibling of await fs.readdir(path.dirname(file))) {
+        if (sibling !== name && sibling.endsWith(suffix) && /^[A-Za-z0-9-]+--/.test(sibling)) await fs.rm(path.join(path.dirname(file), sibling), { force: true });
+      }
+    },
+  );
+  return { files, hive: objects.some((o) => Object.keys(o.partitions).length > 0), downloaded, cached };
+}
+
+/** A partition value's DuckDB type, as DuckDB's hive autocast reads it: dates, whole numbers, else text. */
+function partitionType(values: readonly string[]): 'DATE' | 'BIGINT' | 'VARCHAR' {
+  if (values.every((v) => /^\d{4}-\d{2}-\d{2}$/.test(v))) return 'DATE';
+  if (values.every((v) => /^-?\d{1,18}$/.test(v))) return 'BIGINT';
+  return 'VARCHAR';
+}
+
+/**
+ * The objects whose partitions satisfy `where` (SQL over partition columns), decided by DuckDB
+ * over the listing alone: objects pruned here are never downloaded. Objects without some column
+ * in `where` fail the condition like a NULL does. Throws DuckDB's error for a bad condition.
+ */
+export async function prunePartitions(duck: DuckDBConnection, objects: readonly PartitionedObject[], where: string): Promise<PartitionedObject[]> {
+  const columns = [...new Set(objects.flatMap((o) => Object.keys(o.partitions)))];
+  if (objects.length === 0) return [];
+  const types = new Map(columns.map((c) => [c, partitionType(objects.map((o) => o.partitions[c]).filter((v): v is string => v !== undefined))]));
+  const rows = objects.map((o, i) => `(${[String(i), ...columns.map((c) => (o.partitions[c] === undefined ? 'NULL' : quoteLiteral(o.partitions[c] ?? '')))].join(', ')})`);
+  const names = ['"__object"', ...columns.map(quoteIdentifier)].join(', ');
+  const typed = ['"__object"', ...columns.map((c) => `TRY_CAST(${quoteIdentifier(c)} AS ${types.get(c) ?? 'VARCHAR'}) AS ${quoteIdentifier(c)}`)].join(', ');
+  const result = await duck.runAndReadAll(`SELECT "__object" FROM (SELECT ${typed} FROM (VALUES ${rows.join(', ')}) AS listing(${names})) WHERE ${where}`);
+  const keep = new Set(result.getRowsJS().map((r) => Number(r[0])));
+  return objects.filter((_, i) => keep.has(i));
+}

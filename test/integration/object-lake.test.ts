@@ -1,0 +1,298 @@
+/**
+ * The Parquet lake in a bucket (issue #17), against a real S3-compatible server the test starts
+ * (s3rver behind a proxy that counts downloads and can refuse or break writes): every column type
+ * round trip, partitions and row counts, replace under a reader that lists the prefix, a failure
+ * part-way, append, fail, globs, the ETag cache, partition pruning, and the clear errors of bad
+ * credentials, a missing bucket, an unreachable endpoint and a denied write.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { after, before, test } from 'node:test';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { KernelHost } from '../../lib/kernel/host';
+import { loadPipeline } from '../../lib/project/load';
+import { dataDirOf } from '../../lib/project/paths';
+import { type OutputPreview } from '../../lib/protocol/run-events';
+import { runBlocks, type RunResult } from '../support/run-engine';
+import { testS3, type TestS3 } from '../support/s3-server';
+import { writeProject } from '../support/write-project';
+
+let s3: TestS3;
+let client: S3Client;
+let project: Awaited<ReturnType<typeof writeProject>>;
+let kernel: KernelHost;
+
+const TYPES = `SELECT i::INTEGER AS id, (i % 3)::TINYINT AS tiny, i::BIGINT * 1000000000 AS big, 12.345::DECIMAL(13,3) + i AS amount,
+  i * 0.5 AS half, 'name ' || i AS label, i % 2 = 0 AS even, DATE '2020-10-01' + (i % 3)::INTEGER AS pickup_date,
+  TIMESTAMP '2024-01-01 05:06:07.123456' + to_seconds(i) AS ts, TIMESTAMPTZ '2024-03-10 12:00:00+00' AS tz, TIME '12:34:56' AS tm,
+  INTERVAL 3 DAY AS iv, 'fe0d1e8a-f2ce-43eb-be80-e40b7867dd8f'::UUID AS u, '\\xAB\\x00'::BLOB AS bl, [i, i + 1] AS li,
+  {'k': i, 'v': 'w'} AS st, '{"a": [1, 2]}'::JSON AS js, CASE WHEN i = 5 THEN NULL ELSE 'x' END AS maybe
+FROM range(12) r(i)`;
+
+before(async () => {
+  s3 = await testS3(['lake', 'other']);
+  client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const profile = (name: string, keys: string, endpoint = s3.endpoint) => `${name}:\n${keys}  AWS_REGION: us-east-1\n  AWS_ENDPOINT: ${endpoint}\n`;
+  project = await writeProject('objects', {
+    'io_config.yaml': [
+      profile('default', "  AWS_ACCESS_KEY_ID: \"{{ env_var('TEST_S3_KEY') }}\"\n  AWS_SECRET_ACCESS_KEY: \"{{ env_var('TEST_S3_SECRET') }}\"\n"),
+      profile('wrong_key', '  AWS_ACCESS_KEY_ID: NOT-A-KEY\n  AWS_SECRET_ACCESS_KEY: wrong-secret-value-42\n'),
+      profile('nowhere', '  AWS_ACCESS_KEY_ID: S3RVER\n  AWS_SECRET_ACCESS_KEY: S3RVER\n', s3.deadEndpoint),
+    ].join(''),
+    'pipelines/p/metadata.yaml': `blocks:
+  - uuid: typed
+    type: data_loader
+    language: sql
+  - uuid: to_bucket
+    type: data_exporter
+    language: sql
+    upstream_blocks: [typed]
+    configuration:
+      destination: { type: parquet, path: s3://lake/typed, partition_by: [pickup_date] }
+  - uuid: from_bucket
+    type: transformer
+    language: sql
+    upstream_blocks: [to_bucket]
+  - uuid: ts_read
+    type: data_loader
+    language: typescript
+  - uuid: ts_export
+    type: data_exporter
+    language: typescript
+    upstream_blocks: [typed]
+  - uuid: csv_read
+    type: data_loader
+    language: typescript
+  - uuid: where_sql
+    type: data_loader
+    language: sql
+  - uuid: bad_key
+    type: data_exporter
+    language: typescript
+    upstream_blocks: [typed]
+  - uuid: no_bucket
+    type: data_loader
+    language: typescript
+  - uuid: unreachable
+    type: data_loader
+    language: typescript
+  - uuid: to_gcs
+    type: data_exporter
+    language: typescript
+    upstream_blocks: [typed]
+`,
+    'data_loaders/typed.sql': `${TYPES}\n`,
+    'data_exporters/to_bucket.sql': 'SELECT * FROM {{ df_1 }}\n',
+    'transformers/from_bucket.sql': "SELECT * FROM {{ lake('s3://lake/typed') }} ORDER BY id\n",
+    'data_loaders/ts_read.ts': `export default async function ts_read(ctx: BlockContext) {
+  const pattern = String(ctx.variables.pattern ?? 's3://lake/typed/**/*.parquet');
+  const where = typeof ctx.variables.where === 'string' ? ctx.variables.where : undefined;
+  return ctx.query(ctx.sql\`SELECT pickup_date, count(*)::INTEGER AS trips FROM \${await ctx.io.read(pattern, { where })} GROUP BY 1 ORDER BY 1\`);
+}
+`,
+    'data_exporters/ts_export.ts': `export default async function ts_export(df: DataFrame, ctx: BlockContext) {
+  const policy = String(ctx.variables.policy ?? 'replace') as 'replace' | 'append' | 'fail';
+  const result = await ctx.io.parquet.export(df, { path: 's3://lake/trips', partitionBy: ['pickup_date'], writePolicy: policy });
+  console.log(\`wrote \${result.rows} rows in \${result.files} objects\`);
+}
+`,
+    'data_loaders/csv_read.ts': `export default async function csv_read(ctx: BlockContext) {
+  return ctx.io.read('s3://lake/raw/*.csv.gz', { columns: { VendorID: 'INTEGER', fare: 'DECIMAL(8,2)' } });
+}
+`,
+    'data_loaders/where_sql.sql': "SELECT pickup_date, count(*)::INTEGER AS trips FROM {{ lake('s3://lake/trips', where=\"pickup_date >= DATE '2020-10-02'\") }} GROUP BY 1 ORDER BY 1\n",
+    'data_exporters/bad_key.ts': `export default async function bad_key(df: DataFrame, ctx: BlockContext) {
+  await ctx.io.parquet.export(df, { path: 's3://lake/typed', profile: 'wrong_key' });
+}
+`,
+    'data_loaders/no_bucket.ts': `export default async function no_bucket(ctx: BlockContext) {
+  return ctx.io.read('s3://missing-bucket/x/*.parquet');
+}
+`,
+    'data_loaders/unreachable.ts': `export default async function unreachable(ctx: BlockContext) {
+  return ctx.io.read('s3://lake/typed/**/*.parquet', { profile: 'nowhere' });
+}
+`,
+    'data_exporters/to_gcs.ts': `export default async function to_gcs(df: DataFrame, ctx: BlockContext) {
+  await ctx.io.parquet.export(df, { path: 'gs://lake/typed' });
+}
+`,
+  });
+  kernel = new KernelHost({ projectDir: project.dir, dataDir: dataDirOf(project.dir), pipelineUuid: 'p', envDefaults: { TEST_S3_KEY: 'S3RVER', TEST_S3_SECRET: 'S3RVER' } });
+});
+
+after(async () => {
+  await kernel?.close();
+  client?.destroy();
+  await s3?.stop();
+  await project?.cleanup();
+});
+
+async function run(block: string, kind: 'block' | 'with_upstream' = 'block', variables: Record<string, string> = {}): Promise<{ result: RunResult; previews: Map<string, OutputPreview>; logs: string; error: string }> {
+  const { pipeline } = await loadPipeline(project.dir, 'p');
+  const previews = new Map<string, OutputPreview>();
+  let logs = '';
+  const result = await runBlocks({
+    kernel,
+    pipeline,
+    scope: { kind, block },
+    variables,
+    onEvent: (e) => {
+      if (e.type === 'output') previews.set(e.block, e.preview);
+      if (e.type === 'log') logs += e.text;
+    },
+  });
+  return { result, previews, logs, error: result.blocks.get(block)?.error?.message ?? '' };
+}
+
+async function keys(prefix: string): Promise<string[]> {
+  const page = await client.send(new ListObjectsV2Command({ Bucket: 'lake', Prefix: prefix }));
+  return (page.Contents ?? []).map((o) => o.Key ?? '').sort();
+}
+
+const partitionsOf = (list: string[]) => [...new Set(list.map((k) => k.split('/')[1] ?? ''))].sort();
+
+test('every column type goes to the bucket and comes back with its type and value; partitions are hive folders', async () => {
+  const { result, previews, logs } = await run('from_bucket', 'with_upstream');
+  assert.equal(result.status, 'completed', JSON.stringify([...result.blocks]));
+  assert.match(logs, /exported 12 rows to s3:\/\/lake\/typed \(3 Parquet objects, replace, profile default\)/);
+  const objects = await keys('typed/');
+  assert.equal(objects.length, 3);
+  assert.deepEqual(partitionsOf(objects), ['pickup_date=2020-10-01', 'pickup_date=2020-10-02', 'pickup_date=2020-10-03']);
+  for (const k of objects) assert.match(k, /^typed\/pickup_date=2020-10-0\d\/part_[0-9a-f-]+\.parquet$/);
+  const source = previews.get('typed');
+  const back = previews.get('from_bucket');
+  assert.ok(source && back);
+  assert.equal(back.rowCount, 12);
+  // The partition column comes back last, as from a local lake; every type is the source's.
+  const byName = (p: OutputPreview) => Object.fromEntries(p.columns.map((c) => [c.name, c.type]));
+  assert.deepEqual(byName(back), byName(source));
+  assert.equal(back.columns.at(-1)?.name, 'pickup_date');
+  // Both in id order: the source is, and the read orders by id.
+  const byKey = (rows: readonly Record<string, unknown>[]) => rows.map((r) => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k]])));
+  assert.ok(source.rows.length >= 5);
+  assert.deepEqual(byKey(back.rows), byKey(source.rows));
+});
+
+test('replace: a reader listing the prefix never finds a partition missing; the old objects are gone after', async () => {
+  assert.equal((await run('ts_export', 'with_upstream')).result.status, 'completed');
+  const before = await keys('trips/');
+  assert.equal(before.length, 3);
+  let listing = true;
+  const seen: string[][] = [];
+  const reader = (async () => {
+    while (listing) seen.push(partitionsOf(await keys('trips/')));
+  })();
+  const { result, logs } = await run('ts_export', 'block');
+  listing = false;
+  await reader;
+  assert.equal(result.status, 'completed', logs);
+  assert.ok(seen.length > 0);
+  for (const partitions of seen) assert.deepEqual(partitions, ['pickup_date=2020-10-01', 'pickup_date=2020-10-02', 'pickup_date=2020-10-03']);
+  const after = await keys('trips/');
+  assert.equal(after.length, 3);
+  assert.deepEqual(after.filter((k) => before.includes(k)), [], 'the old objects are removed');
+});
+
+test('a failure in the middle of the upload leaves the old objects as they were and no new ones', async () => {
+  const before = await keys('trips/');
+  s3.failPutsAfter(1);
+  try {
+    const { result, error } = await run('ts_export', 'block');
+    assert.equal(result.status, 'failed');
+    assert.match(error, /write s3:\/\/lake\/trips\/pickup_date=.* failed .*InternalError.*\(the lake at s3:\/\/lake\/trips was left as it was\)/);
+  } finally {
+    s3.failPutsAfter(null);
+  }
+  assert.deepEqual(await keys('trips/'), before);
+});
+
+test('append adds objects beside the old ones; fail refuses a prefix that holds objects', async () => {
+  const before = await keys('trips/');
+  const appended = await run('ts_export', 'block', { policy: 'append' });
+  assert.equal(appended.result.status, 'completed', appended.error);
+  const after = await keys('trips/');
+  assert.equal(after.length, 6);
+  assert.ok(before.every((k) => after.includes(k)));
+  const read = await run('ts_read', 'block', { pattern: 's3://lake/trips/**/*.parquet' });
+  assert.deepEqual(read.previews.get('ts_read')?.rows, [
+    { pickup_date: '2020-10-01', trips: 8 },
+    { pickup_date: '2020-10-02', trips: 8 },
+    { pickup_date: '2020-10-03', trips: 8 },
+  ]);
+  const refused = await run('ts_export', 'block', { policy: 'fail' });
+  assert.equal(refused.result.status, 'failed');
+  assert.match(refused.error, /s3:\/\/lake\/trips already holds objects \(write_policy: fail\)/);
+  assert.deepEqual(await keys('trips/'), after);
+});
+
+test('globs pick objects; a second read of unchanged objects downloads nothing; where prunes partitions before download', async () => {
+  await run('ts_export', 'block', { policy: 'replace' });
+  s3.resetCounts();
+  const glob = await run('ts_read', 'block', { pattern: 's3://lake/trips/pickup_date=2020-10-0[12]/*.parquet' });
+  assert.equal(glob.result.status, 'completed', glob.error);
+  assert.deepEqual(glob.previews.get('ts_read')?.rows, [
+    { pickup_date: '2020-10-01', trips: 4 },
+    { pickup_date: '2020-10-02', trips: 4 },
+  ]);
+  assert.deepEqual([...s3.gets.keys()].map((k) => k.split('/')[2]).sort(), ['pickup_date=2020-10-01', 'pickup_date=2020-10-02']);
+  s3.resetCounts();
+  const again = await run('ts_read', 'block', { pattern: 's3://lake/trips/pickup_date=2020-10-0[12]/*.parquet' });
+  assert.equal(again.result.status, 'completed');
+  assert.equal(s3.gets.size, 0, 'unchanged objects come from the cache (same ETag)');
+  s3.resetCounts();
+  const pruned = await run('where_sql', 'block');
+  assert.equal(pruned.result.status, 'completed', pruned.error);
+  assert.deepEqual(pruned.previews.get('where_sql')?.rows, [
+    { pickup_date: '2020-10-02', trips: 4 },
+    { pickup_date: '2020-10-03', trips: 4 },
+  ]);
+  assert.deepEqual([...s3.gets.keys()].map((k) => k.split('/')[2]), ['pickup_date=2020-10-03'], 'only the partition not cached yet is downloaded, and 2020-10-01 never');
+  s3.resetCounts();
+  const none = await run('ts_read', 'block', { pattern: 's3://lake/trips/**/*.parquet', where: "pickup_date > DATE '2030-01-01'" });
+  assert.equal(none.result.status, 'completed', none.error);
+  assert.deepEqual(none.previews.get('ts_read')?.rows, []);
+});
+
+test('CSV.gz objects read with explicit types', async () => {
+  await client.send(new PutObjectCommand({ Bucket: 'lake', Key: 'raw/green_2020-10.csv.gz', Body: gzipSync('VendorID,fare\n1,12.50\n2,7.25\n') }));
+  const { result, previews, error } = await run('csv_read', 'block');
+  assert.equal(result.status, 'completed', error);
+  assert.deepEqual(previews.get('csv_read')?.columns, [
+    { name: 'VendorID', type: 'INTEGER' },
+    { name: 'fare', type: 'DECIMAL(8,2)' },
+  ]);
+  assert.equal(previews.get('csv_read')?.rowCount, 2);
+});
+
+test('wrong keys, a missing bucket, an unreachable endpoint and a denied write fail clearly and soon, naming the bucket and profile', async () => {
+  const wrong = await run('bad_key', 'with_upstream');
+  assert.match(wrong.error, /the server refused the credentials of profile wrong_key for bucket "lake" \(InvalidAccessKeyId\): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+  assert.doesNotMatch(JSON.stringify([...wrong.result.blocks]) + wrong.logs, /wrong-secret-value-42/);
+  const missing = await run('no_bucket', 'block');
+  assert.match(missing.error, /bucket "missing-bucket" does not exist \(profile default, http:\/\/127\.0\.0\.1:\d+\)/);
+  const started = Date.now();
+  const unreachable = await run('unreachable', 'block');
+  assert.match(unreachable.error, /cannot reach http:\/\/127\.0\.0\.1:\d+ to list s3:\/\/lake\/typed\/ \(profile nowhere\): ECONNREFUSED/);
+  assert.ok(Date.now() - started < 20_000, 'bounded');
+  s3.denyWrites(true);
+  try {
+    const denied = await run('ts_export', 'block', { policy: 'append' });
+    assert.match(denied.error, /access denied: profile default may not write s3:\/\/lake\/trips\/pickup_date=/);
+  } finally {
+    s3.denyWrites(false);
+  }
+});
+
+test('a destination or source in a scheme Grimoire cannot write fails, and never lands in a local folder', async () => {
+  const gcs = await run('to_gcs', 'with_upstream');
+  assert.match(gcs.error, /gs:\/\/lake\/typed: gs:\/\/ is not supported; .*AWS_ENDPOINT: https:\/\/storage\.googleapis\.com/);
+  assert.equal(existsSync(path.join(project.dir, 'gs:')), false);
+  const { readDestination } = await import('../../lib/pipeline/destination');
+  const bad = readDestination({ destination: { type: 'parquet', path: 'gs://bucket/x' } });
+  assert.equal(bad.ok, false);
+  const whole = readDestination({ destination: { type: 'parquet', path: 's3://bucket' } });
+  assert.ok(!whole.ok && /a lake never takes a whole bucket/.test(whole.message));
+});
