@@ -10,7 +10,7 @@ export interface PgColumn {
 }
 
 /** Element types a DuckDB list may have to become a Postgres array (text Postgres reads unambiguously). */
-const ARRAY_ELEMENTS = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|FLOAT|DOUBLE|DECIMAL\(\d+,\s*\d+\)|VARCHAR|DATE|TIMESTAMP|UUID)$/;
+const ARRAY_ELEMENTS = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|FLOAT|DOUBLE|DECIMAL\(\d+,\s*\d+\)|VARCHAR|DATE|TIMESTAMP|TIMESTAMP WITH TIME ZONE|UUID)$/;
 
 /** Maps one DuckDB column (name and type as DuckDB prints it) to its Postgres column. */
 export function pgColumnFor(name: string, duckType: string): PgColumn {
@@ -33,6 +33,7 @@ export function pgColumnFor(name: string, duckType: string): PgColumn {
     VARCHAR: 'text',
     DATE: 'date',
     TIME: 'time',
+    'TIME WITH TIME ZONE': 'timetz',
     TIMESTAMP: 'timestamp',
     TIMESTAMP_S: 'timestamp',
     TIMESTAMP_MS: 'timestamp',
@@ -97,6 +98,7 @@ export function duckTypeForPg(pgType: string): string {
   if (t === 'numeric') return 'VARCHAR';
   if (t.startsWith('timestamp') && t.includes('with time zone')) return 'TIMESTAMPTZ';
   if (t.startsWith('timestamp')) return 'TIMESTAMP';
+  if (t.startsWith('time') && t.includes('with time zone')) return 'TIMETZ';
   if (t.startsWith('time')) return 'TIME';
   if (t === 'bytea') return 'BLOB';
   if (t === 'json' || t === 'jsonb') return 'JSON';

@@ -100,6 +100,12 @@ async function dependentsOf(client: pg.Client, table: string): Promise<{ views: 
       WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = $1::regclass AND d.deptype = 'n'
         AND d.classid <> 'pg_catalog.pg_constraint'::regclass AND (v.oid IS NULL OR v.oid <> $1::regclass)
      UNION ALL
+     -- Functions taking the table's row type, and columns of other tables holding it.
+     SELECT DISTINCT pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid), 'view'
+       FROM pg_catalog.pg_depend d
+      WHERE d.refclassid = 'pg_catalog.pg_type'::regclass AND d.deptype = 'n'
+        AND d.refobjid = (SELECT reltype FROM pg_catalog.pg_class WHERE oid = $1::regclass)
+     UNION ALL
      SELECT DISTINCT format('%s (foreign key %s)', c.conrelid::regclass::text, c.conname), 'fk' FROM pg_catalog.pg_constraint c
       WHERE c.contype = 'f' AND c.confrelid = $1::regclass AND c.conrelid <> $1::regclass
      ORDER BY 1`,
@@ -355,8 +361,11 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
       }
       const same = now.every((c, i) => c.type === next[i]?.type);
       await client.query(`TRUNCATE ${target}`);
+      // COPY FREEZE takes plain tables only, not a partitioned one.
+      const kind = await client.query(`SELECT relkind::text AS kind FROM pg_catalog.pg_class WHERE oid = $1::regclass`, [target]);
+      const plain: unknown = kind.rows[0] && typeof kind.rows[0] === 'object' && 'kind' in kind.rows[0] ? kind.rows[0].kind : null;
       // Binary input must match the column types exactly; wider columns take CSV text.
-      const copied = await copyInto(duck, source, columns, client, target, { freeze: true, binary: same ? binaryColumns(columns, options.sourceRows) : null, onRows: options.onRows });
+      const copied = await copyInto(duck, source, columns, client, target, { freeze: plain === 'r', binary: same ? binaryColumns(columns, options.sourceRows) : null, onRows: options.onRows });
       // Materialized views read the old rows until refreshed: refreshed in the same transaction.
       for (const view of dependents.materialized) await client.query(`REFRESH MATERIALIZED VIEW ${view}`);
       await client.query('COMMIT');

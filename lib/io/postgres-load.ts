@@ -10,9 +10,60 @@ import { CsvRecordCounter } from './csv-records';
 import { duckTypeForPg, numericDecidedByValues } from './pg-types';
 import { quoteIdentifier, quoteLiteral } from '../sql-quote';
 
+/**
+ * The query as one expression to wrap: trailing comment lines and semicolons removed. Wrapped
+ * with line breaks around it, so a `-- comment` on its last line cannot swallow the wrapper's `)`.
+ */
 function stripSemicolons(sql: string): string {
-  return sql.trim().replace(/;+\s*$/, '');
+  // Scanned as Postgres reads it, so a `--` or `;` inside a string, an identifier or a comment is
+  // never taken for the end: the query ends after its last character outside comments that is
+  // not a semicolon.
+  let end = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql.charAt(i);
+    const next = sql.charAt(i + 1);
+    if (c === '-' && next === '-') {
+      const nl = sql.indexOf('\n', i);
+      i = nl < 0 ? sql.length : nl;
+    } else if (c === '/' && next === '*') {
+      const close = sql.indexOf('*/', i + 2);
+      i = close < 0 ? sql.length : close + 2;
+    } else if (c === "'" || c === '"') {
+      let k = i + 1;
+      for (;;) {
+        const close = sql.indexOf(c, k);
+        if (close < 0) {
+          k = sql.length;
+          break;
+        }
+        // A doubled quote is the quote itself, inside the string.
+        if (sql.charAt(close + 1) === c) k = close + 2;
+        else {
+          k = close + 1;
+          break;
+        }
+      }
+      i = k;
+      end = i;
+    } else if (c === '$' && /^\$[A-Za-z_]*\$/.test(sql.slice(i))) {
+      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))?.[0] ?? '$$';
+      const close = sql.indexOf(tag, i + tag.length);
+      i = close < 0 ? sql.length : close + tag.length;
+      end = i;
+    } else {
+      if (c !== ';' && !/\s/.test(c)) end = i + 1;
+      i++;
+    }
+  }
+  return sql.slice(0, end);
 }
+
+/**
+ * Output settings the CSV reader below depends on, pinned for this session whatever the server,
+ * database or role sets: ISO dates, Postgres-style intervals, floats printed exactly.
+ */
+const SESSION_SETTINGS = "SET datestyle = 'ISO, MDY'; SET intervalstyle = 'postgres'; SET extra_float_digits = 3";
 
 
 
@@ -32,7 +83,8 @@ export async function loadPostgresQuery(
   /** Called as rows arrive from Postgres, with the exact count so far. */
   onRows?: (rows: number) => void,
 ): Promise<{ textColumns: string[] }> {
-  const query = stripSemicolons(sql);
+  const query = `\n${stripSemicolons(sql)}\n`;
+  await client.query(SESSION_SETTINGS);
   const shape = await client.query({ text: `SELECT * FROM (${query}) AS grimoire_q LIMIT 0` });
   if (shape.fields.length === 0) throw new Error('the Postgres query returns no columns');
   // A table needs a name per column: say which, rather than DuckDB's "Duplicate struct entry name".
@@ -49,18 +101,32 @@ export async function loadPostgresQuery(
   // Arrays arrive as JSON text and become lists once in DuckDB; bytea as hex, then BLOB.
   const arrays = new Map(shape.fields.flatMap((f, i) => (pgTypes[i]?.endsWith('[]') ? [[f.name, duckTypeForPg(pgTypes[i] ?? 'text')] as const] : [])));
   const bytes = new Set(shape.fields.filter((_, i) => pgTypes[i] === 'bytea').map((f) => f.name));
+  // Intervals travel as months, days and microseconds: DuckDB reads that whatever the signs
+  // ('-1 days +02:00:00' is not something it parses).
+  const intervals = new Set(shape.fields.filter((_, i) => pgTypes[i] === 'interval').map((f) => f.name));
+  // A date before year 1 prints as '0044-03-15 BC', which DuckDB would read as AD: it reads '(BC)'.
+  const dates = new Set(shape.fields.filter((_, i) => pgTypes[i] === 'date').map((f) => f.name));
   const columns = shape.fields.map((f, i) => `${quoteLiteral(f.name)}: ${quoteLiteral(exactLater.includes(f.name) || arrays.has(f.name) || bytes.has(f.name) ? 'VARCHAR' : duckTypeForPg(pgTypes[i] ?? 'text'))}`);
   // Numbers inside arrays travel as their text: JSON numbers would pass through a double.
   const numericArrays = new Set(shape.fields.filter((f, i) => arrays.has(f.name) && /^numeric/.test(pgTypes[i] ?? '')).map((f) => f.name));
   const names = shape.fields.map((f) => f.name);
+  const intervalText = (c: string) =>
+    `((extract(year from ${c}) * 12 + extract(month from ${c}))::bigint)::text || ' months ' || (extract(day from ${c})::bigint)::text || ' days ' || ` +
+    `((extract(hour from ${c}) * 3600 + extract(minute from ${c}) * 60) * 1000000 + extract(microseconds from ${c}))::bigint::text || ' microseconds'`;
+  const dateText = (c: string) => `CASE WHEN ${c} < DATE '0001-01-01' THEN replace(${c}::text, ' BC', ' (BC)') ELSE ${c}::text END`;
   const sent = (n: string) =>
-    arrays.has(n)
+    dates.has(n)
+      ? `${dateText(`grimoire_q.${quoteIdentifier(n)}`)} AS ${quoteIdentifier(n)}`
+      : intervals.has(n)
+      ? `${intervalText(`grimoire_q.${quoteIdentifier(n)}`)} AS ${quoteIdentifier(n)}`
+      : arrays.has(n)
       ? `array_to_json(grimoire_q.${quoteIdentifier(n)}${numericArrays.has(n) ? '::text[]' : ''})::text AS ${quoteIdentifier(n)}`
       : bytes.has(n)
         ? `encode(grimoire_q.${quoteIdentifier(n)}, 'hex') AS ${quoteIdentifier(n)}`
         : `grimoire_q.${quoteIdentifier(n)}`;
   // Only then is the query wrapped (its columns then need names of their own).
-  const copied = arrays.size === 0 && bytes.size === 0 ? query : `SELECT ${names.map(sent).join(', ')} FROM (${query}) AS grimoire_q`;
+  const copied = arrays.size === 0 && bytes.size === 0 && intervals.size === 0 && dates.size === 0 ? query : `SELECT ${names.map(sent).join(', ')} FROM (${query}) AS grimoire_q`;
+  const convertedToText: string[] = [];
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'grimoire-pg-'));
   const file = path.join(dir, 'rows.csv');
   try {
@@ -72,14 +138,31 @@ export async function loadPostgresQuery(
       },
     });
     await pipeline(client.query(copyTo(`COPY (${copied}) TO STDOUT WITH (FORMAT csv)`)), count, createWriteStream(file));
-    await duck.run(
-      `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(target)} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = false, auto_detect = false, ` +
-        `quote = '"', escape = '"', delim = ',', allow_quoted_nulls = false, columns = {${columns.join(', ')}})`,
-    );
+    const create = (cols: readonly string[]) =>
+      duck.run(
+        `CREATE ${temporary ? 'TEMP ' : ''}TABLE ${quoteIdentifier(target)} AS SELECT * FROM read_csv(${quoteLiteral(file)}, header = false, auto_detect = false, ` +
+          `quote = '"', escape = '"', delim = ',', allow_quoted_nulls = false, columns = {${cols.join(', ')}})`,
+      );
+    try {
+      await create(columns);
+    } catch (e) {
+      if (!/Could not convert string/.test(e instanceof Error ? e.message : String(e))) throw e;
+      // A value DuckDB's type cannot hold (NaN in a numeric(12,4), a date before year 1): the
+      // column is read as text, then given its type when every value casts, else kept as text.
+      await create(shape.fields.map((f) => `${quoteLiteral(f.name)}: 'VARCHAR'`));
+      for (const [i, f] of shape.fields.entries()) {
+        const intended = /'([^']*)'$/.exec(columns[i] ?? '')?.[1] ?? 'VARCHAR';
+        if (intended === 'VARCHAR') continue;
+        const c = quoteIdentifier(f.name);
+        const probe = await duck.runAndReadAll(`SELECT count(*) FILTER (WHERE ${c} IS NOT NULL AND TRY_CAST(${c} AS ${intended}) IS NULL)::INTEGER AS bad FROM ${quoteIdentifier(target)}`);
+        if (Number(probe.getRowObjectsJS()[0]?.bad ?? 1) === 0) await duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${c} TYPE ${intended}`);
+        else convertedToText.push(f.name);
+      }
+    }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
-  const textColumns: string[] = [];
+  const textColumns: string[] = [...convertedToText];
   for (const name of bytes) {
     await duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${quoteIdentifier(name)} TYPE BLOB USING from_hex(${quoteIdentifier(name)})`);
   }

@@ -13,7 +13,7 @@ import { isUrl, readQuery, resolveSources, SourceError } from '../io/sources';
 import { isObjectUrl, unsupportedScheme } from '../io/object-path';
 import { exportLakeToObjects, readObjects } from './object-io';
 import { type BlockIo, type DataFrame, type Query } from './block-api';
-import { Frame, type QuerySession, SqlQuery } from './frames';
+import { describe, Frame, type QuerySession, SqlQuery } from './frames';
 import { type ProgressReport } from './progress';
 import { databaseAlias, type ProfileDatabases } from './profile-database';
 
@@ -174,6 +174,12 @@ export async function writeDestination(
   progress: ProgressReport,
 ): Promise<string> {
   const { table, rowCount } = output;
+  // A block that returned no rows returned no columns either: replacing a table or a lake with
+  // that would lose its columns. Say so, and leave the destination as it was.
+  if (rowCount === 0 && (await describe(session.connection, table)).columns.length === 0) {
+    const where = destination.type === 'postgres' ? `${destination.schema ?? 'the profile schema'}.${destination.table}` : destination.path;
+    return `nothing exported: the output has no rows and no columns; ${where} was left as it was`;
+  }
   switch (destination.type) {
     case 'postgres': {
       const { result, into } = await withPostgres(profiles, destination.profile, async (client, profileSchema) => {

@@ -4,6 +4,7 @@ import {
   DOUBLE,
   DuckDBDataChunk,
   DuckDBDecimalType,
+  DuckDBDateValue,
   DuckDBDecimalValue,
   DuckDBTimestampTZValue,
   DuckDBTimestampValue,
@@ -35,7 +36,17 @@ export const rowValueConverter: DuckDBValueConverter<JS> = (value, type, convert
   if ((value instanceof DuckDBTimestampValue || value instanceof DuckDBTimestampTZValue) && value.isFinite && value.micros % 1000n !== 0n) {
     return new MicrosecondDate(value.micros);
   }
-  return JSDuckDBValueConverter(value, type, converter);
+  if (value instanceof DuckDBDateValue && !value.isFinite) return value.days > 0 ? 'infinity' : '-infinity';
+  try {
+    return JSDuckDBValueConverter(value, type, converter);
+  } catch (e) {
+    // A date or time a JS Date cannot hold (infinity, year 5874897) comes out as DuckDB's text
+    // ('infinity'), never as an error of the block's rows() call.
+    if (value !== null && typeof value === 'object' && (type.typeId === DuckDBTypeId.DATE || type.typeId === DuckDBTypeId.TIMESTAMP || type.typeId === DuckDBTypeId.TIMESTAMP_TZ || type.typeId === DuckDBTypeId.TIMESTAMP_MS || type.typeId === DuckDBTypeId.TIMESTAMP_S || type.typeId === DuckDBTypeId.TIMESTAMP_NS)) {
+      return String(value);
+    }
+    throw e;
+  }
 };
 
 /**
@@ -139,12 +150,14 @@ function hintedText(duckType: string): ((v: unknown) => string | null) | null {
       return n !== null && n >= range[0] && n <= range[1] ? n.toString() : null;
     };
   }
+  // rows() hands a date or time a Date cannot hold out as text ('infinity'); any text is tried
+  // as the type (the column keeps it only when every value casts).
   if (t === 'DATE') {
     // rows() hands a DATE out as a Date at UTC midnight.
-    return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) && v.getTime() % 86_400_000 === 0 ? v.toISOString().slice(0, 10) : null);
+    return (v) => (typeof v === 'string' ? v : v instanceof Date && !Number.isNaN(v.getTime()) && v.getTime() % 86_400_000 === 0 ? v.toISOString().slice(0, 10) : null);
   }
-  if (t === 'TIMESTAMP WITH TIME ZONE') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? isoWithMicros(v) : null);
-  if (t === 'TIMESTAMP') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? isoWithMicros(v).replace('Z', '') : null);
+  if (t === 'TIMESTAMP WITH TIME ZONE') return (v) => (typeof v === 'string' ? v : v instanceof Date && !Number.isNaN(v.getTime()) ? isoWithMicros(v) : null);
+  if (t === 'TIMESTAMP') return (v) => (typeof v === 'string' ? v : v instanceof Date && !Number.isNaN(v.getTime()) ? isoWithMicros(v).replace('Z', '') : null);
   if (t === 'TIMESTAMP_MS') return (v) => (v instanceof Date && !Number.isNaN(v.getTime()) ? v.toISOString().replace('Z', '') : null);
   const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t);
   if (decimal) {

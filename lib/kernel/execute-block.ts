@@ -189,9 +189,9 @@ async function runTypeScript(
     secrets: { get: (name) => lookupSecret(cmd.secrets, name) },
   };
   const result: unknown = await main(...inputs, ctx);
-  // Returned rows keep the upstreams' column types where the values still fit them (duck-values.ts);
-  // the first upstream that has a column decides its type.
-  const hints = new Map([...inputs].reverse().flatMap((f) => f.columns.map((c): [string, string] => [c.name, c.type])));
+  // Returned rows keep the types of the columns the block was given or read where the values still
+  // fit them (duck-values.ts); the first upstream that has a column decides its type.
+  const hints = new Map([...session.rowTypes, ...[...inputs].reverse().flatMap((f) => f.columns.map((c): [string, string] => [c.name, c.type]))]);
   const rowCount = await storeResult(session, result, target, hints);
   // Mage's @test: every `test*` export runs on the output; a throw fails the block.
   const runTests = async (out: DataFrame) => {

@@ -81,6 +81,7 @@ export class Frame implements DataFrame {
   async rows(options: { limit?: number; offset?: number } = {}): Promise<Record<string, unknown>[]> {
     const limit = options.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(options.limit))}`;
     const offset = options.offset === undefined ? '' : ` OFFSET ${Math.max(0, Math.floor(options.offset))}`;
+    for (const c of this.columns) if (!this.session.rowTypes.has(c.name)) this.session.rowTypes.set(c.name, c.type);
     const reader = await this.session.connection.runAndReadAll(`SELECT * FROM ${this.table}${limit}${offset}`);
     return reader.convertRowObjects(rowValueConverter);
   }
@@ -149,6 +150,11 @@ export class QuerySession {
    * handed to another block.
    */
   private changed = false;
+  /**
+   * Column types of every frame whose rows() the block read, by column name: rows it hands back
+   * (returned, or through fromRows) keep these types where their values still fit.
+   */
+  readonly rowTypes = new Map<string, string>();
   constructor(readonly connection: DuckDBConnection) {}
 
   /** The connection is as it was opened, apart from the block's output table: another block may use it. */
@@ -233,7 +239,7 @@ export class QuerySession {
   async fromRows(rows: readonly Record<string, unknown>[]): Promise<DataFrame> {
     if (!Array.isArray(rows)) throw new Error('fromRows takes an array of objects');
     const name = this.nextTempName();
-    await createTableFromRows(this.connection, name, rows, true);
+    await createTableFromRows(this.connection, name, rows, true, this.rowTypes);
     return Frame.open(this, quoteIdentifier(name));
   }
 }

@@ -70,9 +70,10 @@ export class Scheduler {
     const since = t.start_time ?? t.first_active_at ?? now;
     let cursor = t.cursor_execution_date;
     let policy = t.settings.catch_up;
-    if (cursor === null && t.settings.create_initial_pipeline_run !== null) {
+    if (cursor === null && t.settings.create_initial_pipeline_run !== null && schedule.kind !== 'once') {
       // Mage's create_initial_pipeline_run decides the first decision: the execution already due
-      // when the trigger appeared runs (true), or is passed over (false).
+      // when the trigger appeared runs (true), or is passed over (false). An @once trigger runs
+      // its one execution either way, as in Mage (it is the trigger's only run).
       const appeared = t.first_active_at ?? now;
       const initial = previousFireAtOrBefore(schedule, new Date(appeared.getTime() - 1));
       if (t.settings.create_initial_pipeline_run && policy === 'none') policy = 'latest';

@@ -236,7 +236,10 @@ export async function runFromApi(project: string, pipeline: string, name: string
   if (t.status !== 'active') throw conflict(`trigger "${name}" is inactive: activate it to accept runs`);
   const trigger = t;
   const now = o.clock.now();
-  const runVariables = { ...trigger.variables, ...variables };
+  // The call's own day (ds, execution_date, hr) replaces the trigger's default day whole.
+  const callNamesDay = ['ds', 'execution_date', 'hr'].some((k) => k in variables);
+  const triggerVariables = callNamesDay ? Object.fromEntries(Object.entries(trigger.variables).filter(([k]) => !['ds', 'execution_date', 'hr'].includes(k))) : trigger.variables;
+  const runVariables = { ...triggerVariables, ...variables };
   // The call's execution_date or ds (a past day re-run through the API) is the run's execution date.
   const executionDate = executionDateFrom(runVariables, now);
   const run = await o.store.tx(async (c) => {

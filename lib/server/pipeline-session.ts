@@ -1,3 +1,4 @@
+import { executionDateFrom } from '../engine/runtime-variables';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { KernelHost, type KernelState } from '../kernel/host';
@@ -116,7 +117,8 @@ export class PipelineSession {
     // Planning here makes a bad request (unknown block) an error reply to the sender, not a lost run.
     const planned = planRun(settings.pipeline.blocks, scope);
     const runId = randomUUID();
-    const executionDate = new Date();
+    // A past day run from the editor: variables ds / execution_date set the run's execution date.
+    const executionDate = executionDateFrom(variables, new Date());
     const abort = new AbortController();
     this.runs.set(runId, abort);
     const hooks = new RunLifecycleHooks().onAny((e) => {

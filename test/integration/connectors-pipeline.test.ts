@@ -99,6 +99,18 @@ wrong_password:
     upstream_blocks: [types_ts]
     configuration:
       destination: { type: parquet, path: lake/typed, partition_by: [pickup_date] }
+  - uuid: from_rows_ts
+    type: transformer
+    language: typescript
+    upstream_blocks: [types_src]
+    configuration:
+      destination: { type: postgres, table: from_rows_t, write_policy: replace }
+  - uuid: none_left
+    type: transformer
+    language: typescript
+    upstream_blocks: [types_src]
+    configuration:
+      destination: { type: postgres, table: kept_t, write_policy: replace }
   - uuid: ledger_sum
     type: data_loader
     language: sql
@@ -142,6 +154,8 @@ UNION ALL SELECT 2, DATE '2020-10-02', TIMESTAMPTZ '2024-03-11 12:00:00+00', 0.1
     'transformers/types_ts.ts': 'export default async function types_ts(src: DataFrame) {\n  return (await src.rows()).map((r) => ({ ...r, checked: true }));\n}\n',
     'data_exporters/types_lake.sql': 'SELECT * FROM {{ df_1 }}',
     'data_loaders/ledger_sum.sql': `SELECT account, sum(amount) AS balance, max(amount) AS largest FROM ${schema}.ledger GROUP BY account ORDER BY account`,
+    'transformers/from_rows_ts.ts': 'export default async function from_rows_ts(src: DataFrame, ctx: BlockContext) {\n  return ctx.fromRows((await src.rows()).map((r) => ({ ...r, checked: true })));\n}\n',
+    'transformers/none_left.ts': 'export default async function none_left(src: DataFrame) {\n  return (await src.rows()).filter((r) => Number(r.amount) > 1000);\n}\n',
     'transformers/ledger_rows.ts': 'export default async function ledger_rows(l: DataFrame) {\n  const rows = await l.rows();\n  console.log(`balances ${rows.map((r) => String(r.balance)).join(" ")}`);\n}\n',
     'data_loaders/not_a_number.sql': "SELECT 'NaN'::numeric AS x, 1.5::numeric AS y",
     'data_loaders/missing_url.ts': `export default async function missing_url(ctx: BlockContext) {\n  return ctx.io.read('${baseUrl}/nope.csv');\n}\n`,
@@ -279,6 +293,22 @@ test('rows returned by a TypeScript block keep the types of the columns it did n
     await client.end();
   }
   assert.deepEqual((await readdir(path.join(project.dir, 'lake', 'typed'))).sort(), ['pickup_date=2020-10-01', 'pickup_date=2020-10-02']);
+});
+
+test('rows through ctx.fromRows keep their types too; a block whose rows all filter away leaves its destination table as it was', async () => {
+  const viaFromRows = await run('from_rows_ts');
+  assert.equal(viaFromRows.result.status, 'completed', JSON.stringify([...viaFromRows.result.blocks]));
+  assert.deepEqual(viaFromRows.previews.get('from_rows_ts')?.columns.map((c) => c.type), ['INTEGER', 'DATE', 'TIMESTAMP WITH TIME ZONE', 'DECIMAL(13,3)', 'VARCHAR', 'BOOLEAN']);
+  const client = await db.client();
+  try {
+    await client.query(`CREATE TABLE ${db.schema}.kept_t (id integer, pickup_date date); INSERT INTO ${db.schema}.kept_t VALUES (7, '2020-01-01')`);
+    const none = await run('none_left');
+    assert.equal(none.result.status, 'completed', JSON.stringify([...none.result.blocks]));
+    assert.match(none.logs, new RegExp(`nothing exported: the output has no rows and no columns; the profile schema\\.kept_t was left as it was`));
+    assert.deepEqual((await client.query(`SELECT id, pickup_date::text AS d FROM ${db.schema}.kept_t`)).rows, [{ id: 7, d: '2020-01-01' }]);
+  } finally {
+    await client.end();
+  }
 });
 
 test('a Postgres numeric without precision lands as an exact DECIMAL: in the output, in rows() and in the exported table', async () => {

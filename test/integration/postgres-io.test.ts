@@ -322,3 +322,50 @@ test('an unreachable host fails within the connect timeout, naming the host and 
     silent.close();
   }
 });
+
+test("a load reads what the server prints whatever the session's output settings, keeps values DuckDB cannot type as text, and takes a trailing comment", async () => {
+  // As an ALTER ROLE ... SET would leave them: the load pins its own.
+  await client.query("SET datestyle = 'SQL, DMY'; SET intervalstyle = 'iso_8601'; SET extra_float_digits = -3");
+  const { textColumns } = await loadPostgresQuery(
+    client,
+    `SELECT DATE '2020-10-02' AS d, '0044-03-15 BC'::date AS bc, '-1 days +02:00:00'::interval AS neg, '1 mon -2 days 00:00:01.5'::interval AS mixed,
+            0.1::float8 + 0.2::float8 AS f, '12:34:56.789+05:30'::timetz AS tt, 'NaN'::numeric(12,4) AS nan_fixed, 1.5::numeric(12,4) AS fixed
+     -- the day's numbers
+     ;  -- done
+    `,
+    duck,
+    'settings_load',
+    false,
+  );
+  assert.deepEqual(textColumns, ['nan_fixed']);
+  const r = await duck.runAndReadAll(
+    'SELECT d::VARCHAR AS d, bc::VARCHAR AS bc, neg::VARCHAR AS neg, mixed::VARCHAR AS mixed, f, tt::VARCHAR AS tt, nan_fixed, fixed::VARCHAR AS fixed FROM settings_load',
+  );
+  assert.deepEqual(r.columnTypes().map(String), ['VARCHAR', 'VARCHAR', 'VARCHAR', 'VARCHAR', 'DOUBLE', 'VARCHAR', 'VARCHAR', 'VARCHAR']);
+  assert.deepEqual(r.getRowObjectsJS(), [
+    { d: '2020-10-02', bc: '0044-03-15 (BC)', neg: '-1 day 02:00:00', mixed: '1 month -2 days 00:00:01.5', f: 0.30000000000000004, tt: '12:34:56.789+05:30', nan_fixed: 'NaN', fixed: '1.5000' },
+  ]);
+  const types = await duck.runAndReadAll('SELECT * FROM settings_load LIMIT 0');
+  assert.deepEqual(types.columnTypes().map(String), ['DATE', 'DATE', 'INTERVAL', 'INTERVAL', 'DOUBLE', 'TIME WITH TIME ZONE', 'VARCHAR', 'DECIMAL(12,4)']);
+  await client.query('RESET datestyle; RESET intervalstyle; RESET extra_float_digits');
+  // Back to Postgres: the time zone offset of a timetz stays.
+  await exportToPostgres(duck, '(SELECT tt FROM settings_load)', client, { schema: db.schema, table: 'timetz_back', writePolicy: 'replace' });
+  assert.deepEqual(await rows(`SELECT tt::text AS tt, pg_typeof(tt)::text AS type FROM ${db.schema}.timetz_back`), [{ tt: '12:34:56.789+05:30', type: 'time with time zone' }]);
+});
+
+test('replace under a function taking the table row type, and under a partitioned table with a view, keeps both', async () => {
+  const s = db.schema;
+  await duck.run('CREATE TABLE rep_a AS SELECT DATE \'2024-01-01\' AS day, 1::INTEGER AS n');
+  await exportToPostgres(duck, 'rep_a', client, { schema: s, table: 'rep_t', writePolicy: 'replace' });
+  await client.query(`CREATE FUNCTION ${s}.rep_fmt(r ${s}.rep_t) RETURNS text LANGUAGE sql AS 'SELECT r.day::text'; CREATE TABLE ${s}.rep_hist (snap ${s}.rep_t)`);
+  await duck.run('CREATE TABLE rep_b AS SELECT DATE \'2024-01-02\' AS day, 2::INTEGER AS n');
+  await exportToPostgres(duck, 'rep_b', client, { schema: s, table: 'rep_t', writePolicy: 'replace' });
+  assert.deepEqual(await rows(`SELECT ${s}.rep_fmt(t) AS f FROM ${s}.rep_t t`), [{ f: '2024-01-02' }]);
+  await duck.run("CREATE TABLE rep_c AS SELECT 'x' AS other");
+  await assert.rejects(exportToPostgres(duck, 'rep_c', client, { schema: s, table: 'rep_t', writePolicy: 'replace' }), new RegExp(`function ${s}\\.rep_fmt\\(${s}\\.rep_t\\)`));
+  await client.query(`CREATE TABLE ${s}.parted (day date, n int) PARTITION BY RANGE (day);
+    CREATE TABLE ${s}.parted_2024 PARTITION OF ${s}.parted FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+    CREATE VIEW ${s}.parted_v AS SELECT * FROM ${s}.parted`);
+  await exportToPostgres(duck, 'rep_b', client, { schema: s, table: 'parted', writePolicy: 'replace' });
+  assert.deepEqual(await rows(`SELECT day::text AS day, n FROM ${s}.parted_v`), [{ day: '2024-01-02', n: 2 }]);
+});

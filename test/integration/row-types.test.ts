@@ -56,6 +56,21 @@ test('timestamps keep their microseconds through rows() unless the block moves t
   c.closeSync();
 });
 
+test("dates and times a JS Date cannot hold come out as DuckDB's text and go back as the same type", async () => {
+  const c = await connect();
+  await c.run(`CREATE TABLE inf AS SELECT 'infinity'::TIMESTAMP AS valid_to, '-infinity'::TIMESTAMPTZ AS since, 'infinity'::DATE AS d, DATE '5874897-12-31' AS far`);
+  const reader = await c.runAndReadAll('SELECT * FROM inf');
+  const rows = reader.convertRowObjects(rowValueConverter);
+  assert.deepEqual(rows, [{ valid_to: 'infinity', since: '-infinity', d: 'infinity', far: '5874897-12-31' }]);
+  const types = reader.columnTypes().map((t) => t.toString());
+  const hints = new Map(reader.columnNames().map((n, i): [string, string] => [n, types[i] ?? 'VARCHAR']));
+  await createTableFromRows(c, 'inf_back', rows.map((r) => ({ ...r })), false, hints);
+  const back = await c.runAndReadAll('SELECT valid_to::VARCHAR AS a, since::VARCHAR AS b, d::VARCHAR AS c, far::VARCHAR AS f FROM inf_back');
+  assert.deepEqual((await c.runAndReadAll('SELECT * FROM inf_back')).columnTypes().map(String), types);
+  assert.deepEqual(back.getRowObjectsJS(), [{ a: 'infinity', b: '-infinity', c: 'infinity', f: '5874897-12-31' }]);
+  c.closeSync();
+});
+
 test('a column the block changed is typed by its new values', async () => {
   const c = await connect();
   const hints = new Map([

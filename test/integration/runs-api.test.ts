@@ -212,6 +212,14 @@ describe('API trigger', () => {
     const bad = await call({ execution_date: 'yesterday' });
     assert.equal(bad.status, 400);
     assert.match(JSON.stringify(await body(bad)), /runtime variable execution_date must be a date and time/);
+    // A trigger whose variables hold a default day: the call's own day replaces it whole.
+    const withDefault = await postTrigger(json('POST', '/x', { name: 'default_day', schedule_type: 'api', variables: { ds: '2022-01-01' } }), params(hello));
+    const defaultToken = String((await body(withDefault)).token);
+    const other = await postRun(json('POST', '/x', { variables: { execution_date: '2022-03-01T00:00:00Z' } }, { authorization: `Bearer ${defaultToken}` }), params({ ...hello, trigger: 'default_day' }));
+    assert.equal(other.status, 201, JSON.stringify(await other.clone().json()));
+    const otherRun = (await body(other)).run;
+    const otherId = otherRun && typeof otherRun === 'object' && 'id' in otherRun ? String(otherRun.id) : '';
+    assert.equal((await untilRun(otherId, (s) => s === 'completed' || s === 'failed')).run.execution_date.toISOString(), '2022-03-01T00:00:00.000Z');
   });
 });
 

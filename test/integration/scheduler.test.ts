@@ -159,6 +159,14 @@ describe('scheduler against a fake clock', () => {
     assert.equal((await scheduler.tick()).length, 1, 'true runs the execution already due, whatever catch_up says');
     assert.deepEqual(await executions(on.pipeline), ['2024-03-21T04:00:00.000Z']);
     await finishAll(on.pipeline, clock.now());
+
+    // An @once trigger whose start_time passed before it appeared still runs its one execution.
+    clock.set('2024-03-22T10:00:00Z');
+    const once = await withTrigger('  - name: once_late\n    schedule_interval: "@once"\n    start_time: 2024-03-01 10:00:00\n    settings: { create_initial_pipeline_run: false, catch_up: latest }\n', clock.now());
+    clock.set('2024-03-22T10:00:05Z');
+    await scheduler.tick();
+    assert.deepEqual(await executions(once.pipeline), ['2024-03-01T10:00:00.000Z']);
+    await finishAll(once.pipeline, clock.now());
   });
 
   test('skip_if_previous_running skips an execution while a run is unfinished, and says so', async () => {
