@@ -21,7 +21,8 @@ export interface ObjectLakeExport {
   writePolicy: LakeWritePolicy;
   /** A local folder for the files DuckDB writes before they are uploaded. */
   stagingRoot: string;
-  store: ObjectStore;
+  /** The store, possibly still opening (loading the SDK): DuckDB starts writing meanwhile. */
+  store: Promise<ObjectStore>;
 }
 
 const urlOf = (bucket: string, key: string) => `s3://${bucket}/${key}`;
@@ -36,13 +37,18 @@ const urlOf = (bucket: string, key: string) => `s3://${bucket}/${key}`;
  */
 export async function exportParquetToObjects(duck: DuckDBConnection, source: string, options: ObjectLakeExport): Promise<{ rows: number; files: number; bytes: number }> {
   const { bucket, key: prefix } = options.location;
-  const { store } = options;
   const target = urlOf(bucket, prefix);
-  if (options.writePolicy === 'fail' && (await store.hasAny(bucket, `${prefix}/`))) {
-    throw new ObjectStoreError(`${target} already holds objects (write_policy: fail)`);
-  }
-  // Listed before anything new exists: replace removes exactly these afterwards.
-  const old = options.writePolicy === 'replace' ? await store.list(bucket, `${prefix}/`) : [];
+  // While DuckDB writes the local files: the SDK loads, fail checks the prefix, and replace lists
+  // the old objects (before anything new exists: exactly these are removed afterwards).
+  const ready = (async () => {
+    const store = await options.store;
+    if (options.writePolicy === 'fail' && (await store.hasAny(bucket, `${prefix}/`))) {
+      throw new ObjectStoreError(`${target} already holds objects (write_policy: fail)`);
+    }
+    return { store, old: options.writePolicy === 'replace' ? await store.list(bucket, `${prefix}/`) : [] };
+  })();
+  // Awaited below; until then a rejection must not count as unhandled.
+  ready.catch(() => undefined);
   const partitioned = (options.partitionBy ?? []).length > 0;
   await fs.mkdir(options.stagingRoot, { recursive: true });
   // Named after this process, so a crash's leftover is removed at the next start (leftovers.ts).
@@ -57,6 +63,7 @@ export async function exportParquetToObjects(duck: DuckDBConnection, source: str
     const count = result.getRowsJS()[0]?.[0];
     const rows = typeof count === 'bigint' ? Number(count) : typeof count === 'number' ? count : 0;
     const files = await listFilesRecursive(staging).catch(() => []);
+    const { store, old } = await ready;
     let bytes = 0;
     try {
       await eachLimited(files, TRANSFER_CONCURRENCY, async (file) => {

@@ -3,7 +3,8 @@
  * and remove, with every failure said in the user's terms (which bucket, which profile, what to
  * check) within a bounded time. Credentials come only from the io_config.yaml profile.
  */
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type S3Profile } from './io-config';
@@ -25,7 +26,10 @@ export class ObjectStoreError extends Error {
 }
 
 /** Files moved at once: enough to keep a link busy, few enough for a small server. */
-export const TRANSFER_CONCURRENCY = 8;
+export const TRANSFER_CONCURRENCY = 16;
+
+/** Files up to this size go in one PutObject; larger ones as a multipart upload of 8 MiB parts. */
+const SINGLE_PUT_BYTES = 8 * 1024 * 1024;
 
 export interface ObjectStore {
   /** Every object whose key starts with `prefix` (all pages). */
@@ -45,6 +49,20 @@ export interface ObjectStore {
 // and a warning in every block's log would say nothing the user can act on.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+/** Loads the SDK ahead of need (a kernel's idle time), so the first export does not wait ~250 ms for it. */
+export function preloadObjectStore(): void {
+  Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).catch(() => undefined);
+}
+
+/** Whether a project's io_config.yaml names object-storage keys (a cheap text check, no parsing). */
+export function mentionsObjectStorage(projectDir: string): boolean {
+  try {
+    return /^\s*AWS_(ACCESS_KEY_ID|ENDPOINT)\s*:/m.test(readFileSync(path.join(projectDir, 'io_config.yaml'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * An object store for `profile` (named `profileName` in messages). The SDK is loaded on first use:
  * kernels that never touch a bucket do not pay for it.
@@ -61,6 +79,10 @@ export async function openObjectStore(profile: S3Profile, profileName: string): 
     // Bounded: an unreachable endpoint fails in seconds, a stalled transfer after a minute idle.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
     maxAttempts: 3,
+    // CRC checksums of every body cost CPU the export needs; TLS and S3's own MD5 checks of
+    // multipart parts still guard the bytes. Only where S3 requires one (DeleteObjects).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   const where = profile.endpoint ?? `AWS S3 (${profile.region})`;
   const fail = (e: unknown, action: string, bucket: string, key?: string) => describeFailure(e, { action, bucket, key, profile: profileName, endpoint: where });
@@ -88,6 +110,14 @@ export async function openObjectStore(profile: S3Profile, profileName: string): 
     },
     async upload(bucket, key, file) {
       const { size } = await fs.stat(file);
+      if (size <= SINGLE_PUT_BYTES) {
+        // One request with the bytes in hand: lib-storage's stream chunking costs more than it saves here.
+        const body = await fs.readFile(file);
+        await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body })).catch((e: unknown) => {
+          throw fail(e, 'write', bucket, key);
+        });
+        return size;
+      }
       const upload = new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(file) }, partSize: 8 * 1024 * 1024, queueSize: 4, leavePartsOnError: false });
       await upload.done().catch((e: unknown) => {
         throw fail(e, 'write', bucket, key);

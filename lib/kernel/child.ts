@@ -11,6 +11,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { preloadPostgresDriver } from '../io/postgres-client';
 import { warmUpEncoder } from '../io/pg-binary';
 import { IdleWarmUp } from './idle-warm-up';
+import { mentionsObjectStorage, preloadObjectStore } from '../io/object-store';
 import { BlockExitError } from './block-exit';
 import { executeBlock, toBlockError, type KernelEnv } from './execute-block';
 import { kernelCommandSchema, kernelInitSchema, OUTPUT_COPIES, type KernelCommand, type KernelEvent } from './ipc';
@@ -182,6 +183,8 @@ async function main(): Promise<void> {
   const warmUp = new IdleWarmUp(() => {
     preloadPostgresDriver();
     warmUpEncoder();
+    // The AWS SDK costs ~250 ms to load: ahead of need only for projects with object-storage keys.
+    if (mentionsObjectStorage(env.projectDir)) preloadObjectStore();
   });
   process.on('message', (raw: unknown) => {
     const parsed = kernelCommandSchema.safeParse(raw);

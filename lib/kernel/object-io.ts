@@ -28,7 +28,7 @@ export const objectCacheDir = (dataDir: string) => path.join(dataDir, 's3-cache'
  * Writes `source` as a Parquet lake at `url` (`s3://bucket/prefix`) with the profile's keys.
  * Resolves with rows, objects and bytes written. Throws ObjectPathError, IoConfigError or ObjectStoreError.
  */
-export function exportLakeToObjects(
+export async function exportLakeToObjects(
   duck: DuckDBConnection,
   source: string,
   url: string,
@@ -37,9 +37,12 @@ export function exportLakeToObjects(
   dataDir: string,
 ): Promise<{ rows: number; files: number; bytes: number }> {
   const location = parseLakeUrl(url);
-  return withStore(profiles, options.profile, (store) =>
-    exportParquetToObjects(duck, source, { location, partitionBy: options.partitionBy, compression: options.compression, writePolicy: options.writePolicy, stagingRoot: objectCacheDir(dataDir), store }),
-  );
+  const store = openObjectStore(requireS3(profiles, options.profile), options.profile);
+  try {
+    return await exportParquetToObjects(duck, source, { location, partitionBy: options.partitionBy, compression: options.compression, writePolicy: options.writePolicy, stagingRoot: objectCacheDir(dataDir), store });
+  } finally {
+    await store.then((s) => s.close()).catch(() => undefined);
+  }
 }
 
 /**

@@ -107,4 +107,89 @@ export default async function ${uuid}(${params(up)}) {
 }
 `,
   },
+  {
+    id: 'exporter_s3_lake_ts',
+    label: 'Export to a Parquet lake in S3',
+    type: 'data_exporter',
+    language: 'typescript',
+    code: (uuid, up) => `/**
+ * The homework's lake in a bucket: hive partitions under s3://<bucket>/<prefix>, with the keys of
+ * an io_config.yaml profile (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, and AWS_ENDPOINT
+ * for MinIO, R2 or any S3-compatible server). New objects are uploaded before old ones go.
+ */
+export default async function ${uuid}(${params(up)}) {
+  const bucket = String(ctx.variables.bucket ?? 'my-bucket');
+  const { rows, files } = await ctx.io.parquet.export(${first(up)}, {
+    path: \`s3://\${bucket}/lake/green_taxi\`,
+    profile: 'default',
+    partitionBy: ['lpep_pickup_date'],
+    writePolicy: 'replace',
+  });
+  ctx.log(\`\${rows} rows in \${files} objects\`);
+  return [{ rows, files }];
+}
+`,
+  },
+  {
+    id: 'exporter_gcs_lake_ts',
+    label: 'Export to a Parquet lake in GCS (S3 interoperability)',
+    type: 'data_exporter',
+    language: 'typescript',
+    code: (uuid, up) => `/**
+ * The Zoomcamp homework's export to Google Cloud Storage, through its S3-compatible endpoint.
+ * In the Cloud console: Cloud Storage > Settings > Interoperability > create an HMAC key for a
+ * service account that may write the bucket. Then in io_config.yaml:
+ *
+ *   gcs:
+ *     AWS_ACCESS_KEY_ID: "{{ env_var('GCS_HMAC_ACCESS_ID') }}"
+ *     AWS_SECRET_ACCESS_KEY: "{{ mage_secret_var('gcs_hmac_secret') }}"
+ *     AWS_REGION: auto
+ *     AWS_ENDPOINT: https://storage.googleapis.com
+ *
+ * and write s3://<your bucket>/... (gs:// addresses are refused: they would need Google's own API).
+ */
+export default async function ${uuid}(${params(up)}) {
+  const bucket = String(ctx.variables.gcs_bucket ?? 'my-gcs-bucket');
+  const { rows, files } = await ctx.io.parquet.export(${first(up)}, {
+    path: \`s3://\${bucket}/green_taxi\`,
+    profile: 'gcs',
+    partitionBy: ['lpep_pickup_date'],
+    writePolicy: 'replace',
+  });
+  ctx.log(\`\${rows} rows in \${files} objects\`);
+  return [{ rows, files }];
+}
+`,
+  },
+  {
+    id: 'loader_s3_lake_ts',
+    label: 'Parquet lake in S3',
+    type: 'data_loader',
+    language: 'typescript',
+    code: (uuid, up) => `export default async function ${uuid}(${params(up)}) {
+  // Partition folders (lpep_pickup_date=...) become columns. \`where\` over partition columns
+  // skips the objects of other partitions: they are never downloaded. Downloads are cached by ETag.
+  const bucket = String(ctx.variables.bucket ?? 'my-bucket');
+  return ctx.io.read(\`s3://\${bucket}/lake/green_taxi/**/*.parquet\`, {
+    profile: 'default',
+    where: "lpep_pickup_date >= DATE '2020-10-01'",
+  });
+}
+`,
+  },
+  {
+    id: 'loader_s3_csv_ts',
+    label: 'CSV from S3',
+    type: 'data_loader',
+    language: 'typescript',
+    code: (uuid, up) => `export default async function ${uuid}(${params(up)}) {
+  // Objects matching the glob (CSV, CSV.gz; Parquet and JSON too) with the profile's keys.
+  const bucket = String(ctx.variables.bucket ?? 'my-bucket');
+  return ctx.io.read(\`s3://\${bucket}/raw/green_tripdata_2020-*.csv.gz\`, {
+    profile: 'default',
+    timestampFormat: '%Y-%m-%d %H:%M:%S',
+  });
+}
+`,
+  },
 ];

@@ -2,8 +2,9 @@
  * `npm run bench`: the speed figures users choose Grimoire for, measured side by side in one run.
  * Prints one JSON line per figure (median, min, max over several runs) and a short table.
  * Options: --quick (267k rows only, fewer runs); --skip-<section> or --only <section>, the sections
- * being pipeline, scheduler, latency, paging and orchestration (issue #14's per-block overhead of
- * each host, test/bench/orchestration.ts), e.g. `npm run bench -- --only orchestration`.
+ * being pipeline, scheduler, latency, paging, orchestration (issue #14's per-block overhead of
+ * each host, test/bench/orchestration.ts) and objects (issue #17's lake export to an S3-compatible
+ * server next to the local lake), e.g. `npm run bench -- --only orchestration`.
  * Data is generated with the demo's deterministic generator and kept in <tmp>/grimoire-bench.
  */
 import { spawn } from 'node:child_process';
@@ -32,7 +33,7 @@ const MONTHS = ['2020-10', '2020-11', '2020-12'];
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const quick = args.has('--quick');
-const SECTIONS = ['pipeline', 'scheduler', 'latency', 'paging', 'orchestration'] as const;
+const SECTIONS = ['pipeline', 'scheduler', 'latency', 'paging', 'orchestration', 'objects'] as const;
 /** `--only <section>` (or `--only=<section>`): that section alone. */
 const only = argv.flatMap((a, i) => (a === '--only' ? [argv[i + 1] ?? ''] : a.startsWith('--only=') ? [a.slice('--only='.length)] : []));
 for (const o of only) if (!SECTIONS.some((s) => s === o)) throw new Error(`--only ${o}: the sections are ${SECTIONS.join(', ')}`);
@@ -115,6 +116,48 @@ async function pipelineFigures(pgUrl: string, env: NodeJS.ProcessEnv): Promise<v
     report(summarize(`postgres_export_block_${size.label}`, 'ms', exportMs));
     report(summarize(`psql_copy_${size.label}`, 'ms', copyMs));
     report(summarize(`postgres_export_speed_vs_psql_copy_${size.label}`, 'x', exportMs.map((v, i) => (copyMs[i] ?? NaN) / v), { text: '>= 0.9', ok: (m) => m >= 0.9 }));
+  }
+}
+
+/**
+ * The homework's lake export to a bucket of a local S3-compatible server (s3rver, in this process)
+ * next to the same export to a local folder, alternating, each in a child process timed alone.
+ */
+async function objectFigures(): Promise<void> {
+  const demo = path.join(WORK, 'demo');
+  const { testS3 } = await import('../support/s3-server');
+  const s3 = await testS3(['bench']);
+  try {
+    const sizes = quick ? [{ label: '267k', perMonth: undefined, runs: 3 }] : [{ label: '267k', perMonth: undefined, runs: 5 }, { label: '5M', perMonth: 1_666_667, runs: 3 }];
+    for (const size of sizes) {
+      const rawDir = size.perMonth === undefined ? path.join(demo, '.grimoire', 'raw') : path.join(demo, '.grimoire', 'raw', `${size.perMonth}-per-month`);
+      const files = await ensureGreenTaxiFiles(rawDir, MONTHS, size.perMonth);
+      const once = async (mode: 'local' | 's3') => {
+        const r = await run(process.execPath, ['--import', 'tsx', 'test/bench/lake-export.ts', mode, mode === 'local' ? path.join(WORK, 'local-lake') : s3.serverEndpoint, ...files]);
+        const parsed: unknown = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+        const ms = parsed && typeof parsed === 'object' && 'exportMs' in parsed && typeof parsed.exportMs === 'number' ? parsed.exportMs : NaN;
+        return { ms, peakMb: r.peakBytes / 2 ** 20 };
+      };
+      process.stderr.write(`  objects ${size.label} warm-up\n`);
+      await once('local');
+      await once('s3');
+      const local: number[] = [];
+      const bucket: number[] = [];
+      const bucketMem: number[] = [];
+      for (let i = 0; i < size.runs; i++) {
+        process.stderr.write(`  objects ${size.label} run ${i + 1}/${size.runs}\n`);
+        local.push((await once('local')).ms);
+        const b = await once('s3');
+        bucket.push(b.ms);
+        bucketMem.push(b.peakMb);
+      }
+      report(summarize(`lake_export_local_${size.label}`, 'ms', local));
+      report(summarize(`lake_export_s3_${size.label}`, 'ms', bucket));
+      report(summarize(`lake_export_s3_over_local_${size.label}`, 'ratio', bucket.map((v, i) => v / (local[i] ?? NaN)), { text: '<= 1.3', ok: (m) => m <= 1.3 }));
+      report(summarize(`lake_export_s3_peak_rss_${size.label}`, 'MB', bucketMem, size.label === '5M' ? { text: '<= 1024', ok: (m) => m <= 1024 } : undefined));
+    }
+  } finally {
+    await s3.stop();
   }
 }
 
@@ -247,6 +290,7 @@ async function main(): Promise<void> {
     }
   }
   if (wanted('latency')) await latencyFigures();
+  if (wanted('objects')) await objectFigures();
   if (wanted('paging')) await pagingFigures();
   if (wanted('orchestration')) {
     await orchestrationFigures({ runs: quick ? 3 : 7, report, run: (command, a, env) => run(command, a, env), log: (line) => process.stderr.write(`${line}\n`) });

@@ -106,7 +106,8 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
     assert.equal(rowsPrinted(r.stdout, 'b'), 3);
     assert.equal(rowsPrinted(r.stdout, 'c'), 3);
     assert.equal(rowsPrinted(r.stdout, 'd'), 1);
-    assert.match(r.stdout, /^Completed: 4 of 4 blocks succeeded/m);
+    assert.match(r.stdout, /^Completed: 5 of 5 blocks succeeded/m);
+    assert.match(r.stdout, /skipped: set the variable lake_bucket/);
     // Block logs are printed with the block's name.
     assert.match(r.stdout, /^ {2}\[b\] b: doubling 3 rows$/m);
     // A batch run keeps no Parquet copies of its outputs (the editor's runs do).
@@ -244,7 +245,8 @@ describe('grimoire run on the demo project', { timeout: 300_000 }, () => {
     const cleaned = rowsPrinted(r.stdout, 'clean_green_taxi');
     assert.ok(loaded > 0 && cleaned > 0 && cleaned < loaded, `loaded ${loaded}, cleaned ${cleaned}`);
     assert.ok(finalLine(r.stdout, 'export_green_taxi_lake', 'completed'), show(r));
-    assert.match(r.stdout, /^Completed: 4 of 4 blocks succeeded/m);
+    assert.match(r.stdout, /^Completed: 5 of 5 blocks succeeded/m);
+    assert.match(r.stdout, /skipped: set the variable lake_bucket/);
     assert.ok(finalLine(r.stdout, 'export_green_taxi_postgres', 'completed'), show(r));
 
     const lake = path.join(dataDirOf(demo), 'lake', 'green_taxi');

@@ -6,12 +6,13 @@
  * credentials, a missing bucket, an unreachable endpoint and a denied write.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { KernelHost } from '../../lib/kernel/host';
+import { findTemplate } from '../../lib/pipeline/block-templates';
 import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';
 import { type OutputPreview } from '../../lib/protocol/run-events';
@@ -23,6 +24,12 @@ let s3: TestS3;
 let client: S3Client;
 let project: Awaited<ReturnType<typeof writeProject>>;
 let kernel: KernelHost;
+
+const template = (id: string, uuid: string, upstream: string[] = []) => {
+  const found = findTemplate(id);
+  assert.ok(found, `template ${id} exists`);
+  return found.code(uuid, upstream);
+};
 
 const TYPES = `SELECT i::INTEGER AS id, (i % 3)::TINYINT AS tiny, i::BIGINT * 1000000000 AS big, 12.345::DECIMAL(13,3) + i AS amount,
   i * 0.5 AS half, 'name ' || i AS label, i % 2 = 0 AS even, DATE '2020-10-01' + (i % 3)::INTEGER AS pickup_date,
@@ -39,6 +46,7 @@ before(async () => {
     'io_config.yaml': [
       profile('default', "  AWS_ACCESS_KEY_ID: \"{{ env_var('TEST_S3_KEY') }}\"\n  AWS_SECRET_ACCESS_KEY: \"{{ env_var('TEST_S3_SECRET') }}\"\n"),
       profile('wrong_key', '  AWS_ACCESS_KEY_ID: NOT-A-KEY\n  AWS_SECRET_ACCESS_KEY: wrong-secret-value-42\n'),
+      profile('gcs', '  AWS_ACCESS_KEY_ID: S3RVER\n  AWS_SECRET_ACCESS_KEY: S3RVER\n'),
       profile('nowhere', '  AWS_ACCESS_KEY_ID: S3RVER\n  AWS_SECRET_ACCESS_KEY: S3RVER\n', s3.deadEndpoint),
     ].join(''),
     'pipelines/p/metadata.yaml': `blocks:
@@ -83,6 +91,22 @@ before(async () => {
     language: typescript
     upstream_blocks: [typed]
 `,
+    'pipelines/templates/metadata.yaml': `variables: { bucket: other, gcs_bucket: other }
+blocks:
+  - { uuid: src, type: data_loader, language: sql }
+  - { uuid: to_s3, type: data_exporter, language: typescript, upstream_blocks: [src] }
+  - { uuid: to_gcs_s3, type: data_exporter, language: typescript, upstream_blocks: [src] }
+  - { uuid: lake_back, type: data_loader, language: typescript, upstream_blocks: [to_s3] }
+  - { uuid: csv_back, type: data_loader, language: typescript }
+  - { uuid: export_green_taxi_bucket, type: data_exporter, language: typescript, upstream_blocks: [src] }
+`,
+    // The demo's optional bucket export, as shipped.
+    'data_exporters/export_green_taxi_bucket.ts': readFileSync(path.join(__dirname, '..', '..', 'projects', 'demo', 'data_exporters', 'export_green_taxi_bucket.ts'), 'utf8'),
+    'data_loaders/src.sql': "SELECT i AS trip, DATE '2020-09-30' + (i % 3)::INTEGER AS lpep_pickup_date, TIMESTAMP '2020-10-01 00:00:00' AS lpep_pickup_datetime FROM range(9) r(i)\n",
+    'data_exporters/to_s3.ts': template('exporter_s3_lake_ts', 'to_s3', ['src']),
+    'data_exporters/to_gcs_s3.ts': template('exporter_gcs_lake_ts', 'to_gcs_s3', ['src']),
+    'data_loaders/lake_back.ts': template('loader_s3_lake_ts', 'lake_back', ['to_s3']),
+    'data_loaders/csv_back.ts': template('loader_s3_csv_ts', 'csv_back'),
     'data_loaders/typed.sql': `${TYPES}\n`,
     'data_exporters/to_bucket.sql': 'SELECT * FROM {{ df_1 }}\n',
     'transformers/from_bucket.sql': "SELECT * FROM {{ lake('s3://lake/typed') }} ORDER BY id\n",
@@ -130,8 +154,8 @@ after(async () => {
   await project?.cleanup();
 });
 
-async function run(block: string, kind: 'block' | 'with_upstream' = 'block', variables: Record<string, string> = {}): Promise<{ result: RunResult; previews: Map<string, OutputPreview>; logs: string; error: string }> {
-  const { pipeline } = await loadPipeline(project.dir, 'p');
+async function run(block: string, kind: 'block' | 'with_upstream' = 'block', variables: Record<string, string> = {}, pipelineUuid = 'p'): Promise<{ result: RunResult; previews: Map<string, OutputPreview>; logs: string; error: string }> {
+  const { pipeline } = await loadPipeline(project.dir, pipelineUuid);
   const previews = new Map<string, OutputPreview>();
   let logs = '';
   const result = await runBlocks({
@@ -295,4 +319,29 @@ test('a destination or source in a scheme Grimoire cannot write fails, and never
   assert.equal(bad.ok, false);
   const whole = readDestination({ destination: { type: 'parquet', path: 's3://bucket' } });
   assert.ok(!whole.ok && /a lake never takes a whole bucket/.test(whole.message));
+});
+
+test('the object-storage templates, as added from the menu, export a lake to a bucket and read it and CSV.gz objects back', async () => {
+  await client.send(new PutObjectCommand({ Bucket: 'other', Key: 'raw/green_tripdata_2020-10.csv.gz', Body: gzipSync('VendorID,lpep_pickup_datetime\n2,2020-10-01 00:00:10\n') }));
+  const { result, previews, logs } = await run('lake_back', 'with_upstream', {}, 'templates');
+  assert.equal(result.status, 'completed', JSON.stringify([...result.blocks]));
+  assert.match(logs, /9 rows in 3 objects/);
+  // The loader's where keeps 2020-10-01 and later: the 2020-09-30 partition is left out.
+  assert.equal(previews.get('lake_back')?.rowCount, 6);
+  const gcs = await run('to_gcs_s3', 'with_upstream', {}, 'templates');
+  assert.equal(gcs.result.status, 'completed', gcs.error);
+  const csv = await run('csv_back', 'block', {}, 'templates');
+  assert.equal(csv.result.status, 'completed', csv.error);
+  assert.deepEqual(csv.previews.get('csv_back')?.columns.map((c) => c.type), ['BIGINT', 'TIMESTAMP']);
+});
+
+test("the demo's bucket export is skipped until lake_bucket names a bucket, then writes the lake there", async () => {
+  const off = await run('export_green_taxi_bucket', 'with_upstream', { lake_bucket: '' }, 'templates');
+  assert.equal(off.result.status, 'completed', off.error);
+  assert.match(off.logs, /skipped: set the variable lake_bucket/);
+  const on = await run('export_green_taxi_bucket', 'with_upstream', { lake_bucket: 'other' }, 'templates');
+  assert.equal(on.result.status, 'completed', on.error);
+  assert.match(on.logs, /9 rows in 3 objects/);
+  const listed = await client.send(new ListObjectsV2Command({ Bucket: 'other', Prefix: 'green_taxi/' }));
+  assert.deepEqual([...new Set((listed.Contents ?? []).map((o) => (o.Key ?? '').split('/')[1]))].sort(), ['lpep_pickup_date=2020-09-30', 'lpep_pickup_date=2020-10-01', 'lpep_pickup_date=2020-10-02']);
 });

@@ -12,6 +12,8 @@ import S3rver from 's3rver';
 export interface TestS3 {
   /** The proxy's address: what a profile's AWS_ENDPOINT names. */
   endpoint: string;
+  /** s3rver itself, without the proxy: for speed figures. */
+  serverEndpoint: string;
   /** A port nothing listens on, for "unreachable endpoint". */
   deadEndpoint: string;
   /** Object GETs by key (bucket/key), since the last reset. */
@@ -75,6 +77,7 @@ export async function testS3(buckets: string[]): Promise<TestS3> {
   await new Promise<void>((resolve) => dead.close(() => resolve()));
   return {
     endpoint: `http://127.0.0.1:${proxyPort}`,
+    serverEndpoint: `http://127.0.0.1:${s3Port}`,
     deadEndpoint: `http://127.0.0.1:${deadPort}`,
     gets,
     puts: () => putCount,
