@@ -139,11 +139,7 @@ export async function fetchObjects(store: ObjectStore, bucket: string, objects: 
   const home = path.join(cacheDir, createHash('sha1').update(endpoint).digest('hex').slice(0, 12), bucket);
   let downloaded = 0;
   let cached = 0;
-  const files = objects.map((o) => {
-    const dir = path.join(home, ...path.posix.dirname(o.key).split('/').filter((s) => s !== '.'));
-    const etag = o.etag.replace(/[^A-Za-z0-9-]/g, '') || 'none';
-    return path.join(dir, `${etag}--${path.posix.basename(o.key)}`);
-  });
+  const files = objects.map((o) => cachePathOf(home, o.key, o.etag));
   await eachLimited(
     objects.map((o, i) => ({ o, file: files[i] ?? '' })),
     TRANSFER_CONCURRENCY,
@@ -168,6 +164,19 @@ export async function fetchObjects(store: ObjectStore, bucket: string, objects: 
     },
   );
   return { files, hive: objects.some((o) => Object.keys(o.partitions).length > 0), downloaded, cached };
+}
+
+/**
+ * Where the cache keeps object `key` below `home`: folders that mirror the key (hive partitions
+ * read from the path) and `<etag>--<name>`. A key is the bucket's text, not a path: segments that
+ * a path would read as `.`, `..`, nothing or a root are escaped, so no key writes outside `home`.
+ */
+export function cachePathOf(home: string, key: string, etag: string): string {
+  const segment = (s: string) => (s === '' ? '%' : s === '.' || s === '..' ? s.replaceAll('.', '%2E') : s.replaceAll('\\', '%5C'));
+  const parts = key.split('/').map(segment);
+  const name = parts.pop() ?? '%';
+  const tag = etag.replace(/[^A-Za-z0-9-]/g, '') || 'none';
+  return path.join(home, ...parts, `${tag}--${name}`);
 }
 
 /** A partition value's DuckDB type, as DuckDB's hive autocast reads it: dates, whole numbers, else text. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseIoConfig, secretsOf } from '../../lib/io/io-config';
 import { globMatcher, hivePartitions, listPrefix, parseLakeUrl, parseObjectUrl, unsupportedScheme } from '../../lib/io/object-path';
+import { cachePathOf } from '../../lib/io/object-lake';
 
 test('s3:// addresses: bucket and key, refused with the reason', () => {
   assert.deepEqual(parseObjectUrl('s3://my-bucket/lake/green_taxi/'), { bucket: 'my-bucket', key: 'lake/green_taxi' });
@@ -66,4 +67,14 @@ test("io_config.yaml's AWS_* keys make an object-storage profile; its credential
   assert.deepEqual(secretsOf(profiles).sort(), ['AKIAEXAMPLE', 'GOOG1', 'hmac-secret', 'the-secret-key']);
   assert.throws(() => parseIoConfig('default:\n  AWS_ACCESS_KEY_ID: x\n', {}), /profile default: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together/);
   assert.throws(() => parseIoConfig('default:\n  AWS_ACCESS_KEY_ID: x\n  AWS_SECRET_ACCESS_KEY: y\n  AWS_ENDPOINT: 127.0.0.1:9000\n', {}), /AWS_ENDPOINT must be a server address like http:\/\/127\.0\.0\.1:9000/);
+});
+
+test('a key never writes outside the download cache, whatever its segments', () => {
+  const home = '/cache/abc/lake';
+  assert.equal(cachePathOf(home, 'trips/day=2020-10-01/part_1.parquet', '"9f0e"'), '/cache/abc/lake/trips/day=2020-10-01/9f0e--part_1.parquet');
+  for (const key of ['../../etc/passwd', 'a/../../../x.parquet', '/abs/x', 'a//b/../../../c', '..', '.', 'a/./b', '..\\..\\x']) {
+    const file = cachePathOf(home, key, 'e');
+    assert.ok(file.startsWith(`${home}/`) && !file.slice(home.length).split('/').includes('..'), `${key} -> ${file}`);
+  }
+  assert.notEqual(cachePathOf(home, 'a/b', 'e'), cachePathOf(home, 'a//b', 'e'), 'different keys, different files');
 });
