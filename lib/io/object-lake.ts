@@ -27,15 +27,94 @@ export interface ObjectLakeExport {
 
 const urlOf = (bucket: string, key: string) => `s3://${bucket}/${key}`;
 
+/** One COPY of the export: DuckDB writes its files into `dir`. */
+interface CopyStep {
+  sql: string;
+  dir: string;
+}
+
+/** Partition groups to write one after another, so the uploads of one overlap the next's writing. */
+const COPY_GROUPS = 4;
+/** Below this many partitions one COPY is cheaper than the overlap gains. */
+const MIN_PARTITIONS_TO_SPLIT = 8;
+
 /**
- * Writes `source` (a table or a query) as Parquet under `s3://bucket/prefix`. replace uploads every
- * new object first and removes the old ones after, so a reader listing the prefix never finds a
- * partition missing or half written; a failure part-way removes the new objects it uploaded and
- * leaves the old ones as they were (keys it could not remove are named in the error). append adds
- * uniquely named objects; fail refuses when the prefix holds any object.
+ * The COPY statements of an export. A stored table with many partitions is written in
+ * COPY_GROUPS groups of whole partitions (each partition in exactly one group, so object names
+ * never clash); a query is run once, in one COPY (running it per group would repeat its work).
+ */
+async function planCopies(duck: DuckDBConnection, source: string, sourceIsTable: boolean, partitionBy: readonly string[], staging: string, options: string[]): Promise<{ steps: CopyStep[]; cleanup: () => Promise<void> }> {
+  const single = (dir: string, to: string): CopyStep => ({ sql: `COPY (SELECT * FROM ${source}) TO ${quoteLiteral(to)} (${options.join(', ')})`, dir });
+  if (partitionBy.length === 0) return { steps: [single(staging, path.join(staging, `part_${randomBytes(8).toString('hex')}.parquet`))], cleanup: async () => undefined };
+  if (!sourceIsTable) return { steps: [single(staging, staging)], cleanup: async () => undefined };
+  const cols = partitionBy.map(quoteIdentifier).join(', ');
+  const groups = quoteIdentifier(`__grimoire_partition_groups_${randomBytes(4).toString('hex')}`);
+  await duck.run(`CREATE TEMP TABLE ${groups} AS SELECT ${cols}, (dense_rank() OVER (ORDER BY ${cols}) - 1) AS "__rank" FROM (SELECT DISTINCT ${cols} FROM ${source})`);
+  const cleanup = () => duck.run(`DROP TABLE IF EXISTS ${groups}`).then(() => undefined);
+  const counted = (await duck.runAndReadAll(`SELECT count(*)::INTEGER FROM ${groups}`)).getRowsJS()[0]?.[0];
+  const partitions = typeof counted === 'number' ? counted : 0;
+  if (partitions < MIN_PARTITIONS_TO_SPLIT) return { steps: [single(staging, staging)], cleanup };
+  const on = partitionBy.map((c) => `s.${quoteIdentifier(c)} IS NOT DISTINCT FROM g.${quoteIdentifier(c)}`).join(' AND ');
+  const steps = Array.from({ length: COPY_GROUPS }, (_, group) => {
+    const dir = path.join(staging, `group-${group}`);
+    return { sql: `COPY (SELECT s.* FROM ${source} AS s JOIN ${groups} AS g ON ${on} AND g."__rank" * ${COPY_GROUPS} // ${partitions} = ${group}) TO ${quoteLiteral(dir)} (${options.join(', ')})`, dir };
+  });
+  return { steps, cleanup };
+}
+
+/**
+ * Uploads queued files, at most TRANSFER_CONCURRENCY at once, as they are queued: files of one
+ * COPY go up while DuckDB writes the next. The first failure stops it (queued files are dropped).
+ */
+class UploadQueue {
+  private readonly queue: { file: string; key: string }[] = [];
+  private readonly lanes = new Set<Promise<void>>();
+  readonly uploaded: string[] = [];
+  bytes = 0;
+  failure: { error: unknown } | null = null;
+
+  constructor(
+    private readonly store: Promise<ObjectStore>,
+    private readonly bucket: string,
+  ) {}
+
+  add(items: readonly { file: string; key: string }[]): void {
+    this.queue.push(...items);
+    while (this.lanes.size < TRANSFER_CONCURRENCY && this.lanes.size < this.queue.length) {
+      const lane: Promise<void> = this.lane().finally(() => this.lanes.delete(lane));
+      this.lanes.add(lane);
+    }
+  }
+
+  private async lane(): Promise<void> {
+    try {
+      const store = await this.store;
+      for (let item = this.queue.shift(); item && !this.failure; item = this.queue.shift()) {
+        this.bytes += await store.upload(this.bucket, item.key, item.file);
+        this.uploaded.push(item.key);
+      }
+    } catch (e) {
+      this.failure ??= { error: e };
+      this.queue.length = 0;
+    }
+  }
+
+  /** Waits for every upload in flight; throws the first failure. */
+  async settle(): Promise<void> {
+    while (this.lanes.size > 0) await Promise.all([...this.lanes]);
+    if (this.failure) throw this.failure.error;
+  }
+}
+
+/**
+ * Writes `source` (a table, `sourceIsTable`, or a query) as Parquet under `s3://bucket/prefix`.
+ * replace uploads every new object first and removes the old ones after, so a reader listing the
+ * prefix never finds a partition missing or half written; a failure part-way removes the new
+ * objects it uploaded and leaves the old ones as they were (keys it could not remove are named in
+ * the error). append adds uniquely named objects; fail refuses when the prefix holds any object.
  * Resolves with rows written, objects uploaded and their bytes. Throws ObjectStoreError.
  */
-export async function exportParquetToObjects(duck: DuckDBConnection, source: string, options: ObjectLakeExport): Promise<{ rows: number; files: number; bytes: number }> {
+export async function exportParquetToObjects(duck: DuckDBConnection, source: string, options: ObjectLakeExport & { sourceIsTable: boolean }): Promise<{ rows: number; files: number; bytes: number }> {
   const { bucket, key: prefix } = options.location;
   const target = urlOf(bucket, prefix);
   // While DuckDB writes the local files: the SDK loads, fail checks the prefix, and replace lists
@@ -49,35 +128,43 @@ export async function exportParquetToObjects(duck: DuckDBConnection, source: str
   })();
   // Awaited below; until then a rejection must not count as unhandled.
   ready.catch(() => undefined);
-  const partitioned = (options.partitionBy ?? []).length > 0;
   await fs.mkdir(options.stagingRoot, { recursive: true });
   // Named after this process, so a crash's leftover is removed at the next start (leftovers.ts).
   const staging = path.join(options.stagingRoot, `s3-export-${randomBytes(4).toString('hex')}.tmp-${writerTag()}`);
+  await fs.mkdir(staging, { recursive: true });
+  const partitionBy = options.partitionBy ?? [];
   const copyOptions = [`FORMAT parquet`, `COMPRESSION ${options.compression ?? 'zstd'}`];
-  if (partitioned) copyOptions.push(`PARTITION_BY (${(options.partitionBy ?? []).map(quoteIdentifier).join(', ')})`, `FILENAME_PATTERN 'part_{uuid}'`);
-  else await fs.mkdir(staging, { recursive: true });
-  const destination = partitioned ? staging : path.join(staging, `part_${randomBytes(8).toString('hex')}.parquet`);
-  const uploaded: string[] = [];
+  if (partitionBy.length > 0) copyOptions.push(`PARTITION_BY (${partitionBy.map(quoteIdentifier).join(', ')})`, `FILENAME_PATTERN 'part_{uuid}'`);
+  const uploads = new UploadQueue(
+    ready.then((r) => r.store),
+    bucket,
+  );
+  const plan = await planCopies(duck, source, options.sourceIsTable, partitionBy, staging, copyOptions);
   try {
-    const result = await duck.runAndReadAll(`COPY (SELECT * FROM ${source}) TO ${quoteLiteral(destination)} (${copyOptions.join(', ')})`);
-    const count = result.getRowsJS()[0]?.[0];
-    const rows = typeof count === 'bigint' ? Number(count) : typeof count === 'number' ? count : 0;
-    const files = await listFilesRecursive(staging).catch(() => []);
-    const { store, old } = await ready;
-    let bytes = 0;
+    let rows = 0;
     try {
-      await eachLimited(files, TRANSFER_CONCURRENCY, async (file) => {
-        const key = `${prefix}/${file.split(path.sep).join('/')}`;
-        bytes += await store.upload(bucket, key, path.join(staging, file));
-        uploaded.push(key);
-      });
+      for (const step of plan.steps) {
+        const result = await duck.runAndReadAll(step.sql);
+        const count = result.getRowsJS()[0]?.[0];
+        rows += typeof count === 'bigint' ? Number(count) : typeof count === 'number' ? count : 0;
+        if (uploads.failure) break;
+        const files = await listFilesRecursive(step.dir).catch(() => []);
+        uploads.add(files.map((f) => ({ file: path.join(step.dir, f), key: `${prefix}/${f.split(path.sep).join('/')}` })));
+      }
+      await uploads.settle();
+      await ready;
     } catch (e) {
-      const stray = await store.remove(bucket, uploaded);
+      // Whatever failed (a COPY, an upload, the listing): nothing new may stay in the bucket.
+      await uploads.settle().catch(() => undefined);
+      const store = await options.store.catch(() => null);
+      const stray = store ? await store.remove(bucket, uploads.uploaded) : uploads.uploaded;
       const left = stray.length > 0 ? `; these new objects could not be removed: ${stray.map((k) => urlOf(bucket, k)).join(', ')}` : '';
-      throw new ObjectStoreError(`${e instanceof Error ? e.message : String(e)} (the lake at ${target} was left as it was${left})`);
+      const message = e instanceof Error ? e.message : String(e);
+      throw new ObjectStoreError(uploads.uploaded.length > 0 || !(e instanceof ObjectStoreError) ? `${message} (the lake at ${target} was left as it was${left})` : message);
     }
+    const { store, old } = await ready;
     if (old.length > 0) {
-      const fresh = new Set(uploaded);
+      const fresh = new Set(uploads.uploaded);
       const stale = await store.remove(
         bucket,
         old.map((o) => o.key).filter((k) => !fresh.has(k)),
@@ -86,8 +173,9 @@ export async function exportParquetToObjects(duck: DuckDBConnection, source: str
         throw new ObjectStoreError(`${target}: the new objects are written, but ${stale.length} old object(s) could not be removed and would be read twice: ${stale.map((k) => urlOf(bucket, k)).join(', ')}`);
       }
     }
-    return { rows, files: uploaded.length, bytes };
+    return { rows, files: uploads.uploaded.length, bytes: uploads.bytes };
   } finally {
+    await plan.cleanup().catch(() => undefined);
     await fs.rm(staging, { recursive: true, force: true });
   }
 }
@@ -194,8 +282,16 @@ function partitionType(values: readonly string[]): 'DATE' | 'BIGINT' | 'VARCHAR'
 export async function prunePartitions(duck: DuckDBConnection, objects: readonly PartitionedObject[], where: string): Promise<PartitionedObject[]> {
   const columns = [...new Set(objects.flatMap((o) => Object.keys(o.partitions)))];
   if (objects.length === 0) return [];
-  const types = new Map(columns.map((c) => [c, partitionType(objects.map((o) => o.partitions[c]).filter((v): v is string => v !== undefined))]));
-  const rows = objects.map((o, i) => `(${[String(i), ...columns.map((c) => (o.partitions[c] === undefined ? 'NULL' : quoteLiteral(o.partitions[c] ?? '')))].join(', ')})`);
+  // DuckDB (and Hive) write a NULL partition value as this folder name.
+  const valueOf = (o: PartitionedObject, c: string) => {
+    const v = o.partitions[c];
+    return v === undefined || v === '__HIVE_DEFAULT_PARTITION__' ? null : v;
+  };
+  const types = new Map(columns.map((c) => [c, partitionType(objects.map((o) => valueOf(o, c)).filter((v): v is string => v !== null))]));
+  const rows = objects.map((o, i) => `(${[String(i), ...columns.map((c) => {
+    const v = valueOf(o, c);
+    return v === null ? 'NULL' : quoteLiteral(v);
+  })].join(', ')})`);
   const names = ['"__object"', ...columns.map(quoteIdentifier)].join(', ');
   const typed = ['"__object"', ...columns.map((c) => `TRY_CAST(${quoteIdentifier(c)} AS ${types.get(c) ?? 'VARCHAR'}) AS ${quoteIdentifier(c)}`)].join(', ');
   const result = await duck.runAndReadAll(`SELECT "__object" FROM (SELECT ${typed} FROM (VALUES ${rows.join(', ')}) AS listing(${names})) WHERE ${where}`);

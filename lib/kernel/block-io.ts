@@ -132,7 +132,7 @@ export function makeBlockIo(session: QuerySession, places: IoPlaces, profiles: R
     },
     parquet: {
       export: (data, options) =>
-        exportLake(session, sourceOf(data), knownRows(data), { ...options, writePolicy: options.writePolicy ?? 'replace', profile: options.profile ?? 'default' }, places, profiles, progress),
+        exportLake(session, sourceOf(data), knownRows(data), { ...options, writePolicy: options.writePolicy ?? 'replace', profile: options.profile ?? 'default', sourceIsTable: data instanceof Frame }, places, profiles, progress),
     },
     lake: (folder) => {
       if (isObjectUrl(folder)) throw new SourceError(`ctx.io.lake(${JSON.stringify(folder)}): a lake in a bucket is read with await ctx.io.read('${folder.replace(/\/+$/, '')}/**/*.parquet')`);
@@ -151,7 +151,7 @@ function exportLake(
   session: QuerySession,
   source: string,
   rows: number | undefined,
-  options: { path: string; profile: string; partitionBy?: string[]; compression?: 'snappy' | 'zstd' | 'gzip' | 'uncompressed'; writePolicy: 'replace' | 'append' | 'fail' },
+  options: { path: string; profile: string; partitionBy?: string[]; compression?: 'snappy' | 'zstd' | 'gzip' | 'uncompressed'; writePolicy: 'replace' | 'append' | 'fail'; sourceIsTable: boolean },
   places: IoPlaces,
   profiles: ReadonlyMap<string, IoProfile>,
   progress: ProgressReport,
@@ -206,7 +206,7 @@ export async function writeDestination(
         session,
         table,
         rowCount,
-        { path: destination.path, profile: destination.profile, partitionBy: destination.partition_by, compression: destination.compression, writePolicy: destination.write_policy },
+        { path: destination.path, profile: destination.profile, partitionBy: destination.partition_by, compression: destination.compression, writePolicy: destination.write_policy, sourceIsTable: true },
         places,
         profiles,
         progress,

@@ -32,14 +32,14 @@ export async function exportLakeToObjects(
   duck: DuckDBConnection,
   source: string,
   url: string,
-  options: { profile: string; partitionBy?: string[]; compression?: 'snappy' | 'zstd' | 'gzip' | 'uncompressed'; writePolicy: LakeWritePolicy },
+  options: { profile: string; partitionBy?: string[]; compression?: 'snappy' | 'zstd' | 'gzip' | 'uncompressed'; writePolicy: LakeWritePolicy; sourceIsTable: boolean },
   profiles: ReadonlyMap<string, IoProfile>,
   dataDir: string,
 ): Promise<{ rows: number; files: number; bytes: number }> {
   const location = parseLakeUrl(url);
   const store = openObjectStore(requireS3(profiles, options.profile), options.profile);
   try {
-    return await exportParquetToObjects(duck, source, { location, partitionBy: options.partitionBy, compression: options.compression, writePolicy: options.writePolicy, stagingRoot: objectCacheDir(dataDir), store });
+    return await exportParquetToObjects(duck, source, { location, partitionBy: options.partitionBy, compression: options.compression, writePolicy: options.writePolicy, stagingRoot: objectCacheDir(dataDir), store, sourceIsTable: options.sourceIsTable });
   } finally {
     await store.then((s) => s.close()).catch(() => undefined);
   }

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     result = await exportParquet(duck, 'cleaned', { path: target, partitionBy: ['lpep_pickup_date'], writePolicy: 'replace' });
   } else {
     const profiles = parseIoConfig(`default:\n  AWS_ACCESS_KEY_ID: S3RVER\n  AWS_SECRET_ACCESS_KEY: S3RVER\n  AWS_ENDPOINT: ${target}\n`, {});
-    result = await exportLakeToObjects(duck, 'cleaned', 's3://bench/green_taxi', { profile: 'default', partitionBy: ['lpep_pickup_date'], writePolicy: 'replace' }, profiles, dataDir);
+    result = await exportLakeToObjects(duck, 'cleaned', 's3://bench/green_taxi', { profile: 'default', partitionBy: ['lpep_pickup_date'], writePolicy: 'replace', sourceIsTable: true }, profiles, dataDir);
   }
   const exportMs = performance.now() - started;
   rmSync(dataDir, { recursive: true, force: true });

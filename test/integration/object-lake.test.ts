@@ -73,6 +73,15 @@ before(async () => {
   - uuid: csv_read
     type: data_loader
     language: typescript
+  - uuid: many_days
+    type: data_loader
+    language: sql
+  - uuid: many_export
+    type: data_exporter
+    language: sql
+    upstream_blocks: [many_days]
+    configuration:
+      destination: { type: parquet, path: s3://lake/many, partition_by: [day, kind] }
   - uuid: where_sql
     type: data_loader
     language: sql
@@ -109,11 +118,15 @@ blocks:
     'data_loaders/csv_back.ts': template('loader_s3_csv_ts', 'csv_back'),
     'data_loaders/typed.sql': `${TYPES}\n`,
     'data_exporters/to_bucket.sql': 'SELECT * FROM {{ df_1 }}\n',
+    // 40 partitions (20 days, each with one kind and NULL): written in groups, uploads overlapping the next group's COPY.
+    'data_loaders/many_days.sql': "SELECT i AS id, DATE '2021-01-01' + (i % 20)::INTEGER AS day, CASE WHEN i % 7 = 0 THEN NULL ELSE ['a', 'b'][1 + i % 2] END AS kind FROM range({{ variables('n') }}) r(i)\n",
+    'data_exporters/many_export.sql': 'SELECT * FROM {{ df_1 }}\n',
     'transformers/from_bucket.sql': "SELECT * FROM {{ lake('s3://lake/typed') }} ORDER BY id\n",
     'data_loaders/ts_read.ts': `export default async function ts_read(ctx: BlockContext) {
   const pattern = String(ctx.variables.pattern ?? 's3://lake/typed/**/*.parquet');
   const where = typeof ctx.variables.where === 'string' ? ctx.variables.where : undefined;
-  return ctx.query(ctx.sql\`SELECT pickup_date, count(*)::INTEGER AS trips FROM \${await ctx.io.read(pattern, { where })} GROUP BY 1 ORDER BY 1\`);
+  const by = ctx.sql.unsafe(String(ctx.variables.by ?? 'pickup_date'));
+  return ctx.query(ctx.sql\`SELECT \${by}, count(*)::INTEGER AS trips FROM \${await ctx.io.read(pattern, { where })} GROUP BY 1 ORDER BY 1\`);
 }
 `,
     'data_exporters/ts_export.ts': `export default async function ts_export(df: DataFrame, ctx: BlockContext) {
@@ -344,4 +357,31 @@ test("the demo's bucket export is skipped until lake_bucket names a bucket, then
   assert.match(on.logs, /9 rows in 3 objects/);
   const listed = await client.send(new ListObjectsV2Command({ Bucket: 'other', Prefix: 'green_taxi/' }));
   assert.deepEqual([...new Set((listed.Contents ?? []).map((o) => (o.Key ?? '').split('/')[1]))].sort(), ['lpep_pickup_date=2020-09-30', 'lpep_pickup_date=2020-10-01', 'lpep_pickup_date=2020-10-02']);
+});
+
+test('a lake of many partitions is written in groups whose uploads overlap; every row lands once, and a failure in a later group leaves the old lake', async () => {
+  const first = await run('many_export', 'with_upstream', { n: '400' });
+  assert.equal(first.result.status, 'completed', JSON.stringify([...first.result.blocks]));
+  const before = await keys('many/');
+  const partitions = new Set(before.map((k) => k.split('/').slice(1, 3).join('/')));
+  assert.equal(partitions.size, 40, '20 days, each with its kind (a on even days, b on odd) and NULL');
+  assert.ok(before.every((k) => /^many\/day=2021-01-\d\d\/kind=(a|b|__HIVE_DEFAULT_PARTITION__)\/part_[0-9a-f-]+\.parquet$/.test(k)), before.join('\n'));
+  const read = await run('ts_read', 'block', { pattern: 's3://lake/many/**/*.parquet', by: 'kind' });
+  assert.equal(read.result.status, 'completed', read.error);
+  // i % 7 = 0 is NULL (58 of 400); the rest alternate a and b.
+  assert.deepEqual(read.previews.get('ts_read')?.rows, [
+    { kind: 'a', trips: 171 },
+    { kind: 'b', trips: 171 },
+    { kind: null, trips: 58 },
+  ]);
+  // Uploads break after 30 objects: some groups are up, later ones not; the old lake stays whole.
+  s3.failPutsAfter(30);
+  try {
+    const broken = await run('many_export', 'with_upstream', { n: '401' });
+    assert.equal(broken.result.status, 'failed');
+    assert.match(broken.error, /the lake at s3:\/\/lake\/many was left as it was/);
+  } finally {
+    s3.failPutsAfter(null);
+  }
+  assert.deepEqual(await keys('many/'), before);
 });
