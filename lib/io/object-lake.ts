@@ -70,6 +70,8 @@ class UploadQueue {
   private readonly queue: { file: string; key: string }[] = [];
   private readonly lanes = new Set<Promise<void>>();
   readonly uploaded: string[] = [];
+  /** Every key an upload started for: a server may keep an object whose answer never arrived. */
+  readonly attempted: string[] = [];
   bytes = 0;
   failure: { error: unknown } | null = null;
 
@@ -90,6 +92,7 @@ class UploadQueue {
     try {
       const store = await this.store;
       for (let item = this.queue.shift(); item && !this.failure; item = this.queue.shift()) {
+        this.attempted.push(item.key);
         this.bytes += await store.upload(this.bucket, item.key, item.file);
         this.uploaded.push(item.key);
       }
@@ -117,17 +120,17 @@ class UploadQueue {
 export async function exportParquetToObjects(duck: DuckDBConnection, source: string, options: ObjectLakeExport & { sourceIsTable: boolean }): Promise<{ rows: number; files: number; bytes: number }> {
   const { bucket, key: prefix } = options.location;
   const target = urlOf(bucket, prefix);
-  // While DuckDB writes the local files: the SDK loads, fail checks the prefix, and replace lists
-  // the old objects (before anything new exists: exactly these are removed afterwards).
-  const ready = (async () => {
-    const store = await options.store;
-    if (options.writePolicy === 'fail' && (await store.hasAny(bucket, `${prefix}/`))) {
-      throw new ObjectStoreError(`${target} already holds objects (write_policy: fail)`);
-    }
-    return { store, old: options.writePolicy === 'replace' ? await store.list(bucket, `${prefix}/`) : [] };
-  })();
+  // While DuckDB writes the local files the SDK loads. `fail` looks at the prefix first: nothing
+  // is written for a lake that must not be.
+  const storeReady = options.store;
   // Awaited below; until then a rejection must not count as unhandled.
-  ready.catch(() => undefined);
+  storeReady.catch(() => undefined);
+  if (options.writePolicy === 'fail' && (await (await storeReady).hasAny(bucket, `${prefix}/`))) {
+    throw new ObjectStoreError(`${target} already holds objects (write_policy: fail)`);
+  }
+  // replace removes exactly what was there before it wrote anything (listed while DuckDB writes).
+  const before = options.writePolicy === 'replace' ? storeReady.then((store) => store.list(bucket, `${prefix}/`)) : Promise.resolve([]);
+  before.catch(() => undefined);
   await fs.mkdir(options.stagingRoot, { recursive: true });
   // Named after this process, so a crash's leftover is removed at the next start (leftovers.ts).
   const staging = path.join(options.stagingRoot, `s3-export-${randomBytes(4).toString('hex')}.tmp-${writerTag()}`);
@@ -135,10 +138,7 @@ export async function exportParquetToObjects(duck: DuckDBConnection, source: str
   const partitionBy = options.partitionBy ?? [];
   const copyOptions = [`FORMAT parquet`, `COMPRESSION ${options.compression ?? 'zstd'}`];
   if (partitionBy.length > 0) copyOptions.push(`PARTITION_BY (${partitionBy.map(quoteIdentifier).join(', ')})`, `FILENAME_PATTERN 'part_{uuid}'`);
-  const uploads = new UploadQueue(
-    ready.then((r) => r.store),
-    bucket,
-  );
+  const uploads = new UploadQueue(storeReady, bucket);
   const plan = await planCopies(duck, source, options.sourceIsTable, partitionBy, staging, copyOptions);
   try {
     let rows = 0;
@@ -152,25 +152,31 @@ export async function exportParquetToObjects(duck: DuckDBConnection, source: str
         uploads.add(files.map((f) => ({ file: path.join(step.dir, f), key: `${prefix}/${f.split(path.sep).join('/')}` })));
       }
       await uploads.settle();
-      await ready;
+      await before;
     } catch (e) {
-      // Whatever failed (a COPY, an upload, the listing): nothing new may stay in the bucket.
+      // Whatever failed (a COPY, an upload): nothing new may stay in the bucket, including an
+      // object the server kept although its answer was an error.
       await uploads.settle().catch(() => undefined);
-      const store = await options.store.catch(() => null);
-      const stray = store ? await store.remove(bucket, uploads.uploaded) : uploads.uploaded;
-      const left = stray.length > 0 ? `; these new objects could not be removed: ${stray.map((k) => urlOf(bucket, k)).join(', ')}` : '';
+      const store = await storeReady.catch(() => null);
+      const stray = store ? await store.remove(bucket, uploads.attempted) : uploads.attempted.map((key) => ({ key, reason: 'no connection' }));
+      const left = stray.length > 0 ? `; these new objects could not be removed: ${describeLeft(bucket, stray)}` : '';
       const message = e instanceof Error ? e.message : String(e);
-      throw new ObjectStoreError(uploads.uploaded.length > 0 || !(e instanceof ObjectStoreError) ? `${message} (the lake at ${target} was left as it was${left})` : message);
+      throw new ObjectStoreError(uploads.attempted.length > 0 || !(e instanceof ObjectStoreError) ? `${message} (the lake at ${target} was left as it was${left})` : message);
     }
-    const { store, old } = await ready;
-    if (old.length > 0) {
+    if (options.writePolicy === 'replace') {
+      const store = await storeReady;
       const fresh = new Set(uploads.uploaded);
-      const stale = await store.remove(
-        bucket,
-        old.map((o) => o.key).filter((k) => !fresh.has(k)),
-      );
-      if (stale.length > 0) {
-        throw new ObjectStoreError(`${target}: the new objects are written, but ${stale.length} old object(s) could not be removed and would be read twice: ${stale.map((k) => urlOf(bucket, k)).join(', ')}`);
+      const old = (await before).map((o) => o.key).filter((k) => !fresh.has(k));
+      const kept = await store.remove(bucket, old);
+      if (kept.length > 0) {
+        throw new ObjectStoreError(`${target}: the new objects are written, but ${kept.length} old object(s) could not be removed and would be read twice: ${describeLeft(bucket, kept)}`);
+      }
+      // Objects neither old nor ours: another export wrote this lake meanwhile. Removing them could
+      // empty the lake (each would remove the other's), so say it; the next replace makes it whole.
+      const gone = new Set(old);
+      const others = (await store.list(bucket, `${prefix}/`)).filter((o) => !fresh.has(o.key) && !gone.has(o.key));
+      if (others.length > 0) {
+        throw new ObjectStoreError(`another export wrote ${target} while this one ran (${others.length} object(s) not its own): the lake holds both; run the export again to replace it whole`);
       }
     }
     return { rows, files: uploads.uploaded.length, bytes: uploads.bytes };
@@ -178,6 +184,12 @@ export async function exportParquetToObjects(duck: DuckDBConnection, source: str
     await plan.cleanup().catch(() => undefined);
     await fs.rm(staging, { recursive: true, force: true });
   }
+}
+
+/** Objects left behind, with the server's reason for the first few. */
+function describeLeft(bucket: string, left: readonly { key: string; reason: string }[]): string {
+  const shown = left.slice(0, 5).map((l) => `${urlOf(bucket, l.key)} (${l.reason})`);
+  return `${shown.join(', ')}${left.length > shown.length ? ` and ${left.length - shown.length} more` : ''}`;
 }
 
 /** What a read of objects matched, downloaded into the cache. */
@@ -211,6 +223,15 @@ export async function matchObjects(store: ObjectStore, pattern: ObjectLocation):
   } else {
     found = (await store.list(bucket, key)).filter((o) => o.key === key || key === '' || o.key.startsWith(`${key}/`));
     root = found.length === 1 && found[0]?.key === key ? path.posix.dirname(key) : key;
+    if (root === key) {
+      // A folder: the markers and notes tools leave beside the data (Spark's _SUCCESS, .crc
+      // files, a README) are not data, and the data must be of one format.
+      found = found.filter((o) => !/^[_.]/.test(path.posix.basename(o.key)) && !/\.(txt|md|crc)$/i.test(o.key));
+      const formats = [...new Set(found.map((o) => dataFormatOf(o.key)))];
+      if (formats.length > 1) {
+        throw new ObjectStoreError(`${urlOf(bucket, key)} holds objects of several formats (${formats.join(', ')}): read one with a glob, e.g. ${urlOf(bucket, key)}/**/*.${formats[0] === 'csv' ? 'csv' : formats[0]}`);
+      }
+    }
   }
   // Folder markers some tools write (`prefix/`) are not data.
   found = found.filter((o) => !o.key.endsWith('/'));
@@ -218,12 +239,28 @@ export async function matchObjects(store: ObjectStore, pattern: ObjectLocation):
   return found.sort((a, b) => a.key.localeCompare(b.key)).map((o) => ({ ...o, partitions: hivePartitions(o.key, root === '.' ? '' : root) }));
 }
 
+/** The reader an object's name calls for (compression suffixes aside). */
+function dataFormatOf(key: string): string {
+  const name = key.toLowerCase().replace(/\.(gz|zst)$/, '');
+  if (name.endsWith('.parquet')) return 'parquet';
+  if (/\.(json|ndjson|jsonl)$/.test(name)) return 'json';
+  return 'csv';
+}
+
 /**
  * Local copies of `objects`, downloaded in parallel into `cacheDir` unless the cache holds the same
  * ETag already. A key's copy is named `<etag>--<name>` inside folders that mirror the key, so hive
  * partitions read from the path, and an object that changed is downloaded again (its old copy removed).
  */
-export async function fetchObjects(store: ObjectStore, bucket: string, objects: readonly PartitionedObject[], cacheDir: string, endpoint: string): Promise<FetchedObjects> {
+export async function fetchObjects(
+  store: ObjectStore,
+  bucket: string,
+  objects: readonly PartitionedObject[],
+  cacheDir: string,
+  endpoint: string,
+  /** Every object of the listing the read matched (before pruning): copies of others are stale. */
+  listed?: readonly StoredObject[],
+): Promise<FetchedObjects> {
   const home = path.join(cacheDir, createHash('sha1').update(endpoint).digest('hex').slice(0, 12), bucket);
   let downloaded = 0;
   let cached = 0;
@@ -232,10 +269,13 @@ export async function fetchObjects(store: ObjectStore, bucket: string, objects: 
     objects.map((o, i) => ({ o, file: files[i] ?? '' })),
     TRANSFER_CONCURRENCY,
     async ({ o, file }) => {
-      const have = await fs.stat(file).then(
-        (s) => s.size === o.size,
-        () => false,
-      );
+      // Without an ETag nothing tells a changed object from the cached one: downloaded again.
+      const have =
+        o.etag !== '' &&
+        (await fs.stat(file).then(
+          (s) => s.size === o.size,
+          () => false,
+        ));
       if (have) {
         cached++;
         return;
@@ -243,15 +283,27 @@ export async function fetchObjects(store: ObjectStore, bucket: string, objects: 
       await fs.mkdir(path.dirname(file), { recursive: true });
       await store.download(bucket, o.key, file);
       downloaded++;
-      // Older copies of the same key are stale now.
-      const name = path.basename(file);
-      const suffix = name.slice(name.indexOf('--'));
-      for (const sibling of await fs.readdir(path.dirname(file))) {
-        if (sibling !== name && sibling.endsWith(suffix) && /^[A-Za-z0-9-]+--/.test(sibling)) await fs.rm(path.join(path.dirname(file), sibling), { force: true });
-      }
     },
   );
+  await forgetStale(files, listed ?? objects, home);
   return { files, hive: objects.some((o) => Object.keys(o.partitions).length > 0), downloaded, cached };
+}
+
+/**
+ * Removes cached copies in the folders just read that no listed object has any more (a replaced
+ * lake's old objects), so the cache holds one copy per live object, not one per export.
+ */
+async function forgetStale(files: readonly string[], listed: readonly StoredObject[], home: string): Promise<void> {
+  const live = new Set(listed.map((o) => cachePathOf(home, o.key, o.etag)));
+  for (const f of files) live.add(f);
+  const folders = new Set([...live].map((f) => path.dirname(f)));
+  for (const folder of folders) {
+    const names = await fs.readdir(folder).catch(() => []);
+    for (const name of names) {
+      const file = path.join(folder, name);
+      if (!live.has(file) && /^[A-Za-z0-9-]+--/.test(name)) await fs.rm(file, { force: true });
+    }
+  }
 }
 
 /**
@@ -261,16 +313,24 @@ export async function fetchObjects(store: ObjectStore, bucket: string, objects: 
  */
 export function cachePathOf(home: string, key: string, etag: string): string {
   const segment = (s: string) => (s === '' ? '%' : s === '.' || s === '..' ? s.replaceAll('.', '%2E') : s.replaceAll('\\', '%5C'));
-  const parts = key.split('/').map(segment);
-  const name = parts.pop() ?? '%';
-  const tag = etag.replace(/[^A-Za-z0-9-]/g, '') || 'none';
+  const parts = key.split('/').map((s) => (Buffer.byteLength(s) > 200 ? shortened(s) : segment(s)));
+  const last = parts.pop() ?? '%';
+  const tag = etag.replace(/[^A-Za-z0-9-]/g, '').slice(0, 40) || 'none';
+  // A file name holds 255 bytes: a long object name keeps its extensions (the reader goes by them).
+  const name = Buffer.byteLength(last) > 150 ? shortened(last) : last;
   return path.join(home, ...parts, `${tag}--${name}`);
+}
+
+/** A name too long for the file system: a digest of it, with its extensions (`.csv.gz`) kept. */
+function shortened(name: string): string {
+  const ext = /(\.[A-Za-z0-9]{1,10}){1,2}$/.exec(name)?.[0] ?? '';
+  return `${createHash('sha1').update(name).digest('hex')}${ext}`;
 }
 
 /** A partition value's DuckDB type, as DuckDB's hive autocast reads it: dates, whole numbers, else text. */
 function partitionType(values: readonly string[]): 'DATE' | 'BIGINT' | 'VARCHAR' {
   if (values.every((v) => /^\d{4}-\d{2}-\d{2}$/.test(v))) return 'DATE';
-  if (values.every((v) => /^-?\d{1,18}$/.test(v))) return 'BIGINT';
+  if (values.every((v) => /^-?\d{1,19}$/.test(v) && BigInt(v) <= 9223372036854775807n && BigInt(v) >= -9223372036854775808n)) return 'BIGINT';
   return 'VARCHAR';
 }
 
@@ -294,7 +354,20 @@ export async function prunePartitions(duck: DuckDBConnection, objects: readonly 
   })].join(', ')})`);
   const names = ['"__object"', ...columns.map(quoteIdentifier)].join(', ');
   const typed = ['"__object"', ...columns.map((c) => `TRY_CAST(${quoteIdentifier(c)} AS ${types.get(c) ?? 'VARCHAR'}) AS ${quoteIdentifier(c)}`)].join(', ');
-  const result = await duck.runAndReadAll(`SELECT "__object" FROM (SELECT ${typed} FROM (VALUES ${rows.join(', ')}) AS listing(${names})) WHERE ${where}`);
+  const sql = `SELECT "__object" FROM (SELECT ${typed} FROM (VALUES ${rows.join(', ')}) AS listing(${names})) WHERE (\n${where}\n)`;
+  // One condition: `where` may not carry statements of its own (`p = 1; DROP ...`).
+  const statements = await duck.extractStatements(sql).then(
+    (e) => e.count,
+    () => 0,
+  );
+  if (statements !== 1) throw new ObjectStoreError(`where ${JSON.stringify(where)} must be one condition over the partition columns (${columns.join(', ') || 'none'})`);
+  let result;
+  try {
+    result = await duck.runAndReadAll(sql);
+  } catch (e) {
+    const first = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+    throw new ObjectStoreError(`where ${JSON.stringify(where)} is not a condition over the partition columns (${columns.join(', ') || 'none'}): ${first.replace(/listing\([^)]*\)/g, 'the listing')}`);
+  }
   const keep = new Set(result.getRowsJS().map((r) => Number(r[0])));
   return objects.filter((_, i) => keep.has(i));
 }

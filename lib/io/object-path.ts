@@ -25,8 +25,14 @@ export const isObjectUrl = (s: string): boolean => /^s3:\/\//i.test(s);
  * http(s) is accepted (a source may be downloaded; a destination cannot be written over HTTP).
  */
 export function unsupportedScheme(place: string, reads: boolean): string | null {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(place)?.[1]?.toLowerCase();
-  if (!scheme || scheme === 's3' || (reads && (scheme === 'http' || scheme === 'https'))) return null;
+  if (place !== place.trim()) return `${JSON.stringify(place)}: a path may not start or end with spaces`;
+  // Anything that starts like a URL scheme (`s3:/x`, `s3:x`, `gs://x`) is a place elsewhere, never
+  // a local folder named `s3:`.
+  const m = /^([a-z][a-z0-9+.-]*):(\/\/)?/i.exec(place);
+  if (!m) return null;
+  const scheme = (m[1] ?? '').toLowerCase();
+  if (m[2] === undefined) return `${place}: ${scheme}: without // is not a place Grimoire knows${scheme === 's3' ? `; did you mean s3://${place.slice(3).replace(/^\/+/, '')}?` : ''}`;
+  if (scheme === 's3' || (reads && (scheme === 'http' || scheme === 'https'))) return null;
   const gcs = scheme === 'gs' || scheme === 'gcs' ? ' (Google Cloud Storage: write s3://<bucket>/... with AWS_ENDPOINT: https://storage.googleapis.com and HMAC keys in the profile)' : '';
   return `${place}: ${scheme}:// is not supported; use a path in the project or s3://<bucket>/<prefix>${reads ? ' or an http(s) URL' : ''}${gcs}`;
 }
@@ -73,44 +79,125 @@ export function listPrefix(pattern: string): string {
 /** True when `pattern` holds a glob character (`*`, `?`, `[`, `{`). */
 export const isGlob = (pattern: string): boolean => GLOB_CHARS.test(pattern);
 
-/**
- * A matcher of keys for a glob, as DuckDB and shells read them: `**` any number of folders,
- * `*` and `?` within one segment, `[abc]` one of, `{a,b}` either. Throws ObjectPathError for an
- * unclosed `[` or `{`.
- */
-export function globMatcher(pattern: string): (key: string) => boolean {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern.charAt(i);
-    if (c === '*') {
-      if (pattern.charAt(i + 1) === '*') {
-        i++;
-        // `**/` also matches no folder at all.
-        if (pattern.charAt(i + 1) === '/') {
-          i++;
-          re += '(?:.*/)?';
-        } else re += '.*';
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) throw new ObjectPathError(`${pattern}: [ without ]`);
-      const body = pattern.slice(i + 1, end).replace(/\\/g, '\\\\');
-      re += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
-      i = end;
-    } else if (c === '{') {
-      const end = pattern.indexOf('}', i + 1);
-      if (end < 0) throw new ObjectPathError(`${pattern}: { without }`);
-      re += `(?:${pattern.slice(i + 1, end).split(',').map(escapeRegExp).join('|')})`;
-      i = end;
-    } else re += escapeRegExp(c);
+/** At most this many alternatives from `{a,b}` groups: a pattern is a name, not a program. */
+const MAX_BRACE_EXPANSION = 256;
+
+/** `a{b,c}d` as `abd`, `acd` (nested groups expanded too). Throws ObjectPathError for an unclosed `{`. */
+function expandBraces(pattern: string): string[] {
+  const open = pattern.indexOf('{');
+  if (open < 0) return [pattern];
+  let depth = 0;
+  let close = -1;
+  for (let i = open; i < pattern.length; i++) {
+    if (pattern.charAt(i) === '{') depth++;
+    else if (pattern.charAt(i) === '}' && --depth === 0) {
+      close = i;
+      break;
+    }
   }
-  const compiled = new RegExp(`^${re}$`);
-  return (key) => compiled.test(key);
+  if (close < 0) throw new ObjectPathError(`${pattern}: { without }`);
+  const options: string[] = [];
+  depth = 0;
+  let start = open + 1;
+  for (let i = open + 1; i < close; i++) {
+    const c = pattern.charAt(i);
+    if (c === '{') depth++;
+    else if (c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      options.push(pattern.slice(start, i));
+      start = i + 1;
+    }
+  }
+  options.push(pattern.slice(start, close));
+  const out = options.flatMap((o) => expandBraces(pattern.slice(0, open) + o + pattern.slice(close + 1)));
+  if (out.length > MAX_BRACE_EXPANSION) throw new ObjectPathError(`${pattern}: more than ${MAX_BRACE_EXPANSION} alternatives`);
+  return out;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** One segment's glob as tokens: a literal character, `?`, `*` or a `[...]` class. */
+type GlobToken = { kind: 'char'; c: string } | { kind: 'any' } | { kind: 'star' } | { kind: 'class'; test: (c: string) => boolean };
+
+function tokenize(segment: string, pattern: string): GlobToken[] {
+  const out: GlobToken[] = [];
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment.charAt(i);
+    if (c === '*') {
+      if (out[out.length - 1]?.kind !== 'star') out.push({ kind: 'star' });
+    } else if (c === '?') out.push({ kind: 'any' });
+    else if (c === '[') {
+      const end = segment.indexOf(']', i + 2);
+      if (end < 0) throw new ObjectPathError(`${pattern}: [ without ]`);
+      let body = segment.slice(i + 1, end);
+      const negate = body.startsWith('!') || body.startsWith('^');
+      if (negate) body = body.slice(1);
+      const ranges: [string, string][] = [];
+      for (let k = 0; k < body.length; k++) {
+        const from = body.charAt(k);
+        if (body.charAt(k + 1) === '-' && k + 2 < body.length) {
+          ranges.push([from, body.charAt(k + 2)]);
+          k += 2;
+        } else ranges.push([from, from]);
+      }
+      out.push({ kind: 'class', test: (ch) => ranges.some(([a, b]) => ch >= a && ch <= b) !== negate });
+      i = end;
+    } else out.push({ kind: 'char', c });
+  }
+  return out;
+}
+
+/** Whether a segment matches its tokens: wildcard matching with one backtrack point (linear-ish, never exponential). */
+function segmentMatches(tokens: readonly GlobToken[], text: string): boolean {
+  let t = 0;
+  let p = 0;
+  let starP = -1;
+  let starT = 0;
+  while (t < text.length) {
+    const token = tokens[p];
+    const ch = text.charAt(t);
+    if (token && (token.kind === 'any' || (token.kind === 'char' && token.c === ch) || (token.kind === 'class' && token.test(ch)))) {
+      t++;
+      p++;
+    } else if (token?.kind === 'star') {
+      starP = p++;
+      starT = t;
+    } else if (starP >= 0) {
+      p = starP + 1;
+      t = ++starT;
+    } else return false;
+  }
+  while (tokens[p]?.kind === 'star') p++;
+  return p === tokens.length;
+}
+
+/**
+ * A matcher of keys for a glob, as DuckDB and shells read them: `**` any number of folders,
+ * `*` and `?` within one segment, `[abc]` / `[a-z]` / `[!a]` one of, `{a,b}` either. No pattern
+ * makes matching slow (no backtracking regex). Throws ObjectPathError for an unclosed `[` or `{`.
+ */
+export function globMatcher(pattern: string): (key: string) => boolean {
+  const alternatives = expandBraces(pattern).map((p) => p.split('/').map((segment) => (segment === '**' ? null : tokenize(segment, pattern))));
+  const matches = (segments: readonly (GlobToken[] | null)[], parts: readonly string[]): boolean => {
+    // reachable[j]: the pattern segments so far can match the first j key segments.
+    let reachable: boolean[] = Array.from({ length: parts.length + 1 }, (_, j) => j === 0);
+    for (const segment of segments) {
+      const next: boolean[] = new Array<boolean>(parts.length + 1).fill(false);
+      for (let j = 0; j <= parts.length; j++) {
+        if (!reachable[j]) continue;
+        if (segment === null) {
+          // `**` takes any number of whole segments, none included.
+          for (let k = j; k <= parts.length; k++) next[k] = true;
+          break;
+        }
+        if (j < parts.length && segmentMatches(segment, parts[j] ?? '')) next[j + 1] = true;
+      }
+      reachable = next;
+    }
+    return reachable[parts.length] === true;
+  };
+  return (key) => {
+    const parts = key.split('/');
+    return alternatives.some((segments) => matches(segments, parts));
+  };
 }
 
 /**

@@ -40,8 +40,8 @@ export interface ObjectStore {
   upload(bucket: string, key: string, file: string): Promise<number>;
   /** Streams an object to `file` (written whole or not at all). */
   download(bucket: string, key: string, file: string): Promise<void>;
-  /** Removes objects; resolves with the keys that could not be removed. */
-  remove(bucket: string, keys: readonly string[]): Promise<string[]>;
+  /** Removes objects (a key that does not exist counts as removed); resolves with those it could not remove, and why. */
+  remove(bucket: string, keys: readonly string[]): Promise<{ key: string; reason: string }[]>;
   close(): void;
 }
 
@@ -76,8 +76,9 @@ export async function openObjectStore(profile: S3Profile, profileName: string): 
     // S3-compatible servers on an address (127.0.0.1:9000) have no per-bucket host names.
     forcePathStyle: profile.endpoint !== undefined,
     credentials: { accessKeyId: profile.accessKeyId, secretAccessKey: profile.secretAccessKey, sessionToken: profile.sessionToken },
-    // Bounded: an unreachable endpoint fails in seconds, a stalled transfer after a minute idle.
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+    // Bounded: an unreachable endpoint fails in seconds (5 s to connect), a server that accepts
+    // and never answers, or a transfer that stalls, after 20 s without a byte, per attempt.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 20_000 },
     maxAttempts: 3,
     // CRC checksums of every body cost CPU the export needs; TLS and S3's own MD5 checks of
     // multipart parts still guard the bytes. Only where S3 requires one (DeleteObjects).
@@ -139,15 +140,27 @@ export async function openObjectStore(profile: S3Profile, profileName: string): 
       }
     },
     async remove(bucket, keys) {
-      const failed: string[] = [];
+      const failed: { key: string; reason: string }[] = [];
+      // One by one, for the keys a batch could not remove (a server without multi-object
+      // delete, as some S3-compatible ones are, or one that wants Content-MD5).
+      const oneByOne = async (batch: readonly string[]) => {
+        await eachLimited(batch, TRANSFER_CONCURRENCY, async (Key) => {
+          try {
+            await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key }));
+          } catch (e) {
+            failed.push({ key: Key, reason: fail(e, 'delete', bucket, Key).message });
+          }
+        });
+      };
       // DeleteObjects takes at most 1,000 keys per call.
       for (let i = 0; i < keys.length; i += 1000) {
         const batch = keys.slice(i, i + 1000);
         try {
           const answer = await client.send(new sdk.DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
-          for (const e of answer.Errors ?? []) if (e.Key !== undefined) failed.push(e.Key);
+          const refused = (answer.Errors ?? []).flatMap((e) => (e.Key === undefined ? [] : [e.Key]));
+          if (refused.length > 0) await oneByOne(refused);
         } catch {
-          failed.push(...batch);
+          await oneByOne(batch);
         }
       }
       return failed;

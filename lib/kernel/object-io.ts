@@ -64,16 +64,17 @@ export async function readObjects(
     let needed = options.where ? await prunePartitions(duck, all, options.where) : all;
     // A condition no partition meets still answers with the lake's columns: one object, no rows.
     if (needed.length === 0) needed = all.slice(0, 1);
-    const fetched = await fetchObjects(store, location.bucket, needed, objectCacheDir(dataDir), endpoint);
+    const fetched = await fetchObjects(store, location.bucket, needed, objectCacheDir(dataDir), endpoint, all);
     const query = read(fetched.files, fetched.hive);
-    return { query: options.where ? `SELECT * FROM (${query}) WHERE ${options.where}` : query, downloaded: fetched.downloaded, cached: fetched.cached };
+    // On lines of its own: a trailing `-- comment` in it cannot swallow the parenthesis.
+    return { query: options.where ? `SELECT * FROM (${query}) WHERE (\n${options.where}\n)` : query, downloaded: fetched.downloaded, cached: fetched.cached };
   });
 }
 
-/** `{{ lake('s3://bucket/prefix') }}`: every Parquet object below the prefix, partitions as columns. */
+/** `{{ lake('s3://bucket/prefix') }}`: every Parquet object below the prefix (or the whole bucket), partitions as columns. */
 export function lakeObjectsPattern(url: string): string {
-  const { bucket, key } = parseLakeUrl(url);
-  return `s3://${bucket}/${key}/**/*.parquet`;
+  const { bucket, key } = parseObjectUrl(url);
+  return `s3://${bucket}/${key === '' ? '' : `${key}/`}**/*.parquet`;
 }
 
 /**

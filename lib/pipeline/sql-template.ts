@@ -69,7 +69,8 @@ export function renderSqlTemplate(text: string, ctx: SqlTemplateContext): string
     let message = raw
       .replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '')
       .replace(/^\s*(Template render error:|Error:)\s*/g, '')
-      .replace(/\s*Error:\s*/, ' ')
+      // The class name of an error raised inside a function (ObjectPathError: ...) says nothing more.
+      .replace(/^[A-Za-z]*Error:\s*/, '')
       .trim();
     if (message.includes('attempted to output null or undefined')) {
       const tables = ctx.upstream.map((u, i) => `df_${i + 1} = ${u.uuid}`).join(', ') || 'none';

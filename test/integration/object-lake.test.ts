@@ -73,6 +73,18 @@ before(async () => {
   - uuid: csv_read
     type: data_loader
     language: typescript
+  - uuid: twin_a
+    type: data_exporter
+    language: sql
+    upstream_blocks: [typed]
+    configuration:
+      destination: { type: parquet, path: s3://lake/twins, partition_by: [pickup_date] }
+  - uuid: twin_b
+    type: data_exporter
+    language: sql
+    upstream_blocks: [typed]
+    configuration:
+      destination: { type: parquet, path: s3://lake/twins, partition_by: [pickup_date] }
   - uuid: many_days
     type: data_loader
     language: sql
@@ -121,6 +133,8 @@ blocks:
     // 40 partitions (20 days, each with one kind and NULL): written in groups, uploads overlapping the next group's COPY.
     'data_loaders/many_days.sql': "SELECT i AS id, DATE '2021-01-01' + (i % 20)::INTEGER AS day, CASE WHEN i % 7 = 0 THEN NULL ELSE ['a', 'b'][1 + i % 2] END AS kind FROM range({{ variables('n') }}) r(i)\n",
     'data_exporters/many_export.sql': 'SELECT * FROM {{ df_1 }}\n',
+    'data_exporters/twin_a.sql': 'SELECT * FROM {{ df_1 }}\n',
+    'data_exporters/twin_b.sql': 'SELECT * FROM {{ df_1 }}\n',
     'transformers/from_bucket.sql': "SELECT * FROM {{ lake('s3://lake/typed') }} ORDER BY id\n",
     'data_loaders/ts_read.ts': `export default async function ts_read(ctx: BlockContext) {
   const pattern = String(ctx.variables.pattern ?? 's3://lake/typed/**/*.parquet');
@@ -330,6 +344,8 @@ test('a destination or source in a scheme Grimoire cannot write fails, and never
   const { readDestination } = await import('../../lib/pipeline/destination');
   const bad = readDestination({ destination: { type: 'parquet', path: 'gs://bucket/x' } });
   assert.equal(bad.ok, false);
+  const typo = readDestination({ destination: { type: 'parquet', path: 's3:/lake/typo' } });
+  assert.ok(!typo.ok && /did you mean s3:\/\/lake\/typo\?/.test(typo.message));
   const whole = readDestination({ destination: { type: 'parquet', path: 's3://bucket' } });
   assert.ok(!whole.ok && /a lake never takes a whole bucket/.test(whole.message));
 });
@@ -385,3 +401,70 @@ test('a lake of many partitions is written in groups whose uploads overlap; ever
   }
   assert.deepEqual(await keys('many/'), before);
 });
+
+test('objects the server kept behind an error are removed too; a server without multi-object delete still gets the old lake removed', async () => {
+  await run('ts_export', 'block', { policy: 'replace' });
+  const before = await keys('trips/');
+  s3.storeThenFailAfter(1);
+  try {
+    const broken = await run('ts_export', 'block', { policy: 'replace' });
+    assert.equal(broken.result.status, 'failed');
+    assert.match(broken.error, /stored, then broken on purpose.*the lake at s3:\/\/lake\/trips was left as it was/);
+  } finally {
+    s3.storeThenFailAfter(null);
+  }
+  assert.deepEqual(await keys('trips/'), before, 'the objects stored behind a 500 are gone as well');
+  s3.refuseMultiDelete(true);
+  try {
+    const replaced = await run('ts_export', 'block', { policy: 'replace' });
+    assert.equal(replaced.result.status, 'completed', replaced.error);
+  } finally {
+    s3.refuseMultiDelete(false);
+  }
+  const after = await keys('trips/');
+  assert.equal(after.length, 3);
+  assert.deepEqual(after.filter((k) => before.includes(k)), []);
+});
+
+test('two replaces of one lake at once never empty it and say they overlapped; the next replace makes it whole', async () => {
+  const { result } = await run('twin_b', 'with_upstream');
+  assert.equal(result.status, 'completed');
+  const both = await Promise.all([run('twin_a', 'block'), run('twin_b', 'block')]);
+  // Overlapping, each sees the other's objects: never an empty lake; said, not silent.
+  for (const b of both) if (b.result.status !== 'completed') assert.match(b.error, /another export wrote s3:\/\/lake\/twins while this one ran .*run the export again/);
+  assert.ok((await keys('twins/')).length >= 3, 'never empty');
+  // The next replace alone makes it whole.
+  assert.equal((await run('twin_a', 'block')).result.status, 'completed');
+  const listed = await keys('twins/');
+  assert.equal(listed.length, 3, listed.join('\n'));
+  const read = await run('ts_read', 'block', { pattern: 's3://lake/twins/**/*.parquet' });
+  assert.equal(read.previews.get('ts_read')?.rows.reduce((n, r) => n + Number(r.trips), 0), 12);
+});
+
+test('a folder read skips markers such as _SUCCESS; the cache keeps one copy per live object; where is one condition over partition columns', async () => {
+  await client.send(new PutObjectCommand({ Bucket: 'lake', Key: 'typed/_SUCCESS', Body: '' }));
+  await client.send(new PutObjectCommand({ Bucket: 'lake', Key: 'typed/README.txt', Body: 'not data' }));
+  const folder = await run('ts_read', 'block', { pattern: 's3://lake/typed' });
+  assert.equal(folder.result.status, 'completed', folder.error);
+  assert.equal(folder.previews.get('ts_read')?.rows.reduce((n, r) => n + Number(r.trips), 0), 12);
+  // Replaced twice and read after each: the cache holds the live objects only.
+  for (let i = 0; i < 2; i++) {
+    await run('ts_export', 'block', { policy: 'replace' });
+    await run('ts_read', 'block', { pattern: 's3://lake/trips/**/*.parquet' });
+  }
+  const cached = await cacheFiles(path.join(project.dir, '.grimoire', 's3-cache'), 'trips');
+  assert.equal(cached.length, 3, cached.join('\n'));
+  const comment = await run('ts_read', 'block', { pattern: 's3://lake/trips/**/*.parquet', where: "pickup_date >= DATE '2020-10-02' -- recent only" });
+  assert.equal(comment.result.status, 'completed', comment.error);
+  assert.equal(comment.previews.get('ts_read')?.rows.length, 2);
+  const two = await run('ts_read', 'block', { pattern: 's3://lake/trips/**/*.parquet', where: 'true; CREATE TABLE pwned AS SELECT 1' });
+  assert.match(two.error, /where "true; CREATE TABLE pwned AS SELECT 1" must be one condition over the partition columns \(pickup_date\)/);
+  const other = await run('ts_read', 'block', { pattern: 's3://lake/trips/**/*.parquet', where: 'fare > 1' });
+  assert.match(other.error, /where "fare > 1" is not a condition over the partition columns \(pickup_date\)/);
+});
+
+async function cacheFiles(dir: string, under: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const all = await readdir(dir, { recursive: true, withFileTypes: true });
+  return all.filter((e) => e.isFile() && e.parentPath.split(path.sep).includes(under)).map((e) => path.join(e.parentPath, e.name));
+}

@@ -24,6 +24,10 @@ export interface TestS3 {
   failPutsAfter: (n: number | null) => void;
   /** true: answer 403 AccessDenied to every PUT and DELETE. */
   denyWrites: (deny: boolean) => void;
+  /** null: answer PUTs as the server does; n: after n more, store each PUT but answer 500. */
+  storeThenFailAfter: (n: number | null) => void;
+  /** true: answer 501 NotImplemented to multi-object delete (POST ?delete), as some servers do. */
+  refuseMultiDelete: (refuse: boolean) => void;
   resetCounts: () => void;
   stop: () => Promise<void>;
 }
@@ -41,6 +45,8 @@ export async function testS3(buckets: string[]): Promise<TestS3> {
   let putCount = 0;
   let putsLeft: number | null = null;
   let deny = false;
+  let storedLeft: number | null = null;
+  let noMultiDelete = false;
   const proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const writes = req.method === 'PUT' || req.method === 'DELETE' || (req.method === 'POST' && url.searchParams.has('delete'));
@@ -48,6 +54,25 @@ export async function testS3(buckets: string[]): Promise<TestS3> {
       req.resume();
       res.writeHead(403, { 'content-type': 'application/xml' });
       res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
+      return;
+    }
+    if (noMultiDelete && req.method === 'POST' && url.searchParams.has('delete')) {
+      req.resume();
+      res.writeHead(501, { 'content-type': 'application/xml' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>multi-object delete is not implemented</Message></Error>');
+      return;
+    }
+    if (req.method === 'PUT' && storedLeft !== null && storedLeft-- <= 0) {
+      // Stored, but the answer is an error: the client cannot know the object exists.
+      const upstream = request({ host: '127.0.0.1', port: s3Port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        answer.resume();
+        answer.on('end', () => {
+          res.writeHead(500, { 'content-type': 'application/xml' });
+          res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>stored, then broken on purpose</Message></Error>');
+        });
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
       return;
     }
     if (req.method === 'PUT') {
@@ -86,6 +111,12 @@ export async function testS3(buckets: string[]): Promise<TestS3> {
     },
     denyWrites: (d) => {
       deny = d;
+    },
+    storeThenFailAfter: (n) => {
+      storedLeft = n;
+    },
+    refuseMultiDelete: (refuse) => {
+      noMultiDelete = refuse;
     },
     resetCounts: () => {
       gets.clear();

@@ -24,6 +24,13 @@ test('schemes Grimoire cannot honour are named; local paths, s3 and (for reads) 
   assert.match(unsupportedScheme('gs://b/x', false) ?? '', /gs:\/\/ is not supported.*AWS_ENDPOINT: https:\/\/storage\.googleapis\.com/);
   assert.match(unsupportedScheme('file:///tmp/x', true) ?? '', /file:\/\/ is not supported/);
   assert.match(unsupportedScheme('az://c/x', true) ?? '', /or an http\(s\) URL/);
+  // Anything that starts like a scheme is not a local folder: a typo is named, never written to `s3:`.
+  assert.match(unsupportedScheme('s3:/lake/typo', false) ?? '', /s3: without \/\/ is not a place Grimoire knows; did you mean s3:\/\/lake\/typo\?/);
+  assert.match(unsupportedScheme('s3:lake', false) ?? '', /did you mean s3:\/\/lake\?/);
+  assert.match(unsupportedScheme('gs:/lake/x', false) ?? '', /gs: without \/\//);
+  assert.match(unsupportedScheme('file:/etc', true) ?? '', /file: without \/\//);
+  assert.match(unsupportedScheme(' s3://lake/space', false) ?? '', /may not start or end with spaces/);
+  assert.equal(unsupportedScheme('lake/2020:10', false), null, 'a colon later in a local path is fine');
 });
 
 test('globs over keys: ** crosses folders, * and ? stay in one, [..] and {..} choose', () => {
@@ -43,6 +50,14 @@ test('globs over keys: ** crosses folders, * and ? stay in one, [..] and {..} ch
   assert.equal(globMatcher('a.b/(x)+')('a.b/(x)+'), true, 'regex characters are literal');
   assert.equal(globMatcher('a.b/x')('aXb/x'), false);
   assert.throws(() => globMatcher('a[bc'), /\[ without \]/);
+  assert.equal(globMatcher('x/[!0]*')('x/1a'), true);
+  assert.equal(globMatcher('x/[a-c]?')('x/bz'), true);
+  assert.equal(globMatcher('{a,{b,c}}/*')('c/x'), true, 'nested braces');
+  // Patterns that make a backtracking regex take minutes answer at once.
+  const started = Date.now();
+  assert.equal(globMatcher(`${'*a'.repeat(12)}b`)('a'.repeat(40)), false);
+  assert.equal(globMatcher(`${'**/'.repeat(8)}x`)(`${'d/'.repeat(40)}y`), false);
+  assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
   assert.equal(listPrefix('lake/trips/**/*.parquet'), 'lake/trips/');
   assert.equal(listPrefix('lake/d=2020-10-0[12]/*.parquet'), 'lake/');
   assert.equal(listPrefix('*.csv'), '');
