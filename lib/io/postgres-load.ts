@@ -168,13 +168,26 @@ export async function loadPostgresQuery(
   }
   for (const [name, type] of arrays) {
     const column = quoteIdentifier(name);
-    // An array of unconstrained numerics keeps each number as exact text.
-    if (type === 'VARCHAR[]' && numericArrays.has(name)) textColumns.push(name);
+    // Arrays of JSON (jsonb[]) or bytea are JSON already: taken as they are, never re-encoded.
+    if (type === 'JSON') {
+      await duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE JSON`);
+      continue;
+    }
     // Through text elements (exact numbers, ISO times); a multi-dimensional array does not fit a
     // flat list: it stays JSON.
-    await duck
+    const listed = await duck
       .run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE ${type} USING CAST(CAST(CAST(${column} AS JSON) AS VARCHAR[]) AS ${type})`)
-      .catch(() => duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE JSON`));
+      .then(
+        () => true,
+        () => duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE JSON`).then(() => false),
+      );
+    // An array of unconstrained numerics: an exact DECIMAL list when one holds every element,
+    // else each number stays exact text (with the warning).
+    if (listed && type === 'VARCHAR[]' && numericArrays.has(name)) {
+      const decimal = await exactDecimal(duck, `(SELECT unnest(${column}) AS ${column} FROM ${quoteIdentifier(target)})`, name, true);
+      if (decimal === null) textColumns.push(name);
+      else await duck.run(`ALTER TABLE ${quoteIdentifier(target)} ALTER ${column} TYPE ${decimal}[] USING CAST(${column} AS ${decimal}[])`);
+    }
   }
   for (const name of exactLater) {
     const type = await exactDecimal(duck, target, name);
@@ -189,14 +202,14 @@ export async function loadPostgresQuery(
  * exactly (digits before the point + s <= 38), or null when no DECIMAL does. An empty column gets
  * DECIMAL(38,10).
  */
-async function exactDecimal(duck: DuckDBConnection, table: string, column: string): Promise<string | null> {
+async function exactDecimal(duck: DuckDBConnection, table: string, column: string, tableIsQuery = false): Promise<string | null> {
   const c = quoteIdentifier(column);
   const reader = await duck.runAndReadAll(
     `SELECT coalesce(max(length(regexp_extract(${c}, '^-?0*(\\d*)', 1))), 0)::INTEGER AS whole,
             coalesce(max(length(regexp_extract(${c}, '\\.(\\d+)$', 1))), 0)::INTEGER AS scale,
             count(*) FILTER (WHERE ${c} IS NOT NULL AND NOT regexp_full_match(${c}, '-?\\d+(\\.\\d+)?'))::INTEGER AS other,
             count(${c})::INTEGER AS n
-       FROM ${quoteIdentifier(table)}`,
+       FROM ${tableIsQuery ? table : quoteIdentifier(table)}`,
   );
   const [row] = reader.getRowObjectsJS();
   const [whole, scale, other, n] = [Number(row?.whole ?? 0), Number(row?.scale ?? 0), Number(row?.other ?? 0), Number(row?.n ?? 0)];

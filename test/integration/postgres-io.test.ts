@@ -152,9 +152,9 @@ test('numerics DuckDB cannot hold as such, and arrays of numerics, stay exact', 
     false,
   );
   const r = await duck.runAndReadAll('SELECT wide::VARCHAR AS wide, hundreds::VARCHAR AS hundreds, amounts::VARCHAR AS amounts, free::VARCHAR AS free FROM wide_numbers');
-  assert.deepEqual(r.getRowObjectsJson(), [{ wide: '12345678901234567890.12345678901234567890', hundreds: '12300', amounts: '[9007199254740993.01, 0.50]', free: '[9007199254740993.011, 1]' }]);
+  assert.deepEqual(r.getRowObjectsJson(), [{ wide: '12345678901234567890.12345678901234567890', hundreds: '12300', amounts: '[9007199254740993.01, 0.50]', free: '[9007199254740993.011, 1.000]' }]);
   const types = (await duck.runAndReadAll('SELECT * FROM wide_numbers LIMIT 0')).columnTypes().map(String);
-  assert.deepEqual(types, ['VARCHAR', 'DECIMAL(38,0)', 'DECIMAL(20,2)[]', 'VARCHAR[]']);
+  assert.deepEqual(types, ['VARCHAR', 'DECIMAL(38,0)', 'DECIMAL(20,2)[]', 'DECIMAL(38,3)[]']);
 });
 
 test('a Postgres query with two columns of one name is refused naming it', async () => {
@@ -368,4 +368,21 @@ test('replace under a function taking the table row type, and under a partitione
     CREATE VIEW ${s}.parted_v AS SELECT * FROM ${s}.parted`);
   await exportToPostgres(duck, 'rep_b', client, { schema: s, table: 'parted', writePolicy: 'replace' });
   assert.deepEqual(await rows(`SELECT day::text AS day, n FROM ${s}.parted_v`), [{ day: '2024-01-02', n: 2 }]);
+});
+
+test('arrays of jsonb stay JSON objects, arrays of unconstrained numerics become exact DECIMAL lists, timestamptz arrays keep the instant', async () => {
+  const { textColumns } = await loadPostgresQuery(
+    client,
+    `SELECT ARRAY['{"a":1}'::jsonb, '[2]'::jsonb] AS ja, '{1.5,2.25,NULL}'::numeric[] AS na, ARRAY['2024-01-01 00:00+02'::timestamptz] AS tsa`,
+    duck,
+    'arrays_load',
+    false,
+  );
+  assert.deepEqual(textColumns, []);
+  const types = await duck.runAndReadAll('SELECT * FROM arrays_load LIMIT 0');
+  assert.deepEqual(types.columnTypes().map((t) => (t.alias === 'JSON' ? 'JSON' : t.toString())), ['JSON', 'DECIMAL(38,2)[]', 'TIMESTAMP WITH TIME ZONE[]']);
+  await exportToPostgres(duck, 'arrays_load', client, { schema: db.schema, table: 'arrays_back', writePolicy: 'replace' });
+  assert.deepEqual(await rows(`SELECT ja->0->>'a' AS a, pg_typeof(na)::text AS na_type, na::text AS na, tsa[1] = '2024-01-01 00:00+02'::timestamptz AS same FROM ${db.schema}.arrays_back`), [
+    { a: '1', na_type: 'numeric[]', na: '{1.50,2.25,NULL}', same: true },
+  ]);
 });
