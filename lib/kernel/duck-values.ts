@@ -176,13 +176,15 @@ function hintedText(duckType: string): ((v: unknown) => string | null) | null {
   if (t === 'BIGINT' || t === 'UBIGINT' || t === 'HUGEINT' || t === 'UHUGEINT') {
     return (v) => (typeof v === 'bigint' ? v.toString() : typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : null);
   }
-  if (t === 'FLOAT' || t === 'DOUBLE') return (v) => (typeof v === 'number' ? String(v) : null);
+  // String(-0) is '0': the sign of a negative zero is written out.
+  if (t === 'FLOAT' || t === 'DOUBLE') return (v) => (typeof v === 'number' ? (Object.is(v, -0) ? '-0.0' : String(v)) : null);
   if (t === 'UUID') return (v) => (typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v) ? v : null);
   if (t === 'JSON') return (v) => (typeof v === 'string' ? (isJson(v) ? v : null) : jsonText(v));
   // rows() hands a TIME out as microseconds since midnight, an INTERVAL as { months, days, micros }.
   if (t === 'TIME') {
     return (v) => {
-      if (typeof v !== 'bigint' || v < 0n || v >= 86_400_000_000n) return null;
+      // 24:00:00 is a TIME too (the end of a day).
+      if (typeof v !== 'bigint' || v < 0n || v > 86_400_000_000n) return null;
       const [h, m, sec, us] = [v / 3_600_000_000n, (v / 60_000_000n) % 60n, (v / 1_000_000n) % 60n, v % 1_000_000n];
       return `${h}:${m}:${sec}.${us.toString().padStart(6, '0')}`;
     };
@@ -219,6 +221,8 @@ function jsonText(v: unknown): string | null {
     return JSON.stringify(v, function (this: unknown, key: string, x: unknown) {
       const raw: unknown = this !== null && typeof this === 'object' ? Reflect.get(this, key) : x;
       if (raw instanceof Uint8Array) throw new Error('bytes have no JSON form');
+      // A timestamp nested in a struct or list keeps the microseconds it was read with.
+      if (raw instanceof MicrosecondDate) return isoWithMicros(raw);
       return typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(x) : x.toString()) : x;
     });
   } catch {

@@ -53,6 +53,13 @@ test('timestamps keep their microseconds through rows() unless the block moves t
     { id: 1, ts: '2024-01-01 05:06:07.123456', tz: '1969-12-31 23:59:59.999001' },
     { id: 2, ts: '2024-01-01 06:06:07', tz: '2024-03-10 12:00:00.5' },
   ]);
+  // Nested in a struct and a list, too.
+  const nested = await c.runAndReadAll(`SELECT {'at': TIMESTAMP '2024-01-01 10:00:00.123456', 'n': 1} AS s, [TIMESTAMP '2024-01-01 10:00:00.000001'] AS l`);
+  const nestedTypes = nested.columnTypes().map((t) => t.toString());
+  await createTableFromRows(c, 'nested_back', nested.convertRowObjects(rowValueConverter), false, new Map([['s', nestedTypes[0] ?? ''], ['l', nestedTypes[1] ?? '']]));
+  const nestedBack = await c.runAndReadAll('SELECT s::VARCHAR AS s, l::VARCHAR AS l FROM nested_back');
+  assert.deepEqual((await c.runAndReadAll('SELECT * FROM nested_back')).columnTypes().map(String), nestedTypes);
+  assert.deepEqual(nestedBack.getRowObjectsJS(), [{ s: "{'at': '2024-01-01 10:00:00.123456', 'n': 1}", l: "['2024-01-01 10:00:00.000001']" }]);
   c.closeSync();
 });
 
@@ -68,6 +75,17 @@ test("dates and times a JS Date cannot hold come out as DuckDB's text and go bac
   const back = await c.runAndReadAll('SELECT valid_to::VARCHAR AS a, since::VARCHAR AS b, d::VARCHAR AS c, far::VARCHAR AS f FROM inf_back');
   assert.deepEqual((await c.runAndReadAll('SELECT * FROM inf_back')).columnTypes().map(String), types);
   assert.deepEqual(back.getRowObjectsJS(), [{ a: 'infinity', b: '-infinity', c: 'infinity', f: '5874897-12-31' }]);
+  c.closeSync();
+});
+
+test('the end of a day and a negative zero come back as they were', async () => {
+  const c = await connect();
+  const reader = await c.runAndReadAll(`SELECT TIME '24:00:00' AS end_of_day, -0.0::DOUBLE AS neg_zero`);
+  const types = reader.columnTypes().map((t) => t.toString());
+  await createTableFromRows(c, 'edges_back', reader.convertRowObjects(rowValueConverter), false, new Map([['end_of_day', types[0] ?? ''], ['neg_zero', types[1] ?? '']]));
+  const back = await c.runAndReadAll('SELECT end_of_day::VARCHAR AS t, neg_zero::VARCHAR AS z FROM edges_back');
+  assert.deepEqual((await c.runAndReadAll('SELECT * FROM edges_back')).columnTypes().map(String), types);
+  assert.deepEqual(back.getRowObjectsJS(), [{ t: '24:00:00', z: '-0.0' }]);
   c.closeSync();
 });
 
