@@ -77,6 +77,14 @@ test('Variables: added, edited and deleted in the sidekick, saved to metadata.ya
   await table.getByLabel('Value of limit_rows').fill('2');
   await table.getByRole('button', { name: 'Save variable limit_rows' }).click();
   await table.getByRole('button', { name: 'Save variable limit_rows' }).and(page.locator(':disabled')).waitFor();
+  // The button is disabled while the save is in flight too: the delete must wait for the saved
+  // version, or it carries the old one and is (rightly) a conflict.
+  for (const deadline = Date.now() + 15_000; !/limit_rows: 2/.test(await metadata()); ) {
+    assert.ok(Date.now() < deadline, 'limit_rows: 2 was not saved');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // The row is no longer busy once the save's answer (and its new version) has arrived.
+  await table.getByRole('button', { name: 'Delete variable limit_rows' }).and(page.locator(':enabled')).waitFor();
   await table.getByRole('button', { name: 'Delete variable greeting' }).click();
   await table.getByLabel('Value of greeting').waitFor({ state: 'detached' });
   const yaml = await metadata();
