@@ -114,8 +114,8 @@ function expandBraces(pattern: string): string[] {
   return out;
 }
 
-/** One segment's glob as tokens: a literal character, `?`, `*` or a `[...]` class. */
-type GlobToken = { kind: 'char'; c: string } | { kind: 'any' } | { kind: 'star' } | { kind: 'class'; test: (c: string) => boolean };
+/** One segment's glob as tokens: a literal character, one character (`?`), `*` or a `[...]` class. */
+type GlobToken = { kind: 'char'; c: string } | { kind: 'one' } | { kind: 'star' } | { kind: 'class'; test: (c: string) => boolean };
 
 function tokenize(segment: string, pattern: string): GlobToken[] {
   const out: GlobToken[] = [];
@@ -123,7 +123,7 @@ function tokenize(segment: string, pattern: string): GlobToken[] {
     const c = segment.charAt(i);
     if (c === '*') {
       if (out[out.length - 1]?.kind !== 'star') out.push({ kind: 'star' });
-    } else if (c === '?') out.push({ kind: 'any' });
+    } else if (c === '?') out.push({ kind: 'one' });
     else if (c === '[') {
       const end = segment.indexOf(']', i + 2);
       if (end < 0) throw new ObjectPathError(`${pattern}: [ without ]`);
@@ -154,7 +154,7 @@ function segmentMatches(tokens: readonly GlobToken[], text: string): boolean {
   while (t < text.length) {
     const token = tokens[p];
     const ch = text.charAt(t);
-    if (token && (token.kind === 'any' || (token.kind === 'char' && token.c === ch) || (token.kind === 'class' && token.test(ch)))) {
+    if (token && (token.kind === 'one' || (token.kind === 'char' && token.c === ch) || (token.kind === 'class' && token.test(ch)))) {
       t++;
       p++;
     } else if (token?.kind === 'star') {

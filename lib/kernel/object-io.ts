@@ -89,7 +89,8 @@ export function sqlLakes(local: (folder: string) => string): {
   inBuckets: () => boolean;
   resolve: (sql: string, duck: DuckDBConnection, profiles: ReadonlyMap<string, IoProfile>, dataDir: string, read: (files: readonly string[], hive: boolean) => string) => Promise<string>;
 } {
-  const marker = `__grimoire_lake_${randomBytes(6).toString('hex')}`;
+  // Made on first use: most SQL blocks name no bucket, and pay nothing for this.
+  let marker: string | null = null;
   const pending: { token: string; url: string; where?: string; profile: string }[] = [];
   return {
     lake(folder, keywords) {
@@ -100,6 +101,7 @@ export function sqlLakes(local: (folder: string) => string): {
       const given = typeof keywords === 'object' && keywords !== null ? keywords : {};
       const where: unknown = Reflect.get(given, 'where');
       const profile: unknown = Reflect.get(given, 'profile');
+      marker ??= `__grimoire_lake_${randomBytes(6).toString('hex')}`;
       const token = `${marker}_${pending.length}__`;
       pending.push({ token, url: lakeObjectsPattern(place), where: typeof where === 'string' ? where : undefined, profile: typeof profile === 'string' ? profile : 'default' });
       return `(${token})`;

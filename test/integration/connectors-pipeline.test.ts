@@ -5,11 +5,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { KernelHost } from '../../lib/kernel/host';
-import { runBlocks, type RunResult } from '../support/run-engine';
-import { type OutputPreview } from '../../lib/protocol/run-events';
-import { loadPipeline } from '../../lib/project/load';
+import { runCollecting, type CollectedRun } from '../support/run-engine';
 import { dataDirOf } from '../../lib/project/paths';
-import { testPostgres, type TestPostgres } from '../support/postgres';
+import { postgresProfileYaml, testPostgres, type TestPostgres } from '../support/postgres';
 import { writeProject } from '../support/write-project';
 
 let db: TestPostgres;
@@ -36,14 +34,7 @@ before(async () => {
   baseUrl = `http://127.0.0.1:${address && typeof address === 'object' ? address.port : 0}`;
   const schema = db.schema;
   project = await writeProject('conn', {
-    'io_config.yaml': `default:
-  POSTGRES_HOST: "{{ env_var('POSTGRES_HOST') }}"
-  POSTGRES_PORT: "{{ env_var('POSTGRES_PORT') }}"
-  POSTGRES_USER: "{{ env_var('POSTGRES_USER') }}"
-  POSTGRES_PASSWORD: "{{ env_var('POSTGRES_PASSWORD') }}"
-  POSTGRES_DBNAME: "{{ env_var('POSTGRES_DBNAME') }}"
-  POSTGRES_SCHEMA: ${schema}
-wrong_password:
+    'io_config.yaml': `${postgresProfileYaml('default', schema)}wrong_password:
   POSTGRES_HOST: "{{ env_var('POSTGRES_HOST') }}"
   POSTGRES_PORT: "{{ env_var('POSTGRES_PORT') }}"
   POSTGRES_USER: nobody_here
@@ -178,20 +169,8 @@ after(async () => {
   await db?.close();
 });
 
-async function run(block: string, kind: 'block' | 'with_upstream' = 'with_upstream'): Promise<{ result: RunResult; previews: Map<string, OutputPreview>; logs: string }> {
-  const { pipeline } = await loadPipeline(project.dir, 'p');
-  const previews = new Map<string, OutputPreview>();
-  let logs = '';
-  const result = await runBlocks({
-    kernel,
-    pipeline,
-    scope: { kind, block },
-    onEvent: (e) => {
-      if (e.type === 'output') previews.set(e.block, e.preview);
-      if (e.type === 'log') logs += e.text;
-    },
-  });
-  return { result, previews, logs };
+function run(block: string, kind: 'block' | 'with_upstream' = 'with_upstream'): Promise<CollectedRun> {
+  return runCollecting({ kernel, projectDir: project.dir, pipelineUuid: 'p', scope: { kind, block } });
 }
 
 test('a CSV.gz from a URL loads with explicit types and lands in Postgres through its declared destination', async () => {

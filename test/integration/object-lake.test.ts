@@ -13,10 +13,9 @@ import { after, before, test } from 'node:test';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { KernelHost } from '../../lib/kernel/host';
 import { findTemplate } from '../../lib/pipeline/block-templates';
-import { loadPipeline } from '../../lib/project/load';
 import { dataDirOf } from '../../lib/project/paths';
 import { type OutputPreview } from '../../lib/protocol/run-events';
-import { runBlocks, type RunResult } from '../support/run-engine';
+import { runCollecting, type CollectedRun } from '../support/run-engine';
 import { testS3, type TestS3 } from '../support/s3-server';
 import { writeProject } from '../support/write-project';
 
@@ -181,21 +180,9 @@ after(async () => {
   await project?.cleanup();
 });
 
-async function run(block: string, kind: 'block' | 'with_upstream' = 'block', variables: Record<string, string> = {}, pipelineUuid = 'p'): Promise<{ result: RunResult; previews: Map<string, OutputPreview>; logs: string; error: string }> {
-  const { pipeline } = await loadPipeline(project.dir, pipelineUuid);
-  const previews = new Map<string, OutputPreview>();
-  let logs = '';
-  const result = await runBlocks({
-    kernel,
-    pipeline,
-    scope: { kind, block },
-    variables,
-    onEvent: (e) => {
-      if (e.type === 'output') previews.set(e.block, e.preview);
-      if (e.type === 'log') logs += e.text;
-    },
-  });
-  return { result, previews, logs, error: result.blocks.get(block)?.error?.message ?? '' };
+async function run(block: string, kind: 'block' | 'with_upstream' = 'block', variables: Record<string, string> = {}, pipelineUuid = 'p'): Promise<CollectedRun & { error: string }> {
+  const collected = await runCollecting({ kernel, projectDir: project.dir, pipelineUuid, scope: { kind, block }, variables });
+  return { ...collected, error: collected.result.blocks.get(block)?.error?.message ?? '' };
 }
 
 async function keys(prefix: string): Promise<string[]> {

@@ -15,7 +15,7 @@ import { postgresUrl } from '../../lib/db/embedded-postgres';
 import { startOrchestration } from '../../lib/scheduler/orchestrator';
 import { rotateToken, runFromApi } from '../../lib/scheduler/service';
 import { type Orchestration } from '../../lib/scheduler/slot';
-import { testPostgres, type TestPostgres } from '../support/postgres';
+import { postgresProfileYaml, testPostgres, type TestPostgres } from '../support/postgres';
 import { writeProject } from '../support/write-project';
 
 let pg: TestPostgres;
@@ -79,14 +79,7 @@ before(async () => {
   pg = await testPostgres();
   const s = pg.schema;
   project = await writeProject('typed', {
-    'io_config.yaml': `default:
-  POSTGRES_HOST: "{{ env_var('POSTGRES_HOST') }}"
-  POSTGRES_PORT: "{{ env_var('POSTGRES_PORT') }}"
-  POSTGRES_USER: "{{ env_var('POSTGRES_USER') }}"
-  POSTGRES_PASSWORD: "{{ env_var('POSTGRES_PASSWORD') }}"
-  POSTGRES_DBNAME: "{{ env_var('POSTGRES_DBNAME') }}"
-  POSTGRES_SCHEMA: ${s}
-`,
+    'io_config.yaml': postgresProfileYaml('default', s),
     'pipelines/examples/metadata.yaml': METADATA,
     'pipelines/examples/triggers.yaml': 'triggers:\n  - name: on_demand\n    schedule_type: api\n    status: active\n',
     'data_loaders/types_src.sql': `SELECT 1 AS id, DATE '2020-10-01' AS pickup_date, TIMESTAMPTZ '2024-03-10 12:00:00.123456+00' AS paid_at,

@@ -68,3 +68,9 @@ export async function testPostgres(): Promise<TestPostgres> {
     },
   };
 }
+
+/** An io_config.yaml profile reading POSTGRES_* from the environment (testPostgres().env), with `schema` when given. */
+export function postgresProfileYaml(name: string, schema?: string): string {
+  const keys = ['HOST', 'PORT', 'USER', 'PASSWORD', 'DBNAME'].map((k) => `  POSTGRES_${k}: "{{ env_var('POSTGRES_${k}') }}"\n`).join('');
+  return `${name}:\n${keys}${schema ? `  POSTGRES_SCHEMA: ${schema}\n` : ''}`;
+}
