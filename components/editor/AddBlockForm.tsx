@@ -5,9 +5,9 @@ import { BLOCK_LANGUAGES, BLOCK_TYPES, type BlockLanguage, type BlockType } from
 import { type ProjectFiles } from '@/lib/protocol/editor-api';
 import { api } from './api';
 import { useEditorState } from './editor-state';
+import { BLOCK_LANGUAGE_LABELS, BLOCK_TYPE_LABELS } from '@/lib/ui/block-labels';
 
-const TYPE_LABEL: Record<BlockType, string> = { data_loader: 'Data loader', transformer: 'Transformer', data_exporter: 'Data exporter' };
-const PREFIX: Record<BlockType, string> = { data_loader: 'load', transformer: 'transform', data_exporter: 'export' };
+const PREFIX: Record<BlockType, string> = { data_loader: 'load', transformer: 'transform', data_exporter: 'export', sensor: 'wait_for', markdown: 'notes', scratchpad: 'try' };
 
 /** Mage's "add block": type, language, a template or an existing block file, and a name. */
 export function AddBlockForm() {
@@ -72,7 +72,7 @@ export function AddBlockForm() {
         <select value={type} onChange={(e) => setType(BLOCK_TYPES.find((t) => t === e.target.value) ?? 'data_loader')}>
           {BLOCK_TYPES.map((t) => (
             <option key={t} value={t}>
-              {TYPE_LABEL[t]}
+              {BLOCK_TYPE_LABELS[t]}
             </option>
           ))}
         </select>

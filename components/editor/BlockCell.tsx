@@ -6,10 +6,10 @@ import { progressText } from '@/lib/ui/progress-text';
 import { type EditorBlock } from '@/lib/protocol/editor-api';
 import { OutputView } from './OutputView';
 import { displayStatus, useEditorState } from './editor-state';
+import { BLOCK_LANGUAGE_LABELS, BLOCK_TYPE_LABELS } from '@/lib/ui/block-labels';
 
 const BlockEditor = dynamic(() => import('./BlockEditor'), { ssr: false, loading: () => <div className="muted code">Loading editor…</div> });
 
-const TYPE_LABEL = { data_loader: 'Data loader', transformer: 'Transformer', data_exporter: 'Data exporter' } as const;
 
 function Elapsed({ since }: { since: number }) {
   const [now, setNow] = useState(Date.now());
@@ -94,7 +94,7 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
           <span className="name">{block.uuid}</span>
         )}
         <span className="meta">
-          {TYPE_LABEL[block.type]} · {block.language === 'sql' ? 'SQL' : 'TypeScript'}
+          {BLOCK_TYPE_LABELS[block.type]} · {block.language === 'sql' ? 'SQL' : 'TypeScript'}
           {block.upstream.length > 0 ? ` · ← ${block.upstream.join(', ')}` : ''}
         </span>
         {dirty ? (

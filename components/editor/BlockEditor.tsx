@@ -2,10 +2,11 @@
 import Editor, { type OnMount } from '@monaco-editor/react';
 import { useEffect, useRef, useState } from 'react';
 import { loadBlockApiTypes, monaco, setBlockRowsTypes, sqlContexts, type SqlContext } from './monaco-setup';
+import { LANGUAGE_EXTENSIONS, type BlockLanguage } from '@/lib/pipeline/model';
 
 export interface BlockEditorProps {
   uuid: string;
-  language: 'typescript' | 'sql';
+  language: BlockLanguage;
   value: string;
   onChange(value: string): void;
   onRun(): void;
@@ -31,7 +32,7 @@ export default function BlockEditor(props: BlockEditorProps) {
   const handlers = useRef(props);
   handlers.current = props;
   const [height, setHeight] = useState(Math.min(30, Math.max(5, props.value.split('\n').length + 1)) * LINE);
-  const path = `file:///blocks/${props.uuid}.${props.language === 'sql' ? 'sql' : 'ts'}`;
+  const path = `file:///blocks/${props.uuid}.${LANGUAGE_EXTENSIONS[props.language]}`;
 
   useEffect(() => {
     if (props.language === 'typescript') void loadBlockApiTypes();

@@ -4,9 +4,8 @@ import { COMPRESSIONS, editsFromForm, formFromBlock, WRITE_POLICIES, type Settin
 import { BLOCK_LANGUAGES, BLOCK_TYPES } from '@/lib/pipeline/model';
 import { type EditorBlock } from '@/lib/protocol/editor-api';
 import { useEditorState } from './editor-state';
+import { BLOCK_LANGUAGE_LABELS, BLOCK_TYPE_LABELS } from '@/lib/ui/block-labels';
 
-const TYPE_LABEL = { data_loader: 'Data loader', transformer: 'Transformer', data_exporter: 'Data exporter' } as const;
-const LANGUAGE_LABEL = { typescript: 'TypeScript', sql: 'SQL' } as const;
 
 /** A labelled control; its hint and error sit outside the label, so the control's name stays just the label. */
 function Field({ label, error, children, hint }: { label: string; error?: string; children: ReactNode; hint?: string }) {
@@ -70,16 +69,16 @@ function SettingsEditor({ block, others, saved, onSaved }: { block: EditorBlock;
           <select value={form.type} onChange={(e) => set('type', BLOCK_TYPES.find((t) => t === e.target.value) ?? form.type)}>
             {BLOCK_TYPES.map((t) => (
               <option key={t} value={t}>
-                {TYPE_LABEL[t]}
+                {BLOCK_TYPE_LABELS[t]}
               </option>
             ))}
           </select>
         </Field>
-        <Field label="Block language" hint={languageChanged ? `The code is kept as it is: rewrite it in ${LANGUAGE_LABEL[form.language]}.` : undefined}>
+        <Field label="Block language" hint={languageChanged ? `The code is kept as it is: rewrite it in ${BLOCK_LANGUAGE_LABELS[form.language]}.` : undefined}>
           <select value={form.language} onChange={(e) => set('language', BLOCK_LANGUAGES.find((l) => l === e.target.value) ?? form.language)}>
             {BLOCK_LANGUAGES.map((l) => (
               <option key={l} value={l}>
-                {LANGUAGE_LABEL[l]}
+                {BLOCK_LANGUAGE_LABELS[l]}
               </option>
             ))}
           </select>

@@ -92,7 +92,7 @@ function writeDraft(project: string, pipeline: string, block: string, draft: z.i
   }
 }
 
-const emptyRun = (): RunState => ({ connected: false, kernel: 'dead', blocks: {} });
+const emptyRun = (): RunState => ({ connected: false, kernel: 'dead', blocks: {}, children: {}, callbackErrors: {} });
 
 /**
  * The editor page's state in the browser (a zustand store): the pipeline, its files and drafts,

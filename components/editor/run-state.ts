@@ -17,6 +17,10 @@ export interface RunState {
   connected: boolean;
   kernel: 'idle' | 'busy' | 'starting' | 'dead';
   blocks: Record<string, BlockView>;
+  /** A dynamic block's children in the latest run (`<uuid>:<key>`), by the block they are runs of. */
+  children: Record<string, string[]>;
+  /** Callbacks that threw in the latest run, by block run: `notify.onFailure: message`. */
+  callbackErrors: Record<string, string[]>;
 }
 
 export type RunAction = { type: 'server'; message: ServerMessage } | { type: 'connected'; connected: boolean };
@@ -54,7 +58,24 @@ export function reduceRun(state: RunState, action: RunAction): RunState {
       return patch(m.block, (b) => ({ ...b, error: m.error }));
     case 'kernel_status':
       return { ...state, kernel: m.status };
-    case 'run_status':
+    case 'block_runs_added': {
+      const children = { ...state.children };
+      for (const b of m.blocks) children[b.block] = [...(children[b.block] ?? []).filter((n) => n !== b.name), b.name];
+      return { ...state, children };
+    }
+    case 'callback':
+      return m.error ? { ...state, callbackErrors: { ...state.callbackErrors, [m.block]: [...(state.callbackErrors[m.block] ?? []), `${m.callback}.${m.hook}: ${m.error.message}`] } } : state;
+    case 'run_status': {
+      if (m.status !== 'running') return state;
+      // A new run: the children and callback errors of the blocks it runs start afresh.
+      const children = { ...state.children };
+      const callbackErrors = { ...state.callbackErrors };
+      for (const b of m.blocks) {
+        delete children[b];
+        delete callbackErrors[b];
+      }
+      return { ...state, children, callbackErrors };
+    }
     // Attempts show through block_status (running with its attempt, queued with the retry's wait).
     case 'attempt_finished':
     case 'run_changed':

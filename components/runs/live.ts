@@ -26,6 +26,8 @@ function changeOf(m: ServerMessage): RunChange | null {
     case 'output':
     case 'block_error':
     case 'attempt_finished':
+    case 'block_runs_added':
+    case 'callback':
     case 'kernel_status':
     case 'output_answer':
     case 'pipeline_changed':

@@ -1,8 +1,9 @@
-import { type BlockOutcome } from '../kernel/ipc';
+import { type BlockOutcome, type CallbackHook, type ExecuteRole } from '../kernel/ipc';
 import { type ExecuteRequest, type KernelHost } from '../kernel/host';
-import { type JsonValue, type Pipeline } from '../pipeline/model';
-import { type BlockError } from '../protocol/run-events';
-import { decideNext, unneededOutputs } from '../run/decide';
+import { type AddOnBlock, type Block, type JsonValue, type Pipeline } from '../pipeline/model';
+import { type BlockError, type OutputPreview } from '../protocol/run-events';
+import { decideNext } from '../run/decide';
+import { FanOut, outputName, type RunNode } from '../run/fan-out';
 import { type BlockRunStatus, isFinished, pipelineStatusOf, type PipelineRunStatus } from '../run/states';
 import { type Clock, systemClock } from '../clock';
 import { type BlockRunConfig, DEFAULT_RETRY, retryDelayMs } from '../scheduler/retry';
@@ -25,7 +26,10 @@ export interface EngineRequest {
   runId: string;
   kernel: EngineKernel;
   pipeline: Pipeline;
-  /** The blocks to run, in dependency order: `planRun(pipeline.blocks, scope)`, planned once by the host. */
+  /**
+   * The blocks to run, in dependency order: `planRun(pipeline.blocks, scope)`, planned once by the
+   * host. A dynamic block's children join the run as it fans out (`block_runs_added`).
+   */
   planned: readonly string[];
   hooks: RunLifecycleHooks;
   /** retry_config and timeout per block (run-settings.ts); a block missing here runs once, unlimited. */
@@ -74,6 +78,7 @@ export interface RunOutcome {
   status: PipelineRunStatus;
   /** Why the run stopped early: cancelled, or its host shut down (the run is to be resumed). */
   stoppedBy: 'cancel' | 'shutdown' | null;
+  /** Every block run by name, dynamic children (`<uuid>:<key>`) included. */
   blocks: Map<string, BlockResult>;
 }
 
@@ -88,24 +93,64 @@ export { runtimeVariables };
  * applies it. Rejects only when a hook does (e.g. the store is unreachable); a block's failure is
  * an outcome, never an exception.
  */
+/** What one attempt of a block run came to. */
+type AttemptResult =
+  | { kind: 'completed'; durationMs: number; preview: OutputPreview | null; items?: string[] }
+  | { kind: 'skipped'; durationMs: number; message: string }
+  | { kind: 'failed'; durationMs: number; error: BlockError };
+
+/** A sensor's `configuration` seconds (poke_interval, timeout) as milliseconds; `fallback` when unset or invalid. */
+function seconds(value: JsonValue | undefined, fallback: number | null): number | null {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value * 1000 : fallback;
+}
+
+/** The callback hook for how a block run ended, if any. */
+function hookFor(status: BlockRunStatus): CallbackHook | null {
+  if (status === 'completed') return 'onSuccess';
+  if (status === 'failed') return 'onFailure';
+  if (status === 'cancelled') return 'onCancelled';
+  return null;
+}
+
+/**
+ * The one run loop, for every host (editor, `grimoire run`, workers): decide what may start, start
+ * it in the kernel, retry with back-off, stop what runs past its timeout or the run's deadline,
+ * cancel, mark upstream_failed, release outputs, cap concurrency, and tell the host's hooks about
+ * each step (lifecycle-hooks.ts). It also runs the block kinds around the data blocks: sensors
+ * (poked until satisfied, the kernel free between pokes), conditionals (before a block; false
+ * skips it: condition_failed), callbacks (after a block ends) and dynamic blocks (children join
+ * the run as their parent completes, fan-out.ts). The policy is pure (lib/run,
+ * lib/scheduler/retry.ts); this applies it. Rejects only when a hook does (e.g. the store is
+ * unreachable); a block's failure is an outcome, never an exception.
+ */
 export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   const { runId, kernel, hooks, pipeline } = req;
   const clock = req.clock ?? systemClock;
   const now = () => clock.now();
   const planned = [...req.planned];
   const specs = new Map(pipeline.blocks.map((b) => [b.uuid, b]));
-  const nodes = planned.flatMap((u) => {
-    const spec = specs.get(u);
-    return spec ? [{ uuid: u, upstream: spec.upstream }] : [];
-  });
+  const inPlan = new Set(planned);
+  const fan = new FanOut(
+    planned.flatMap((u) => {
+      const spec = specs.get(u);
+      return spec ? [{ uuid: u, upstream: spec.upstream.filter((x) => inPlan.has(x)), dynamic: spec.configuration.dynamic === true, reduce: spec.configuration.reduce_output === true }] : [];
+    }),
+  );
+  /** The upstream blocks whose data a block receives: a sensor only gates, it passes nothing on. */
+  const dataUpstream = (spec: Block) => spec.upstream.filter((u) => specs.get(u)?.type !== 'sensor');
+  const isSensor = (name: string) => specs.get(fan.get(name)?.block ?? name)?.type === 'sensor';
+  const conditionalsOf = (block: string) => pipeline.conditionals.filter((c) => c.upstream.includes(block));
+  const callbacksOf = (block: string) => pipeline.callbacks.filter((c) => c.upstream.includes(block));
   const configOf = (u: string): BlockRunConfig => req.blockConfigs?.get(u) ?? { retry: DEFAULT_RETRY, timeout: null };
   const variables = runtimeVariables({ pipeline, variables: req.variables ?? {}, executionDate: req.executionDate ?? now(), runId, triggerName: req.triggerName ?? null });
   const executionDate = (req.executionDate ?? now()).toISOString();
   const concurrency = Math.max(1, req.concurrency ?? 4);
+  /** Every block run by name, in the order they joined the run. */
   const blocks = new Map<string, BlockResult>(planned.map((u) => [u, { status: 'initial', attempts: 0 }]));
   const attemptBase = new Map<string, number>();
   const statusOf = (u: string): BlockRunStatus => blocks.get(u)?.status ?? 'initial';
-  const statuses = () => new Map(planned.map((u) => [u, statusOf(u)]));
+  const statuses = () => new Map([...blocks.keys()].map((u) => [u, statusOf(u)]));
+  const groups = () => new Set(fan.all().filter((n) => n.group).map((n) => n.name));
 
   /** Records a move and tells the hooks; `post` for moves made where nothing may wait (abort). */
   const move = (block: string, status: BlockRunStatus, extra: { attempt?: number; durationMs?: number; message?: string } = {}, wait = true): Promise<void> => {
@@ -122,11 +167,11 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
 
   await hooks.emit({ type: 'run_status', runId, status: 'running', blocks: planned });
 
-  // Where each block starts from: fresh, or where a resumed run left it.
-  for (const u of planned) {
+  /** Where a block run starts from: fresh, or where a resumed run left it. */
+  const startFrom = async (u: string): Promise<void> => {
     const prior = req.resume?.get(u);
     const entry = blocks.get(u);
-    if (!entry) continue;
+    if (!entry) return;
     entry.attempts = prior?.attempts ?? 0;
     attemptBase.set(u, prior?.attemptBase ?? 0);
     const status = prior?.status ?? 'initial';
@@ -134,17 +179,37 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     if (status === 'initial' || status === 'queued' || status === 'running') {
       // A block whose attempts are used up (its last one was lost with its worker) fails now.
       const used = entry.attempts - (prior?.attemptBase ?? 0);
-      if (prior && used > configOf(u).retry.retries) await move(u, 'failed', { attempt: entry.attempts, message: `no retries left after ${used} attempts` });
+      if (prior && used > configOf(fan.get(u)?.block ?? u).retry.retries) await move(u, 'failed', { attempt: entry.attempts, message: `no retries left after ${used} attempts` });
       else if (status !== 'queued') await move(u, 'queued', status === 'running' ? { message: 'resumed: its attempt was lost when its host stopped' } : {});
     }
+  };
+  for (const u of planned) await startFrom(u);
+  // A completed dynamic block whose fan-out had not ended lists its items again (they were not kept).
+  for (const n of fan.all()) {
+    if (statusOf(n.name) !== 'completed' || !fan.isDynamic(n.block)) continue;
+    const children = fan.all().filter((c) => c.group && pipeline.blocks.some((b) => b.uuid === c.block && b.upstream.includes(n.block)));
+    if (children.some((c) => !isFinished(statusOf(c.name)))) await move(n.name, 'queued', { message: 'resumed: it runs again to list the items it fans out' });
   }
   // A completed block whose output a crash lost runs again, before anything that reads it.
   if (req.missingOutputs) {
-    const readers = new Set(nodes.filter((n) => !isFinished(statusOf(n.uuid))).flatMap((n) => n.upstream));
-    const completed = planned.filter((u) => statusOf(u) === 'completed' && readers.has(u));
+    const readers = new Set(
+      fan
+        .all()
+        .filter((n) => !isFinished(statusOf(n.name)))
+        .flatMap((n) => n.upstream),
+    );
+    const completed = planned.filter((u) => statusOf(u) === 'completed' && readers.has(u) && !isSensor(u));
     const missing = completed.length > 0 ? await req.missingOutputs(completed) : [];
     for (const u of missing) await move(u, 'queued', { message: 'its output is missing (lost in a crash): it runs again' });
   }
+
+  /** Children of a dynamic block run join the run (and the store), where a resumed run left them if it did. */
+  const addChildren = async (parent: string, made: readonly RunNode[]): Promise<void> => {
+    if (made.length === 0) return;
+    for (const n of made) blocks.set(n.name, { status: 'initial', attempts: 0 });
+    await hooks.emit({ type: 'block_runs_added', runId, parent, blocks: made.map((n) => ({ name: n.name, block: n.block })) });
+    for (const n of made) await startFrom(n.name);
+  };
 
   const stopLogs = kernel.onLog((e) => {
     if (e.runId === runId) hooks.post({ type: 'log', runId, block: e.block, stream: e.stream, text: e.text });
@@ -154,27 +219,115 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   });
   let stoppedBy: RunOutcome['stoppedBy'] = null;
   const inFlight = new Map<string, Promise<void>>();
+  /** Block runs with work in the kernel right now: only they are stopped by an interrupt. */
+  const inKernel = new Set<string>();
+  /** Callbacks of block runs that ended outside runBlock (cancelled while waiting), awaited before the run ends. */
+  const lateCallbacks: Promise<void>[] = [];
   const onAbort = () => {
     stoppedBy = req.signal?.reason === 'shutdown' ? 'shutdown' : 'cancel';
     // Waiting blocks are cancelled at once so the browser shows it; a shut-down host leaves them queued to resume.
     if (stoppedBy === 'cancel') {
-      for (const u of planned) {
+      for (const u of blocks.keys()) {
         const s = statusOf(u);
-        if ((s === 'queued' || s === 'initial') && !inFlight.has(u)) void move(u, 'cancelled', { message: 'the run was cancelled' }, false);
+        if ((s === 'queued' || s === 'initial') && !inFlight.has(u)) {
+          void move(u, 'cancelled', { message: 'the run was cancelled' }, false);
+          const node = fan.get(u);
+          if (node && !node.group) lateCallbacks.push(runCallbacks(node, 'cancelled'));
+        }
       }
     }
     void kernel.interrupt();
   };
-  req.signal?.addEventListener('abort', onAbort, { once: true });
-  if (req.signal?.aborted) onAbort();
   // Blocks stopped only because another block in the same kernel ran out of time: their attempt is not theirs to lose.
   const collateral = new Map<string, string>();
 
-  /** One block through its attempts, until it completes, gives up, or the run stops. */
-  const runBlock = async (u: string, spec: Pipeline['blocks'][number]): Promise<void> => {
+  /** The kernel request for block run `node` in `role`. */
+  const requestFor = (node: RunNode, spec: Block, role: ExecuteRole): ExecuteRequest => {
+    const upstream = dataUpstream(spec);
+    return {
+      runId,
+      name: node.name,
+      block: { uuid: spec.uuid, type: spec.type, language: spec.language, file: spec.file, upstream, configuration: spec.configuration },
+      inputs: fan.inputs(node.name, upstream, (n) => blocks.get(n)?.status),
+      role,
+      variables,
+      executionDate,
+    };
+  };
+
+  /** Runs one request in the kernel, as work of block run `name` (an interrupt stops it). */
+  const execute = async (name: string, request: ExecuteRequest): Promise<BlockOutcome> => {
+    inKernel.add(name);
+    try {
+      return await kernel.execute(request);
+    } finally {
+      inKernel.delete(name);
+    }
+  };
+
+  /**
+   * Calls the callbacks attached to a block run's block for how it ended. A callback that throws
+   * is logged and told (`callback` with its error); it never changes the block run's status.
+   */
+  const runCallbacks = async (node: RunNode, status: BlockRunStatus, error?: BlockError): Promise<void> => {
+    const hook = hookFor(status);
+    const spec = specs.get(node.block);
+    if (!hook || !spec) return;
+    for (const callback of callbacksOf(node.block)) {
+      const role: ExecuteRole = { kind: 'callback', addOn: { uuid: callback.uuid, kind: 'callback', file: callback.file }, hook, status, ...(error ? { error } : {}) };
+      const outcome = await execute(node.name, requestFor(node, spec, role));
+      const failed = outcome.status === 'failed' ? outcome.error : undefined;
+      if (failed) hooks.post({ type: 'log', runId, block: node.name, stream: 'stderr', text: `callback ${callback.uuid}.${hook} failed: ${failed.message}\n` });
+      await hooks.emit({ type: 'callback', runId, block: node.name, callback: callback.uuid, hook, at: now().toISOString(), ...(failed ? { error: failed } : {}) });
+    }
+  };
+
+  /** Asks each conditional attached to the block; the first that says no skips the block run. */
+  const checkConditionals = async (node: RunNode, spec: Block, conditionals: readonly AddOnBlock[]): Promise<AttemptResult | null> => {
+    for (const c of conditionals) {
+      const role: ExecuteRole = { kind: 'condition', addOn: { uuid: c.uuid, kind: 'conditional', file: c.file } };
+      const outcome = await execute(node.name, requestFor(node, spec, role));
+      if (outcome.status === 'failed') return { kind: 'failed', durationMs: outcome.durationMs, error: { ...outcome.error, message: `conditional ${c.uuid}: ${outcome.error.message}` } };
+      if (outcome.status === 'answered' && !outcome.value) return { kind: 'skipped', durationMs: outcome.durationMs, message: `conditional ${c.uuid} returned false` };
+    }
+    return null;
+  };
+
+  /**
+   * A sensor's attempt: poked every poke_interval seconds (default 60) until it says yes, or
+   * until its timeout (seconds; default none) when it fails. Between pokes it only waits here:
+   * the kernel runs other blocks and no connection stays open.
+   */
+  const poke = async (node: RunNode, spec: Block, stop: AbortSignal): Promise<AttemptResult> => {
+    const interval = seconds(spec.configuration.poke_interval, 60_000) ?? 60_000;
+    const timeout = seconds(spec.configuration.timeout, null);
+    const began = now().getTime();
+    for (let count = 1; ; count++) {
+      const outcome = await execute(node.name, requestFor(node, spec, { kind: 'sensor' }));
+      const elapsed = now().getTime() - began;
+      if (outcome.status === 'failed') return { kind: 'failed', durationMs: elapsed, error: outcome.error };
+      if (outcome.status === 'answered' && outcome.value) {
+        hooks.post({ type: 'log', runId, block: node.name, stream: 'stdout', text: `poke ${count}: satisfied\n` });
+        return { kind: 'completed', durationMs: elapsed, preview: null };
+      }
+      if (timeout !== null && elapsed >= timeout) {
+        return { kind: 'failed', durationMs: elapsed, error: { kind: 'exception', message: `the sensor timed out after ${Math.round(elapsed / 1000)} s (${count} pokes, timeout ${timeout / 1000} s)` } };
+      }
+      const wait = timeout === null ? interval : Math.min(interval, timeout - elapsed);
+      hooks.post({ type: 'log', runId, block: node.name, stream: 'stdout', text: `poke ${count}: not yet; next in ${Math.round(wait / 1000)} s\n` });
+      hooks.post({ type: 'block_progress', runId, block: node.name, progress: { phase: 'sensor_wait', poke: count, nextInMs: Math.round(wait) } });
+      await clock.sleep(wait, stop);
+      if (stop.aborted) return { kind: 'failed', durationMs: now().getTime() - began, error: { kind: 'interrupted', message: `stopped while waiting (${count} pokes)` } };
+    }
+  };
+
+  /** One block run through its attempts, until it completes, is skipped, gives up, or the run stops. */
+  const runBlock = async (node: RunNode, spec: Block): Promise<void> => {
+    const u = node.name;
     const entry = blocks.get(u);
     if (!entry) return;
-    const config = configOf(u);
+    const config = configOf(spec.uuid);
+    const conditionals = conditionalsOf(spec.uuid);
     for (;;) {
       const attempt = entry.attempts + 1;
       entry.attempts = attempt;
@@ -183,41 +336,53 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       const limits = [config.timeout === null ? null : config.timeout * 1000, req.deadline == null ? null : req.deadline - started].filter((x): x is number => x !== null);
       const limit = limits.length > 0 ? Math.max(0, Math.min(...limits)) : null;
       let timedOut = false;
+      const attemptStop = new AbortController();
       const timer =
         limit === null
           ? null
           : setTimeout(() => {
               timedOut = true;
+              attemptStop.abort();
               // JavaScript cannot be stopped inside its thread: the kernel stops everything it runs.
-              for (const other of inFlight.keys()) if (other !== u) collateral.set(other, u);
+              if (!inKernel.has(u)) return;
+              for (const other of inKernel) if (other !== u) collateral.set(other, u);
               void kernel.interrupt();
             }, limit);
-      const request: ExecuteRequest = {
-        runId,
-        block: { uuid: spec.uuid, type: spec.type, language: spec.language, file: spec.file, upstream: spec.upstream, configuration: spec.configuration },
-        variables,
-        executionDate,
-      };
-      let outcome: BlockOutcome;
+      const stop = req.signal ? AbortSignal.any([req.signal, attemptStop.signal]) : attemptStop.signal;
+      let result: AttemptResult;
       try {
-        outcome = await kernel.execute(request);
+        result = (await checkConditionals(node, spec, conditionals)) ?? (spec.type === 'sensor' ? await poke(node, spec, stop) : await runData(node, spec));
       } finally {
         if (timer) clearTimeout(timer);
       }
       const at = now().toISOString();
-      const durationMs = outcome.durationMs;
-      if (outcome.status === 'completed') {
+      const durationMs = result.durationMs;
+      if (result.kind === 'completed' && result.items && fan.isDynamic(spec.uuid)) {
+        try {
+          await addChildren(u, fan.fanOut(u, result.items));
+        } catch (e) {
+          result = { kind: 'failed', durationMs, error: { kind: 'invalid_block', message: e instanceof Error ? e.message : String(e) } };
+        }
+      }
+      if (result.kind === 'completed') {
         collateral.delete(u);
-        entry.rowCount = outcome.preview.rowCount;
+        if (result.preview) entry.rowCount = result.preview.rowCount;
         delete entry.error;
-        await hooks.emit({ type: 'output', runId, block: u, preview: outcome.preview });
+        if (result.preview) await hooks.emit({ type: 'output', runId, block: u, preview: result.preview });
         await hooks.emit({ type: 'attempt_finished', runId, block: u, attempt, status: 'completed', at, durationMs });
-        await move(u, 'completed', { attempt, durationMs });
+        await move(u, 'completed', { attempt, durationMs, ...(result.items ? { message: `fanned out ${result.items.length} items` } : {}) });
+        await runCallbacks(node, 'completed');
+        return;
+      }
+      if (result.kind === 'skipped') {
+        collateral.delete(u);
+        await hooks.emit({ type: 'attempt_finished', runId, block: u, attempt, status: 'completed', at, durationMs });
+        await move(u, 'condition_failed', { attempt, durationMs, message: result.message });
         return;
       }
       const error: BlockError = timedOut
         ? { kind: 'interrupted', message: `timed out after ${Math.round((limit ?? 0) / 1000)} s (${config.timeout !== null && limit === config.timeout * 1000 ? 'block timeout' : 'run timeout'})` }
-        : outcome.error;
+        : result.error;
       if (stoppedBy === 'shutdown') {
         // The host is stopping: the attempt is lost, not failed; the run resumes from here elsewhere.
         await hooks.emit({ type: 'attempt_finished', runId, block: u, attempt, status: 'cancelled', at, durationMs, error: { kind: 'interrupted', message: 'the worker stopped' }, lost: true });
@@ -232,6 +397,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       if (stoppedBy === 'cancel' || interruptedByUser) {
         await hooks.emit({ type: 'attempt_finished', runId, block: u, attempt, status: 'cancelled', at, durationMs, error });
         await move(u, 'cancelled', { attempt, durationMs, message: 'cancelled' });
+        await runCallbacks(node, 'cancelled', error);
         return;
       }
       if (culprit !== undefined && !timedOut) {
@@ -246,11 +412,47 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       const retryInMs = counted > config.retry.retries || runOver ? undefined : retryDelayMs(config.retry, counted);
       await hooks.emit({ type: 'attempt_finished', runId, block: u, attempt, status: 'failed', at, durationMs, error, ...(retryInMs === undefined ? {} : { retryInMs }) });
       await move(u, 'failed', { attempt, durationMs, message: error.message });
-      if (retryInMs === undefined) return;
+      if (retryInMs === undefined) {
+        await runCallbacks(node, 'failed', error);
+        return;
+      }
       await move(u, 'queued', { attempt, message: `retry ${counted} of ${config.retry.retries} in ${retryInMs / 1000} s` });
       await clock.sleep(retryInMs, req.signal);
       if (stoppedBy) return;
     }
+  };
+
+  /** A data block's attempt: run in the kernel, its output published. */
+  const runData = async (node: RunNode, spec: Block): Promise<AttemptResult> => {
+    const outcome = await execute(node.name, requestFor(node, spec, { kind: 'block' }));
+    switch (outcome.status) {
+      case 'completed':
+        return { kind: 'completed', durationMs: outcome.durationMs, preview: outcome.preview, ...(outcome.items ? { items: outcome.items } : {}) };
+      case 'failed':
+        return { kind: 'failed', durationMs: outcome.durationMs, error: outcome.error };
+      case 'answered':
+        return { kind: 'failed', durationMs: outcome.durationMs, error: { kind: 'kernel_died', message: 'the kernel answered a block run with a verdict' } };
+    }
+  };
+
+  req.signal?.addEventListener('abort', onAbort, { once: true });
+  if (req.signal?.aborted) onAbort();
+
+  /** Ends the groups (fanned-out blocks' own runs) that can end, and marks running the ones whose children started. */
+  const settleGroups = async (): Promise<boolean> => {
+    let changed = false;
+    for (const g of groups()) {
+      const s = statusOf(g);
+      if (isFinished(s)) continue;
+      const outcome = fan.groupOutcome(g, (n) => blocks.get(n)?.status);
+      if (outcome) {
+        await move(g, outcome.status, { message: outcome.message });
+        changed = true;
+      } else if (s !== 'running' && fan.childrenOf(fan.get(g)?.block ?? g).some((c) => statusOf(c.name) !== 'initial' && statusOf(c.name) !== 'queued')) {
+        await move(g, 'running');
+      }
+    }
+    return changed;
   };
 
   const released = new Set<string>();
@@ -258,24 +460,31 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   try {
     for (;;) {
       if (!stoppedBy) {
-        const view = statuses();
-        for (const u of inFlight.keys()) view.set(u, 'running');
-        const next = decideNext({ nodes, statuses: view });
-        for (const u of next.upstreamFailed) await move(u, 'upstream_failed');
-        for (const u of next.start) {
-          const spec = specs.get(u);
-          if (inFlight.size >= concurrency || !spec) break;
-          inFlight.set(
-            u,
-            runBlock(u, spec).finally(() => inFlight.delete(u)),
-          );
+        for (let changed = true; changed && !stoppedBy; ) {
+          changed = await settleGroups();
+          const view = statuses();
+          for (const u of inFlight.keys()) view.set(u, 'running');
+          const nodes = fan.all().map((n) => ({ uuid: n.name, upstream: n.upstream }));
+          const next = decideNext({ nodes, statuses: view, groups: groups() });
+          for (const u of next.upstreamFailed) await move(u, 'upstream_failed');
+          for (const u of next.conditionFailed) await move(u, 'condition_failed', { message: 'an upstream block was skipped by its conditional' });
+          if (next.upstreamFailed.length + next.conditionFailed.length > 0) changed = true;
+          for (const u of next.start) {
+            const node = fan.get(u);
+            const spec = node ? specs.get(node.block) : undefined;
+            if (inFlight.size >= concurrency || !node || !spec) break;
+            inFlight.set(
+              u,
+              runBlock(node, spec).finally(() => inFlight.delete(u)),
+            );
+          }
         }
       }
       // Only while blocks still run or wait: at the end the kernel is about to go anyway.
-      if (req.releaseOutputs && planned.some((u) => !isFinished(statusOf(u)))) {
-        const unneeded = unneededOutputs({ nodes, statuses: statuses() }).filter((u) => !released.has(u));
+      if (req.releaseOutputs && [...blocks.keys()].some((u) => !isFinished(statusOf(u)))) {
+        const unneeded = fan.unneeded((n) => blocks.get(n)?.status).filter((u) => !released.has(u) && !isSensor(u));
         for (const u of unneeded) released.add(u);
-        kernel.release(unneeded);
+        kernel.release(unneeded.map(outputName));
       }
       if (inFlight.size === 0) break;
       await Promise.race(inFlight.values());
@@ -295,8 +504,9 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     await hooks.settled();
     return { runId, status: pipelineStatusOf([...statuses().values()]), stoppedBy, blocks };
   }
+  await Promise.allSettled(lateCallbacks);
   // Anything still waiting could never start: its upstream was cancelled, or the run was.
-  for (const u of planned) {
+  for (const u of blocks.keys()) {
     const s = statusOf(u);
     if (s === 'queued' || s === 'initial' || s === 'running') await move(u, stoppedBy ? 'cancelled' : 'upstream_failed', stoppedBy ? { message: 'the run was cancelled' } : {});
   }

@@ -49,6 +49,10 @@ export interface BlockContext {
   readonly variables: Readonly<Record<string, JsonValue>>;
   readonly executionDate: Date;
   readonly blockUuid: string;
+  /** The block run: the block's uuid, or `<uuid>:<key>` for a child of a dynamic block. */
+  readonly blockRunName: string;
+  /** The pipeline run this block run belongs to. */
+  readonly runId: string;
   readonly pipelineUuid: string;
   /** Absolute path of the project folder (also the kernel's working directory). */
   readonly projectDir: string;
@@ -68,6 +72,20 @@ export interface BlockContext {
   readonly io: BlockIo;
   /** The workspace's secrets, set by an owner in Settings or with `grimoire secrets set NAME`. */
   readonly secrets: BlockSecrets;
+  /** In a callback: how the block run ended (`completed`, `failed`, `cancelled`). */
+  readonly status?: string;
+  /** In a callback's onFailure and onCancelled: why the block run ended. */
+  readonly error?: BlockRunError;
+}
+
+/** Why a block run failed, as a callback sees it. */
+export interface BlockRunError {
+  /** exception, sql, template, test, missing_upstream, kernel_died, interrupted, invalid_block, destination. */
+  readonly kind: string;
+  readonly message: string;
+  /** Project-relative file and 1-based line, when the error points into a file. */
+  readonly file?: string;
+  readonly line?: number;
 }
 
 /** `ctx.secrets`: workspace secrets by name. Their values are shown as *** in logs, previews and errors. */

@@ -23,6 +23,7 @@ import { spillDirectory } from './spill';
 import { ThreadShare } from './thread-share';
 import { redactKnown, rememberSecrets } from './secrets';
 import { OutputDescriptions, queryOutput } from './query-output';
+import { outputName } from '../run/fan-out';
 
 /** The attached in-memory database that holds block outputs; every connection USEs it. */
 const OUTPUTS_DATABASE = 'grimoire';
@@ -198,30 +199,27 @@ async function main(): Promise<void> {
         for (const [key, value] of Object.entries(cmd.envDefaults ?? {})) if (process.env[key] === undefined) process.env[key] = value;
         // Before the block runs: whatever it prints from now on has these values hidden.
         rememberSecrets(Object.values(cmd.secrets));
-        const runKey = `${cmd.runId}/${cmd.block.uuid}`;
+        const runKey = `${cmd.runId}/${cmd.name}`;
         const entry = { cmd };
         running.set(runKey, entry);
         warmUp.blockStarted();
+        const work = () =>
+          executeBlock(
+            cmd,
+            env,
+            (connection) => new BlockProgressReporter(connection, (progress) => send({ type: 'block_progress', runId: cmd.runId, block: cmd.name, progress })),
+            () => running.get(runKey) !== entry,
+          );
+        // Only a block's own execution makes an output (a poke, verdict or callback leaves it alone).
         void current
-          .run({ runId: cmd.runId, block: cmd.block.uuid }, () =>
-            threads.around(() =>
-              descriptions.track(cmd.block.uuid, () =>
-                executeBlock(
-                  cmd,
-                  env,
-                  (connection) => new BlockProgressReporter(connection, (progress) => send({ type: 'block_progress', runId: cmd.runId, block: cmd.block.uuid, progress })),
-                  () => running.get(runKey) !== entry,
-                ),
-              ),
-            ),
-          )
+          .run({ runId: cmd.runId, block: cmd.name }, () => threads.around(() => (cmd.role.kind === 'block' ? descriptions.track(outputName(cmd.name), work) : work())))
           .then((outcome) => {
             warmUp.blockEnded();
             // Answered for already (see onUncaught): the host has its outcome.
             if (running.get(runKey) !== entry) return;
             running.delete(runKey);
             logged.delete(runKey);
-            send({ type: 'block_done', runId: cmd.runId, block: cmd.block.uuid, outcome });
+            send({ type: 'block_done', runId: cmd.runId, block: cmd.name, outcome });
           });
         return;
       }

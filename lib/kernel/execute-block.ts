@@ -26,6 +26,7 @@ import { MissingUpstreamError, OutputNotSavedError, type OutputStore } from './o
 import { type ProgressReport } from './progress';
 import { type ProfileDatabases } from './profile-database';
 import { redactKnown } from './secrets';
+import { outputName } from '../run/fan-out';
 
 type Execute = Extract<KernelCommand, { type: 'execute' }>;
 
@@ -117,7 +118,8 @@ async function storeResult(session: QuerySession, result: unknown, target: strin
 
 /** What a block's failure `e` tells its user: kind, message, and where in the block file when known. */
 export function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockError {
-  const file = cmd.block.file;
+  // A conditional's or callback's failure points into its own file.
+  const file = cmd.role.kind === 'condition' || cmd.role.kind === 'callback' ? cmd.role.addOn.file : cmd.block.file;
   const absolute = path.join(env.projectDir, file);
   if (e instanceof MissingUpstreamError) return { kind: 'missing_upstream', message: e.message };
   if (e instanceof SqlTemplateError) return { kind: 'template', message: e.message, file };
@@ -154,30 +156,25 @@ export function toBlockError(e: unknown, cmd: Execute, env: KernelEnv): BlockErr
   };
 }
 
-async function runTypeScript(
-  cmd: Execute,
-  env: KernelEnv,
-  session: QuerySession,
-  target: string,
-  profiles: ReadonlyMap<string, IoProfile>,
-  progress: ProgressReport,
-): Promise<{ rowCount: number | null; runTests: (out: DataFrame) => Promise<void> }> {
-  const absolute = path.join(env.projectDir, cmd.block.file);
-  const compiled = await compileBlock(absolute, env.buildDir, cmd.block.uuid);
+/** Compiles and loads a TypeScript file of the project (a block's or an add-on's) afresh; its exports. */
+async function loadModule(file: string, buildName: string, env: KernelEnv): Promise<Record<string, unknown>> {
+  const absolute = path.join(env.projectDir, file);
+  const compiled = await compileBlock(absolute, env.buildDir, buildName);
   for (const key of Object.keys(require.cache)) {
-    if (key.startsWith(path.join(env.buildDir, `${cmd.block.uuid}.`))) delete require.cache[key];
+    if (key.startsWith(path.join(env.buildDir, `${buildName}.`))) delete require.cache[key];
   }
   const mod: unknown = require(compiled);
-  const exports: Record<string, unknown> = mod && typeof mod === 'object' ? { ...mod } : {};
-  const main = exports.default;
-  if (typeof main !== 'function') {
-    throw new InvalidBlockError(`${cmd.block.file} must have a default export that is a function (export default async function ...)`);
-  }
-  const inputs = await Promise.all(cmd.block.upstream.map((u) => Frame.open(session, quoteIdentifier(u))));
-  const ctx: BlockContext = {
+  return mod && typeof mod === 'object' ? { ...mod } : {};
+}
+
+/** The `ctx` every TypeScript function of a block run gets (its block, sensor, conditional, callbacks). */
+function blockContext(cmd: Execute, env: KernelEnv, session: QuerySession, profiles: ReadonlyMap<string, IoProfile>, progress: ProgressReport): BlockContext {
+  return {
     variables: cmd.variables,
     executionDate: new Date(cmd.executionDate),
     blockUuid: cmd.block.uuid,
+    blockRunName: cmd.name,
+    runId: cmd.runId,
     pipelineUuid: env.pipelineUuid,
     projectDir: env.projectDir,
     dataDir: env.dataDir,
@@ -188,7 +185,73 @@ async function runTypeScript(
     io: makeBlockIo(session, env, profiles, progress),
     secrets: { get: (name) => lookupSecret(cmd.secrets, name) },
   };
-  const result: unknown = await main(...inputs, ctx);
+}
+
+/**
+ * The table expression each upstream is read from, in `block.upstream` order: its output, one row
+ * of it (a dynamic child's item), or several outputs one after the other (reduce_output).
+ */
+export function inputTables(cmd: Execute): string[] {
+  return cmd.block.upstream.map((u, i) => {
+    const input = cmd.inputs?.[i] ?? { kind: 'output' as const, name: u };
+    switch (input.kind) {
+      case 'output':
+        return quoteIdentifier(outputName(input.name));
+      case 'item':
+        return `(SELECT * FROM ${quoteIdentifier(outputName(input.name))} LIMIT 1 OFFSET ${input.row})`;
+      case 'combined':
+        // No child completed: an empty table (it has to have a column).
+        if (input.names.length === 0) return '(SELECT NULL AS no_items WHERE false)';
+        return `(${input.names.map((n) => `SELECT * FROM ${quoteIdentifier(outputName(n))}`).join(' UNION ALL BY NAME ')})`;
+    }
+  });
+}
+
+/** The outputs an execute reads (by their kept names), to be made visible first. */
+function inputOutputs(cmd: Execute): string[] {
+  return cmd.block.upstream.flatMap((u, i) => {
+    const input = cmd.inputs?.[i] ?? { kind: 'output' as const, name: u };
+    return (input.kind === 'combined' ? input.names : [input.name]).map(outputName);
+  });
+}
+
+/** Most items a dynamic block may fan out: each becomes a block run of every downstream block. */
+const MAX_ITEMS = 10_000;
+
+/**
+ * A dynamic block's result split into its items and their keys: `[items, metadata]` (metadata
+ * rows carry `block_uuid`) or the items alone (keys are their indexes, known once stored).
+ */
+function dynamicResult(result: unknown): { items: unknown; keys: string[] | null } {
+  if (!Array.isArray(result) || result.length !== 2 || !Array.isArray(result[0]) || !Array.isArray(result[1])) return { items: result, keys: null };
+  const items: unknown[] = result[0];
+  const metadata: unknown[] = result[1];
+  if (metadata.length !== items.length) throw new InvalidBlockError(`the block returned ${items.length} items but ${metadata.length} metadata rows: give one metadata row per item`);
+  const keys = metadata.map((m, i) => {
+    const key = m !== null && typeof m === 'object' && 'block_uuid' in m ? m.block_uuid : undefined;
+    if (typeof key !== 'string' && typeof key !== 'number') throw new InvalidBlockError(`metadata row ${i} has no block_uuid (a string naming the child block run)`);
+    return String(key);
+  });
+  return { items, keys };
+}
+
+async function runTypeScript(
+  cmd: Execute,
+  env: KernelEnv,
+  session: QuerySession,
+  target: string,
+  profiles: ReadonlyMap<string, IoProfile>,
+  progress: ProgressReport,
+): Promise<{ rowCount: number | null; keys: string[] | null; runTests: (out: DataFrame) => Promise<void> }> {
+  const exports = await loadModule(cmd.block.file, cmd.block.uuid, env);
+  const main = exports.default;
+  if (typeof main !== 'function') {
+    throw new InvalidBlockError(`${cmd.block.file} must have a default export that is a function (export default async function ...)`);
+  }
+  const inputs = await Promise.all(inputTables(cmd).map((table) => Frame.open(session, table)));
+  const ctx = blockContext(cmd, env, session, profiles, progress);
+  const returned: unknown = await main(...inputs, ctx);
+  const { items: result, keys } = cmd.block.configuration.dynamic === true ? dynamicResult(returned) : { items: returned, keys: null };
   // Returned rows keep the types of the columns the block was given or read where the values still
   // fit them (duck-values.ts); the first upstream that has a column decides its type.
   const hints = new Map([...session.rowTypes, ...[...inputs].reverse().flatMap((f) => f.columns.map((c): [string, string] => [c.name, c.type]))]);
@@ -204,7 +267,51 @@ async function runTypeScript(
       }
     }
   };
-  return { rowCount, runTests };
+  return { rowCount, keys, runTests };
+}
+
+/**
+ * Asks a sensor, conditional or callback (`cmd.role`) for its answer. A sensor or conditional in
+ * TypeScript answers with what its default export returns (truthy: satisfied, go on); a sensor in
+ * SQL with the first column of its first row. A callback's hook (onSuccess, onFailure,
+ * onCancelled) is called if the file exports it; it answers true.
+ */
+async function answer(cmd: Execute, env: KernelEnv, session: QuerySession, target: string, profiles: ReadonlyMap<string, IoProfile>, progress: ProgressReport): Promise<boolean> {
+  const role = cmd.role;
+  const ctx = blockContext(cmd, env, session, profiles, progress);
+  switch (role.kind) {
+    case 'block':
+      throw new Error('a block run is not asked for an answer');
+    case 'sensor': {
+      if (cmd.block.language === 'sql') {
+        await runSql(cmd, env, session, target, profiles, progress);
+        const first = (await session.connection.runAndReadAll(`SELECT * FROM ${quoteIdentifier(target)} LIMIT 1`)).getRows()[0]?.[0];
+        await session.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(target)}`);
+        return Boolean(first);
+      }
+      const exports = await loadModule(cmd.block.file, cmd.block.uuid, env);
+      const poke = exports.default;
+      if (typeof poke !== 'function') throw new InvalidBlockError(`${cmd.block.file} must have a default export that returns true once the sensor is satisfied`);
+      const inputs = await Promise.all(inputTables(cmd).map((table) => Frame.open(session, table)));
+      return Boolean(await poke(...inputs, ctx));
+    }
+    case 'condition': {
+      const exports = await loadModule(role.addOn.file, `conditional__${role.addOn.uuid}`, env);
+      const check = exports.default;
+      if (typeof check !== 'function') throw new InvalidBlockError(`conditional ${role.addOn.uuid}: ${role.addOn.file} must have a default export that returns true (run the block) or false (skip it)`);
+      const inputs = await Promise.all(inputTables(cmd).map((table) => Frame.open(session, table)));
+      return Boolean(await check(...inputs, ctx));
+    }
+    case 'callback': {
+      const exports = await loadModule(role.addOn.file, `callback__${role.addOn.uuid}`, env);
+      const hook = exports[role.hook];
+      if (hook === undefined) return true;
+      if (typeof hook !== 'function') throw new InvalidBlockError(`callback ${role.addOn.uuid}: its export ${role.hook} must be a function`);
+      const callbackCtx: BlockContext = { ...ctx, status: role.status, ...(role.error ? { error: role.error } : {}) };
+      await hook(callbackCtx);
+      return true;
+    }
+  }
 }
 
 async function runSql(
@@ -220,10 +327,11 @@ async function runSql(
   const provider = cmd.block.configuration.data_provider;
   // In Postgres, {{ df_1 }} names a temporary table of the session holding the upstream's rows
   // (pg_temp: never a table of the database that happens to share the upstream's name).
-  const upstreamTable = provider === 'postgres' ? (u: string) => `pg_temp.${quoteIdentifier(postgresUpstreamTable(cmd.block.upstream.indexOf(u)))}` : quoteIdentifier;
+  const tables = inputTables(cmd);
+  const upstreamTable = (index: number) => (provider === 'postgres' ? `pg_temp.${quoteIdentifier(postgresUpstreamTable(index))}` : (tables[index] ?? ''));
   const lakes = sqlLakes((folder) => lakeQuery(path.resolve(env.projectDir, folder)));
   const rendered = renderSqlTemplate(text, {
-    upstream: cmd.block.upstream.map((u) => ({ uuid: u, table: upstreamTable(u) })),
+    upstream: cmd.block.upstream.map((u, i) => ({ uuid: u, table: upstreamTable(i) })),
     variables: cmd.variables,
     executionDate: cmd.executionDate,
     secrets: cmd.secrets,
@@ -238,10 +346,10 @@ async function runSql(
     const client = await connectPostgres(config, profile);
     try {
       // Only the upstreams the SQL names travel (binary COPY); they end with the session.
-      for (const u of cmd.block.upstream) {
-        if (!sql.includes(upstreamTable(u))) continue;
-        const { rowCount } = await describe(session.connection, quoteIdentifier(u));
-        await progress.track('postgres_export', (update) => loadIntoTempTable(session.connection, quoteIdentifier(u), rowCount, client, postgresUpstreamTable(cmd.block.upstream.indexOf(u))).then((rows) => (update({ rows }), rows)), { total: rowCount });
+      for (const [i, table] of tables.entries()) {
+        if (!sql.includes(upstreamTable(i))) continue;
+        const { rowCount } = await describe(session.connection, table);
+        await progress.track('postgres_export', (update) => loadIntoTempTable(session.connection, table, rowCount, client, postgresUpstreamTable(i)).then((rows) => (update({ rows }), rows)), { total: rowCount });
       }
       const loaded = await progress.track('postgres_load', (update) => loadPostgresQuery(client, sql, session.connection, target, false, (rows) => update({ rows })));
       warnTextNumerics(loaded.textColumns);
@@ -287,30 +395,43 @@ export async function executeBlock(
   const session = new QuerySession(connection);
   let completed = false;
   staging += 1;
-  const target = `__next_${cmd.block.uuid}_${process.pid}_${staging}`;
+  const published = outputName(cmd.name);
+  const target = `__next_${published}_${process.pid}_${staging}`;
   let profiles: ReadonlyMap<string, IoProfile> = new Map();
   try {
-    await env.store.resolve(cmd.block.upstream);
+    await env.store.resolve(inputOutputs(cmd));
     let runTests: (out: DataFrame) => Promise<void> = async () => undefined;
     let knownRowCount: number | null;
+    let keys: string[] | null = null;
     profiles = await loadProfiles(env.projectDir, process.env, cmd.secrets);
+    if (cmd.role.kind !== 'block') {
+      // Its code may do anything with the connection: never reused.
+      session.markChanged();
+      const value = await answer(cmd, env, session, target, profiles, progress);
+      completed = true;
+      return { status: 'answered', durationMs: performance.now() - started, value };
+    }
     const destination = readDestination(cmd.block.configuration);
     if (!destination.ok) throw new InvalidBlockError(destination.message);
     if (cmd.block.language === 'typescript') {
       // Its code may do anything with the connection (ctx.query's temp tables, ctx.io): never reused.
       session.markChanged();
-      ({ rowCount: knownRowCount, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
-    } else knownRowCount = await runSql(cmd, env, session, target, profiles, progress);
+      ({ rowCount: knownRowCount, keys, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
+    } else if (cmd.block.language === 'sql') knownRowCount = await runSql(cmd, env, session, target, profiles, progress);
+    else throw new InvalidBlockError(`a ${cmd.block.language} block is not run: it is shown in the notebook only`);
     // Described once, with the preview's rows: the count DuckDB reported when it made the table.
     const described = await describeWithHead(session.connection, quoteIdentifier(target), cmd.previewRows, knownRowCount);
     const output = new Frame(quoteIdentifier(target), described.columns, described.rowCount, session);
     progress.report({ phase: 'output', rows: output.rowCount });
     await runTests(output);
-    if (abandoned()) throw new Error(`block ${cmd.block.uuid} already failed; its output is dropped`);
-    await env.store.publish(cmd.block.uuid, target);
+    const dynamic = cmd.block.configuration.dynamic === true;
+    if (dynamic && output.rowCount > MAX_ITEMS) throw new InvalidBlockError(`the block returned ${output.rowCount} items; a dynamic block fans out at most ${MAX_ITEMS}`);
+    const items = dynamic ? (keys ?? Array.from({ length: output.rowCount }, (_, i) => String(i))) : undefined;
+    if (abandoned()) throw new Error(`block ${cmd.name} already failed; its output is dropped`);
+    await env.store.publish(published, target);
     if (destination.value) {
       session.markChanged();
-      const written = { table: quoteIdentifier(cmd.block.uuid), rowCount: output.rowCount };
+      const written = { table: quoteIdentifier(published), rowCount: output.rowCount };
       const target = destination.value;
       // The block's code did its part: a failure here is the destination's, and says so.
       console.log(await writeDestination(session, written, target, env, profiles, progress).catch((e: unknown) => Promise.reject(new DestinationError(target, e))));
@@ -318,12 +439,12 @@ export async function executeBlock(
     const result: OutputPreview = { columns: [...output.columns], rowCount: output.rowCount, rows: described.head.convertRowObjects(previewValueConverter) };
     // Completed means durable where a run may resume: a crash after this answer must find the
     // output on disk. The copy ran meanwhile, beside the destination write and the preview.
-    if (env.outputCopies === 'wait') await env.store.durable(cmd.block.uuid);
+    if (env.outputCopies === 'wait') await env.store.durable(published);
     else if (env.outputCopies === 'background') {
-      void env.store.durable(cmd.block.uuid).catch((e: unknown) => env.log(`kernel: the output of ${cmd.block.uuid} was not saved as Parquet: ${e instanceof Error ? e.message : String(e)}\n`));
+      void env.store.durable(published).catch((e: unknown) => env.log(`kernel: the output of ${cmd.name} was not saved as Parquet: ${e instanceof Error ? e.message : String(e)}\n`));
     }
     completed = true;
-    return { status: 'completed', durationMs: performance.now() - started, preview: result };
+    return { status: 'completed', durationMs: performance.now() - started, preview: result, ...(items ? { items } : {}) };
   } catch (e) {
     await env.store.dropStaging(target).catch(() => undefined);
     const error = toBlockError(e, cmd, env);

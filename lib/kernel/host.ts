@@ -1,12 +1,13 @@
 import { type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { forkKernel } from './fork-kernel';
-import { type BlockOutcome, type BlockSpec, kernelEventSchema, type KernelCommand, type KernelEvent, type KernelInit, type KernelSettings, type OutputCopies } from './ipc';
+import { type BlockOutcome, type BlockSpec, type ExecuteRole, kernelEventSchema, type KernelCommand, type KernelEvent, type KernelInit, type KernelSettings, type OutputCopies } from './ipc';
 import { type KernelStandby } from './standby';
 import { kernelEnvironment } from './kernel-env';
 import { killProcessGroup } from './process-group';
 import { secretEnvValues, ValueMask } from './value-mask';
 import { type OutputQuery, type OutputResult } from '../protocol/output-query';
+import { type RunInput } from '../protocol/run-inputs';
 import { InvalidMessageLog } from '../protocol/invalid-message';
 
 export interface KernelOptions {
@@ -47,7 +48,13 @@ export type KernelState = 'starting' | 'idle' | 'busy' | 'dead';
 
 export interface ExecuteRequest {
   runId: string;
+  /** The block run's name (a dynamic child's `<uuid>:<key>`); default the block's uuid. */
+  name?: string;
   block: BlockSpec;
+  /** Where each of `block.upstream` is read from (dynamic blocks); default each one's own output. */
+  inputs?: RunInput[];
+  /** What to ask of the block's code; default `block` (run it, publish its output). */
+  role?: ExecuteRole;
   variables: Record<string, import('../pipeline/model').JsonValue>;
   executionDate: string;
   previewRows?: number;
@@ -243,7 +250,14 @@ export class KernelHost {
   }
 
   private maskOutcome(outcome: BlockOutcome): BlockOutcome {
-    return outcome.status === 'completed' ? { ...outcome, preview: this.mask.preview(outcome.preview) } : { ...outcome, error: this.mask.blockError(outcome.error) };
+    switch (outcome.status) {
+      case 'completed':
+        return { ...outcome, preview: this.mask.preview(outcome.preview) };
+      case 'failed':
+        return { ...outcome, error: this.mask.blockError(outcome.error) };
+      case 'answered':
+        return outcome;
+    }
   }
 
   /** The workspace's secrets for one block; a failure to read them is the block's failure, with the reason. */
@@ -289,13 +303,17 @@ export class KernelHost {
     if (this.interrupts !== interruptsBefore) {
       return { status: 'failed', durationMs: Date.now() - started, error: { kind: 'interrupted', message: 'interrupted before the block started' } };
     }
-    const key = `${req.runId}/${req.block.uuid}`;
+    const name = req.name ?? req.block.uuid;
+    const key = `${req.runId}/${name}`;
     const outcome = new Promise<BlockOutcome>((resolve) => this.pending.set(key, { resolve, started }));
     this.setState('busy');
     const cmd: KernelCommand = {
       type: 'execute',
       runId: req.runId,
+      name,
       block: req.block,
+      ...(req.inputs ? { inputs: req.inputs } : {}),
+      role: req.role ?? { kind: 'block' },
       variables: req.variables,
       executionDate: req.executionDate,
       previewRows: req.previewRows ?? 10,

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { BLOCK_LANGUAGES, BLOCK_TYPES } from '../pipeline/model';
 import { variablesSchema } from '../protocol/json';
 import { outputQuerySchema, outputResultSchema } from '../protocol/output-query';
-import { blockErrorSchema, blockProgressEvent, logEvent, outputPreviewSchema } from '../protocol/run-events';
+import { blockErrorSchema, blockProgressEvent, CALLBACK_HOOK_NAMES, logEvent, outputPreviewSchema } from '../protocol/run-events';
+import { runInputSchema } from '../protocol/run-inputs';
 
 /** When a completed block's output must be in its Parquet file: see KernelHostOptions.outputCopies. */
 export const OUTPUT_COPIES = ['wait', 'background'] as const;
@@ -38,11 +39,42 @@ export const blockSpecSchema = z.object({
 });
 export type BlockSpec = z.infer<typeof blockSpecSchema>;
 
+/** A conditional or callback (pipeline.ts AddOnBlock) as the kernel needs it. */
+export const addOnSpecSchema = z.object({ uuid: z.string(), kind: z.enum(['conditional', 'callback']), file: z.string() });
+
+export type CallbackHook = (typeof CALLBACK_HOOK_NAMES)[number];
+
+/**
+ * What an execute asks of the block's code. `block` (the default): run it and publish its
+ * output. `sensor`: call it once (a poke) and answer whether it is satisfied. `condition`: call
+ * the conditional attached to the block with the block's arguments and answer its verdict.
+ * `callback`: call the hook of a callback attached to the block, with how the block ended.
+ */
+export const executeRoleSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('block') }),
+  z.object({ kind: z.literal('sensor') }),
+  z.object({ kind: z.literal('condition'), addOn: addOnSpecSchema }),
+  z.object({
+    kind: z.literal('callback'),
+    addOn: addOnSpecSchema,
+    hook: z.enum(CALLBACK_HOOK_NAMES),
+    /** How the block run ended: completed, failed or cancelled. */
+    status: z.string(),
+    error: blockErrorSchema.optional(),
+  }),
+]);
+export type ExecuteRole = z.infer<typeof executeRoleSchema>;
+
 export const kernelCommandSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('execute'),
     runId: z.string(),
+    /** The block run's name (`<uuid>`, or `<uuid>:<key>` for a dynamic child): its log lines and output go under it. */
+    name: z.string(),
     block: blockSpecSchema,
+    /** Where each of `block.upstream` is read from, in order; absent: each upstream's own output. */
+    inputs: z.array(runInputSchema).optional(),
+    role: executeRoleSchema,
     variables: variablesSchema,
     executionDate: z.string(),
     previewRows: z.number().int().nonnegative(),
@@ -63,7 +95,15 @@ export const kernelCommandSchema = z.discriminatedUnion('type', [
 export type KernelCommand = z.infer<typeof kernelCommandSchema>;
 
 export const blockOutcomeSchema = z.discriminatedUnion('status', [
-  z.object({ status: z.literal('completed'), durationMs: z.number(), preview: outputPreviewSchema }),
+  z.object({
+    status: z.literal('completed'),
+    durationMs: z.number(),
+    preview: outputPreviewSchema,
+    /** A dynamic block's item keys, one per row of its output in order (index or metadata block_uuid). */
+    items: z.array(z.string()).optional(),
+  }),
+  /** A sensor's poke, a conditional's verdict or a callback that ran (true). */
+  z.object({ status: z.literal('answered'), durationMs: z.number(), value: z.boolean() }),
   z.object({ status: z.literal('failed'), durationMs: z.number(), error: blockErrorSchema }),
 ]);
 export type BlockOutcome = z.infer<typeof blockOutcomeSchema>;

@@ -2,10 +2,15 @@ import { LineCounter, parseDocument, isMap, isSeq, type Document } from 'yaml';
 import { z } from 'zod';
 import { type PipelineIssue, type Parsed } from './issues';
 import {
+  ADD_ON_KINDS,
+  ADD_ON_LISTS,
   BLOCK_LANGUAGES,
   BLOCK_TYPES,
   IDENTIFIER_PATTERN,
+  TYPE_LANGUAGES,
+  addOnFilePath,
   blockFilePath,
+  type AddOnBlock,
   type Block,
   type JsonObject,
   type JsonValue,
@@ -33,6 +38,17 @@ const rawPipeline = z.looseObject({
   type: z.string().optional(),
   variables: jsonObject.nullish(),
   blocks: z.array(z.unknown()).nullish(),
+  conditionals: z.array(z.unknown()).nullish(),
+  callbacks: z.array(z.unknown()).nullish(),
+});
+
+/** What we read of a conditional's or callback's entry. */
+const rawAddOn = z.looseObject({
+  uuid: z.string().regex(IDENTIFIER_PATTERN, 'must be letters, digits and _ (it names the file)'),
+  name: z.string().optional(),
+  language: z.string().optional(),
+  upstream_blocks: z.array(z.string()).nullish(),
+  configuration: jsonObject.nullish(),
 });
 
 function lineOf(doc: Document, counter: LineCounter, path: (string | number)[]): number | undefined {
@@ -104,14 +120,17 @@ export function parsePipeline(text: string, file: string, folderName: string): P
       issues.push({ file, line, block: b.uuid, message: `unknown block type "${b.type}" (expected ${BLOCK_TYPES.join(', ')})` });
       return;
     }
-    const languageName = b.language ?? 'typescript';
+    const allowed = TYPE_LANGUAGES[blockType];
+    const languageName = b.language ?? allowed[0] ?? 'typescript';
     const language = BLOCK_LANGUAGES.find((l) => l === languageName);
-    if (!language) {
+    if (!language || !allowed.includes(language)) {
       issues.push({
         file,
         line,
         block: b.uuid,
-        message: `unknown language "${languageName}" (expected ${BLOCK_LANGUAGES.join(', ')})`,
+        message: language
+          ? `a ${blockType} block cannot be written in ${language} (expected ${allowed.join(' or ')})`
+          : `unknown language "${languageName}" (expected ${allowed.join(', ')})`,
       });
       return;
     }
@@ -126,10 +145,29 @@ export function parsePipeline(text: string, file: string, folderName: string): P
       file: blockFilePath(blockType, b.uuid, language),
     });
   });
+  const addOns = { conditional: [] as AddOnBlock[], callback: [] as AddOnBlock[] };
+  for (const kind of ADD_ON_KINDS) {
+    const list = ADD_ON_LISTS[kind];
+    (top.data[list] ?? []).forEach((entry, i) => {
+      const line = lineOf(doc, counter, [list, i]);
+      const parsed = rawAddOn.safeParse(entry);
+      if (!parsed.success) {
+        const maybeUuid = z.object({ uuid: z.string() }).safeParse(entry);
+        issues.push({ file, line, block: maybeUuid.success ? maybeUuid.data.uuid : `${list} #${i + 1}`, message: `${list}: ${describeZodError(parsed.error)}` });
+        return;
+      }
+      const a = parsed.data;
+      if (a.language !== undefined && a.language !== 'typescript') {
+        issues.push({ file, line, block: a.uuid, message: `a ${kind} is written in typescript, not "${a.language}"` });
+        return;
+      }
+      addOns[kind].push({ uuid: a.uuid, name: a.name ?? a.uuid, kind, language: 'typescript', upstream: a.upstream_blocks ?? [], configuration: a.configuration ?? {}, file: addOnFilePath(kind, a.uuid) });
+    });
+  }
   if (issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
-    value: { uuid, name: top.data.name ?? uuid, type: 'batch', variables: top.data.variables ?? {}, blocks },
+    value: { uuid, name: top.data.name ?? uuid, type: 'batch', variables: top.data.variables ?? {}, blocks, conditionals: addOns.conditional, callbacks: addOns.callback },
   };
 }
 

@@ -1,7 +1,9 @@
 import { findCycle } from './dag';
 import { readDestination } from './destination';
 import { type PipelineIssue } from './issues';
-import { type Pipeline } from './model';
+import { EDITOR_ONLY_TYPES, type Pipeline } from './model';
+import { fanOutProblems } from '../run/fan-out';
+import { topologicalOrder } from './dag';
 
 /**
  * Checks the relations that parsing alone cannot: unique uuids, upstreams that exist, block files
@@ -31,9 +33,41 @@ export function validatePipeline(
     const destination = readDestination(b.configuration);
     if (!destination.ok) issues.push({ ...at(b.uuid), message: destination.message });
   }
+  const byUuid = new Map(pipeline.blocks.map((b) => [b.uuid, b]));
+  for (const b of pipeline.blocks) {
+    for (const up of b.upstream) {
+      const upType = byUuid.get(up)?.type;
+      if (upType !== undefined && EDITOR_ONLY_TYPES.has(upType)) issues.push({ ...at(b.uuid), message: `upstream block "${up}" is a ${upType} block, which pipeline runs skip: no block can depend on it` });
+    }
+    if (b.type === 'sensor') {
+      for (const key of ['poke_interval', 'timeout']) {
+        const value = b.configuration[key];
+        if (value !== undefined && value !== null && (typeof value !== 'number' || !(value > 0))) issues.push({ ...at(b.uuid), message: `configuration.${key} must be a positive number of seconds` });
+      }
+    }
+  }
+  for (const list of ['conditionals', 'callbacks'] as const) {
+    const named = new Set<string>();
+    for (const a of pipeline[list]) {
+      if (named.has(a.uuid)) issues.push({ ...at(a.uuid), message: `duplicate ${a.kind} uuid "${a.uuid}"` });
+      named.add(a.uuid);
+      if (!existingFiles.has(a.file)) issues.push({ ...at(a.uuid), message: `${a.kind} file ${a.file} is missing` });
+      if (a.upstream.length === 0) issues.push({ ...at(a.uuid), message: `the ${a.kind} is attached to no block: list them in its upstream_blocks` });
+      for (const up of a.upstream) if (!seen.has(up)) issues.push({ ...at(a.uuid), message: `the ${a.kind} is attached to "${up}", which is not a block of this pipeline` });
+    }
+  }
   const cycle = findCycle(pipeline.blocks);
   if (cycle) {
     issues.push({ ...at(cycle[0] ?? ''), message: `cycle in upstream_blocks: ${cycle.join(' -> ')}` });
+    return issues;
   }
+  // Fan-out is checked in dependency order (it needs no cycle, and one block per uuid, to be there).
+  if (seen.size !== pipeline.blocks.length) return issues;
+  const order = topologicalOrder(pipeline.blocks);
+  const fanBlocks = order.flatMap((u) => {
+    const b = byUuid.get(u);
+    return b ? [{ uuid: b.uuid, upstream: b.upstream, dynamic: b.configuration.dynamic === true, reduce: b.configuration.reduce_output === true }] : [];
+  });
+  for (const p of fanOutProblems(fanBlocks)) issues.push({ ...at(p.block), message: p.message });
   return issues;
 }

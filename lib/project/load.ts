@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { notFound } from '../errors';
 import { PipelineInvalidError } from '../pipeline/issues';
-import { BLOCK_FOLDERS, type Pipeline } from '../pipeline/model';
+import { ADD_ON_FOLDERS, BLOCK_FOLDERS, type Pipeline } from '../pipeline/model';
 import { blockLines, parsePipeline } from '../pipeline/parse-pipeline';
 import { validatePipeline } from '../pipeline/validate';
 import { exists, listFiles } from './files';
@@ -69,7 +69,7 @@ export async function loadPipeline(dir: string, pipelineUuid: string): Promise<L
   }
   const parsed = parsePipeline(text, rel, pipelineUuid);
   if (!parsed.ok) throw new PipelineInvalidError(parsed.issues);
-  const files = await listFiles(dir, Object.values(BLOCK_FOLDERS));
+  const files = await listFiles(dir, [...Object.values(BLOCK_FOLDERS), ...Object.values(ADD_ON_FOLDERS)]);
   const issues = validatePipeline(parsed.value, rel, files, blockLines(text));
   if (issues.length > 0) throw new PipelineInvalidError(issues);
   return { pipeline: parsed.value, projectDir: dir, text, file };

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { FOLDER_NAME_PATTERN, IDENTIFIER_PATTERN } from '../pipeline/model';
 import { variablesSchema } from './json';
 import { outputQuerySchema, outputResultSchema } from './output-query';
-import { attemptFinishedEvent, blockErrorEvent, blockProgressEvent, blockStatusEvent, logEvent, outputEvent, runStatusEvent } from './run-events';
+import { attemptFinishedEvent, blockErrorEvent, blockProgressEvent, blockRunsAddedEvent, blockStatusEvent, callbackEvent, logEvent, outputEvent, runStatusEvent } from './run-events';
 
 const name = z.string().min(1).max(200);
 
@@ -48,6 +48,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
   outputEvent.extend(pipelineRef),
   blockErrorEvent.extend(pipelineRef),
   attemptFinishedEvent.extend(pipelineRef),
+  blockRunsAddedEvent.extend(pipelineRef),
+  callbackEvent.extend(pipelineRef),
   z.object({ type: z.literal('kernel_status'), ...pipelineRef, status: z.enum(['idle', 'busy', 'starting', 'dead']) }),
   z.object({ type: z.literal('output_answer'), ...pipelineRef, block: name, requestId: z.string(), result: outputResultSchema }),
   /** metadata.yaml or a block file was saved (by any tab): the version lets a tab tell its own save from another's. */

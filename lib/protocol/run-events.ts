@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '../run/states';
 import { jsonValue } from './json';
 
-const name = z.string().min(1).max(200);
+/** A block-run name: a block's uuid, or `<uuid>:<key>[:<key>...]` for a dynamic block's child. */
+const name = z.string().min(1).max(500);
 
 export const columnSchema = z.object({ name: z.string(), type: z.string() });
 
@@ -41,7 +42,7 @@ export const pipelineRunStatusSchema = z.enum(PIPELINE_RUN_STATUSES);
  * streamed through COPY, rows of a materialised output), never an estimate; `percent` is DuckDB's
  * own progress of the statement running now; `bytes` is a download so far.
  */
-export const PROGRESS_PHASES = ['download', 'query', 'output', 'postgres_load', 'postgres_export', 'parquet_export'] as const;
+export const PROGRESS_PHASES = ['download', 'query', 'output', 'postgres_load', 'postgres_export', 'parquet_export', 'sensor_wait'] as const;
 export const blockProgressSchema = z.object({
   phase: z.enum(PROGRESS_PHASES),
   rows: z.number().int().nonnegative().optional(),
@@ -49,6 +50,9 @@ export const blockProgressSchema = z.object({
   total: z.number().int().nonnegative().optional(),
   percent: z.number().min(0).max(100).optional(),
   bytes: z.number().int().nonnegative().optional(),
+  /** A sensor waiting (`sensor_wait`): pokes so far, and milliseconds until the next one. */
+  poke: z.number().int().positive().optional(),
+  nextInMs: z.number().int().nonnegative().optional(),
 });
 export type BlockProgress = z.infer<typeof blockProgressSchema>;
 
@@ -112,7 +116,33 @@ export const attemptFinishedEvent = z.object({
   lost: z.boolean().optional(),
 });
 
+/**
+ * A dynamic block run completed and fanned out: these block runs (its downstream blocks' children,
+ * `<uuid>:<key>`) join the run, in order. `parent` is the dynamic block run whose items made them.
+ */
+export const blockRunsAddedEvent = z.object({
+  type: z.literal('block_runs_added'),
+  runId: z.string(),
+  parent: name,
+  blocks: z.array(z.object({ name, block: name })),
+});
+
+export const CALLBACK_HOOK_NAMES = ['onSuccess', 'onFailure', 'onCancelled'] as const;
+
+/** A callback attached to a block ran after the block run ended; `error` when it threw (the block's status stands). */
+export const callbackEvent = z.object({
+  type: z.literal('callback'),
+  runId: z.string(),
+  block: name,
+  callback: name,
+  hook: z.enum(CALLBACK_HOOK_NAMES),
+  at: z.string(),
+  error: blockErrorSchema.optional(),
+});
+
 export const runEventSchema = z.discriminatedUnion('type', [
+  blockRunsAddedEvent,
+  callbackEvent,
   runStatusEvent,
   blockStatusEvent,
   logEvent,

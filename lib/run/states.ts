@@ -8,6 +8,8 @@ export const BLOCK_RUN_STATUSES = [
   'failed',
   'cancelled',
   'upstream_failed',
+  // A conditional attached to the block (or to one upstream of it) returned false: skipped, not failed.
+  'condition_failed',
 ] as const;
 export type BlockRunStatus = (typeof BLOCK_RUN_STATUSES)[number];
 
@@ -19,6 +21,7 @@ export const FINISHED_BLOCK_STATUSES: ReadonlySet<BlockRunStatus> = new Set([
   'failed',
   'cancelled',
   'upstream_failed',
+  'condition_failed',
 ]);
 
 export function isFinished(status: BlockRunStatus): boolean {
@@ -27,20 +30,21 @@ export function isFinished(status: BlockRunStatus): boolean {
 
 /** Which moves a block run may make; anything else is a bug in the caller. */
 const ALLOWED: Record<BlockRunStatus, readonly BlockRunStatus[]> = {
-  initial: ['queued', 'running', 'cancelled', 'upstream_failed'],
-  queued: ['running', 'cancelled', 'upstream_failed'],
-  running: ['completed', 'failed', 'cancelled'],
+  initial: ['queued', 'running', 'cancelled', 'upstream_failed', 'condition_failed'],
+  queued: ['running', 'cancelled', 'upstream_failed', 'condition_failed'],
+  running: ['completed', 'failed', 'cancelled', 'condition_failed'],
   completed: [],
   failed: ['queued'],
   cancelled: ['queued'],
   upstream_failed: ['queued'],
+  condition_failed: [],
 };
 
 export function canMove(from: BlockRunStatus, to: BlockRunStatus): boolean {
   return ALLOWED[from].includes(to);
 }
 
-/** A pipeline run's status follows from its block runs. */
+/** A pipeline run's status follows from its block runs; a block skipped by its conditional is no failure. */
 export function pipelineStatusOf(statuses: readonly BlockRunStatus[]): PipelineRunStatus {
   if (statuses.length === 0) return 'completed';
   if (statuses.every((s) => s === 'initial')) return 'initial';

@@ -89,6 +89,8 @@ export class PipelineSession {
       case 'log':
       case 'block_progress':
       case 'attempt_finished':
+      case 'block_runs_added':
+      case 'callback':
       case 'error':
       case 'output_answer':
       case 'pipeline_changed':

@@ -28,6 +28,21 @@ export class BlockRunRepository {
     return this.list(runId, on);
   }
 
+  /**
+   * Block runs that join a running run (a dynamic block's children), after the ones it has, in
+   * the given order; ones it has already (a resumed run's) are kept as they are.
+   */
+  async add(runId: string, blocks: readonly string[], on: Queryable = this.db.pool): Promise<void> {
+    if (blocks.length === 0) return;
+    await on.query(
+      `INSERT INTO block_runs (run_id, block_uuid, position, status)
+       SELECT $1, b, (SELECT coalesce(max(position), -1) FROM block_runs WHERE run_id = $1) + p::int, 'initial'
+       FROM unnest($2::text[]) WITH ORDINALITY AS t(b, p)
+       ON CONFLICT (run_id, block_uuid) DO NOTHING`,
+      [runId, blocks],
+    );
+  }
+
   /** The block runs of a run, in plan order. */
   async list(runId: string, on: Queryable = this.db.pool): Promise<BlockRunRow[]> {
     const res = await on.query('SELECT * FROM block_runs WHERE run_id = $1 ORDER BY position', [runId]);

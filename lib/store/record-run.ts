@@ -96,6 +96,13 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
     });
   }
   target
+    .on('block_runs_added', async (e) => {
+      await writeQueued();
+      await store.blockRuns.add(e.runId, e.blocks.map((b) => b.name));
+    })
+    .on('callback', (e) => {
+      if (e.error) log(e.runId, e.block, 'system', `callback ${e.callback}.${e.hook} failed: ${e.error.message}`);
+    })
     .on('log', (e) => log(e.runId, e.block, e.stream, e.text))
     .on('output', (e) => {
       rowCountOf.set(e.block, e.preview.rowCount);

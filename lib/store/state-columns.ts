@@ -19,6 +19,7 @@ const ERROR_ON_ENTRY: Record<BlockRunStatus, ErrorOnEntry> = {
   cancelled: 'record',
   // Its error is its upstream's, shown there; it keeps one recorded by an earlier attempt of its own.
   upstream_failed: 'keep',
+  condition_failed: 'clear',
 };
 
 export interface BlockRunColumns {

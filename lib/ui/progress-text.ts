@@ -14,6 +14,7 @@ const WHERE: Record<BlockProgress['phase'], string> = {
   postgres_load: 'from Postgres',
   postgres_export: '→ Postgres',
   parquet_export: '→ Parquet',
+  sensor_wait: 'waiting',
 };
 
 /**
@@ -22,6 +23,8 @@ const WHERE: Record<BlockProgress['phase'], string> = {
  */
 export function progressText(p: BlockProgress): string {
   const where = WHERE[p.phase];
+  // A sensor between pokes: Mage's "waiting", with how many pokes so far and when the next comes.
+  if (p.phase === 'sensor_wait') return `waiting (poke ${p.poke ?? 1}, next in ${Math.round((p.nextInMs ?? 0) / 1000)}s)`;
   if (p.rows !== undefined) {
     const of = p.total !== undefined ? ` of ${count(p.total)}` : '';
     return `${count(p.rows)}${of} ${p.total === 1 || (p.total === undefined && p.rows === 1) ? 'row' : 'rows'} ${where}`;

@@ -75,6 +75,8 @@ async function describes(): Promise<string[]> {
 function run(block: string, descriptions: OutputDescriptions): Promise<BlockOutcome> {
   const cmd: Extract<KernelCommand, { type: 'execute' }> = {
     type: 'execute',
+    role: { kind: 'block' },
+    name: block,
     runId: 'r1',
     block: { uuid: block, type: 'data_loader', language: 'sql', file: `data_loaders/${block}.sql`, upstream: [], configuration: {} },
     variables: {},

@@ -13,10 +13,17 @@ import { PipelineInvalidError, formatIssue } from '../../lib/pipeline/issues';
 
 describe('model', () => {
   test('block types and languages are the public (Mage) strings', () => {
-    assert.deepEqual([...BLOCK_TYPES], ['data_loader', 'transformer', 'data_exporter']);
-    assert.deepEqual([...BLOCK_LANGUAGES], ['typescript', 'sql']);
-    assert.deepEqual(BLOCK_FOLDERS, { data_loader: 'data_loaders', transformer: 'transformers', data_exporter: 'data_exporters' });
-    assert.deepEqual(LANGUAGE_EXTENSIONS, { typescript: 'ts', sql: 'sql' });
+    assert.deepEqual([...BLOCK_TYPES], ['data_loader', 'transformer', 'data_exporter', 'sensor', 'markdown', 'scratchpad']);
+    assert.deepEqual([...BLOCK_LANGUAGES], ['typescript', 'sql', 'markdown']);
+    assert.deepEqual(BLOCK_FOLDERS, {
+      data_loader: 'data_loaders',
+      transformer: 'transformers',
+      data_exporter: 'data_exporters',
+      sensor: 'sensors',
+      markdown: 'markdowns',
+      scratchpad: 'scratchpads',
+    });
+    assert.deepEqual(LANGUAGE_EXTENSIONS, { typescript: 'ts', sql: 'sql', markdown: 'md' });
   });
 
   test('blockFilePath is <type folder>/<uuid>.<ext>', () => {

@@ -90,7 +90,7 @@ describe('parsePipeline: valid files', () => {
   });
 
   test('empty file and null lists are an empty pipeline', () => {
-    assert.deepEqual(ok(parse('', 'p')), { uuid: 'p', name: 'p', type: 'batch', variables: {}, blocks: [] });
+    assert.deepEqual(ok(parse('', 'p')), { uuid: 'p', name: 'p', type: 'batch', variables: {}, blocks: [], conditionals: [], callbacks: [] });
     const p = ok(parse('blocks:\nvariables:\n', 'p'));
     assert.deepEqual(p.blocks, []);
     assert.deepEqual(p.variables, {});
@@ -193,13 +193,13 @@ blocks:
   - uuid: ok_block
     type: data_loader
   - uuid: scratch
-    type: scratchpad
+    type: dbt
 `),
     );
     assert.equal(issue.block, 'scratch');
     assert.equal(issue.line, 5);
-    assert.match(issue.message, /unknown block type "scratchpad"/);
-    assert.match(issue.message, /data_loader, transformer, data_exporter/);
+    assert.match(issue.message, /unknown block type "dbt"/);
+    assert.match(issue.message, /data_loader, transformer, data_exporter, sensor, markdown, scratchpad/);
   });
 
   test('unknown language names the block, the language and the line', () => {

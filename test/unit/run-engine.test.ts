@@ -16,7 +16,7 @@ import { planRun } from '../../lib/run/plan';
 import { DEFAULT_RETRY } from '../../lib/scheduler/retry';
 
 const block = (uuid: string, ...upstream: string[]): Block => ({ uuid, name: uuid, type: upstream.length ? 'transformer' : 'data_loader', language: 'sql', upstream, configuration: {}, file: `x/${uuid}.sql` });
-const pipelineOf = (...blocks: Block[]): Pipeline => ({ uuid: 'p', name: 'p', type: 'batch', blocks, variables: { g: 1 } });
+const pipelineOf = (...blocks: Block[]): Pipeline => ({ uuid: 'p', name: 'p', type: 'batch', blocks, variables: { g: 1 }, conditionals: [], callbacks: [] });
 
 const done = (rowCount = 1): BlockOutcome => ({ status: 'completed', durationMs: 1, preview: { columns: [], rows: [], rowCount } });
 const boom = (message = 'boom'): BlockOutcome => ({ status: 'failed', durationMs: 1, error: { kind: 'exception', message } });

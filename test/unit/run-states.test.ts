@@ -12,12 +12,12 @@ import {
 
 describe('run states', () => {
   test('stored strings are Mage names', () => {
-    assert.deepEqual([...BLOCK_RUN_STATUSES], ['initial', 'queued', 'running', 'completed', 'failed', 'cancelled', 'upstream_failed']);
+    assert.deepEqual([...BLOCK_RUN_STATUSES], ['initial', 'queued', 'running', 'completed', 'failed', 'cancelled', 'upstream_failed', 'condition_failed']);
     assert.deepEqual([...PIPELINE_RUN_STATUSES], ['initial', 'running', 'completed', 'failed', 'cancelled']);
   });
 
   test('isFinished', () => {
-    assert.deepEqual(BLOCK_RUN_STATUSES.filter(isFinished), ['completed', 'failed', 'cancelled', 'upstream_failed']);
+    assert.deepEqual(BLOCK_RUN_STATUSES.filter(isFinished), ['completed', 'failed', 'cancelled', 'upstream_failed', 'condition_failed']);
     assert.deepEqual(new Set(BLOCK_RUN_STATUSES.filter(isFinished)), FINISHED_BLOCK_STATUSES);
   });
 });
@@ -28,12 +28,15 @@ describe('canMove', () => {
     ['initial', 'running'],
     ['initial', 'cancelled'],
     ['initial', 'upstream_failed'],
+    ['initial', 'condition_failed'],
     ['queued', 'running'],
     ['queued', 'cancelled'],
     ['queued', 'upstream_failed'],
+    ['queued', 'condition_failed'],
     ['running', 'completed'],
     ['running', 'failed'],
     ['running', 'cancelled'],
+    ['running', 'condition_failed'],
     ['failed', 'queued'],
     ['cancelled', 'queued'],
     ['upstream_failed', 'queued'],
@@ -78,6 +81,11 @@ describe('pipelineStatusOf', () => {
 
   test('all completed is completed', () => {
     assert.equal(pipelineStatusOf(['completed', 'completed']), 'completed');
+  });
+
+  test('a block skipped by its conditional does not fail the run', () => {
+    assert.equal(pipelineStatusOf(['completed', 'condition_failed']), 'completed');
+    assert.equal(pipelineStatusOf(['condition_failed', 'failed']), 'failed');
   });
 
   test('failed or upstream_failed is failed, and wins over cancelled', () => {

@@ -23,6 +23,7 @@ describe('store columns from the run state rules', () => {
     failed: { started: false, completed: true, error: 'record' },
     cancelled: { started: false, completed: true, error: 'record' },
     upstream_failed: { started: false, completed: true, error: 'keep' },
+    condition_failed: { started: false, completed: true, error: 'clear' },
   };
 
   for (const status of BLOCK_RUN_STATUSES) {

@@ -12,7 +12,7 @@ function block(uuid: string, upstream: string[] = [], type: Block['type'] = 'tra
 }
 
 function pipeline(blocks: Block[]): Pipeline {
-  return { uuid: 'etl', name: 'etl', type: 'batch', variables: {}, blocks };
+  return { uuid: 'etl', name: 'etl', type: 'batch', variables: {}, blocks, conditionals: [], callbacks: [] };
 }
 
 const filesOf = (blocks: readonly Block[]) => new Set(blocks.map((b) => b.file));

@@ -1,0 +1,14 @@
+import { type BlockLanguage, type BlockType } from '../pipeline/model';
+
+/** How each block type is named in the UI (Mage's names). */
+export const BLOCK_TYPE_LABELS: Record<BlockType, string> = {
+  data_loader: 'Data loader',
+  transformer: 'Transformer',
+  data_exporter: 'Data exporter',
+  sensor: 'Sensor',
+  markdown: 'Markdown',
+  scratchpad: 'Scratchpad',
+};
+
+/** How each block language is named in the UI. */
+export const BLOCK_LANGUAGE_LABELS: Record<BlockLanguage, string> = { typescript: 'TypeScript', sql: 'SQL', markdown: 'Markdown' };
