@@ -72,10 +72,37 @@ export interface BlockContext {
   readonly io: BlockIo;
   /** The workspace's secrets, set by an owner in Settings or with `grimoire secrets set NAME`. */
   readonly secrets: BlockSecrets;
+  /** Runs of the project's pipelines: start one (Mage's trigger-pipeline block), or check one (check_status). */
+  readonly runs: BlockRuns;
   /** In a callback: how the block run ended (`completed`, `failed`, `cancelled`). */
   readonly status?: string;
   /** In a callback's onFailure and onCancelled: why the block run ended. */
   readonly error?: BlockRunError;
+}
+
+/** `ctx.runs`: the project's pipeline runs, as far as a block may see and start them. */
+export interface BlockRuns {
+  /**
+   * Starts a run of pipeline `pipeline` of this project with these runtime variables (its
+   * execution date is this run's unless given). With `wait: true` it resolves when that run
+   * ends and rejects (naming the run and its failed blocks) unless it completed.
+   */
+  trigger(pipeline: string, options?: { variables?: Record<string, JsonValue>; wait?: boolean; executionDate?: Date }): Promise<PipelineRunInfo>;
+  /**
+   * Mage's check_status: whether pipeline `pipeline` (or only its block `block`) has a run for
+   * `executionDate` (default this run's) that completed within the last `hours` (default 24).
+   */
+  completed(pipeline: string, options?: { block?: string; executionDate?: Date; hours?: number }): Promise<boolean>;
+}
+
+/** A pipeline run as ctx.runs tells it. */
+export interface PipelineRunInfo {
+  readonly id: string;
+  readonly pipeline: string;
+  /** initial, running, completed, failed or cancelled. */
+  readonly status: string;
+  /** ISO time. */
+  readonly executionDate: string;
 }
 
 /** Why a block run failed, as a callback sees it. */

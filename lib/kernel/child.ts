@@ -24,6 +24,7 @@ import { ThreadShare } from './thread-share';
 import { redactKnown, rememberSecrets } from './secrets';
 import { OutputDescriptions, queryOutput } from './query-output';
 import { outputName } from '../run/fan-out';
+import { RunsClient } from './runs-client';
 
 /** The attached in-memory database that holds block outputs; every connection USEs it. */
 const OUTPUTS_DATABASE = 'grimoire';
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
   const threads = new ThreadShare(tuning, cores, (e) => process.stderr.write(`kernel: could not resize DuckDB's threads: ${e instanceof Error ? e.message : String(e)}\n`));
   const control = await connect();
   const connections = new Set<DuckDBConnection>();
+  const runs = new RunsClient(send);
   const env: KernelEnv = {
     connect,
     release: (connection, reusable) => {
@@ -174,6 +176,7 @@ async function main(): Promise<void> {
     databases: new ProfileDatabases(),
     log: (text) => process.stderr.write(text),
     outputCopies: OUTPUT_COPIES.find((m) => m === process.env.GRIMOIRE_OUTPUT_COPIES) ?? 'wait',
+    runs: (cmd) => runs.forBlock(cmd),
   };
   // Each output is described once, when its block completes; pages of it reuse that.
   const descriptions = new OutputDescriptions();
@@ -234,6 +237,9 @@ async function main(): Promise<void> {
           (answer) => send({ type: 'output_answer', requestId: cmd.requestId, result: { ok: true, answer } }),
           (e: unknown) => send({ type: 'output_answer', requestId: cmd.requestId, result: { ok: false, message: e instanceof Error ? e.message : String(e) } }),
         );
+        return;
+      case 'runs_answer':
+        runs.answer(cmd.requestId, cmd.answer);
         return;
       default: {
         const never: never = cmd;

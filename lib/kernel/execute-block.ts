@@ -16,7 +16,7 @@ import { renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
 import { quoteIdentifier } from '../sql-quote';
 import { lookupSecret } from '../pipeline/secret-ref';
 import { type BlockError, type OutputPreview } from '../protocol/run-events';
-import { type BlockContext, type DataFrame } from './block-api';
+import { type BlockContext, type BlockRuns, type DataFrame } from './block-api';
 import { BlockExitError } from './block-exit';
 import { compileBlock, CompileError, locateInStack } from './compile-ts';
 import { describe, describeWithHead, Frame, QuerySession, reportedCount, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
@@ -58,6 +58,8 @@ export interface KernelEnv {
    * again after a restart).
    */
   outputCopies: OutputCopies;
+  /** `ctx.runs` for a block run: asks the kernel's host, which reaches the run store. */
+  runs: (cmd: Execute) => BlockRuns;
 }
 
 /**
@@ -184,6 +186,7 @@ function blockContext(cmd: Execute, env: KernelEnv, session: QuerySession, profi
     fromRows: (rows) => session.fromRows(rows),
     io: makeBlockIo(session, env, profiles, progress),
     secrets: { get: (name) => lookupSecret(cmd.secrets, name) },
+    runs: env.runs(cmd),
   };
 }
 

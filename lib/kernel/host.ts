@@ -8,6 +8,7 @@ import { killProcessGroup } from './process-group';
 import { secretEnvValues, ValueMask } from './value-mask';
 import { type OutputQuery, type OutputResult } from '../protocol/output-query';
 import { type RunInput } from '../protocol/run-inputs';
+import { type RunsAnswer, type RunsRequest } from '../protocol/runs-request';
 import { InvalidMessageLog } from '../protocol/invalid-message';
 
 export interface KernelOptions {
@@ -42,6 +43,16 @@ export interface KernelOptions {
    * cost a query. A rejection fails the run's blocks with the reason. None when absent.
    */
   secrets?: () => Promise<Record<string, string>>;
+  /**
+   * What `ctx.runs` reaches (starting and checking the project's pipeline runs); without it, a
+   * block's ctx.runs call fails saying this host cannot.
+   */
+  runs?: KernelRuns;
+}
+
+/** Answers a block's ctx.runs request; `asking` is the block's run. Rejections become the block's error. */
+export interface KernelRuns {
+  handle(request: RunsRequest, asking: { runId: string; executionDate: string }): Promise<RunsAnswer>;
 }
 
 export type KernelState = 'starting' | 'idle' | 'busy' | 'dead';
@@ -202,6 +213,9 @@ export class KernelHost {
             waiting?.(event.result.ok ? { ok: true, answer: this.mask.answer(event.result.answer) } : { ok: false, message: this.mask.text(event.result.message) });
             return;
           }
+          case 'runs_request':
+            void this.answerRuns(child, event);
+            return;
           default: {
             const never: never = event;
             throw new Error(`unhandled kernel event ${JSON.stringify(never)}`);
@@ -239,6 +253,20 @@ export class KernelHost {
       child.send(init);
     }
     return ready;
+  }
+
+  /** Answers a block's ctx.runs request through the host's KernelRuns, or says there is none. */
+  private async answerRuns(child: ChildProcess, event: Extract<KernelEvent, { type: 'runs_request' }>): Promise<void> {
+    let answer: RunsAnswer;
+    try {
+      answer = this.options.runs
+        ? await this.options.runs.handle(event.request, { runId: event.runId, executionDate: event.executionDate })
+        : { ok: false, message: 'ctx.runs is not available here: this host keeps no run store' };
+    } catch (e) {
+      answer = { ok: false, message: e instanceof Error ? e.message : String(e) };
+    }
+    const reply: KernelCommand = { type: 'runs_answer', requestId: event.requestId, answer };
+    if (child.connected) child.send(reply);
   }
 
   private settle(key: string, outcome: BlockOutcome): void {

@@ -5,6 +5,7 @@ import { variablesSchema } from '../protocol/json';
 import { outputQuerySchema, outputResultSchema } from '../protocol/output-query';
 import { blockErrorSchema, blockProgressEvent, CALLBACK_HOOK_NAMES, logEvent, outputPreviewSchema } from '../protocol/run-events';
 import { runInputSchema } from '../protocol/run-inputs';
+import { runsAnswerSchema, runsRequestSchema } from '../protocol/runs-request';
 
 /** When a completed block's output must be in its Parquet file: see KernelHostOptions.outputCopies. */
 export const OUTPUT_COPIES = ['wait', 'background'] as const;
@@ -91,6 +92,8 @@ export const kernelCommandSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('release'), blocks: z.array(z.string()) }),
   /** A page or chart of a block's output, answered from DuckDB without touching running blocks. */
   z.object({ type: z.literal('query_output'), requestId: z.string(), block: z.string(), query: outputQuerySchema }),
+  /** The answer to a block's `runs_request`. */
+  z.object({ type: z.literal('runs_answer'), requestId: z.string(), answer: runsAnswerSchema }),
 ]);
 export type KernelCommand = z.infer<typeof kernelCommandSchema>;
 
@@ -116,5 +119,7 @@ export const kernelEventSchema = z.discriminatedUnion('type', [
   blockProgressEvent,
   z.object({ type: z.literal('block_done'), runId: z.string(), block: z.string(), outcome: blockOutcomeSchema }),
   z.object({ type: z.literal('output_answer'), requestId: z.string(), result: outputResultSchema }),
+  /** A block asks about or starts pipeline runs (ctx.runs); `runId`/`pipeline`/`executionDate` say who asks. */
+  z.object({ type: z.literal('runs_request'), requestId: z.string(), runId: z.string(), executionDate: z.string(), request: runsRequestSchema }),
 ]);
 export type KernelEvent = z.infer<typeof kernelEventSchema>;

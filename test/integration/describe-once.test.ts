@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { executeBlock, type KernelEnv } from '../../lib/kernel/execute-block';
 import { type BlockOutcome, type KernelCommand } from '../../lib/kernel/ipc';
+import { RunsClient } from '../../lib/kernel/runs-client';
 import { OutputStore } from '../../lib/kernel/outputs';
 import { ProfileDatabases } from '../../lib/kernel/profile-database';
 import { type ProgressReport } from '../../lib/kernel/progress';
@@ -51,6 +52,7 @@ before(async () => {
     databases: new ProfileDatabases(),
     connections: new Set(),
     log: () => undefined,
+    runs: (cmd) => new RunsClient(() => undefined).forBlock(cmd),
   };
 });
 
