@@ -4,6 +4,7 @@ import { type AddOnBlock, type Block, type JsonValue, type Pipeline } from '../p
 import { type BlockError, type OutputPreview } from '../protocol/run-events';
 import { decideNext } from '../run/decide';
 import { FanOut, outputName, type RunNode } from '../run/fan-out';
+import { readCacheConfig } from '../pipeline/cache-config';
 import { type BlockRunStatus, isFinished, pipelineStatusOf, type PipelineRunStatus } from '../run/states';
 import { type Clock, systemClock } from '../clock';
 import { type BlockRunConfig, DEFAULT_RETRY, retryDelayMs } from '../scheduler/retry';
@@ -48,6 +49,11 @@ export interface EngineRequest {
    * 5M-row load does not sit in memory through the exports (one-shot runs: CLI, workers).
    */
   releaseOutputs?: boolean;
+  /**
+   * Cached blocks (configuration.cache) reuse their saved output when it still holds; false runs
+   * them anyway and saves the new output ("run ignoring cache", `grimoire run --no-cache`). Default true.
+   */
+  useCache?: boolean;
   /** A resumed run: where each block stood. Completed blocks are not run again. */
   resume?: ReadonlyMap<string, ResumedBlock>;
   /**
@@ -66,6 +72,8 @@ export interface EngineRequest {
 
 export interface BlockResult {
   status: BlockRunStatus;
+  /** It completed by reusing its cached output. */
+  cached?: boolean;
   attempts: number;
   /** Milliseconds of the last attempt. */
   durationMs?: number;
@@ -95,7 +103,7 @@ export { runtimeVariables };
  */
 /** What one attempt of a block run came to. */
 type AttemptResult =
-  | { kind: 'completed'; durationMs: number; preview: OutputPreview | null; items?: string[] }
+  | { kind: 'completed'; durationMs: number; preview: OutputPreview | null; items?: string[]; cachedAt?: string }
   | { kind: 'skipped'; durationMs: number; message: string }
   | { kind: 'failed'; durationMs: number; error: BlockError };
 
@@ -153,7 +161,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   const groups = () => new Set(fan.all().filter((n) => n.group).map((n) => n.name));
 
   /** Records a move and tells the hooks; `post` for moves made where nothing may wait (abort). */
-  const move = (block: string, status: BlockRunStatus, extra: { attempt?: number; durationMs?: number; message?: string } = {}, wait = true): Promise<void> => {
+  const move = (block: string, status: BlockRunStatus, extra: { attempt?: number; durationMs?: number; message?: string; cached?: boolean } = {}, wait = true): Promise<void> => {
     const entry = blocks.get(block);
     if (entry) {
       entry.status = status;
@@ -241,10 +249,14 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   // Blocks stopped only because another block in the same kernel ran out of time: their attempt is not theirs to lose.
   const collateral = new Map<string, string>();
 
+  /** What a cached block's key covers of the variables: the user's and the day, never the run's id or time. */
+  const cacheVariables: Record<string, JsonValue> = { ...pipeline.variables, ...(req.variables ?? {}), ds: variables.ds ?? null };
   /** The kernel request for block run `node` in `role`. */
   const requestFor = (node: RunNode, spec: Block, role: ExecuteRole): ExecuteRequest => {
     const upstream = dataUpstream(spec);
+    const cache = role.kind === 'block' ? readCacheConfig(spec.configuration) : null;
     return {
+      ...(cache?.ok && cache.value ? { cache: { mode: req.useCache === false ? 'refresh' : 'use', variables: cacheVariables, expirationMs: cache.value.expirationMs } } : {}),
       runId,
       name: node.name,
       block: { uuid: spec.uuid, type: spec.type, language: spec.language, file: spec.file, upstream, configuration: spec.configuration },
@@ -370,7 +382,9 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
         delete entry.error;
         if (result.preview) await hooks.emit({ type: 'output', runId, block: u, preview: result.preview });
         await hooks.emit({ type: 'attempt_finished', runId, block: u, attempt, status: 'completed', at, durationMs });
-        await move(u, 'completed', { attempt, durationMs, ...(result.items ? { message: `fanned out ${result.items.length} items` } : {}) });
+        if (result.cachedAt) entry.cached = true;
+        const said = [result.cachedAt ? `cached: reused the output saved at ${result.cachedAt}` : '', result.items ? `fanned out ${result.items.length} items` : ''].filter(Boolean).join('; ');
+        await move(u, 'completed', { attempt, durationMs, ...(said ? { message: said } : {}), ...(result.cachedAt ? { cached: true } : {}) });
         await runCallbacks(node, 'completed');
         return;
       }
@@ -427,7 +441,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     const outcome = await execute(node.name, requestFor(node, spec, { kind: 'block' }));
     switch (outcome.status) {
       case 'completed':
-        return { kind: 'completed', durationMs: outcome.durationMs, preview: outcome.preview, ...(outcome.items ? { items: outcome.items } : {}) };
+        return { kind: 'completed', durationMs: outcome.durationMs, preview: outcome.preview, ...(outcome.items ? { items: outcome.items } : {}), ...(outcome.cachedAt ? { cachedAt: outcome.cachedAt } : {}) };
       case 'failed':
         return { kind: 'failed', durationMs: outcome.durationMs, error: outcome.error };
       case 'answered':

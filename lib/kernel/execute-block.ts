@@ -13,7 +13,9 @@ import { readDestination, type Destination } from '../pipeline/destination';
 import { loadProfiles, makeBlockIo, warnTextNumerics, writeDestination } from './block-io';
 import { type DuckDBConnection } from '@duckdb/node-api';
 import { renderSqlTemplate, SqlTemplateError } from '../pipeline/sql-template';
-import { quoteIdentifier } from '../sql-quote';
+import { quoteIdentifier, quoteLiteral } from '../sql-quote';
+import { safeJoin } from '../access/path-guard';
+import { BlockCache, cacheKey, inputFingerprint } from './block-cache';
 import { lookupSecret } from '../pipeline/secret-ref';
 import { type BlockError, type OutputPreview } from '../protocol/run-events';
 import { type BlockContext, type BlockRuns, type DataFrame } from './block-api';
@@ -218,6 +220,16 @@ function inputOutputs(cmd: Execute): string[] {
   });
 }
 
+/** The cache key of a cached block's execution (block-cache.ts): its code, configuration, inputs and variables. */
+async function cacheKeyOf(cmd: Execute, env: KernelEnv, session: QuerySession): Promise<string> {
+  const absolute = path.join(env.projectDir, cmd.block.file);
+  // TypeScript: the compiled bundle, so a change in a util it imports is a change of code.
+  const code = cmd.block.language === 'typescript' ? readFileSync(await compileBlock(absolute, env.buildDir, cmd.block.uuid), 'utf8') : readFileSync(absolute, 'utf8');
+  const inputs: string[] = [];
+  for (const table of inputTables(cmd)) inputs.push(await inputFingerprint(session.connection, table));
+  return cacheKey({ code, configuration: cmd.block.configuration, inputs, variables: cmd.cache?.variables ?? {} });
+}
+
 /** Most items a dynamic block may fan out: each becomes a block run of every downstream block. */
 const MAX_ITEMS = 10_000;
 
@@ -416,7 +428,16 @@ export async function executeBlock(
     }
     const destination = readDestination(cmd.block.configuration);
     if (!destination.ok) throw new InvalidBlockError(destination.message);
-    if (cmd.block.language === 'typescript') {
+    // configuration.cache: this execution's key, and the saved output when it still holds.
+    const cache = cmd.cache ? { store: new BlockCache(safeJoin(env.dataDir, 'block-cache', env.pipelineUuid)), key: await cacheKeyOf(cmd, env, session) } : null;
+    const hit = cache && cmd.cache?.mode === 'use' ? await cache.store.lookup(published, cache.key, cmd.cache.expirationMs, new Date()) : null;
+    if (hit) {
+      session.markChanged();
+      await session.connection.run(`CREATE TABLE ${quoteIdentifier(target)} AS SELECT * FROM read_parquet(${quoteLiteral(hit.path)})`);
+      knownRowCount = hit.rowCount;
+      keys = hit.items ?? null;
+      console.log(`cached: reused the output saved at ${hit.savedAt} (its code, inputs and variables are unchanged)`);
+    } else if (cmd.block.language === 'typescript') {
       // Its code may do anything with the connection (ctx.query's temp tables, ctx.io): never reused.
       session.markChanged();
       ({ rowCount: knownRowCount, keys, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
@@ -426,13 +447,16 @@ export async function executeBlock(
     const described = await describeWithHead(session.connection, quoteIdentifier(target), cmd.previewRows, knownRowCount);
     const output = new Frame(quoteIdentifier(target), described.columns, described.rowCount, session);
     progress.report({ phase: 'output', rows: output.rowCount });
-    await runTests(output);
+    // A cached output passed its tests when it was saved; it is not run again.
+    if (!hit) await runTests(output);
     const dynamic = cmd.block.configuration.dynamic === true;
     if (dynamic && output.rowCount > MAX_ITEMS) throw new InvalidBlockError(`the block returned ${output.rowCount} items; a dynamic block fans out at most ${MAX_ITEMS}`);
     const items = dynamic ? (keys ?? Array.from({ length: output.rowCount }, (_, i) => String(i))) : undefined;
     if (abandoned()) throw new Error(`block ${cmd.name} already failed; its output is dropped`);
     await env.store.publish(published, target);
-    if (destination.value) {
+    if (cache && !hit) await cache.store.save(session.connection, published, published, { key: cache.key, savedAt: new Date().toISOString(), rowCount: output.rowCount, ...(items ? { items } : {}) });
+    // A cached block did not run: nor does its destination write (its output is the one written then).
+    if (destination.value && !hit) {
       session.markChanged();
       const written = { table: quoteIdentifier(published), rowCount: output.rowCount };
       const target = destination.value;
@@ -447,7 +471,7 @@ export async function executeBlock(
       void env.store.durable(published).catch((e: unknown) => env.log(`kernel: the output of ${cmd.name} was not saved as Parquet: ${e instanceof Error ? e.message : String(e)}\n`));
     }
     completed = true;
-    return { status: 'completed', durationMs: performance.now() - started, preview: result, ...(items ? { items } : {}) };
+    return { status: 'completed', durationMs: performance.now() - started, preview: result, ...(items ? { items } : {}), ...(hit ? { cachedAt: hit.savedAt } : {}) };
   } catch (e) {
     await env.store.dropStaging(target).catch(() => undefined);
     const error = toBlockError(e, cmd, env);

@@ -50,9 +50,12 @@ export interface KernelOptions {
   runs?: KernelRuns;
 }
 
-/** Answers a block's ctx.runs request; `asking` is the block's run. Rejections become the block's error. */
+/**
+ * Answers a block's ctx.runs request; `asking` is the block's run. Rejections become the block's
+ * error. `signal` aborts when the kernel that asked goes away (a wait must not outlive it).
+ */
 export interface KernelRuns {
-  handle(request: RunsRequest, asking: { runId: string; executionDate: string }): Promise<RunsAnswer>;
+  handle(request: RunsRequest, asking: { runId: string; executionDate: string }, signal: AbortSignal): Promise<RunsAnswer>;
 }
 
 export type KernelState = 'starting' | 'idle' | 'busy' | 'dead';
@@ -66,6 +69,8 @@ export interface ExecuteRequest {
   inputs?: RunInput[];
   /** What to ask of the block's code; default `block` (run it, publish its output). */
   role?: ExecuteRole;
+  /** A cached block's cache mode and key variables (KernelCommand execute `cache`). */
+  cache?: Extract<KernelCommand, { type: 'execute' }>['cache'];
   variables: Record<string, import('../pipeline/model').JsonValue>;
   executionDate: string;
   previewRows?: number;
@@ -258,12 +263,17 @@ export class KernelHost {
   /** Answers a block's ctx.runs request through the host's KernelRuns, or says there is none. */
   private async answerRuns(child: ChildProcess, event: Extract<KernelEvent, { type: 'runs_request' }>): Promise<void> {
     let answer: RunsAnswer;
+    const gone = new AbortController();
+    const onExit = () => gone.abort();
+    child.once('exit', onExit);
     try {
       answer = this.options.runs
-        ? await this.options.runs.handle(event.request, { runId: event.runId, executionDate: event.executionDate })
+        ? await this.options.runs.handle(event.request, { runId: event.runId, executionDate: event.executionDate }, gone.signal)
         : { ok: false, message: 'ctx.runs is not available here: this host keeps no run store' };
     } catch (e) {
-      answer = { ok: false, message: e instanceof Error ? e.message : String(e) };
+      answer = { ok: false, message: this.mask.text(e instanceof Error ? e.message : String(e)) };
+    } finally {
+      child.off('exit', onExit);
     }
     const reply: KernelCommand = { type: 'runs_answer', requestId: event.requestId, answer };
     if (child.connected) child.send(reply);
@@ -342,6 +352,7 @@ export class KernelHost {
       block: req.block,
       ...(req.inputs ? { inputs: req.inputs } : {}),
       role: req.role ?? { kind: 'block' },
+      ...(req.cache ? { cache: req.cache } : {}),
       variables: req.variables,
       executionDate: req.executionDate,
       previewRows: req.previewRows ?? 10,

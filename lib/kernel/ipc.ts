@@ -76,6 +76,12 @@ export const kernelCommandSchema = z.discriminatedUnion('type', [
     /** Where each of `block.upstream` is read from, in order; absent: each upstream's own output. */
     inputs: z.array(runInputSchema).optional(),
     role: executeRoleSchema,
+    /**
+     * The block is cached (configuration.cache): `use` reuses its saved output when the key matches
+     * and it has not expired, `refresh` runs it anyway and saves the new output. `variables` are
+     * the ones the key covers (the user's and the day, not the run's id).
+     */
+    cache: z.object({ mode: z.enum(['use', 'refresh']), variables: variablesSchema, expirationMs: z.number().positive().nullable() }).optional(),
     variables: variablesSchema,
     executionDate: z.string(),
     previewRows: z.number().int().nonnegative(),
@@ -104,6 +110,8 @@ export const blockOutcomeSchema = z.discriminatedUnion('status', [
     preview: outputPreviewSchema,
     /** A dynamic block's item keys, one per row of its output in order (index or metadata block_uuid). */
     items: z.array(z.string()).optional(),
+    /** The output was the block's cached one, saved at this ISO time: the block did not run. */
+    cachedAt: z.string().optional(),
   }),
   /** A sensor's poke, a conditional's verdict or a callback that ran (true). */
   z.object({ status: z.literal('answered'), durationMs: z.number(), value: z.boolean() }),

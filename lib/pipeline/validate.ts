@@ -3,6 +3,7 @@ import { readDestination } from './destination';
 import { type PipelineIssue } from './issues';
 import { EDITOR_ONLY_TYPES, type Pipeline } from './model';
 import { fanOutProblems } from '../run/fan-out';
+import { readCacheConfig } from './cache-config';
 import { topologicalOrder } from './dag';
 
 /**
@@ -39,6 +40,8 @@ export function validatePipeline(
       const upType = byUuid.get(up)?.type;
       if (upType !== undefined && EDITOR_ONLY_TYPES.has(upType)) issues.push({ ...at(b.uuid), message: `upstream block "${up}" is a ${upType} block, which pipeline runs skip: no block can depend on it` });
     }
+    const cache = readCacheConfig(b.configuration);
+    if (!cache.ok) issues.push({ ...at(b.uuid), message: cache.message });
     if (b.type === 'sensor') {
       for (const key of ['poke_interval', 'timeout']) {
         const value = b.configuration[key];

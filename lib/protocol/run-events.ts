@@ -79,6 +79,8 @@ export const blockStatusEvent = z.object({
   durationMs: z.number().optional(),
   attempt: z.number().int().positive().optional(),
   message: z.string().optional(),
+  /** `completed` by reusing the block's cached output (configuration.cache): the block did not run. */
+  cached: z.boolean().optional(),
 });
 
 /** A line (or lines) a block printed. */

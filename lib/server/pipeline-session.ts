@@ -1,6 +1,7 @@
 import { executionDateFrom } from '../engine/runtime-variables';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { queuedRuns } from '../runs/pipeline-runs';
 import { KernelHost, type KernelState } from '../kernel/host';
 import { RunLifecycleHooks } from '../engine/lifecycle-hooks';
 import { loadRunSettings } from '../engine/run-settings';
@@ -52,7 +53,17 @@ export class PipelineSession {
     this.userId = userId;
     this.ref = { project, pipeline };
     const dataDir = dataDirOf(projectDir);
-    this.kernel = new KernelHost({ projectDir, dataDir, pipelineUuid: pipeline, envDefaults, secrets, cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline), outputCopies: 'background' });
+    this.kernel = new KernelHost({
+      projectDir,
+      dataDir,
+      pipelineUuid: pipeline,
+      envDefaults,
+      secrets,
+      cacheDir: path.join(dataDir, 'cache', 'users', userId, pipeline),
+      outputCopies: 'background',
+      // ctx.runs: runs a block starts are queued for the workers, like the runs the editor's user starts.
+      ...(recorder ? { runs: queuedRuns({ store: recorder.store, project, projectDir, pipeline }) } : {}),
+    });
     // Between the blocks of a run the kernel is idle for a moment: told only if it stays idle, so a
     // 40-block run is not 80 messages of busy/idle flicker.
     let idleTimer: NodeJS.Timeout | null = null;

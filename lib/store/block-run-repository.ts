@@ -125,6 +125,8 @@ export interface StatusExtra {
   message?: string;
   error?: JsonObject | null;
   rowCount?: number;
+  /** It completed by reusing its cached output; a new attempt clears it. */
+  cached?: boolean;
 }
 
 /**
@@ -151,7 +153,8 @@ function moveSql(runId: string, blocks: string | readonly string[], status: Bloc
          completed_at = ${$(cols.completedAt)}::timestamptz,
          attempts = GREATEST(attempts, COALESCE(${attempt}::int, 0)),
          error = ${error},
-         row_count = COALESCE(${$(extra.rowCount ?? null)}::bigint, row_count)
+         row_count = COALESCE(${$(extra.rowCount ?? null)}::bigint, row_count),
+         cached = COALESCE(${$(extra.cached ?? null)}::boolean, cached AND ${st}::text <> 'running')
        WHERE run_id = ${run} AND block_uuid = ANY(${uuid}::text[])
        RETURNING id, block_uuid, position)`;
   // In plan order, so the history reads like the run.

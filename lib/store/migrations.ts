@@ -261,4 +261,12 @@ CREATE TABLE run_code (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'block runs that reused a cached output',
+    // configuration.cache: a block run that reused its block's last output completes with cached = true.
+    sql: `
+ALTER TABLE block_runs ADD COLUMN cached boolean NOT NULL DEFAULT false;
+`,
+  },
 ];

@@ -140,6 +140,7 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
         ...(e.message === undefined ? {} : { message: e.message }),
         ...(error ? { error: errorJson(error) } : {}),
         ...(e.status === 'completed' && rowCountOf.has(e.block) ? { rowCount: rowCountOf.get(e.block) } : {}),
+        ...(e.cached ? { cached: true } : {}),
       };
       const attempt = finishedAttempt.get(e.block);
       finishedAttempt.delete(e.block);

@@ -170,6 +170,19 @@ export class RunRepository {
     return { run, blocks: rows(blockRunRow, blocks.rows), attempts: rows(attemptRow, attempts.rows), events: rows(runEventRow, events.rows) };
   }
 
+  /**
+   * The latest run of `pipeline` (by execution date, then creation) whose execution date is in
+   * [from, to]; null if none. Mage's check_status window.
+   */
+  async latestForExecutionDate(project: string, pipeline: string, from: Date, to: Date): Promise<RunRow | null> {
+    const res = await this.db.pool.query(
+      `SELECT * FROM pipeline_runs WHERE project = $1 AND pipeline = $2 AND execution_date BETWEEN $3 AND $4
+        ORDER BY execution_date DESC, created_at DESC LIMIT 1`,
+      [project, pipeline, from, to],
+    );
+    return rows(runRow, res.rows)[0] ?? null;
+  }
+
   /** Runs matching every given filter, newest first. */
   async list(filter: RunFilter = {}): Promise<RunRow[]> {
     const res = await this.db.pool.query(

@@ -14,7 +14,8 @@ const bigint = z.union([z.string(), z.number()]).transform((v) => Number(v));
  * Who made a run: `scheduled` (a time trigger), `api` (an API trigger), `manual` (Run now on the
  * triggers page), `backfill`, `editor` (run in the notebook), `cli` (`grimoire run`). Stored.
  */
-export const RUN_KINDS = ['scheduled', 'api', 'manual', 'backfill', 'editor', 'cli'] as const;
+// `pipeline`: started by a block of another run (ctx.runs.trigger, Mage's trigger-pipeline block).
+export const RUN_KINDS = ['scheduled', 'api', 'manual', 'backfill', 'editor', 'cli', 'pipeline'] as const;
 /** Kinds whose runs are driven by the process that started them, never by a worker. */
 export const LIVE_RUN_KINDS: readonly RunKind[] = ['editor', 'cli'];
 export type RunKind = (typeof RUN_KINDS)[number];
@@ -91,6 +92,8 @@ export const blockRunRow = z.object({
   completed_at: dateOrNull,
   row_count: bigint.nullable(),
   error: z.record(z.string(), z.unknown()).nullable(),
+  /** It reused its block's cached output (configuration.cache) instead of running. */
+  cached: z.boolean().default(false),
 });
 export type BlockRunRow = z.infer<typeof blockRunRow>;
 

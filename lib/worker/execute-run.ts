@@ -4,6 +4,7 @@ import { RunLifecycleHooks } from '../engine/lifecycle-hooks';
 import { loadRunSettings, type RunSettings } from '../engine/run-settings';
 import { runPipeline, type ResumedBlock } from '../engine/run-engine';
 import { errorMessage } from '../errors';
+import { queuedRuns } from '../runs/pipeline-runs';
 import { KernelHost } from '../kernel/host';
 import { type KernelStandby } from '../kernel/standby';
 import { durableOutputs } from '../kernel/output-files';
@@ -70,6 +71,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     envDefaults: options.kernelEnv,
     standby: options.standby,
     secrets: options.secrets,
+    runs: queuedRuns({ store, project: run.project, projectDir: dir, pipeline: run.pipeline }),
   });
   const hooks = new RunLifecycleHooks();
   // Detached: the run never waits for the store. Writes keep their order, so a crash leaves a prefix

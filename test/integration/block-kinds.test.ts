@@ -41,7 +41,7 @@ interface Ran {
   status: (block: string) => string | undefined;
 }
 
-async function run(pipeline: string, options: { variables?: Record<string, string | boolean>; signal?: AbortSignal; scope?: RunScope; onEvent?: (e: RunEvent) => void } = {}): Promise<Ran> {
+async function run(pipeline: string, options: { variables?: Record<string, string | boolean>; signal?: AbortSignal; scope?: RunScope; onEvent?: (e: RunEvent) => void; useCache?: boolean } = {}): Promise<Ran> {
   const settings = await loadRunSettings(projectDir, pipeline);
   const kernel = new KernelHost({ projectDir, dataDir: dataDirOf(projectDir), pipelineUuid: pipeline, interruptGraceMs: 300 });
   kernels.push(kernel);
@@ -63,6 +63,7 @@ async function run(pipeline: string, options: { variables?: Record<string, strin
     hooks,
     variables: options.variables ?? {},
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.useCache === undefined ? {} : { useCache: options.useCache }),
   });
   return { outcome, events, previews, logs, status: (b) => outcome.blocks.get(b)?.status };
 }
@@ -191,5 +192,42 @@ describe('editor-only blocks', () => {
     assert.equal(ran.status('try_things'), 'completed');
     assert.deepEqual(ran.previews.get('try_things')?.rows, [{ answer: 42 }]);
     await assert.rejects(() => run('fan_out', { scope: { kind: 'block', block: 'notes' } }), /markdown block: it is shown, never run/);
+  });
+});
+
+describe('cached outputs', () => {
+  const runs = async () => (await fs.readFile(path.join(dataDirOf(projectDir), 'expensive-runs.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+
+  test('a hit reuses the output and marks the block run cached; code, variables, --no-cache and expiry miss', async () => {
+    await fs.rm(path.join(dataDirOf(projectDir), 'expensive-runs.log'), { force: true });
+    const first = await run('cached');
+    assert.equal(first.outcome.status, 'completed', first.logs);
+    assert.equal(await runs(), 1);
+    assert.equal(first.outcome.blocks.get('expensive')?.cached, undefined);
+
+    const hit = await run('cached');
+    assert.equal(await runs(), 1, 'the cached block did not run');
+    assert.equal(hit.outcome.blocks.get('expensive')?.cached, true);
+    assert.deepEqual(hit.previews.get('expensive')?.rows, first.previews.get('expensive')?.rows);
+    const said = hit.events.find((e) => e.type === 'block_status' && e.block === 'expensive' && e.status === 'completed');
+    assert.ok(said?.type === 'block_status' && said.cached === true && /cached: reused the output saved at/.test(said.message ?? ''));
+
+    await run('cached', { variables: { label: 'second' } });
+    assert.equal(await runs(), 2, 'other variables: a miss');
+
+    const file = path.join(projectDir, 'transformers', 'expensive.ts');
+    await fs.appendFile(file, '// a change of code\n');
+    await run('cached', { variables: { label: 'second' } });
+    assert.equal(await runs(), 3, 'changed code: a miss');
+
+    await run('cached', { variables: { label: 'second' }, useCache: false });
+    assert.equal(await runs(), 4, 'ignoring the cache runs the block');
+    await run('cached', { variables: { label: 'second' } });
+    assert.equal(await runs(), 4, 'and saves its output for the next run');
+
+    await new Promise((r) => setTimeout(r, 3200));
+    const expired = await run('cached', { variables: { label: 'second' } });
+    assert.equal(await runs(), 5, 'an expired output is not reused');
+    assert.equal(expired.outcome.blocks.get('expensive')?.cached, undefined);
   });
 });
