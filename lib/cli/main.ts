@@ -7,7 +7,7 @@ import { runCommand } from './run-command';
 
 const USAGE = `usage:
   grimoire start [--host 127.0.0.1] [--port 6789] [--projects ./projects] [--dev]
-  grimoire run <project_path> <pipeline_uuid> [--runtime-vars '<json>'] [--timeout <seconds>] [--no-record]
+  grimoire run <project_path> <pipeline_uuid> [--runtime-vars '<json>'] [--timeout <seconds>] [--no-record] [--no-cache]
   grimoire worker [--projects ./projects] [--concurrency 2]
   grimoire users add|list|remove|passwd|role [<name>] [--role owner|editor|viewer] [--projects ./projects]
   grimoire secrets set|list|remove [<NAME>] [--projects ./projects]
@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const { values, positionals } = parseArgs({
         args: rest,
-        options: { 'runtime-vars': { type: 'string' }, timeout: { type: 'string' }, 'no-record': { type: 'boolean' } },
+        options: { 'runtime-vars': { type: 'string' }, timeout: { type: 'string' }, 'no-record': { type: 'boolean' }, 'no-cache': { type: 'boolean' } },
         allowPositionals: true,
         strict: true,
       });
@@ -30,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
       }
       // Temp files of writers that crashed in this project go, beside the run (never a live writer's).
       void removeLeftovers(project).catch((e: unknown) => process.stderr.write(`could not remove temp files left by a crash: ${errorMessage(e)}\n`));
-      return (await runCommand(project, pipeline, { runtimeVars: values['runtime-vars'], timeout: values.timeout, record: !values['no-record'] }, process.stdout)) ? 0 : 1;
+      return (await runCommand(project, pipeline, { runtimeVars: values['runtime-vars'], timeout: values.timeout, record: !values['no-record'], useCache: !values['no-cache'] }, process.stdout)) ? 0 : 1;
     }
     case 'worker': {
       const { values } = parseArgs({ args: rest, options: { projects: { type: 'string' }, concurrency: { type: 'string' } }, strict: true });

@@ -16,6 +16,7 @@ import { dataDirOf, workspaceDataDir } from '../project/paths';
 import { openDatabase } from '../db/database';
 import { formatCount, formatDuration, pad } from './format';
 import { openRunHistory } from './run-history';
+import { cliRuns } from './cli-runs';
 import { pipelineMentionsSecrets, runSecrets, type RunSecrets } from './run-secrets';
 
 export function parseRuntimeVars(text: string | undefined): Record<string, JsonValue> {
@@ -50,6 +51,10 @@ export interface RunCommandOptions {
   timeout?: string;
   /** `--no-record`: keep the run out of the run history. Default: recorded when a history is reachable. */
   record?: boolean;
+  /** `--no-cache`: cached blocks run anyway and save their new output. Default: cached outputs are reused. */
+  useCache?: boolean;
+  /** A run a block of another run started (ctx.runs.trigger): its variables, date, id and the chain above it. */
+  nested?: { variables: Record<string, JsonValue>; executionDate: Date; runId: string; chain: readonly string[]; startedBy: string };
 }
 
 /**
@@ -58,10 +63,10 @@ export interface RunCommandOptions {
  * true when every block completed.
  */
 export async function runCommand(projectPath: string, pipelineUuid: string, options: RunCommandOptions, out: Out): Promise<boolean> {
-  const variables = parseRuntimeVars(options.runtimeVars);
+  const variables = options.nested?.variables ?? parseRuntimeVars(options.runtimeVars);
   // A past day re-run from the command line: --runtime-vars '{"ds": "2022-08-18"}'.
   // Checked before the kernel starts: a bad date exits at once.
-  const executionDate = executionDateFrom(variables, new Date());
+  const executionDate = options.nested?.executionDate ?? executionDateFrom(variables, new Date());
   const runTimeout = parseRunTimeout(options.timeout);
   const projectDir = path.resolve(projectPath);
   // Without this check a mistyped project path reads as 'pipeline "x" not found (pipelines: none)'.
@@ -72,6 +77,8 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   const { pipeline } = settings;
   // Known once the database is up; the kernel asks before each block, and no block runs before then.
   let secrets: RunSecrets | null = null;
+  // ctx.runs: set once the run history is known (no block runs before that).
+  let runs: ReturnType<typeof cliRuns> | null = null;
   // The kernel starts now, while the database comes up (its coordinates follow with the blocks).
   const kernel = new KernelHost({
     projectDir,
@@ -81,6 +88,10 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
     // not written out as Parquet for later (the editor's runs keep theirs).
     cacheDir: null,
     secrets: () => secrets?.values() ?? Promise.resolve({}),
+    runs: {
+      // Known once the history is open (below); a block asks only after its run started.
+      handle: (request, asking, signal) => runs?.handle(request, asking, signal) ?? Promise.resolve({ ok: false, message: 'ctx.runs is not ready: the run has not started' }),
+    },
   });
   kernel.warmUp();
   // A project with connection profiles may export to the workspace's Postgres (embedded unless
@@ -129,7 +140,22 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const hooks = printRun(new RunLifecycleHooks(), out, width);
-  const runId = randomUUID();
+  const runId = options.nested?.runId ?? randomUUID();
+  runs = cliRuns({
+    projectDir,
+    project: path.basename(projectDir),
+    chain: [...(options.nested?.chain ?? []), pipelineUuid],
+    history: history?.store ?? null,
+    runNested: (nestedPipeline, nestedVariables, nestedDate, nestedRunId) => {
+      const indented = { write: (text: string) => out.write(text.replace(/^(?=.)/gm, `  ${pipelineUuid} > `)) };
+      return runCommand(
+        projectDir,
+        nestedPipeline,
+        { record: options.record, useCache: options.useCache, nested: { variables: nestedVariables, executionDate: nestedDate, runId: nestedRunId, chain: [...(options.nested?.chain ?? []), pipelineUuid], startedBy: `run:${runId}` } },
+        indented,
+      );
+    },
+  });
   const planned = planRun(pipeline.blocks, { kind: 'pipeline' });
   const stopRecording = history
     ? recordLiveRun(
@@ -144,7 +170,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
           planned,
           variables,
           executionDate,
-          startedBy: `cli:${os.userInfo().username}`,
+          startedBy: options.nested?.startedBy ?? `cli:${os.userInfo().username}`,
         },
         hooks,
       )
@@ -163,7 +189,10 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
       releaseOutputs: true,
       variables,
       signal: controller.signal,
+      ...(options.useCache === false ? { useCache: false } : {}),
     });
+    // Runs its blocks started without waiting end before this one reports.
+    await runs?.settled();
     const failed = [...result.blocks.values()].filter((b) => b.status !== 'completed').length;
     out.write(
       `${result.status === 'completed' ? 'Completed' : result.status === 'cancelled' ? 'Cancelled' : 'Failed'}: ${result.blocks.size - failed} of ${result.blocks.size} blocks succeeded in ${formatDuration(performance.now() - started)}\n`,
