@@ -19,19 +19,27 @@ const pipelineRef = { project: name, pipeline: name };
  */
 const folderName = z.string().min(1).max(100).regex(FOLDER_NAME_PATTERN, 'a project or pipeline name is letters, digits, _ . - (no slashes)');
 const blockName = z.string().min(1).max(100).regex(IDENTIFIER_PATTERN, 'a block name is letters, digits and _');
+/**
+ * A block, or a run of a dynamic block's child: `<uuid>:<key>[:<key>...]` with keys of letters,
+ * digits, _ and - (ITEM_KEY_PATTERN in lib/run/fan-out.ts). Never a dot or a slash, so the output
+ * name made of it (`outputName`, ':' -> '.') is still no path.
+ */
+export const BLOCK_RUN_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,99}(?::[A-Za-z0-9_-]{1,100}){0,8}$/;
+const blockRunName = z.string().min(1).max(200).regex(BLOCK_RUN_NAME_PATTERN, 'a block run is a block name, or <block>:<key> for a dynamic child');
 const clientRef = { project: folderName, pipeline: folderName };
 
 // ---- browser -> server -------------------------------------------------------------------------
 export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('subscribe'), ...clientRef }),
-  z.object({ type: z.literal('run_block'), ...clientRef, block: blockName, variables: variablesSchema.optional() }),
-  z.object({ type: z.literal('run_with_upstream'), ...clientRef, block: blockName, variables: variablesSchema.optional() }),
-  z.object({ type: z.literal('run_downstream'), ...clientRef, block: blockName, variables: variablesSchema.optional() }),
-  z.object({ type: z.literal('run_pipeline'), ...clientRef, variables: variablesSchema.optional() }),
+  z.object({ type: z.literal('run_block'), ...clientRef, block: blockName, variables: variablesSchema.optional(), ignoreCache: z.boolean().optional() }),
+  z.object({ type: z.literal('run_with_upstream'), ...clientRef, block: blockName, variables: variablesSchema.optional(), ignoreCache: z.boolean().optional() }),
+  z.object({ type: z.literal('run_downstream'), ...clientRef, block: blockName, variables: variablesSchema.optional(), ignoreCache: z.boolean().optional() }),
+  /** `ignoreCache`: cached blocks (configuration.cache) run anyway and save their new output ("run ignoring cache"). */
+  z.object({ type: z.literal('run_pipeline'), ...clientRef, variables: variablesSchema.optional(), ignoreCache: z.boolean().optional() }),
   z.object({ type: z.literal('interrupt'), ...clientRef }),
   z.object({ type: z.literal('restart'), ...clientRef }),
-  /** A page or chart of a block's whole output; answered to the sender only, with its requestId. */
-  z.object({ type: z.literal('query_output'), ...clientRef, block: blockName, requestId: z.string().min(1).max(100), query: outputQuerySchema }),
+  /** A page or chart of a block's (or a dynamic child's) whole output; answered to the sender only, with its requestId. */
+  z.object({ type: z.literal('query_output'), ...clientRef, block: blockRunName, requestId: z.string().min(1).max(100), query: outputQuerySchema }),
   /** Follow one stored run (run page), or the runs of a pipeline (runs list): answered by run_changed. */
   z.object({ type: z.literal('watch_run'), runId: name }),
   z.object({ type: z.literal('watch_runs'), ...clientRef }),

@@ -8,6 +8,7 @@ import { describeIssues, InvalidMessageLog } from '../protocol/invalid-message';
 import { CLIENT_EVENT, clientMessageSchema, SERVER_EVENT, type ClientMessage, type ServerMessage } from '../protocol/messages';
 import { listPipelines, projectDir } from '../project/load';
 import { setBroadcast } from './broadcast';
+import { outputName } from '../run/fan-out';
 import { jsonDepthExceeds } from './request-body';
 import { PipelineSession, type RunRecorder } from './pipeline-session';
 import { runRoom, runsRoom } from './run-watch';
@@ -220,7 +221,7 @@ export class Gateway {
           message.type === 'run_pipeline'
             ? ({ kind: 'pipeline' } as const)
             : ({ kind: message.type === 'run_block' ? 'block' : message.type === 'run_with_upstream' ? 'with_upstream' : 'downstream', block: message.block } as const);
-        const runId = await session.run(scope, message.variables);
+        const runId = await session.run(scope, message.variables, { useCache: message.ignoreCache !== true });
         void this.access.audit(principal, 'run_started', `${project}/${pipeline}`, { runId, scope: scope.kind, ...('block' in scope ? { block: scope.block } : {}) }).catch(() => undefined);
         return;
       }
@@ -233,7 +234,8 @@ export class Gateway {
       case 'query_output': {
         // A kernel (started once the pipeline is found) reloads the user's cached outputs, e.g. after a server restart.
         const session = await this.openSession(principal, project, pipeline);
-        const result = await session.kernel.queryOutput(message.block, message.query);
+        // A dynamic child's output is kept under its output name (`load:0` -> `load.0`); a block's is its uuid.
+        const result = await session.kernel.queryOutput(outputName(message.block), message.query);
         this.reply(socket, { type: 'output_answer', project, pipeline, block: message.block, requestId: message.requestId, result });
         return;
       }

@@ -94,13 +94,22 @@ export class PipelineSession {
         this.latest.set(`error/${message.block}`, message);
         break;
       case 'run_status':
+        // A new run's fan-out replaces the children its blocks had in the run before.
+        if (message.status === 'running') {
+          for (const [key, m] of this.latest) if (m.type === 'block_runs_added' && m.blocks.some((b) => message.blocks.includes(b.block))) this.latest.delete(key);
+        }
+        this.latest.set(message.type, message);
+        break;
       case 'kernel_status':
         this.latest.set(message.type, message);
+        break;
+      case 'block_runs_added':
+        // Replayed too, so a tab that (re)connects still knows a dynamic block's children.
+        this.latest.set(`children/${message.parent}`, message);
         break;
       case 'log':
       case 'block_progress':
       case 'attempt_finished':
-      case 'block_runs_added':
       case 'callback':
       case 'error':
       case 'output_answer':
@@ -125,7 +134,7 @@ export class PipelineSession {
    * to the pipeline's room. Errors (unknown pipeline or block, malformed retry_config) reject here,
    * before anything runs, so the sender gets the reason.
    */
-  async run(scope: RunScope, variables: Record<string, JsonValue> = {}): Promise<string> {
+  async run(scope: RunScope, variables: Record<string, JsonValue> = {}, options: { useCache?: boolean } = {}): Promise<string> {
     const settings = await loadRunSettings(this.projectDir, this.ref.pipeline);
     // Planning here makes a bad request (unknown block) an error reply to the sender, not a lost run.
     const planned = planRun(settings.pipeline.blocks, scope);
@@ -157,6 +166,7 @@ export class PipelineSession {
       variables,
       executionDate,
       signal: abort.signal,
+      ...(options.useCache === false ? { useCache: false } : {}),
     })
       .catch((e: unknown) => this.publish({ type: 'error', code: 'internal', message: e instanceof Error ? e.message : String(e) }))
       .then(() => stopRecording?.())
