@@ -159,18 +159,27 @@ describe('sensors', () => {
     const flag = path.join(dataDirOf(projectDir), 'ready.flag');
     await fs.rm(flag, { force: true });
     const waits: string[] = [];
+    const kernelStates: string[] = [];
+    let otherBranchDone = false;
     const started = Date.now();
     const ran = await run('sensors', {
       onEvent: (e) => {
+        if (e.type === 'block_status' && e.block === 'rows_exist' && e.status === 'completed') otherBranchDone = true;
         if (e.type === 'block_progress' && e.progress.phase === 'sensor_wait') {
           waits.push(`${e.block}#${e.progress.poke}`);
-          if (e.progress.poke === 2) void fs.writeFile(flag, 'ok');
+          // Between pokes nothing runs in the kernel: the sensor only waits in the engine.
+          kernelStates.push(`${kernels.at(-1)?.state}`);
+          if (e.progress.poke === 2) {
+            assert.ok(otherBranchDone, 'the other branch ran while the sensor waited');
+            void fs.writeFile(flag, 'ok');
+          }
         }
       },
     });
     assert.equal(ran.outcome.status, 'completed', ran.logs);
     assert.equal(ran.status('rows_exist'), 'completed');
     assert.deepEqual(waits, ['wait_for_file#1', 'wait_for_file#2']);
+    assert.equal(kernelStates[1], 'idle');
     assert.match(ran.logs, /\[wait_for_file\] poke 1: not yet; next in 1 s/);
     assert.match(ran.logs, /\[wait_for_file\] poke 3: satisfied/);
     assert.ok(Date.now() - started >= 2000, 'two waits of a second each');
