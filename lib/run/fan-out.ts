@@ -10,10 +10,16 @@
  * The block's own run (`<uuid>`) stays in the run as a group: it never runs itself, and ends when
  * its upstream blocks have ended and every child has (its status follows theirs).
  */
-import { type RunInput } from '../protocol/run-inputs';
 import { type BlockRunStatus, isFinished } from './states';
 
-export { type RunInput };
+/** Where a block run reads one upstream's data from (told to the kernel: lib/protocol/run-inputs.ts). */
+export type RunInput =
+  /** The whole output of a block run. */
+  | { kind: 'output'; name: string }
+  /** One row (0-based, in output order) of a dynamic block run's output: a child's item. */
+  | { kind: 'item'; name: string; row: number }
+  /** The outputs of these block runs, one after the other (reduce_output). */
+  | { kind: 'combined'; names: string[] };
 
 /** What the fan-out needs of a planned block. */
 export interface FanBlock {
