@@ -1,14 +1,15 @@
 'use client';
-import dynamic from 'next/dynamic';
 import { useEffect, useMemo, useState } from 'react';
 import { blockRowsDeclaration } from '@/lib/block-types/block-rows-dts';
 import { progressText } from '@/lib/ui/progress-text';
 import { type EditorBlock } from '@/lib/protocol/editor-api';
 import { OutputView } from './OutputView';
 import { displayStatus, useEditorState } from './editor-state';
-import { BLOCK_LANGUAGE_LABELS, BLOCK_TYPE_LABELS } from '@/lib/ui/block-labels';
-
-const BlockEditor = dynamic(() => import('./BlockEditor'), { ssr: false, loading: () => <div className="muted code">Loading editor…</div> });
+import { BLOCK_LANGUAGE_LABELS, BLOCK_TYPE_LABELS, statusLabel } from '@/lib/ui/block-labels';
+import { BlockBadges } from './BlockBadges';
+import { ChildOutputs } from './ChildOutputs';
+import { LazyBlockEditor as BlockEditor } from './LazyBlockEditor';
+import { MarkdownBody } from './MarkdownBody';
 
 
 function Elapsed({ since }: { since: number }) {
@@ -31,6 +32,10 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
   const outputKey = useEditorState((s) => s.outputKeys[block.uuid] ?? 0);
   const blocks = useEditorState((s) => s.model?.blocks);
   const columns = useEditorState((s) => s.columns);
+  const hasChildren = useEditorState((s) => (s.run.children[block.uuid]?.length ?? 0) > 0);
+  // Callbacks that threw after this block's runs (its children's too), in the latest run.
+  const callbackErrors = useEditorState((s) => Object.entries(s.run.callbackErrors).flatMap(([run, errors]) => (run === block.uuid || run.startsWith(`${block.uuid}:`) ? errors.map((e) => `${run}: ${e}`) : [])).join('\n'));
+  const isNote = block.type === 'markdown';
   const total = blocks?.length ?? 0;
   const st = useEditorState.getState;
   const [renaming, setRenaming] = useState(false);
@@ -94,42 +99,51 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
           <span className="name">{block.uuid}</span>
         )}
         <span className="meta">
-          {BLOCK_TYPE_LABELS[block.type]} · {block.language === 'sql' ? 'SQL' : 'TypeScript'}
+          {BLOCK_TYPE_LABELS[block.type]}
+          {isNote ? '' : ` · ${BLOCK_LANGUAGE_LABELS[block.language]}`}
           {block.upstream.length > 0 ? ` · ← ${block.upstream.join(', ')}` : ''}
         </span>
+        <BlockBadges block={block} />
         {dirty ? (
           <span className="unsaved" title="Unsaved changes" aria-label={`Unsaved changes in ${block.uuid}`} data-testid={`unsaved-${block.uuid}`}>
             ●
           </span>
         ) : null}
-        <span className="status" data-status={status} data-testid={`status-${block.uuid}`}>
-          {status.replace('_', ' ')}
-          {status === 'running' && view?.startedAt ? (
-            <>
-              {' · '}
-              <Elapsed since={view.startedAt} />
-              {view.progress ? (
-                <>
-                  {' · '}
-                  <span data-testid={`progress-${block.uuid}`}>{progressText(view.progress)}</span>
-                </>
-              ) : null}
-            </>
-          ) : view?.durationMs !== undefined && status !== 'running' ? (
-            ` · ${(view.durationMs / 1000).toFixed(2)} s`
-          ) : (
-            ''
-          )}
-        </span>
-        <button type="button" aria-label={`Run block ${block.uuid}`} title="Run (Ctrl/Cmd+Enter)" onClick={() => void st().runBlock('run_block', block.uuid)} disabled={!connected}>
-          ▶ Run
-        </button>
-        <button type="button" aria-label={`Run ${block.uuid} with upstream`} onClick={() => void st().runBlock('run_with_upstream', block.uuid)} disabled={!connected}>
-          ⇡
-        </button>
-        <button type="button" aria-label={`Run ${block.uuid} and downstream`} onClick={() => void st().runBlock('run_downstream', block.uuid)} disabled={!connected}>
-          ⇣
-        </button>
+        {isNote ? null : (
+          <span className="status" data-status={status} data-testid={`status-${block.uuid}`}>
+            {statusLabel(status)}
+            {status === 'running' && view?.startedAt ? (
+              <>
+                {' · '}
+                <Elapsed since={view.startedAt} />
+                {view.progress ? (
+                  <>
+                    {' · '}
+                    <span data-testid={`progress-${block.uuid}`}>{progressText(view.progress)}</span>
+                  </>
+                ) : null}
+              </>
+            ) : view?.durationMs !== undefined && status !== 'running' ? (
+              ` · ${(view.durationMs / 1000).toFixed(2)} s`
+            ) : (
+              ''
+            )}
+          </span>
+        )}
+        {/* A note is shown, never run. */}
+        {isNote ? null : (
+          <>
+            <button type="button" aria-label={`Run block ${block.uuid}`} title="Run (Ctrl/Cmd+Enter)" onClick={() => void st().runBlock('run_block', block.uuid)} disabled={!connected}>
+              ▶ Run
+            </button>
+            <button type="button" aria-label={`Run ${block.uuid} with upstream`} onClick={() => void st().runBlock('run_with_upstream', block.uuid)} disabled={!connected}>
+              ⇡
+            </button>
+            <button type="button" aria-label={`Run ${block.uuid} and downstream`} onClick={() => void st().runBlock('run_downstream', block.uuid)} disabled={!connected}>
+              ⇣
+            </button>
+          </>
+        )}
         <button type="button" aria-label={`Save block ${block.uuid}`} title="Save (Ctrl/Cmd+S)" onClick={() => void st().save(block.uuid)} disabled={!dirty}>
           Save
         </button>
@@ -168,7 +182,21 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
           </button>
         </div>
       ) : null}
-      {collapsed ? null : (
+      {collapsed ? null : isNote ? (
+        file?.loaded ? (
+          <MarkdownBody
+            uuid={block.uuid}
+            content={file.content}
+            readOnly={readOnly}
+            focusToken={focusToken}
+            onChange={(v) => st().setContent(block.uuid, v)}
+            onSave={() => void st().save(block.uuid)}
+            onLeave={() => document.querySelector<HTMLElement>(`[data-block="${block.uuid}"]`)?.focus()}
+          />
+        ) : (
+          <div className="muted code">Loading {block.file}…</div>
+        )
+      ) : (
         <>
           {file?.loaded ? (
             <BlockEditor
@@ -210,7 +238,20 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
                 {error.message}
               </pre>
             ) : null}
-            <OutputView block={block.uuid} preview={view?.preview} outputKey={outputKey} />
+            {view?.skipped && status === 'condition_failed' ? (
+              <p className="muted skipped" data-testid={`skipped-${block.uuid}`}>
+                Skipped: {view.skipped}
+              </p>
+            ) : null}
+            {callbackErrors ? (
+              <pre className="error" data-testid={`callback-errors-${block.uuid}`}>
+                Callbacks that failed (the block&apos;s status stands):{'\n'}
+                {callbackErrors}
+              </pre>
+            ) : null}
+            {/* A fanned-out block's own run has no output: its children have, one each. */}
+            {hasChildren ? <ChildOutputs block={block.uuid} /> : null}
+            {!hasChildren || view?.preview ? <OutputView block={block.uuid} preview={view?.preview} outputKey={outputKey} /> : null}
           </div>
         </>
       )}

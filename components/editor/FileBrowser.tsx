@@ -4,6 +4,7 @@ import { type ProjectFiles } from '@/lib/protocol/editor-api';
 import { api } from './api';
 import { BLOCK_FILE_MIME } from './file-drop';
 import { useEditorState } from './editor-state';
+import { upstreamBelow } from '@/lib/ui/block-kinds';
 
 /** The project's block files, as in Mage's left panel; a file not in the pipeline can be added. */
 export function FileBrowser() {
@@ -57,7 +58,7 @@ export function FileBrowser() {
                       }}
                       onClick={() => {
                         const last = model?.blocks[model.blocks.length - 1];
-                        void st().edit([{ kind: 'add_block', uuid: f.uuid, type: f.type, language: f.language, upstream: last && f.type !== 'data_loader' ? [last.uuid] : [], source: { existing: true } }]);
+                        void st().edit([{ kind: 'add_block', uuid: f.uuid, type: f.type, language: f.language, upstream: upstreamBelow(f.type, last), source: { existing: true } }]);
                       }}
                     >
                       + {f.path.slice(folder.length + 1)}

@@ -7,6 +7,7 @@ import { FileBrowser } from './FileBrowser';
 import { carriesBlockFile, dropIndex, readDroppedFile } from './file-drop';
 import { Sidekick, type SidekickTab } from './Sidekick';
 import { useEditorState } from './editor-state';
+import { upstreamBelow } from '@/lib/ui/block-kinds';
 
 const DOUBLE_KEY_MS = 600;
 
@@ -125,7 +126,7 @@ export function PipelineEditor({ project, pipeline }: { project: string; pipelin
             return;
           }
           void st()
-            .edit([{ kind: 'add_block', uuid: file.uuid, type: file.type, language: file.language, index, upstream: above && file.type !== 'data_loader' ? [above.uuid] : [], source: { existing: true } }])
+            .edit([{ kind: 'add_block', uuid: file.uuid, type: file.type, language: file.language, index, upstream: upstreamBelow(file.type, above), source: { existing: true } }])
             .then((ok) => ok && st().select(file.uuid));
         }}
       >

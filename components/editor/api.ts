@@ -8,6 +8,8 @@ import {
   type EditorEditInput,
 } from '@/lib/protocol/editor-api';
 
+import { type AddOnKind } from '@/lib/pipeline/model';
+
 export { ApiError };
 
 const OFFLINE = 'the server cannot be reached; your edits are kept in this tab and saved when it is back';
@@ -23,4 +25,8 @@ export const api = {
   save: (project: string, pipeline: string, block: string, content: string, version: string) =>
     call(`${base(project, pipeline)}/blocks/${encodeURIComponent(block)}`, savedFileSchema, { method: 'PUT', body: { content, version } }),
   files: (project: string) => call(`/api/projects/${encodeURIComponent(project)}/files`, projectFilesSchema),
+  /** A conditional's or callback's code, by kind and uuid, through the same guarded file API as blocks'. */
+  addOnFile: (project: string, pipeline: string, kind: AddOnKind, uuid: string) => call(`${base(project, pipeline)}/add-ons/${kind}/${encodeURIComponent(uuid)}`, blockFileSchema),
+  saveAddOn: (project: string, pipeline: string, kind: AddOnKind, uuid: string, content: string, version: string) =>
+    call(`${base(project, pipeline)}/add-ons/${kind}/${encodeURIComponent(uuid)}`, savedFileSchema, { method: 'PUT', body: { content, version } }),
 };

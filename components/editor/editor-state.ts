@@ -10,6 +10,7 @@ import { reduceRun, type RunState } from './run-state';
 import { fetchJson, goToSignIn } from '@/components/shared/fetch-json';
 import { meSchema } from '@/lib/protocol/access-api';
 import { InvalidMessageLog } from '@/lib/protocol/invalid-message';
+import { addOnFileKey, parseFileKey } from '@/lib/ui/file-keys';
 
 export interface FileState {
   content: string;
@@ -36,6 +37,7 @@ export interface EditorState {
   project: string;
   pipeline: string;
   model: EditorPipeline | null;
+  /** By file key (lib/ui/file-keys.ts): a block's uuid, or `conditionals/<uuid>` / `callbacks/<uuid>`. */
   files: Record<string, FileState>;
   run: RunState;
   /** When each block last completed (ms), for "stale". */
@@ -92,6 +94,11 @@ function writeDraft(project: string, pipeline: string, block: string, draft: z.i
   }
 }
 
+/** The file keys of the pipeline's add-ons (their code is edited in the sidekick). */
+export function addOnKeys(model: EditorPipeline): string[] {
+  return [...model.conditionals, ...model.callbacks].map((a) => addOnFileKey(a.kind, a.uuid));
+}
+
 const emptyRun = (): RunState => ({ connected: false, kernel: 'dead', blocks: {}, children: {}, callbackErrors: {} });
 
 /**
@@ -107,10 +114,17 @@ export const useEditorState = create<EditorState>()((set, get) => {
   const send = (message: ClientMessage) => socket?.emit(CLIENT_EVENT, message);
   const ref = () => ({ project: get().project, pipeline: get().pipeline });
 
+  /** A file by its key: a block's through the block API, an add-on's through the add-on API. */
+  const fetchFile = (key: string) => {
+    const { project, pipeline } = get();
+    const k = parseFileKey(key);
+    return k.kind === 'block' ? api.file(project, pipeline, k.uuid) : api.addOnFile(project, pipeline, k.addOn, k.uuid);
+  };
+
   const loadFile = async (block: string) => {
     const { project, pipeline } = get();
     try {
-      const file = await api.file(project, pipeline, block);
+      const file = await fetchFile(block);
       // Unsaved text from before a reload or a crash wins over the disk, never silently lost.
       const draft = readDraft(project, pipeline, block);
       const content = draft && draft.content !== file.content ? draft.content : file.content;
@@ -149,6 +163,21 @@ export const useEditorState = create<EditorState>()((set, get) => {
     });
   };
 
+  /**
+   * An add-on removed from the pipeline (here or in another tab) leaves the files being edited: its
+   * file stays on disk, and a save to it would be refused, so saveAll must not try.
+   */
+  const forgetRemovedAddOns = (model: EditorPipeline) => {
+    const keep = new Set(addOnKeys(model));
+    const gone = Object.keys(get().files).filter((key) => parseFileKey(key).kind === 'add_on' && !keep.has(key));
+    if (gone.length === 0) return;
+    // Unsaved code keeps its draft (listing the add-on again brings it back); saved code has nothing to keep.
+    const unsaved = gone.filter((key) => get().files[key]?.content !== get().files[key]?.saved);
+    for (const key of gone) if (!unsaved.includes(key)) writeDraft(get().project, get().pipeline, key, null);
+    set((s) => ({ files: Object.fromEntries(Object.entries(s.files).filter(([key]) => !gone.includes(key))) }));
+    if (unsaved.length > 0) set({ notice: `${unsaved.join(', ')} left this pipeline with unsaved edits; they are kept as a draft: add it again to see them` });
+  };
+
   const onServer = (m: ServerMessage) => {
     switch (m.type) {
       case 'output_answer': {
@@ -167,7 +196,9 @@ export const useEditorState = create<EditorState>()((set, get) => {
         void get().reload();
         return;
       case 'file_changed': {
-        const block = get().model?.blocks.find((b) => b.file === m.file)?.uuid;
+        const model = get().model;
+        const addOn = model ? [...model.conditionals, ...model.callbacks].find((a) => a.file === m.file) : undefined;
+        const block = model?.blocks.find((b) => b.file === m.file)?.uuid ?? (addOn ? addOnFileKey(addOn.kind, addOn.uuid) : undefined);
         const f = block ? get().files[block] : undefined;
         // Another tab saved: follow it when this tab has nothing unsaved; otherwise the next save conflicts.
         if (block && f && f.version !== m.version && f.content === f.saved && !f.saving) void loadFile(block);
@@ -275,12 +306,13 @@ export const useEditorState = create<EditorState>()((set, get) => {
           const names = orphaned.map((b) => b.uuid).join(', ');
           set({ notice: `${names} left this pipeline (in another tab) while you had unsaved edits; they are kept: add ${names} back from the file browser to see and save them` });
         }
+        forgetRemovedAddOns(model);
         await Promise.all(
-          model.blocks.map((b) => {
-            const f = get().files[b.uuid];
+          [...model.blocks.map((b) => b.uuid), ...addOnKeys(model)].map((key) => {
+            const f = get().files[key];
             // Keep unsaved text; refresh what is clean.
             if (f && f.content !== f.saved) return undefined;
-            return loadFile(b.uuid);
+            return loadFile(key);
           }),
         );
       } catch (e) {
@@ -300,7 +332,8 @@ export const useEditorState = create<EditorState>()((set, get) => {
       try {
         const next = await api.edit(project, pipeline, model.version, edits);
         set({ model: next });
-        await Promise.all(next.blocks.filter((b) => !get().files[b.uuid]).map((b) => loadFile(b.uuid)));
+        forgetRemovedAddOns(next);
+        await Promise.all([...next.blocks.map((b) => b.uuid), ...addOnKeys(next)].filter((key) => !get().files[key]).map((key) => loadFile(key)));
         return { ok: true };
       } catch (e) {
         if (e instanceof ApiError && e.code === 'conflict' && /metadata\.yaml changed/.test(e.message)) {
@@ -326,7 +359,8 @@ export const useEditorState = create<EditorState>()((set, get) => {
       const content = f.content;
       set((s) => ({ files: { ...s.files, [block]: { ...f, saving: true } } }));
       try {
-        const saved = await api.save(project, pipeline, block, content, f.version);
+        const k = parseFileKey(block);
+        const saved = k.kind === 'block' ? await api.save(project, pipeline, k.uuid, content, f.version) : await api.saveAddOn(project, pipeline, k.addOn, k.uuid, content, f.version);
         const name = currentName(block);
         set((s) => {
           const now = s.files[name] ?? f;
@@ -361,7 +395,7 @@ export const useEditorState = create<EditorState>()((set, get) => {
       const { project, pipeline } = get();
       const f = get().files[block];
       if (!f) return;
-      const theirs = await api.file(project, pipeline, block);
+      const theirs = await fetchFile(block);
       if (keep === 'theirs') {
         writeDraft(project, pipeline, block, null);
         set((s) => ({ files: { ...s.files, [block]: { ...f, content: theirs.content, saved: theirs.content, version: theirs.version, conflict: undefined } } }));

@@ -11,6 +11,8 @@ export interface BlockView {
   error?: BlockError;
   /** What the kernel last said about the running block; cleared when its status changes. */
   progress?: BlockProgress;
+  /** Why the block run was skipped (condition_failed): which conditional said no, or that an upstream was skipped. */
+  skipped?: string;
 }
 
 export interface RunState {
@@ -46,6 +48,7 @@ export function reduceRun(state: RunState, action: RunAction): RunState {
         logs: m.status === 'running' ? '' : b.logs,
         error: m.status === 'running' ? undefined : b.error,
         progress: undefined,
+        skipped: m.status === 'condition_failed' ? (m.message ?? 'skipped by a conditional') : undefined,
       }));
     case 'block_progress':
       // A late message must not bring back progress of a block that already finished.
@@ -60,8 +63,13 @@ export function reduceRun(state: RunState, action: RunAction): RunState {
       return { ...state, kernel: m.status };
     case 'block_runs_added': {
       const children = { ...state.children };
-      for (const b of m.blocks) children[b.block] = [...(children[b.block] ?? []).filter((n) => n !== b.name), b.name];
-      return { ...state, children };
+      const blocks = { ...state.blocks };
+      for (const b of m.blocks) {
+        children[b.block] = [...(children[b.block] ?? []).filter((n) => n !== b.name), b.name];
+        // A child run of this run: what the same name showed in an earlier run is not its state.
+        blocks[b.name] = { status: 'initial', logs: '' };
+      }
+      return { ...state, children, blocks };
     }
     case 'callback':
       return m.error ? { ...state, callbackErrors: { ...state.callbackErrors, [m.block]: [...(state.callbackErrors[m.block] ?? []), `${m.callback}.${m.hook}: ${m.error.message}`] } } : state;

@@ -51,6 +51,9 @@ export const HTTP_RULES: readonly HttpRule[] = [
   { method: 'POST', path: `${PL}/edits`, access: 'editor', audit: 'pipeline_edited' },
   { method: 'GET', path: `${PL}/blocks/[block]`, access: 'viewer' },
   { method: 'PUT', path: `${PL}/blocks/[block]`, access: 'editor', audit: 'file_saved' },
+  // Conditionals' and callbacks' code: the same file API, and the same roles, as blocks'.
+  { method: 'GET', path: `${PL}/add-ons/[kind]/[addon]`, access: 'viewer' },
+  { method: 'PUT', path: `${PL}/add-ons/[kind]/[addon]`, access: 'editor', audit: 'file_saved' },
   { method: 'GET', path: `${PL}/triggers`, access: 'viewer' },
   { method: 'POST', path: `${PL}/triggers`, access: 'editor', audit: 'trigger_created' },
   { method: 'PATCH', path: `${PL}/triggers/[trigger]`, access: 'editor', audit: 'trigger_changed' },
@@ -63,6 +66,7 @@ export const HTTP_RULES: readonly HttpRule[] = [
   { method: 'GET', path: '/api/runs/[id]', access: 'viewer' },
   { method: 'POST', path: '/api/runs/[id]/actions', access: 'editor', audit: 'run_action' },
   { method: 'GET', path: '/api/runs/[id]/logs', access: 'viewer' },
+  { method: 'GET', path: '/api/runs/[id]/children', access: 'viewer' },
   { method: 'GET', path: '/api/runs/[id]/code', access: 'viewer' },
   // Writes a run's pinned file back into the project: the same power as saving it in the editor.
   { method: 'POST', path: '/api/runs/[id]/code/restore', access: 'editor', audit: 'run_code_restored' },

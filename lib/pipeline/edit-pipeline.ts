@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq, parseDocument, type Document, type YAMLMap } from 'yaml';
-import { type BlockLanguage, type BlockType, type JsonObject, type JsonValue } from './model';
+import { ADD_ON_LISTS, type BlockLanguage, type BlockType, type JsonObject, type JsonValue } from './model';
 
 /**
  * Edits to a pipeline's metadata.yaml that go through the YAML Document API, so comments, key
@@ -15,17 +15,55 @@ export type PipelineEdit =
   /** A key (or nested key, e.g. configuration.destination) of one block entry; null removes it. */
   | { kind: 'set_block_value'; uuid: string; path: string[]; value: JsonValue | null }
   | { kind: 'set_variable'; name: string; value: JsonValue }
-  | { kind: 'remove_variable'; name: string };
+  | { kind: 'remove_variable'; name: string }
+  /** Add-on blocks (`conditionals:` / `callbacks:` entries); `upstream` lists the blocks they are attached to. */
+  | { kind: 'add_add_on'; list: AddOnList; uuid: string; upstream: string[] }
+  | { kind: 'remove_add_on'; list: AddOnList; uuid: string }
+  | { kind: 'set_add_on_upstream'; list: AddOnList; uuid: string; upstream: string[] };
 
-function blockSeq(doc: Document) {
-  let seq = doc.get('blocks', true);
-  // Only a missing or empty `blocks:` is created; anything else the user wrote is not ours to replace.
+type AddOnList = (typeof ADD_ON_LISTS)[keyof typeof ADD_ON_LISTS];
+
+function listSeq(doc: Document, key: 'blocks' | AddOnList) {
+  let seq = doc.get(key, true);
+  // Only a missing or empty list is created; anything else the user wrote is not ours to replace.
   if (seq === undefined || (isScalar(seq) && seq.value === null)) {
-    doc.set('blocks', doc.createNode([]));
-    seq = doc.get('blocks', true);
+    doc.set(key, doc.createNode([]));
+    seq = doc.get(key, true);
   }
-  if (!isSeq(seq)) throw new Error('blocks is not a list');
+  if (!isSeq(seq)) throw new Error(`${key} is not a list`);
   return seq;
+}
+
+const blockSeq = (doc: Document) => listSeq(doc, 'blocks');
+
+/** The add-on lists that are there (a missing list is not created just to be read). */
+function addOnSeqs(doc: Document) {
+  return Object.values(ADD_ON_LISTS).flatMap((key) => {
+    const seq = doc.get(key, true);
+    return isSeq(seq) ? [seq] : [];
+  });
+}
+
+function findAddOn(doc: Document, list: AddOnList, uuid: string): { node: YAMLMap; index: number } {
+  const seq = listSeq(doc, list);
+  const index = seq.items.findIndex((item) => isMap(item) && item.get('uuid') === uuid);
+  const node = seq.items[index];
+  if (index < 0 || !isMap(node)) throw new Error(`"${uuid}" is not in this pipeline's ${list}`);
+  return { node, index };
+}
+
+/** Refills a map's `upstream_blocks` list in place, so its comment and style and the comments of entries that stay survive. */
+function refillUpstream(doc: Document, node: YAMLMap, upstream: readonly string[]): void {
+  const ups = node.get('upstream_blocks', true);
+  if (isSeq(ups)) {
+    const old = ups.items;
+    ups.items = upstream.map((name) => {
+      const i = old.findIndex((u) => isScalar(u) && u.value === name);
+      return i < 0 ? doc.createNode(name) : old.splice(i, 1)[0];
+    });
+  } else {
+    node.set('upstream_blocks', doc.createNode([...upstream], { flow: true }));
+  }
 }
 
 function findBlock(doc: Document, uuid: string): { node: YAMLMap; index: number } {
@@ -57,30 +95,17 @@ function applyOne(doc: Document, edit: PipelineEdit): void {
     case 'remove_block': {
       const { index } = findBlock(doc, edit.uuid);
       blockSeq(doc).items.splice(index, 1);
-      // A removed block cannot stay anyone's upstream.
-      for (const item of blockSeq(doc).items) {
+      // A removed block cannot stay anyone's upstream, nor keep add-ons attached to it.
+      for (const item of [...blockSeq(doc).items, ...addOnSeqs(doc).flatMap((seq) => seq.items)]) {
         if (!isMap(item)) continue;
         const ups = item.get('upstream_blocks', true);
         if (isSeq(ups)) ups.items = ups.items.filter((u) => (isScalarValue(u) ?? u) !== edit.uuid);
       }
       return;
     }
-    case 'set_upstream': {
-      const { node } = findBlock(doc, edit.uuid);
-      const ups = node.get('upstream_blocks', true);
-      // Refill the existing list rather than replace it, so its comment, its flow/block style and the
-      // comments of entries that stay all survive.
-      if (isSeq(ups)) {
-        const old = ups.items;
-        ups.items = edit.upstream.map((name) => {
-          const i = old.findIndex((u) => isScalar(u) && u.value === name);
-          return i < 0 ? doc.createNode(name) : old.splice(i, 1)[0];
-        });
-      } else {
-        node.set('upstream_blocks', doc.createNode(edit.upstream, { flow: true }));
-      }
+    case 'set_upstream':
+      refillUpstream(doc, findBlock(doc, edit.uuid).node, edit.upstream);
       return;
-    }
     case 'rename_block': {
       const { node } = findBlock(doc, edit.uuid);
       if (edit.to !== edit.uuid && blockSeq(doc).items.some((item) => isMap(item) && item.get('uuid') === edit.to)) {
@@ -88,7 +113,8 @@ function applyOne(doc: Document, edit: PipelineEdit): void {
         throw new Error(`block "${edit.to}" already exists`);
       }
       node.set('uuid', edit.to);
-      for (const item of blockSeq(doc).items) {
+      // Downstream blocks and the add-ons attached to it follow the new name.
+      for (const item of [...blockSeq(doc).items, ...addOnSeqs(doc).flatMap((seq) => seq.items)]) {
         if (!isMap(item)) continue;
         const ups = item.get('upstream_blocks', true);
         if (!isSeq(ups)) continue;
@@ -137,6 +163,21 @@ function applyOne(doc: Document, edit: PipelineEdit): void {
       vars.delete(edit.name);
       return;
     }
+    case 'add_add_on': {
+      const seq = listSeq(doc, edit.list);
+      if (seq.items.some((item) => isMap(item) && item.get('uuid') === edit.uuid)) throw new Error(`"${edit.uuid}" is already in this pipeline's ${edit.list}`);
+      // Mage's add-on entry: the same keys as a block's, with the blocks it is attached to as upstream.
+      seq.items.push(doc.createNode({ uuid: edit.uuid, language: 'typescript', upstream_blocks: edit.upstream, configuration: {} }));
+      return;
+    }
+    case 'remove_add_on': {
+      const { index } = findAddOn(doc, edit.list, edit.uuid);
+      listSeq(doc, edit.list).items.splice(index, 1);
+      return;
+    }
+    case 'set_add_on_upstream':
+      refillUpstream(doc, findAddOn(doc, edit.list, edit.uuid).node, edit.upstream);
+      return;
   }
 }
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { notFound } from '../errors';
-import { BLOCK_FOLDERS, BLOCK_LANGUAGES, BLOCK_TYPES, IDENTIFIER_PATTERN, LANGUAGE_EXTENSIONS } from '../pipeline/model';
+import { ADD_ON_FOLDERS, ADD_ON_KINDS, ADD_ON_LISTS, BLOCK_FOLDERS, BLOCK_TYPES, IDENTIFIER_PATTERN, LANGUAGE_EXTENSIONS, TYPE_LANGUAGES, type AddOnKind, type Pipeline } from '../pipeline/model';
 import { parsePipeline } from '../pipeline/parse-pipeline';
 import { type BlockFile, type ProjectFiles } from '../protocol/editor-api';
 import { writeFileAtomic } from '../atomic-write';
@@ -9,8 +9,8 @@ import { guardPath } from './paths';
 import { pipelineFile } from './pipeline-write';
 import { conflict, MISSING_VERSION, versionOf, withFileLock } from './versions';
 
-/** The project-relative file of a block of the pipeline, as metadata.yaml names it. */
-async function blockFileOf(projectDir: string, pipeline: string, block: string): Promise<string> {
+/** The pipeline as metadata.yaml has it now, or null when it does not parse. */
+async function pipelineNow(projectDir: string, pipeline: string): Promise<Pipeline | null> {
   let text: string;
   try {
     text = await fs.readFile(pipelineFile(projectDir, pipeline), 'utf8');
@@ -18,13 +18,41 @@ async function blockFileOf(projectDir: string, pipeline: string, block: string):
     throw notFound(`pipeline "${pipeline}" not found`);
   }
   const parsed = parsePipeline(text, `pipelines/${pipeline}/metadata.yaml`, pipeline);
-  const found = parsed.ok ? parsed.value.blocks.find((b) => b.uuid === block) : undefined;
+  return parsed.ok ? parsed.value : null;
+}
+
+/** The project-relative file of a block of the pipeline, as metadata.yaml names it. */
+async function blockFileOf(projectDir: string, pipeline: string, block: string): Promise<string> {
+  const found = (await pipelineNow(projectDir, pipeline))?.blocks.find((b) => b.uuid === block);
   if (!found) throw notFound(`block "${block}" is not in pipeline ${pipeline}`);
   return found.file;
 }
 
+/**
+ * The file of an add-on block the pipeline lists (conditionals/<uuid>.ts, callbacks/<uuid>.ts): only
+ * a listed one, so this API reads and writes nothing that metadata.yaml does not name.
+ */
+async function addOnFileOf(projectDir: string, pipeline: string, kind: AddOnKind, uuid: string): Promise<string> {
+  const found = (await pipelineNow(projectDir, pipeline))?.[ADD_ON_LISTS[kind]].find((a) => a.uuid === uuid);
+  if (!found) throw notFound(`${kind} "${uuid}" is not in pipeline ${pipeline}`);
+  return found.file;
+}
+
 export async function readBlockFile(projectDir: string, pipeline: string, block: string): Promise<BlockFile> {
-  const file = await blockFileOf(projectDir, pipeline, block);
+  return readPipelineFile(projectDir, await blockFileOf(projectDir, pipeline, block));
+}
+
+export async function readAddOnFile(projectDir: string, pipeline: string, kind: AddOnKind, uuid: string): Promise<BlockFile> {
+  return readPipelineFile(projectDir, await addOnFileOf(projectDir, pipeline, kind, uuid));
+}
+
+/** Saves an add-on's code as saveBlockFile saves a block's: atomically, only over `version`. */
+export async function saveAddOnFile(projectDir: string, pipeline: string, kind: AddOnKind, uuid: string, content: string, version: string): Promise<{ file: string; version: string }> {
+  return saveProjectFile(projectDir, await addOnFileOf(projectDir, pipeline, kind, uuid), content, version);
+}
+
+/** A file metadata.yaml names, with its version; a missing one reads as empty (MISSING_VERSION creates it). */
+async function readPipelineFile(projectDir: string, file: string): Promise<BlockFile> {
   // Outside the try: a path the guard refuses is an error, not a missing file.
   const abs = guardPath(projectDir, file);
   try {
@@ -89,11 +117,30 @@ export async function listBlockFiles(projectDir: string): Promise<ProjectFiles['
       continue;
     }
     for (const entry of entries.sort()) {
-      const language = BLOCK_LANGUAGES.find((l) => entry.endsWith(`.${LANGUAGE_EXTENSIONS[l]}`));
+      // Only the languages the type is written in: markdowns/x.ts or sensors/x.md is no block's file.
+      const language = TYPE_LANGUAGES[type].find((l) => entry.endsWith(`.${LANGUAGE_EXTENSIONS[l]}`));
       if (!language) continue;
       const uuid = entry.slice(0, -(LANGUAGE_EXTENSIONS[language].length + 1));
       if (IDENTIFIER_PATTERN.test(uuid)) files.push({ path: `${BLOCK_FOLDERS[type]}/${entry}`, type, language, uuid });
     }
   }
   return files;
+}
+
+/** Every add-on file in the project (conditionals/, callbacks/), for "add an existing add-on". */
+export async function listAddOnFiles(projectDir: string): Promise<ProjectFiles['addOns']> {
+  const found: ProjectFiles['addOns'] = [];
+  for (const kind of ADD_ON_KINDS) {
+    let entries: string[] = [];
+    try {
+      entries = await fs.readdir(path.join(projectDir, ADD_ON_FOLDERS[kind]));
+    } catch {
+      continue;
+    }
+    for (const entry of entries.sort()) {
+      const uuid = entry.endsWith('.ts') ? entry.slice(0, -3) : '';
+      if (IDENTIFIER_PATTERN.test(uuid)) found.push({ path: `${ADD_ON_FOLDERS[kind]}/${entry}`, kind, uuid });
+    }
+  }
+  return found;
 }

@@ -19,7 +19,7 @@ const STARTER: StarterBlock[] = [
 
 const TSCONFIG = `{
   "compilerOptions": { "target": "ES2022", "module": "esnext", "moduleResolution": "bundler", "strict": true, "noEmit": true, "skipLibCheck": true },
-  "include": ["grimoire.d.ts", "data_loaders", "transformers", "data_exporters", "utils"]
+  "include": ["grimoire.d.ts", "data_loaders", "transformers", "data_exporters", "sensors", "scratchpads", "conditionals", "callbacks", "utils"]
 }
 `;
 

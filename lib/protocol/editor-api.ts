@@ -5,7 +5,7 @@
  * else's change is a conflict (409), never a silent overwrite.
  */
 import { z } from 'zod';
-import { BLOCK_LANGUAGES, BLOCK_TYPES, FOLDER_NAME_PATTERN, IDENTIFIER_PATTERN } from '../pipeline/model';
+import { ADD_ON_KINDS, BLOCK_LANGUAGES, BLOCK_TYPES, FOLDER_NAME_PATTERN, IDENTIFIER_PATTERN } from '../pipeline/model';
 import { jsonValue } from './json';
 
 const folderName = z.string().min(1).max(100).regex(FOLDER_NAME_PATTERN, 'use letters, digits, _ . - (no spaces or slashes)');
@@ -31,6 +31,11 @@ export const retryConfigSchema = z.strictObject({
 });
 export type RetryConfigInput = z.infer<typeof retryConfigSchema>;
 
+/** An add-on kind as routes name it (`/add-ons/conditional/<uuid>`). */
+export const addOnKindSchema = z.enum(ADD_ON_KINDS);
+
+const seconds = (field: string) => z.number().positive(`${field} must be a positive number of seconds`);
+
 /** Edits the notebook and the graph make; applied to metadata.yaml (comments kept) and block files. */
 export const editorEditSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -40,8 +45,11 @@ export const editorEditSchema = z.discriminatedUnion('kind', [
     language: z.enum(BLOCK_LANGUAGES),
     upstream: z.array(blockUuidSchema).default([]),
     index: z.number().int().nonnegative().optional(),
-    /** A template id (lib/pipeline/block-templates.ts), or 'existing' to reuse a block file already in the project. */
-    source: z.union([z.object({ template: z.string() }), z.object({ existing: z.literal(true) })]),
+    /**
+     * A template id (lib/pipeline/block-templates.ts), 'existing' to reuse a block file already in
+     * the project, or 'blank' for an empty file (a kind may have no template yet).
+     */
+    source: z.union([z.object({ template: z.string() }), z.object({ existing: z.literal(true) }), z.object({ blank: z.literal(true) })]),
     /** Blocks that should take the new block as an upstream (e.g. inserting between two). */
     downstream: z.array(blockUuidSchema).default([]),
   }),
@@ -64,9 +72,30 @@ export const editorEditSchema = z.discriminatedUnion('kind', [
     retry_config: retryConfigSchema.nullable(),
     timeout: z.number().positive('timeout must be a positive number of seconds').nullable(),
     destination: jsonValue.nullable(),
+    /** configuration.dynamic / reduce_output; false removes the key (Mage's default). Left out: unchanged. */
+    dynamic: z.boolean().optional(),
+    reduce_output: z.boolean().optional(),
+    /** A sensor's configuration.poke_interval and configuration.timeout (seconds); null removes. Left out: unchanged. */
+    poke_interval: seconds('poke_interval').nullable().optional(),
+    sensor_timeout: seconds('sensor timeout').nullable().optional(),
   }),
   /** A new type and/or language: the block file moves to its folder and extension, its code unchanged. */
   z.object({ kind: z.literal('change_block_kind'), uuid: blockUuidSchema, type: z.enum(BLOCK_TYPES), language: z.enum(BLOCK_LANGUAGES) }),
+  /**
+   * Add-on blocks (Mage's conditionals and callbacks): an entry in metadata.yaml's `conditionals:` or
+   * `callbacks:` and its file `conditionals/<uuid>.ts`. `upstream` is the blocks it is attached to.
+   * Removing one keeps its file, as removing a block does.
+   */
+  z.object({
+    kind: z.literal('add_add_on'),
+    addOn: z.enum(ADD_ON_KINDS),
+    uuid: blockUuidSchema,
+    upstream: z.array(blockUuidSchema).min(1, 'attach it to at least one block'),
+    /** A template id (lib/pipeline/add-on-templates.ts), or 'existing' to list a file already in the project. */
+    source: z.union([z.object({ template: z.string() }), z.object({ existing: z.literal(true) })]),
+  }),
+  z.object({ kind: z.literal('set_add_on_upstream'), addOn: z.enum(ADD_ON_KINDS), uuid: blockUuidSchema, upstream: z.array(blockUuidSchema).min(1, 'attach it to at least one block') }),
+  z.object({ kind: z.literal('remove_add_on'), addOn: z.enum(ADD_ON_KINDS), uuid: blockUuidSchema }),
 ]);
 export type EditorEdit = z.infer<typeof editorEditSchema>;
 export type EditorEditInput = z.input<typeof editorEditSchema>;
@@ -88,6 +117,15 @@ const blockSchema = z.object({
 });
 export type EditorBlock = z.infer<typeof blockSchema>;
 
+const addOnSchema = z.object({
+  uuid: z.string(),
+  kind: z.enum(ADD_ON_KINDS),
+  /** The blocks it is attached to. */
+  upstream: z.array(z.string()),
+  file: z.string(),
+});
+export type EditorAddOn = z.infer<typeof addOnSchema>;
+
 const issueSchema = z.object({ file: z.string(), block: z.string().optional(), line: z.number().optional(), message: z.string() });
 
 /** A pipeline as the editor holds it; `issues` lists what keeps it from running (the editor still opens). */
@@ -97,6 +135,9 @@ export const editorPipelineSchema = z.object({
   name: z.string(),
   version: z.string(),
   blocks: z.array(blockSchema),
+  /** Add-on blocks, with the blocks each is attached to. */
+  conditionals: z.array(addOnSchema),
+  callbacks: z.array(addOnSchema),
   variables: z.record(z.string(), jsonValue),
   issues: z.array(issueSchema),
 });
@@ -107,7 +148,11 @@ export type BlockFile = z.infer<typeof blockFileSchema>;
 
 export const savedFileSchema = z.object({ file: z.string(), version: z.string() });
 
-export const projectFilesSchema = z.object({ files: z.array(z.object({ path: z.string(), type: z.enum(BLOCK_TYPES), language: z.enum(BLOCK_LANGUAGES), uuid: z.string() })) });
+export const projectFilesSchema = z.object({
+  files: z.array(z.object({ path: z.string(), type: z.enum(BLOCK_TYPES), language: z.enum(BLOCK_LANGUAGES), uuid: z.string() })),
+  /** Add-on files (conditionals/, callbacks/), so one removed from a pipeline can be listed again. */
+  addOns: z.array(z.object({ path: z.string(), kind: z.enum(ADD_ON_KINDS), uuid: z.string() })),
+});
 export type ProjectFiles = z.infer<typeof projectFilesSchema>;
 
 export const apiErrorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

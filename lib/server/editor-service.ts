@@ -5,10 +5,11 @@
 import { type z } from 'zod';
 import { projectDir } from '../project/load';
 import { applyEditorEdits, readEditorPipeline, savePipelineText } from '../project/pipeline-write';
-import { listBlockFiles, readBlockFile, readProjectFile, saveBlockFile, saveProjectFile } from '../project/block-files';
+import { listAddOnFiles, listBlockFiles, readAddOnFile, readBlockFile, readProjectFile, saveAddOnFile, saveBlockFile, saveProjectFile } from '../project/block-files';
 import { clonePipeline, createPipeline, deletePipeline, renamePipeline } from '../project/pipeline-crud';
 import { createProject } from '../project/project-create';
-import { type createProjectSchema, type EditorEdit, type EditorPipeline, type pipelinesActionSchema } from '../protocol/editor-api';
+import { addOnKindSchema, type createProjectSchema, type EditorEdit, type EditorPipeline, type pipelinesActionSchema } from '../protocol/editor-api';
+import { invalidInput } from '../errors';
 import { readBlockApiGlobals } from './app-dir';
 import { broadcast } from './broadcast';
 import { projectsRoot } from './config';
@@ -58,6 +59,24 @@ export async function saveBlock(project: string, pipeline: string, block: string
   return saved;
 }
 
+/** The kind named in an add-on route (`conditional`, `callback`); anything else is invalid_input. */
+function addOnKind(kind: string) {
+  const parsed = addOnKindSchema.safeParse(kind);
+  if (!parsed.success) throw invalidInput(`"${kind}" is not an add-on kind (conditional or callback)`);
+  return parsed.data;
+}
+
+export async function addOnFile(project: string, pipeline: string, kind: string, uuid: string) {
+  return readAddOnFile(await dirOf(project), pipeline, addOnKind(kind), uuid);
+}
+
+/** Saves an add-on's code over `version` (409 when it changed since) and tells the tabs, as saveBlock does. */
+export async function saveAddOn(project: string, pipeline: string, kind: string, uuid: string, content: string, version: string) {
+  const saved = await saveAddOnFile(await dirOf(project), pipeline, addOnKind(kind), uuid, content, version);
+  broadcast({ type: 'file_changed', project, pipeline, file: saved.file, version: saved.version });
+  return saved;
+}
+
 /**
  * Saves a project file by path (a block file a run pinned, whose block may be gone from the
  * pipeline now) over `version`, and tells the tabs that have `pipeline` open. Errors as
@@ -82,7 +101,8 @@ export async function projectFileText(project: string, file: string): Promise<st
 }
 
 export async function projectFiles(project: string) {
-  return { files: await listBlockFiles(await dirOf(project)) };
+  const dir = await dirOf(project);
+  return { files: await listBlockFiles(dir), addOns: await listAddOnFiles(dir) };
 }
 
 export async function blockApiTypes() {

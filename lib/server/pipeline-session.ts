@@ -104,7 +104,9 @@ export class PipelineSession {
         this.latest.set(message.type, message);
         break;
       case 'block_runs_added':
-        // Replayed too, so a tab that (re)connects still knows a dynamic block's children.
+        // Replayed too, so a tab that (re)connects still knows a dynamic block's children. What their
+        // names showed in an earlier run goes: their news now comes after this message, as it did live.
+        for (const b of message.blocks) for (const kind of ['status', 'output', 'error']) this.latest.delete(`${kind}/${b.name}`);
         this.latest.set(`children/${message.parent}`, message);
         break;
       case 'log':

@@ -4,8 +4,10 @@
  */
 import { isObjectUrl, parseLakeUrl, unsupportedScheme } from '../io/object-path';
 import { z } from 'zod';
-import { IDENTIFIER_PATTERN, type BlockLanguage, type BlockType, type JsonObject } from '../pipeline/model';
+import { IDENTIFIER_PATTERN, TYPE_LANGUAGES, type BlockLanguage, type BlockType, type JsonObject } from '../pipeline/model';
 import { type EditorBlock, type EditorEditInput, type RetryConfigInput } from '../protocol/editor-api';
+import { BLOCK_LANGUAGE_LABELS, BLOCK_TYPE_LABELS } from './block-labels';
+import { settingsOf } from './block-kinds';
 
 export const WRITE_POLICIES = ['replace', 'append', 'fail'] as const;
 export const COMPRESSIONS = ['', 'zstd', 'snappy', 'gzip', 'uncompressed'] as const;
@@ -30,6 +32,13 @@ export interface SettingsForm {
   path: string;
   partitionBy: string;
   compression: (typeof COMPRESSIONS)[number];
+  /** configuration.dynamic: each row of the output fans out to the downstream blocks. */
+  dynamic: boolean;
+  /** configuration.reduce_output: the children's outputs reach the downstream blocks as one. */
+  reduceOutput: boolean;
+  /** A sensor's configuration.poke_interval and configuration.timeout, in seconds; '' is unset. */
+  pokeInterval: string;
+  sensorTimeout: string;
 }
 
 const looseDestination = z.looseObject({
@@ -72,7 +81,17 @@ export function formFromBlock(block: EditorBlock): SettingsForm {
     path: text(d.path),
     partitionBy: list(d.partition_by),
     compression: oneOf(COMPRESSIONS, d.compression, ''),
+    dynamic: block.configuration.dynamic === true,
+    reduceOutput: block.configuration.reduce_output === true,
+    pokeInterval: text(block.configuration.poke_interval),
+    sensorTimeout: text(block.configuration.timeout),
   };
+}
+
+/** The form with another block type: the language follows when the type is not written in it (markdown). */
+export function withType(form: SettingsForm, type: BlockType): SettingsForm {
+  const allowed = TYPE_LANGUAGES[type];
+  return { ...form, type, language: allowed.includes(form.language) ? form.language : (allowed[0] ?? form.language) };
 }
 
 const names = (s: string) =>
@@ -108,6 +127,12 @@ export function editsFromForm(block: EditorBlock, form: SettingsForm): { edits: 
   if (maxDelay !== undefined) retry.max_delay = maxDelay;
   if (form.backoff !== '') retry.exponential_backoff = form.backoff === 'true';
   const timeout = number('timeout', form.timeout, 'Timeout', { positive: true });
+  if (!TYPE_LANGUAGES[form.type].includes(form.language)) {
+    errors.language = `A ${BLOCK_TYPE_LABELS[form.type].toLowerCase()} block is written in ${TYPE_LANGUAGES[form.type].map((l) => BLOCK_LANGUAGE_LABELS[l]).join(' or ')}`;
+  }
+  const kind = settingsOf(form.type);
+  const pokeInterval = kind.sensor ? number('pokeInterval', form.pokeInterval, 'Poke interval', { positive: true }) : undefined;
+  const sensorTimeout = kind.sensor ? number('sensorTimeout', form.sensorTimeout, 'Sensor timeout', { positive: true }) : undefined;
 
   let destination: JsonObject | null = null;
   if (form.destination === 'postgres') {
@@ -134,9 +159,20 @@ export function editsFromForm(block: EditorBlock, form: SettingsForm): { edits: 
     if (form.compression) destination.compression = form.compression;
   }
 
+  // Configuration keys are sent only when they change, so a save never rewrites what the form did not touch.
+  const configuration: { dynamic?: boolean; reduce_output?: boolean; poke_interval?: number | null; sensor_timeout?: number | null } = {};
+  const current = formFromBlock(block);
+  // A kind without fan-out (a sensor, markdown, a scratchpad) drops the flags: the form no longer shows them.
+  const dynamic = kind.fanOut && form.dynamic;
+  const reduce = kind.fanOut && form.reduceOutput;
+  if (dynamic !== current.dynamic) configuration.dynamic = dynamic;
+  if (reduce !== current.reduceOutput) configuration.reduce_output = reduce;
+  if (kind.sensor && form.pokeInterval.trim() !== current.pokeInterval) configuration.poke_interval = pokeInterval ?? null;
+  if (kind.sensor && form.sensorTimeout.trim() !== current.sensorTimeout) configuration.sensor_timeout = sensorTimeout ?? null;
+
   const edits: EditorEditInput[] = [];
   if (form.upstream.join(',') !== block.upstream.join(',')) edits.push({ kind: 'set_upstream', uuid: block.uuid, upstream: form.upstream });
-  edits.push({ kind: 'set_block_settings', uuid: block.uuid, retry_config: Object.keys(retry).length > 0 ? retry : null, timeout: timeout ?? null, destination });
+  edits.push({ kind: 'set_block_settings', uuid: block.uuid, retry_config: Object.keys(retry).length > 0 ? retry : null, timeout: timeout ?? null, destination, ...configuration });
   if (form.type !== block.type || form.language !== block.language) edits.push({ kind: 'change_block_kind', uuid: block.uuid, type: form.type, language: form.language });
   if (name !== block.uuid) edits.push({ kind: 'rename_block', uuid: block.uuid, to: name });
   return { edits, errors };

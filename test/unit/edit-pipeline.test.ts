@@ -309,3 +309,47 @@ describe('block values and variables', () => {
     assert.throws(() => editPipelineYaml(added, [{ kind: 'remove_variable', name: 'nope' }]), /variable "nope" is not in this pipeline/);
   });
 });
+
+describe('add-on blocks (conditionals and callbacks)', () => {
+  const WITH_ADD_ONS = `${SOURCE}conditionals:
+  # only on weekdays
+  - uuid: weekdays
+    language: typescript
+    upstream_blocks: [export] # the exporter only
+callbacks:
+  - uuid: notify
+    upstream_blocks:
+      - load
+      - clean # after cleaning
+`;
+  const addOns = (text: string) => {
+    const p = pipelineOf(text);
+    return { conditionals: p.conditionals.map((a) => [a.uuid, a.upstream]), callbacks: p.callbacks.map((a) => [a.uuid, a.upstream]) };
+  };
+
+  test('add_add_on creates the list when there is none, with the entry Mage writes', () => {
+    const out = edit({ kind: 'add_add_on', list: 'conditionals', uuid: 'only_weekdays', upstream: ['export'] });
+    assert.deepEqual(addOns(out), { conditionals: [['only_weekdays', ['export']]], callbacks: [] });
+    assert.deepEqual(pipelineOf(out).conditionals[0], { uuid: 'only_weekdays', name: 'only_weekdays', kind: 'conditional', language: 'typescript', upstream: ['export'], configuration: {}, file: 'conditionals/only_weekdays.ts' });
+    assertTopLevelKept(out);
+    assert.throws(() => editPipelineYaml(out, [{ kind: 'add_add_on', list: 'conditionals', uuid: 'only_weekdays', upstream: ['load'] }]), /already in this pipeline's conditionals/);
+  });
+
+  test('set_add_on_upstream and remove_add_on keep the comments of what stays', () => {
+    const moved = editPipelineYaml(WITH_ADD_ONS, [{ kind: 'set_add_on_upstream', list: 'callbacks', uuid: 'notify', upstream: ['clean', 'export'] }]);
+    assert.deepEqual(addOns(moved).callbacks, [['notify', ['clean', 'export']]]);
+    assertIncludes(moved, '# after cleaning', '# only on weekdays', '# the exporter only');
+    const removed = editPipelineYaml(WITH_ADD_ONS, [{ kind: 'remove_add_on', list: 'conditionals', uuid: 'weekdays' }]);
+    assert.deepEqual(addOns(removed), { conditionals: [], callbacks: [['notify', ['load', 'clean']]] });
+    assertTopLevelKept(removed);
+    assert.throws(() => editPipelineYaml(WITH_ADD_ONS, [{ kind: 'remove_add_on', list: 'callbacks', uuid: 'weekdays' }]), /"weekdays" is not in this pipeline's callbacks/);
+  });
+
+  test('renaming a block moves its add-ons along; removing it detaches them', () => {
+    const renamed = editPipelineYaml(WITH_ADD_ONS, [{ kind: 'rename_block', uuid: 'clean', to: 'clean_trips' }]);
+    assert.deepEqual(addOns(renamed).callbacks, [['notify', ['load', 'clean_trips']]]);
+    assertIncludes(renamed, '# after cleaning');
+    const removed = editPipelineYaml(WITH_ADD_ONS, [{ kind: 'remove_block', uuid: 'export' }]);
+    assert.deepEqual(addOns(removed), { conditionals: [['weekdays', []]], callbacks: [['notify', ['load', 'clean']]] });
+  });
+});
