@@ -31,38 +31,61 @@ export const runSummarySchema = z.object({
 /** A RunSummary (lib/scheduler/service.ts) as the runs list receives it. */
 export type RunSummaryJson = z.infer<typeof runSummarySchema>;
 
+/** A block run as GET /api/runs/<id> and /children give it (lib/runs/block-run-views.ts BlockRunView). */
+export const blockRunViewSchema = z.object({
+  block_uuid: z.string(),
+  status: z.enum(BLOCK_RUN_STATUSES),
+  attempts: z.number(),
+  started_at: when.nullable(),
+  completed_at: when.nullable(),
+  row_count: z.number().nullable(),
+  error: z.record(z.string(), z.unknown()).nullable(),
+  cached: z.boolean().default(false),
+  message: z.string().nullable().default(null),
+  children: z.object({ total: z.number(), statuses: z.partialRecord(z.enum(BLOCK_RUN_STATUSES), z.number()) }).nullable().default(null),
+  last_poke: z.object({ poke: z.number(), satisfied: z.boolean(), next_in_s: z.number().nullable(), at: when }).nullable().default(null),
+  callback_failures: z.array(z.object({ callback: z.string(), hook: z.string(), message: z.string(), at: when })).default([]),
+});
+export type BlockRunViewJson = z.infer<typeof blockRunViewSchema>;
+
+const attemptSchema = z.object({
+  block_uuid: z.string(),
+  attempt: z.number(),
+  status: z.string(),
+  started_at: when,
+  finished_at: when.nullable(),
+  duration_ms: z.number().nullable(),
+  error: z.record(z.string(), z.unknown()).nullable(),
+});
+export type AttemptJson = z.infer<typeof attemptSchema>;
+
+const transitionSchema = z.object({ id: z.number(), block_uuid: z.string().nullable(), status: z.string(), attempt: z.number().nullable(), at: when, message: z.string().nullable() });
+export type TransitionJson = z.infer<typeof transitionSchema>;
+
 export const runReportSchema = z.object({
   run: runSummarySchema,
   trigger_name: z.string().nullable(),
   started_by_name: z.string().nullable(),
   sla_missed: z.boolean(),
-  blocks: z.array(
-    z.object({
-      block_uuid: z.string(),
-      status: z.enum(BLOCK_RUN_STATUSES),
-      attempts: z.number(),
-      started_at: when.nullable(),
-      completed_at: when.nullable(),
-      row_count: z.number().nullable(),
-      error: z.record(z.string(), z.unknown()).nullable(),
-    }),
-  ),
-  attempts: z.array(
-    z.object({
-      block_uuid: z.string(),
-      attempt: z.number(),
-      status: z.string(),
-      started_at: when,
-      finished_at: when.nullable(),
-      duration_ms: z.number().nullable(),
-      error: z.record(z.string(), z.unknown()).nullable(),
-    }),
-  ),
-  events: z.array(z.object({ id: z.number(), block_uuid: z.string().nullable(), status: z.string(), attempt: z.number().nullable(), at: when, message: z.string().nullable() })),
-  graph: z.array(z.object({ uuid: z.string(), upstream: z.array(z.string()) })),
+  blocks: z.array(blockRunViewSchema),
+  attempts: z.array(attemptSchema),
+  events: z.array(transitionSchema),
+  graph: z.array(z.object({ uuid: z.string(), type: z.string().optional(), upstream: z.array(z.string()) })),
 });
-/** A RunReport (lib/scheduler/service.ts) as the run page receives it. */
+/** A RunReport (lib/scheduler/run-report.ts) as the run page receives it. */
 export type RunReportJson = z.infer<typeof runReportSchema>;
+
+/** GET /api/runs/<id>/children: one page of a dynamic block's children. */
+export const childPageSchema = z.object({
+  block: z.string(),
+  total: z.number(),
+  offset: z.number(),
+  limit: z.number(),
+  children: z.array(blockRunViewSchema),
+  attempts: z.array(attemptSchema),
+  events: z.array(transitionSchema),
+});
+export type ChildPageJson = z.infer<typeof childPageSchema>;
 
 /** GET /api/runs/<id>/code (lib/runs/run-code.ts RunCode): each pinned file beside the file now. */
 export const runCodeSchema = z.object({

@@ -14,7 +14,8 @@ import { variablesSchema } from '../protocol/json';
 import { exists } from '../project/files';
 import { dataDirOf, workspaceDataDir } from '../project/paths';
 import { openDatabase } from '../db/database';
-import { formatCount, formatDuration, pad } from './format';
+import { fanOutText, formatCount, formatDuration, pad } from './format';
+import { parseCallbackFailure, parsePokeLine } from '../ui/run-log-lines';
 import { openRunHistory } from './run-history';
 import { cliRuns } from './cli-runs';
 import { pipelineMentionsSecrets, runSecrets, type RunSecrets } from './run-secrets';
@@ -193,9 +194,11 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
     });
     // Runs its blocks started without waiting end before this one reports.
     await runs?.settled();
-    const failed = [...result.blocks.values()].filter((b) => b.status !== 'completed').length;
+    const statuses = [...result.blocks.values()].map((b) => b.status);
+    const succeeded = statuses.filter((s) => s === 'completed').length;
+    const skipped = statuses.filter((s) => s === 'condition_failed').length;
     out.write(
-      `${result.status === 'completed' ? 'Completed' : result.status === 'cancelled' ? 'Cancelled' : 'Failed'}: ${result.blocks.size - failed} of ${result.blocks.size} blocks succeeded in ${formatDuration(performance.now() - started)}\n`,
+      `${result.status === 'completed' ? 'Completed' : result.status === 'cancelled' ? 'Cancelled' : 'Failed'}: ${succeeded} of ${result.blocks.size} blocks succeeded${skipped > 0 ? `, ${skipped} skipped by a conditional` : ''} in ${formatDuration(performance.now() - started)}\n`,
     );
     if (stopRecording) {
       await stopRecording().then(
@@ -217,12 +220,32 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
 /**
  * The CLI's lifecycle hooks: a line per block move (with rows and time when it ends), each retry
  * with its wait, the block's log lines indented under its name, and errors with file and line.
+ * The block kinds get lines of their own: a dynamic block's fan-out (its children named, a long
+ * list cut short), each sensor poke as a `waiting` line, a block skipped by its conditional
+ * (condition_failed) as `skipped` with the reason, and a callback that threw.
  */
 function printRun(hooks: RunLifecycleHooks, out: Out, width: number): RunLifecycleHooks {
   const rowsOf = new Map<string, number>();
+  // Children's names (`<uuid>:<key>`) are longer than the pipeline's: the column grows to fit them.
+  let column = width;
+  const line = (block: string, status: string, figures: readonly string[]) => {
+    column = Math.max(column, block.length + 2);
+    out.write(`${`${pad(block, column)}${pad(status, 16)}${figures.filter(Boolean).join('  ')}`.trimEnd()}\n`);
+  };
   return hooks
     .on('log', (e) => {
-      for (const line of e.text.replace(/\n$/, '').split('\n')) out.write(`  [${e.block}] ${line}\n`);
+      for (const text of e.text.replace(/\n$/, '').split('\n')) {
+        const poke = e.stream === 'stdout' ? parsePokeLine(text) : null;
+        if (poke) line(e.block, poke.satisfied ? 'satisfied' : 'waiting', [poke.satisfied ? `poke ${poke.poke}` : `poke ${poke.poke}: not yet; next in ${poke.nextInS ?? 0} s`]);
+        // Said once, by the `callback` event below.
+        else if (!(e.stream === 'stderr' && parseCallbackFailure(text))) out.write(`  [${e.block}] ${text}\n`);
+      }
+    })
+    .on('block_runs_added', (e) => {
+      line(e.parent, 'fanned out', [fanOutText(e.blocks)]);
+    })
+    .on('callback', (e) => {
+      if (e.error) line(e.block, 'callback failed', [`${e.callback}.${e.hook}: ${e.error.message}`]);
     })
     .on('output', (e) => {
       rowsOf.set(e.block, e.preview.rowCount);
@@ -236,12 +259,18 @@ function printRun(hooks: RunLifecycleHooks, out: Out, width: number): RunLifecyc
       // A queued block is worth a line only when it waits for a retry (or runs again for a reason).
       if (e.status === 'queued' && e.message === undefined) return;
       const rows = e.status === 'completed' ? rowsOf.get(e.block) : undefined;
+      // Why it moved, where that is news: a retry's wait, a skip, a cancel, and a fanned-out block's
+      // own run (no attempt of its own) ending with its children ("3 of 3 children completed").
+      const why = e.message !== undefined && (e.status === 'queued' || e.status === 'condition_failed' || e.status === 'cancelled' || (e.attempt === undefined && e.status !== 'running')) ? e.message : '';
       const figures = [
         e.status === 'running' && e.attempt !== undefined && e.attempt > 1 ? `attempt ${e.attempt}` : '',
-        e.status === 'queued' ? (e.message ?? '') : '',
+        why,
         rows === undefined ? '' : `${formatCount(rows)} ${rows === 1 ? 'row' : 'rows'}`,
         e.durationMs === undefined ? '' : formatDuration(e.durationMs),
-      ].filter(Boolean);
-      out.write(`${pad(e.block, width)}${pad(e.status, 16)}${figures.join('  ')}\n`);
+        e.cached ? '(cached)' : '',
+      ];
+      // Mage's condition_failed is a skip, not a failure: said so, with its name kept beside it.
+      if (e.status === 'condition_failed') line(e.block, 'skipped', [...figures, '(condition_failed)']);
+      else line(e.block, e.status, figures);
     });
 }

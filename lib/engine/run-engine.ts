@@ -289,7 +289,6 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       const role: ExecuteRole = { kind: 'callback', addOn: { uuid: callback.uuid, kind: 'callback', file: callback.file }, hook, status, ...(error ? { error } : {}) };
       const outcome = await execute(node.name, requestFor(node, spec, role));
       const failed = outcome.status === 'failed' ? outcome.error : undefined;
-      if (failed) hooks.post({ type: 'log', runId, block: node.name, stream: 'stderr', text: `callback ${callback.uuid}.${hook} failed: ${failed.message}\n` });
       await hooks.emit({ type: 'callback', runId, block: node.name, callback: callback.uuid, hook, at: now().toISOString(), ...(failed ? { error: failed } : {}) });
     }
   };
@@ -460,6 +459,8 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       if (isFinished(s)) continue;
       const outcome = fan.groupOutcome(g, (n) => blocks.get(n)?.status);
       if (outcome) {
+        // Children that all ran between two looks still started it: its run has a start time.
+        if (s !== 'running' && fan.childrenOf(fan.get(g)?.block ?? g).length > 0) await move(g, 'running');
         await move(g, outcome.status, { message: outcome.message });
         changed = true;
       } else if (s !== 'running' && fan.childrenOf(fan.get(g)?.block ?? g).some((c) => statusOf(c.name) !== 'initial' && statusOf(c.name) !== 'queued')) {

@@ -2,7 +2,7 @@
  * What an add-block template is, apart from the lists of them (block-templates.ts,
  * connector-templates.ts), so that neither list imports the other for its type.
  */
-import { type BlockLanguage, type BlockType } from './model';
+import { type BlockLanguage, type BlockType, type JsonObject } from './model';
 
 export interface BlockTemplate {
   id: string;
@@ -10,6 +10,11 @@ export interface BlockTemplate {
   type: BlockType;
   language: BlockLanguage;
   code: (uuid: string, upstream: readonly string[]) => string;
+  /**
+   * The configuration the block's entry needs for this template to work (a dynamic block, a
+   * sensor's poke_interval), written into the entry with the block; the template's comment shows it too.
+   */
+  configuration?: JsonObject;
 }
 
 /**

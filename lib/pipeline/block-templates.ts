@@ -4,6 +4,7 @@
  * transformer's function already takes its upstream outputs as named arguments.
  */
 import { blockParams as params, type BlockTemplate } from './block-template-type';
+import { BLOCK_KIND_TEMPLATES } from './block-kind-templates';
 import { CONNECTOR_TEMPLATES } from './connector-templates';
 import { type BlockLanguage, type BlockType } from './model';
 const firstFrame = (upstream: readonly string[]) => upstream[0] ?? 'df';
@@ -49,7 +50,8 @@ export async function testOutput(output: DataFrame) {
   const url = 'http://127.0.0.1:8000/data.json';
   const response = await fetch(url);
   if (!response.ok) throw new Error(\`\${url} answered \${response.status}\`);
-  const rows: Record<string, unknown>[] = await response.json();
+  const rows: unknown = await response.json();
+  if (!Array.isArray(rows)) throw new Error(\`\${url} answered something other than a JSON array of rows\`);
   ctx.log(\`fetched \${rows.length} rows\`);
   return rows;
 }
@@ -132,6 +134,7 @@ FROM {{ df_1 }};
 `,
   },
   ...CONNECTOR_TEMPLATES,
+  ...BLOCK_KIND_TEMPLATES,
 ];
 
 export function templatesFor(type: BlockType, language?: BlockLanguage): BlockTemplate[] {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { IDENTIFIER_PATTERN } from '../pipeline/model';
 import { CATCH_UP_POLICIES } from '../pipeline/triggers';
-import { PIPELINE_RUN_STATUSES } from '../run/states';
+import { BLOCK_RUN_STATUSES, PIPELINE_RUN_STATUSES } from '../run/states';
 import { RUN_KINDS } from '../store/types';
 import { variablesSchema } from './json';
 
@@ -55,6 +55,24 @@ export const runListQuerySchema = z.object({
   kind: z.enum(RUN_KINDS).optional(),
   backfill: z.string().optional(),
   limit: z.coerce.number().int().positive().max(1000).optional(),
+});
+
+/**
+ * GET /api/runs/<id>: `children=all` (the default) lists every block run, a dynamic block's
+ * children too; `children=summary` lists the run's own block runs with their children counted by
+ * status (the run page, which reads the children a page at a time).
+ */
+export const runReportQuerySchema = z.object({ children: z.enum(['all', 'summary']).default('all') });
+
+/** Children of one block per page at most: a run of 1,000 children is read in pages. */
+export const CHILD_PAGE_MAX = 200;
+
+/** GET /api/runs/<id>/children: one page of block `block`'s children, of one status when given. */
+export const runChildrenQuerySchema = z.object({
+  block: z.string().regex(IDENTIFIER_PATTERN, 'a block uuid').max(200),
+  offset: z.coerce.number().int().nonnegative().max(10_000_000).default(0),
+  limit: z.coerce.number().int().positive().max(CHILD_PAGE_MAX).default(50),
+  status: z.enum(BLOCK_RUN_STATUSES).optional(),
 });
 
 /**

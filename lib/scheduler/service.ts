@@ -5,10 +5,9 @@ import { invalidInput, notFound, UserError } from '../errors';
 import { type JsonObject, type JsonValue } from '../pipeline/model';
 import { parseStartTime, type TriggerPatch } from '../pipeline/triggers';
 import { type createBackfillSchema, type createTriggerSchema, type runListQuerySchema, type updateTriggerSchema } from '../protocol/runs-api';
-import { listPipelines, loadPipeline, projectDir } from '../project/load';
+import { listPipelines, projectDir } from '../project/load';
 import { AccessStore } from '../access/access-store';
 import { startedByLabel, userIdsOf } from '../runs/started-by';
-import { type RunDetail } from '../store/run-repository';
 import { type BackfillRow, type RunRow, type TriggerEventRow, type TriggerRow } from '../store/types';
 import { backfillIntervals, BackfillError } from './backfill';
 import { nextFireAfter, previousFireAtOrBefore } from './schedule';
@@ -273,44 +272,8 @@ export async function startManualRun(project: string, pipeline: string, variable
   return { run: { id: run.id, status: run.status } };
 }
 
-/** One run as its page shows it (GET /api/runs/:id): the stored detail, its trigger, SLA and graph. */
-export interface RunReport extends RunDetail {
-  trigger_name: string | null;
-  /** Who started it, as shown (lib/runs/started-by.ts); null for a schedule or a backfill. */
-  started_by_name: string | null;
-  sla_missed: boolean;
-  /** The pipeline's edges as the file says now (for the graph); empty when it cannot be read. */
-  graph: { uuid: string; upstream: string[] }[];
-}
-
-async function graphOf(project: string, pipeline: string): Promise<{ uuid: string; upstream: string[] }[]> {
-  try {
-    const dir = await projectDir(orchestration().projectsDir, project);
-    const { pipeline: p } = await loadPipeline(dir, pipeline);
-    return p.blocks.map((b) => ({ uuid: b.uuid, upstream: b.upstream }));
-  } catch {
-    return [];
-  }
-}
-
-/** The report of run `id`; not_found when there is no such run. */
-export async function getRunReport(id: string): Promise<RunReport> {
-  const o = orchestration();
-  const detail = await o.store.runs.detail(id);
-  if (!detail) throw notFound(`run ${id} not found`);
-  const trigger = detail.run.trigger_id ? await o.store.triggers.getById(detail.run.trigger_id) : null;
-  const names = await userNamesOf(o.store.pool, [detail.run.started_by]);
-  return {
-    ...detail,
-    trigger_name: trigger?.name ?? null,
-    started_by_name: startedByLabel(detail.run.started_by, names),
-    sla_missed: slaMissed(detail.run, trigger, o.clock.now()),
-    graph: await graphOf(detail.run.project, detail.run.pipeline),
-  };
-}
-
 /** Users are the access layer's: their names come from its store, over the same database. */
-function userNamesOf(pool: Orchestration['store']['pool'], startedBy: readonly (string | null)[]): Promise<Map<string, string>> {
+export function userNamesOf(pool: Orchestration['store']['pool'], startedBy: readonly (string | null)[]): Promise<Map<string, string>> {
   return new AccessStore(pool).userNames(userIdsOf(startedBy));
 }
 

@@ -7,6 +7,7 @@ import { type JobQueue } from './job-queue';
 import { LogRepository } from './log-repository';
 import { MIGRATIONS } from './migrations';
 import { PgBossQueue } from './pg-boss-queue';
+import { RunPageReads } from './run-page-reads';
 import { RunRepository } from './run-repository';
 import { TriggerRepository } from './trigger-repository';
 
@@ -36,6 +37,8 @@ export class Store implements Db {
   readonly logs: LogRepository;
   readonly backfills: BackfillRepository;
   readonly code: CodeRepository;
+  /** Read-only: the run page's block runs, children a page at a time. */
+  readonly runPages: RunPageReads;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -49,6 +52,7 @@ export class Store implements Db {
     this.logs = new LogRepository(this);
     this.backfills = new BackfillRepository(this, this.runs);
     this.code = new CodeRepository(this);
+    this.runPages = new RunPageReads(this);
   }
 
   /** Connects, applies pending migrations and opens the pg-boss queue; throws StoreError when any of it fails. */

@@ -227,6 +227,51 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
   });
 });
 
+describe('grimoire run prints the block kinds', { timeout: 120_000 }, () => {
+  let kinds = '';
+  before(async () => {
+    kinds = await copyProject(fixturePath('block_kinds'));
+  });
+  after(async () => {
+    await removeProject(kinds);
+  });
+
+  test('a fan-out names its children (cut short past ten), each child ends like a block; pokes, a skip and a failed callback get their lines', async () => {
+    const r = await grimoire(['run', kinds, 'cli_kinds', '--no-record']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^twelve_items\s+fanned out\s+12 children: double_item:0, double_item:1, .*double_item:9 and 2 more$/m);
+    for (let i = 0; i < 12; i++) assert.equal(rowsPrinted(r.stdout, `double_item:${i}`), 1);
+    assert.match(r.stdout, /^double_item\s+completed\s+12 of 12 children completed$/m);
+    assert.equal(rowsPrinted(r.stdout, 'total_items'), 1);
+    // A sensor's pokes are lines of its own, not log lines.
+    assert.match(r.stdout, /^ready_on_second_poke\s+waiting\s+poke 1: not yet; next in 1 s$/m);
+    assert.match(r.stdout, /^ready_on_second_poke\s+satisfied\s+poke 2$/m);
+    assert.doesNotMatch(r.stdout, /\[ready_on_second_poke\] poke/);
+    // condition_failed is a skip, not a failure: the run succeeds and says so.
+    assert.match(r.stdout, /^skipped\s+skipped\s+conditional never returned false\s+\d+ ms\s+\(condition_failed\)$/m);
+    assert.doesNotMatch(r.stdout, /^skipped\s+failed/m);
+    // The throwing callback is said once, on its block's line; the block keeps its status.
+    assert.match(r.stdout, /^start\s+callback failed\s+broken\.onSuccess: Error: the webhook is down$/m);
+    assert.equal(r.stdout.match(/the webhook is down/g)?.length, 1, show(r));
+    assert.equal(rowsPrinted(r.stdout, 'start'), 2);
+    assert.match(r.stdout, /^Completed: 17 of 18 blocks succeeded, 1 skipped by a conditional in /m);
+  });
+
+  test('a retried child and a nested fan-out: each child by its name, the retry on its own', async () => {
+    const r = await grimoire(['run', kinds, 'fan_out', '--no-record']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^list_months\s+fanned out\s+3 children: load_month:jan, load_month:feb, load_month:mar \(\+ 3 of clean_month\)$/m);
+    assert.match(r.stdout, /^clean_month:feb\s+queued\s+retry 1 of 1 in 1 s$/m);
+    assert.match(r.stdout, /^clean_month:feb\s+running\s+attempt 2$/m);
+    assert.doesNotMatch(r.stdout, /^clean_month:jan\s+running\s+attempt 2/m);
+    assert.equal(rowsPrinted(r.stdout, 'clean_month:feb'), 1);
+    const nested = await grimoire(['run', kinds, 'nested', '--no-record']);
+    assert.equal(nested.code, 0, show(nested));
+    assert.match(nested.stdout, /^months:0\s+fanned out\s+2 children: load:0:0, load:0:1 \(\+ 1 of year_total\)$/m);
+    assert.equal(rowsPrinted(nested.stdout, 'year_total:1'), 1);
+  });
+});
+
 describe('grimoire run on the demo project', { timeout: 300_000 }, () => {
   let demo = '';
   before(async () => {
@@ -281,5 +326,23 @@ describe('grimoire run on the demo project', { timeout: 300_000 }, () => {
       await client.end();
       await server.stop();
     }
+  });
+
+  test('green_taxi_by_month fans out one child per month, sums them into one table, and its conditional skips the export until asked', async () => {
+    const r = await grimoire(['run', demo, 'green_taxi_by_month'], 300_000);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.stdout, /^list_green_taxi_months\s+fanned out\s+3 children: load_green_taxi_month:2020-10, load_green_taxi_month:2020-11, load_green_taxi_month:2020-12 \(\+ 3 of summarize_green_taxi_month\)$/m);
+    // The real Q4-2020 row counts, one month per child.
+    assert.equal(rowsPrinted(r.stdout, 'load_green_taxi_month:2020-10'), 95_120);
+    assert.equal(rowsPrinted(r.stdout, 'load_green_taxi_month:2020-11'), 88_605);
+    assert.equal(rowsPrinted(r.stdout, 'load_green_taxi_month:2020-12'), 83_130);
+    for (const m of ['2020-10', '2020-11', '2020-12']) assert.equal(rowsPrinted(r.stdout, `summarize_green_taxi_month:${m}`), 1);
+    assert.equal(rowsPrinted(r.stdout, 'green_taxi_quarter'), 3);
+    assert.match(r.stdout, /^export_green_taxi_monthly\s+skipped\s+conditional export_to_postgres returned false\b.*\(condition_failed\)$/m);
+    assert.match(r.stdout, /^Completed: 10 of 11 blocks succeeded, 1 skipped by a conditional in /m);
+    const exported = await grimoire(['run', demo, 'green_taxi_by_month', '--runtime-vars', '{"export_to_postgres": true}'], 300_000);
+    assert.equal(exported.code, 0, show(exported));
+    assert.match(exported.stdout, /exported 3 rows to Postgres mage\.green_taxi_monthly/);
+    assert.match(exported.stdout, /^Completed: 11 of 11 blocks succeeded in /m);
   });
 });
