@@ -48,7 +48,8 @@ export function runSecrets(url: string, projectsDir: string, schema = STORE_SCHE
  * does a run without io_config.yaml start the workspace database to read them.
  */
 export async function pipelineMentionsSecrets(projectDir: string, pipeline: Pipeline): Promise<boolean> {
-  for (const block of pipeline.blocks) {
+  // Conditionals and callbacks run with the same context (a webhook callback reads its URL from a secret).
+  for (const block of [...pipeline.blocks, ...pipeline.conditionals, ...pipeline.callbacks]) {
     const text = await fs.readFile(path.join(projectDir, block.file), 'utf8').catch(() => '');
     if (/mage_secret_var|\bsecrets\b/.test(text)) return true;
   }

@@ -101,6 +101,9 @@ export { runtimeVariables };
  * applies it. Rejects only when a hook does (e.g. the store is unreachable); a block's failure is
  * an outcome, never an exception.
  */
+/** How long a callback may run when its block has no timeout (and the run no deadline sooner). */
+const CALLBACK_TIMEOUT_MS = 300_000;
+
 /** What one attempt of a block run came to. */
 type AttemptResult =
   | { kind: 'completed'; durationMs: number; preview: OutputPreview | null; items?: string[]; cachedAt?: string }
@@ -175,6 +178,8 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
 
   await hooks.emit({ type: 'run_status', runId, status: 'running', blocks: planned });
 
+  /** Whether some block a dynamic block fans out to has not ended: its items are still needed. */
+  const fanOutOpen = (block: string) => pipeline.blocks.some((b) => inPlan.has(b.uuid) && b.upstream.includes(block) && !isFinished(statusOf(b.uuid)));
   /** Where a block run starts from: fresh, or where a resumed run left it. */
   const startFrom = async (u: string): Promise<void> => {
     const prior = req.resume?.get(u);
@@ -184,6 +189,13 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     attemptBase.set(u, prior?.attemptBase ?? 0);
     const status = prior?.status ?? 'initial';
     entry.status = status;
+    // A completed dynamic block run (a nested child too) whose fan-out had not ended lists its
+    // items again: they were not kept, and its children can only join the run that way.
+    const node = fan.get(u);
+    if (status === 'completed' && node && !node.group && fan.isDynamic(node.block) && fanOutOpen(node.block)) {
+      await move(u, 'queued', { message: 'resumed: it runs again to list the items it fans out' });
+      return;
+    }
     if (status === 'initial' || status === 'queued' || status === 'running') {
       // A block whose attempts are used up (its last one was lost with its worker) fails now.
       const used = entry.attempts - (prior?.attemptBase ?? 0);
@@ -191,13 +203,14 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       else if (status !== 'queued') await move(u, 'queued', status === 'running' ? { message: 'resumed: its attempt was lost when its host stopped' } : {});
     }
   };
-  for (const u of planned) await startFrom(u);
-  // A completed dynamic block whose fan-out had not ended lists its items again (they were not kept).
-  for (const n of fan.all()) {
-    if (statusOf(n.name) !== 'completed' || !fan.isDynamic(n.block)) continue;
-    const children = fan.all().filter((c) => c.group && pipeline.blocks.some((b) => b.uuid === c.block && b.upstream.includes(n.block)));
-    if (children.some((c) => !isFinished(statusOf(c.name)))) await move(n.name, 'queued', { message: 'resumed: it runs again to list the items it fans out' });
+  // Planned blocks first (a dynamic one looks at its downstream blocks' statuses), then in reverse
+  // for the re-listing check, which needs every downstream block's resumed status.
+  for (const u of planned) {
+    const entry = blocks.get(u);
+    const prior = req.resume?.get(u);
+    if (entry && prior) entry.status = prior.status;
   }
+  for (const u of planned) await startFrom(u);
   // A completed block whose output a crash lost runs again, before anything that reads it.
   if (req.missingOutputs) {
     const readers = new Set(
@@ -229,8 +242,13 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   const inFlight = new Map<string, Promise<void>>();
   /** Block runs with work in the kernel right now: only they are stopped by an interrupt. */
   const inKernel = new Set<string>();
-  /** Callbacks of block runs that ended outside runBlock (cancelled while waiting), awaited before the run ends. */
-  const lateCallbacks: Promise<void>[] = [];
+  /**
+   * Callbacks run beside the run, never holding up a block's downstream; the run ends once they
+   * have. Blocks cancelled while they waited get theirs after the kernel was interrupted (an
+   * interrupt would stop a callback started before it).
+   */
+  const callbacksRunning: Promise<void>[] = [];
+  const cancelledWaiting: RunNode[] = [];
   const onAbort = () => {
     stoppedBy = req.signal?.reason === 'shutdown' ? 'shutdown' : 'cancel';
     // Waiting blocks are cancelled at once so the browser shows it; a shut-down host leaves them queued to resume.
@@ -240,7 +258,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
         if ((s === 'queued' || s === 'initial') && !inFlight.has(u)) {
           void move(u, 'cancelled', { message: 'the run was cancelled' }, false);
           const node = fan.get(u);
-          if (node && !node.group) lateCallbacks.push(runCallbacks(node, 'cancelled'));
+          if (node && !node.group) cancelledWaiting.push(node);
         }
       }
     }
@@ -249,8 +267,12 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   // Blocks stopped only because another block in the same kernel ran out of time: their attempt is not theirs to lose.
   const collateral = new Map<string, string>();
 
-  /** What a cached block's key covers of the variables: the user's and the day, never the run's id or time. */
-  const cacheVariables: Record<string, JsonValue> = { ...pipeline.variables, ...(req.variables ?? {}), ds: variables.ds ?? null };
+  /**
+   * What a cached block's key covers of the variables: the pipeline's and the run's own (CONTRACTS:
+   * "its variables"), not what the engine adds for every run (its id, execution date and time),
+   * so a daily run reuses an output younger than its expiration.
+   */
+  const cacheVariables: Record<string, JsonValue> = { ...pipeline.variables, ...(req.variables ?? {}) };
   /** The kernel request for block run `node` in `role`. */
   const requestFor = (node: RunNode, spec: Block, role: ExecuteRole): ExecuteRequest => {
     const upstream = dataUpstream(spec);
@@ -287,7 +309,16 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     if (!hook || !spec) return;
     for (const callback of callbacksOf(node.block)) {
       const role: ExecuteRole = { kind: 'callback', addOn: { uuid: callback.uuid, kind: 'callback', file: callback.file }, hook, status, ...(error ? { error } : {}) };
-      const outcome = await execute(node.name, requestFor(node, spec, role));
+      // Bounded like the block (its timeout, the run's deadline; else CALLBACK_TIMEOUT_MS): a
+      // callback that never returns must not keep the run from ending.
+      const timeout = configOf(spec.uuid).timeout;
+      const limit = Math.max(0, Math.min(timeout === null ? CALLBACK_TIMEOUT_MS : timeout * 1000, req.deadline == null ? Infinity : req.deadline - now().getTime()));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<BlockOutcome>((resolve) => {
+        timer = setTimeout(() => resolve({ status: 'failed', durationMs: limit, error: { kind: 'interrupted', message: `timed out after ${Math.round(limit / 1000)} s` } }), limit);
+      });
+      const outcome = await Promise.race([execute(`${node.name}#${callback.uuid}`, { ...requestFor(node, spec, role), name: node.name }), late]);
+      clearTimeout(timer);
       const failed = outcome.status === 'failed' ? outcome.error : undefined;
       await hooks.emit({ type: 'callback', runId, block: node.name, callback: callback.uuid, hook, at: now().toISOString(), ...(failed ? { error: failed } : {}) });
     }
@@ -325,7 +356,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
         return { kind: 'failed', durationMs: elapsed, error: { kind: 'exception', message: `the sensor timed out after ${Math.round(elapsed / 1000)} s (${count} pokes, timeout ${timeout / 1000} s)` } };
       }
       const wait = timeout === null ? interval : Math.min(interval, timeout - elapsed);
-      hooks.post({ type: 'log', runId, block: node.name, stream: 'stdout', text: `poke ${count}: not yet; next in ${Math.round(wait / 1000)} s\n` });
+      hooks.post({ type: 'log', runId, block: node.name, stream: 'stdout', text: `poke ${count}: not yet; next in ${wait < 10_000 ? Number((wait / 1000).toFixed(1)) : Math.round(wait / 1000)} s\n` });
       hooks.post({ type: 'block_progress', runId, block: node.name, progress: { phase: 'sensor_wait', poke: count, nextInMs: Math.round(wait) } });
       await clock.sleep(wait, stop);
       if (stop.aborted) return { kind: 'failed', durationMs: now().getTime() - began, error: { kind: 'interrupted', message: `stopped while waiting (${count} pokes)` } };
@@ -384,7 +415,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
         if (result.cachedAt) entry.cached = true;
         const said = [result.cachedAt ? `cached: reused the output saved at ${result.cachedAt}` : '', result.items ? `fanned out ${result.items.length} items` : ''].filter(Boolean).join('; ');
         await move(u, 'completed', { attempt, durationMs, ...(said ? { message: said } : {}), ...(result.cachedAt ? { cached: true } : {}) });
-        await runCallbacks(node, 'completed');
+        callbacksRunning.push(runCallbacks(node, 'completed'));
         return;
       }
       if (result.kind === 'skipped') {
@@ -410,7 +441,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       if (stoppedBy === 'cancel' || interruptedByUser) {
         await hooks.emit({ type: 'attempt_finished', runId, block: u, attempt, status: 'cancelled', at, durationMs, error });
         await move(u, 'cancelled', { attempt, durationMs, message: 'cancelled' });
-        await runCallbacks(node, 'cancelled', error);
+        cancelledWaiting.push(node);
         return;
       }
       if (culprit !== undefined && !timedOut) {
@@ -426,7 +457,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       await hooks.emit({ type: 'attempt_finished', runId, block: u, attempt, status: 'failed', at, durationMs, error, ...(retryInMs === undefined ? {} : { retryInMs }) });
       await move(u, 'failed', { attempt, durationMs, message: error.message });
       if (retryInMs === undefined) {
-        await runCallbacks(node, 'failed', error);
+        callbacksRunning.push(runCallbacks(node, 'failed', error));
         return;
       }
       await move(u, 'queued', { attempt, message: `retry ${counted} of ${config.retry.retries} in ${retryInMs / 1000} s` });
@@ -510,16 +541,26 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     void kernel.interrupt();
     await Promise.allSettled(inFlight.values());
   } finally {
-    stopLogs();
-    stopProgress();
     req.signal?.removeEventListener('abort', onAbort);
   }
-  if (failure !== null) throw failure;
+  // Callbacks may still print: the kernel's lines are told until they have ended.
+  const stopListening = async () => {
+    await Promise.allSettled(callbacksRunning);
+    stopLogs();
+    stopProgress();
+  };
+  if (failure !== null) {
+    await stopListening();
+    throw failure;
+  }
   if (stoppedBy === 'shutdown') {
+    await stopListening();
     await hooks.settled();
     return { runId, status: pipelineStatusOf([...statuses().values()]), stoppedBy, blocks };
   }
-  await Promise.allSettled(lateCallbacks);
+  // Cancelled blocks' onCancelled runs once the interrupt is over (it would have stopped them).
+  for (const node of cancelledWaiting) callbacksRunning.push(runCallbacks(node, 'cancelled', blocks.get(node.name)?.error));
+  await stopListening();
   // Anything still waiting could never start: its upstream was cancelled, or the run was.
   for (const u of blocks.keys()) {
     const s = statusOf(u);

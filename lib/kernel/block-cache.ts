@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { safeJoin } from '../access/path-guard';
 import { writeFileAtomic } from '../atomic-write';
 import { quoteIdentifier, quoteLiteral } from '../sql-quote';
-import { commitOutput, outputDraft } from './output-files';
+import { commitOutput, outputDraft, outputFileName } from './output-files';
 
 const entrySchema = z.object({ key: z.string(), file: z.string(), savedAt: z.string(), rowCount: z.number().int().nonnegative(), items: z.array(z.string()).optional() });
 export type CacheEntry = z.infer<typeof entrySchema>;
@@ -34,7 +34,7 @@ export class BlockCache {
   constructor(private readonly dir: string) {}
 
   private entryFile(output: string): string {
-    return safeJoin(this.dir, `${output}.json`);
+    return safeJoin(this.dir, outputFileName(output, 'json'));
   }
 
   /**
@@ -64,7 +64,7 @@ export class BlockCache {
   /** Saves table `table` as the cached output of `output` under `key`, replacing the entry before it. */
   async save(connection: DuckDBConnection, table: string, output: string, entry: Omit<CacheEntry, 'file'>): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
-    const name = `${output}.${entry.key.slice(0, 16)}.parquet`;
+    const name = outputFileName(output, `${entry.key.slice(0, 16)}.parquet`);
     const file = safeJoin(this.dir, name);
     const draft = outputDraft(file);
     await connection.run(`COPY (SELECT * FROM ${quoteIdentifier(table)}) TO ${quoteLiteral(draft)} (FORMAT parquet)`);

@@ -239,12 +239,14 @@ const MAX_ITEMS = 10_000;
  */
 function dynamicResult(result: unknown): { items: unknown; keys: string[] | null } {
   if (!Array.isArray(result) || result.length !== 2 || !Array.isArray(result[0]) || !Array.isArray(result[1])) return { items: result, keys: null };
+  // Metadata rows are objects: two arrays of anything else are two items (and refused as rows).
+  if (!result[1].every((m: unknown) => m !== null && typeof m === 'object' && !Array.isArray(m))) return { items: result, keys: null };
   const items: unknown[] = result[0];
   const metadata: unknown[] = result[1];
   if (metadata.length !== items.length) throw new InvalidBlockError(`the block returned ${items.length} items but ${metadata.length} metadata rows: give one metadata row per item`);
   const keys = metadata.map((m, i) => {
     const key = m !== null && typeof m === 'object' && 'block_uuid' in m ? m.block_uuid : undefined;
-    if (typeof key !== 'string' && typeof key !== 'number') throw new InvalidBlockError(`metadata row ${i} has no block_uuid (a string naming the child block run)`);
+    if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) throw new InvalidBlockError(`metadata row ${i} has no block_uuid (a string naming the child block run)`);
     return String(key);
   });
   return { items, keys };

@@ -2,15 +2,28 @@
  * The Parquet files that hold block outputs in a cache folder: their one naming rule, how a copy
  * is made durable before a block counts as completed, and which blocks have a complete one.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { safeJoin } from '../access/path-guard';
 
+/** Longest output name kept whole in a file name (file systems allow 255 bytes per name). */
+const LONGEST_NAME = 200;
+
 /**
- * The output file of block `uuid` in `cacheDir`: `<cacheDir>/<uuid>.parquet`. Throws (the path
- * guard's error) for a uuid that is not a plain name, such as `../x`.
+ * The file name an output (or a cached output, block-cache.ts) is kept under: the name itself, or,
+ * past 200 characters (a long uuid with a dynamic child's keys), its start and a hash of the whole.
+ */
+export function outputFileName(name: string, extension: string): string {
+  if (name.length <= LONGEST_NAME) return `${name}.${extension}`;
+  return `${name.slice(0, 150)}.${createHash('sha256').update(name).digest('hex').slice(0, 16)}.${extension}`;
+}
+
+/**
+ * The output file of block run `uuid` in `cacheDir`: `<cacheDir>/<uuid>.parquet` (outputFileName).
+ * Throws (the path guard's error) for a uuid that is not a plain name, such as `../x`.
  */
 export function outputFile(cacheDir: string, uuid: string): string {
-  return safeJoin(cacheDir, `${uuid}.parquet`);
+  return safeJoin(cacheDir, outputFileName(uuid, 'parquet'));
 }
 
 /**

@@ -25,6 +25,8 @@ export function readCacheConfig(configuration: JsonObject): { ok: true; value: C
   if (raw === undefined || raw === null || raw === false) return { ok: true, value: null };
   if (raw === true) return { ok: true, value: { expirationMs: null } };
   if (typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, message: 'configuration.cache must be true or a mapping such as { expiration: 1d }' };
+  const unknown = Object.keys(raw).filter((k) => k !== 'expiration');
+  if (unknown.length > 0) return { ok: false, message: `configuration.cache has unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (only expiration)` };
   const expiration = raw.expiration;
   if (expiration === undefined || expiration === null) return { ok: true, value: { expirationMs: null } };
   const ms = parseExpiration(expiration);

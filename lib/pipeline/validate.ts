@@ -45,7 +45,9 @@ export function validatePipeline(
     if (b.type === 'sensor') {
       for (const key of ['poke_interval', 'timeout']) {
         const value = b.configuration[key];
-        if (value !== undefined && value !== null && (typeof value !== 'number' || !(value > 0))) issues.push({ ...at(b.uuid), message: `configuration.${key} must be a positive number of seconds` });
+        // A poke more often than every 0.1 s would only spin the kernel and flood the log.
+        const least = key === 'poke_interval' ? 0.1 : 0;
+        if (value !== undefined && value !== null && (typeof value !== 'number' || !(value > 0) || value < least)) issues.push({ ...at(b.uuid), message: `configuration.${key} must be a number of seconds${least > 0 ? ` >= ${least}` : ' above 0'}` });
       }
     }
   }

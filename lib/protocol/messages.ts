@@ -24,8 +24,8 @@ const blockName = z.string().min(1).max(100).regex(IDENTIFIER_PATTERN, 'a block 
  * digits, _ and - (ITEM_KEY_PATTERN in lib/run/fan-out.ts). Never a dot or a slash, so the output
  * name made of it (`outputName`, ':' -> '.') is still no path.
  */
-export const BLOCK_RUN_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,99}(?::[A-Za-z0-9_-]{1,100}){0,8}$/;
-const blockRunName = z.string().min(1).max(200).regex(BLOCK_RUN_NAME_PATTERN, 'a block run is a block name, or <block>:<key> for a dynamic child');
+export const BLOCK_RUN_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z0-9_-]{1,100}){0,8}$/;
+const blockRunName = z.string().min(1).max(500).regex(BLOCK_RUN_NAME_PATTERN, 'a block run is a block name, or <block>:<key> for a dynamic child');
 const clientRef = { project: folderName, pipeline: folderName };
 
 // ---- browser -> server -------------------------------------------------------------------------

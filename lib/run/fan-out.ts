@@ -265,8 +265,9 @@ export class FanOut {
     const of = `of ${children.length} children`;
     if (count('failed') > 0) return { status: 'failed', message: `${count('failed')} ${of} failed` };
     if (count('cancelled') > 0) return { status: 'cancelled', message: `${count('cancelled')} ${of} cancelled` };
-    const upstreamBad = node.upstream.some((u) => ['failed', 'cancelled', 'upstream_failed'].includes(statusOf(u) ?? ''));
-    if (count('upstream_failed') > 0 || upstreamBad) return { status: 'upstream_failed', message: `${count('upstream_failed')} ${of} could not run` };
+    const upstreamBad = node.upstream.filter((u) => ['failed', 'cancelled', 'upstream_failed'].includes(statusOf(u) ?? ''));
+    if (count('upstream_failed') > 0) return { status: 'upstream_failed', message: `${count('upstream_failed')} ${of} could not run` };
+    if (upstreamBad.length > 0) return { status: 'upstream_failed', message: `${upstreamBad.join(', ')} did not complete${children.length > 0 ? `: ${children.length} children ran, others never could` : ''}` };
     if (children.length === 0 && node.upstream.some((u) => statusOf(u) === 'condition_failed')) return { status: 'condition_failed', message: 'skipped by a conditional' };
     if (children.length > 0 && count('condition_failed') === children.length) return { status: 'condition_failed', message: `all ${children.length} children skipped by a conditional` };
     return { status: 'completed', message: children.length === 0 ? 'no items to run' : `${count('completed')} ${of} completed` };

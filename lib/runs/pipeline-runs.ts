@@ -34,21 +34,43 @@ export async function checkStatus(store: Store, project: string, request: Comple
   return blocks.some((b) => b.block_uuid === request.block && b.status === 'completed');
 }
 
-/** Waits for run `id` to end (polling every `pollMs`), or for `signal`; its last row. */
+/** Waits for run `id` to end (looking every `pollMs`), or for `signal`; its last row. */
 async function waitForEnd(store: Store, id: string, signal: AbortSignal, pollMs: number): Promise<RunRow> {
-  for (;;) {
-    const run = await store.runs.get(id);
-    if (!run) throw new Error(`run ${id} is gone from the run history`);
-    if (isFinished(run.status)) return run;
-    if (signal.aborted) throw new Error(`stopped waiting for run ${id}: the block was stopped`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, pollMs);
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    });
+  // One listener for the whole wait (a wait of hours looks thousands of times).
+  let wake: () => void = () => undefined;
+  const onAbort = () => wake();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      const run = await store.runs.get(id);
+      if (!run) throw new Error(`run ${id} is gone from the run history`);
+      if (isFinished(run.status)) return run;
+      if (signal.aborted) throw new Error(`stopped waiting for run ${id}: the block was stopped`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** The pipelines of run `runId` and of the runs that started it (ctx.runs.trigger), nearest first. */
+async function pipelineChain(store: Store, runId: string): Promise<string[]> {
+  const chain: string[] = [];
+  let next: string | null = runId;
+  // Bounded: a chain is as long as the triggers that made it, never a loop of ids.
+  for (let depth = 0; next !== null && depth < 50; depth++) {
+    const run: RunRow | null = await store.runs.get(next);
+    if (!run) break;
+    chain.push(run.pipeline);
+    next = run.started_by?.startsWith(RUN_PREFIX) ? run.started_by.slice(RUN_PREFIX.length) : null;
+  }
+  return chain;
 }
 
 /** Why a run the block waited for did not complete: its status and the blocks that failed. */
@@ -66,6 +88,11 @@ export interface QueuedRunsOptions {
   pipeline: string;
   /** How often a waiting trigger looks at the run; default 500 ms. */
   pollMs?: number;
+  /**
+   * Lends the host's queue one more slot while a block waits for the run it triggered (a worker:
+   * JobQueue.lend), so runs waiting on runs never hold every slot; gives it back when called.
+   */
+  lendSlot?: () => () => void;
 }
 
 /**
@@ -86,12 +113,22 @@ export function queuedRuns(options: QueuedRunsOptions): KernelRuns {
 
   async function trigger(request: Trigger, asking: { runId: string }, executionDate: Date, signal: AbortSignal): Promise<RunsAnswer> {
     if (request.pipeline === options.pipeline) return { ok: false, message: `ctx.runs.trigger: pipeline ${request.pipeline} cannot start a run of itself` };
+    // A run that (through the runs that started it) comes from the pipeline it would start: with
+    // wait, each would wait for the other forever.
+    const chain = await pipelineChain(store, asking.runId);
+    if (chain.includes(request.pipeline)) return { ok: false, message: `ctx.runs.trigger: pipeline ${request.pipeline} is already running in this chain (${[...chain].reverse().join(' -> ')} -> ${request.pipeline}): it would never end` };
     // Unknown or invalid pipelines are refused here, naming them, rather than failing in a worker later.
     await loadPipeline(options.projectDir, request.pipeline);
     const run = await store.runs.create({ project, pipeline: request.pipeline, kind: 'pipeline', executionDate, variables: request.variables, startedBy: `${RUN_PREFIX}${asking.runId}` });
     if (!run) return { ok: false, message: `ctx.runs.trigger: the run of ${request.pipeline} could not be created` };
     if (!request.wait) return { ok: true, run: infoOf(run) };
-    const ended = await waitForEnd(store, run.id, signal, options.pollMs ?? 500);
+    const giveBack = options.lendSlot?.() ?? (() => undefined);
+    let ended: RunRow;
+    try {
+      ended = await waitForEnd(store, run.id, signal, options.pollMs ?? 500);
+    } finally {
+      giveBack();
+    }
     if (ended.status !== 'completed') return { ok: false, message: `ctx.runs.trigger: ${await notCompleted(store, ended)}` };
     return { ok: true, run: infoOf(ended) };
   }

@@ -46,8 +46,24 @@ export class FetchLoops<J> {
     await Promise.all(this.loops);
   }
 
-  private async loop(index: number): Promise<void> {
-    while (!this.stopping) {
+  /**
+   * One more loop for as long as a handler waits on other work of the queue (a run waiting for the
+   * run it triggered: without it, runs waiting on runs could fill every loop and wait forever).
+   * The returned function gives it back: the loop ends after the job it is handling, if any.
+   */
+  lend(): () => void {
+    let returned = false;
+    const index = this.loops.length;
+    this.loops.push(this.loop(index, () => !returned));
+    return () => {
+      returned = true;
+      this.woken.add(index);
+      for (const wake of [...this.sleepers]) wake();
+    };
+  }
+
+  private async loop(index: number, lent: () => boolean = () => true): Promise<void> {
+    while (!this.stopping && lent()) {
       this.woken.delete(index);
       let job: J | null = null;
       try {
@@ -59,7 +75,7 @@ export class FetchLoops<J> {
         await this.deliver(job);
         continue;
       }
-      if (!this.stopping && !this.woken.has(index)) await this.sleep();
+      if (!this.stopping && lent() && !this.woken.has(index)) await this.sleep();
     }
   }
 

@@ -30,6 +30,11 @@ export interface JobQueue<Tx> {
   work(concurrency: number, handler: RunJobHandler, onError: (e: unknown) => void): Promise<() => Promise<void>>;
   /** Fetch at once instead of at the next poll (someone said a job was enqueued). */
   wake(): void;
+  /**
+   * One more fetch loop (FetchLoops.lend) for the work this process does, while one of its
+   * handlers waits on another job of the queue; the returned function gives it back.
+   */
+  lend(): () => void;
   /** Jobs enqueued and not yet finished: waiting (also those whose startAfter is ahead) or being handled. */
   pending(): Promise<number>;
   /** Stops every loop (as their `stop` would, waiting a bounded time for handlers) and releases the queue. */

@@ -64,6 +64,13 @@ export class MemoryQueue<Tx = unknown> implements JobQueue<Tx> {
     for (const loops of this.working) loops.wake();
   }
 
+  lend(): () => void {
+    const given = [...this.working].map((loops) => loops.lend());
+    return () => {
+      for (const giveBack of given) giveBack();
+    };
+  }
+
   async pending(): Promise<number> {
     return this.jobs.filter((j) => j.state === 'created' || j.state === 'active').length;
   }

@@ -102,6 +102,13 @@ export class PgBossQueue implements JobQueue<Queryable> {
     for (const loops of this.working) loops.wake();
   }
 
+  lend(): () => void {
+    const given = [...this.working].map((loops) => loops.lend());
+    return () => {
+      for (const giveBack of given) giveBack();
+    };
+  }
+
   /** Jobs of this queue not yet finished (created, retry or active). */
   async pending(): Promise<number> {
     return this.boss.getQueueSize(RUN_QUEUE, { before: 'completed' });

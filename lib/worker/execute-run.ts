@@ -71,7 +71,9 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     envDefaults: options.kernelEnv,
     standby: options.standby,
     secrets: options.secrets,
-    runs: queuedRuns({ store, project: run.project, projectDir: dir, pipeline: run.pipeline }),
+    // A block waiting for the run it triggered lends the worker a slot meanwhile: runs waiting on
+    // runs must not take every slot, or the runs they wait for would never start.
+    runs: queuedRuns({ store, project: run.project, projectDir: dir, pipeline: run.pipeline, lendSlot: () => store.queue.lend() }),
   });
   const hooks = new RunLifecycleHooks();
   // Detached: the run never waits for the store. Writes keep their order, so a crash leaves a prefix

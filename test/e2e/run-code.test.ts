@@ -96,7 +96,7 @@ test('the runs list shows each run’s kind and who started it, and filters by k
   assert.match((await row.textContent()) ?? '', /start token/);
 
   const kind = page.getByLabel('Filter by kind');
-  assert.deepEqual(await kind.locator('option').allTextContents(), ['all', 'scheduled', 'api', 'manual', 'backfill', 'editor', 'cli']);
+  assert.deepEqual(await kind.locator('option').allTextContents(), ['all', 'scheduled', 'api', 'manual', 'backfill', 'editor', 'cli', 'pipeline']);
   await kind.selectOption('editor');
   await page.getByText('No runs match.').waitFor();
   await kind.selectOption('manual');

@@ -1,12 +1,15 @@
 /**
- * The block kinds through the hosts users run them with: `grimoire run` (runCommand in this
- * process, recording into the run history) and a worker taking a queued (triggered) run. Fan-out
- * children become block runs of their own in the store; a cached block reuses its output and
- * `--no-cache` runs it; ctx.runs.trigger starts another pipeline (nested in `grimoire run`,
- * queued for the workers otherwise) and waits for it, failing when it fails; check_status.
+ * Every block kind of test/fixtures/projects/block_kinds through the hosts users run them with:
+ * `grimoire run` (runCommand in this process, recording into the run history) and a worker taking
+ * a queued (triggered) run, with the same assertions on what the store recorded: fan-out children
+ * as block runs of their own (a failed child retried alone), nested fan-out and reduce,
+ * conditionals, callbacks, a sensor satisfied once a file appears and one that times out, a cache
+ * hit (and `--no-cache`), and ctx.runs.trigger waiting for another pipeline (nested in `grimoire
+ * run`, queued for the workers otherwise), failing when it fails.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCommand } from '../../lib/cli/run-command';
@@ -15,6 +18,7 @@ import { type PipelineRunStatus } from '../../lib/run/states';
 import { type RunDetail } from '../../lib/store/run-repository';
 import { Store } from '../../lib/store/store';
 import { Worker } from '../../lib/worker/worker';
+import { dataDirOf } from '../../lib/project/paths';
 import { testPostgres, type TestPostgres } from '../support/postgres';
 import { tempProjects } from '../support/projects';
 
@@ -65,92 +69,127 @@ async function finished(runId: string, timeoutMs = 90_000): Promise<RunDetail> {
   }
 }
 
-async function cli(pipeline: string, options: { noCache?: boolean } = {}): Promise<{ ok: boolean; out: string; detail: RunDetail }> {
-  let out = '';
+type Host = (pipeline: string, variables?: Record<string, unknown>) => Promise<RunDetail>;
+
+let printed = '';
+const cliHost: Host = async (pipeline, variables = {}) => {
   const before = new Set((await store.runs.list({ kind: 'cli', pipeline })).map((r) => r.id));
-  const ok = await runCommand(projectDir, pipeline, options.noCache ? { useCache: false } : {}, { write: (t) => (out += t) });
+  printed = '';
+  await runCommand(projectDir, pipeline, { runtimeVars: JSON.stringify(variables) }, { write: (t) => (printed += t) });
   const run = (await store.runs.list({ kind: 'cli', pipeline })).find((r) => !before.has(r.id));
-  assert.ok(run, `the run of ${pipeline} was recorded:\n${out}`);
+  assert.ok(run, `the run of ${pipeline} was recorded:\n${printed}`);
   const detail = await store.runs.detail(run.id);
   assert.ok(detail);
-  return { ok, out, detail };
-}
+  return detail;
+};
+
+const workerHost: Host = async (pipeline, variables = {}) => {
+  const run = await store.runs.create({ project: 'kinds', pipeline, kind: 'manual', executionDate: new Date(), variables: JSON.parse(JSON.stringify(variables)) });
+  assert.ok(run);
+  return finished(run.id);
+};
 
 const statusOf = (detail: RunDetail, block: string) => detail.blocks.find((b) => b.block_uuid === block)?.status;
+const blockRun = (detail: RunDetail, block: string) => detail.blocks.find((b) => b.block_uuid === block);
+const recorded = async (name: string) => JSON.parse(await fs.readFile(path.join(dataDirOf(projectDir), `callback-${name}.json`), 'utf8')) as Record<string, unknown>;
 
-describe('grimoire run', () => {
-  test('a fan-out records each child as a block run of its own, after the planned blocks', async () => {
-    const { ok, out, detail } = await cli('fan_out');
-    assert.ok(ok, out);
-    const names = detail.blocks.map((b) => b.block_uuid);
-    assert.deepEqual(names.slice(0, 4), ['list_months', 'load_month', 'clean_month', 'summary']);
-    assert.deepEqual(names.slice(4).sort(), ['clean_month:feb', 'clean_month:jan', 'clean_month:mar', 'load_month:feb', 'load_month:jan', 'load_month:mar']);
-    assert.equal(statusOf(detail, 'clean_month:feb'), 'completed');
-    assert.equal(detail.blocks.find((b) => b.block_uuid === 'clean_month:feb')?.attempts, 2);
-    assert.match(out, /clean_month:feb/);
-  });
+for (const [name, host] of [['grimoire run', cliHost], ['a worker', workerHost]] as const) {
+  describe(`every block kind through ${name}`, () => {
+    before(async () => {
+      if (host === workerHost && !worker) {
+        // One slot: a run waiting for the run it triggered lends it, or the two would wait forever.
+        worker = new Worker({ store, projectsDir: projects.root, concurrency: 1 });
+        await worker.start();
+      }
+      // Each host starts from the same files: the fixture's flaky child fails once per host.
+      await fs.rm(dataDirOf(projectDir), { recursive: true, force: true });
+    });
 
-  test('a cached block is reused on the next run and run again with --no-cache', async () => {
-    await cli('cached');
-    const hit = await cli('cached');
-    assert.equal(hit.detail.blocks.find((b) => b.block_uuid === 'expensive')?.cached, true, hit.out);
-    const forced = await cli('cached', { noCache: true });
-    assert.equal(forced.detail.blocks.find((b) => b.block_uuid === 'expensive')?.cached, false, forced.out);
-  });
+    test('fan-out: children are block runs of their own, after the planned blocks; a failed child retries alone', async () => {
+      const detail = await host('fan_out');
+      assert.equal(detail.run.status, 'completed');
+      const names = detail.blocks.map((b) => b.block_uuid);
+      assert.deepEqual(names.slice(0, 4), ['list_months', 'load_month', 'clean_month', 'summary']);
+      assert.deepEqual(names.slice(4).sort(), ['clean_month:feb', 'clean_month:jan', 'clean_month:mar', 'load_month:feb', 'load_month:jan', 'load_month:mar']);
+      assert.equal(blockRun(detail, 'clean_month:feb')?.attempts, 2);
+      assert.equal(blockRun(detail, 'clean_month:jan')?.attempts, 1);
+      assert.equal(blockRun(detail, 'summary')?.row_count, 1);
+      assert.ok(blockRun(detail, 'clean_month')?.started_at, 'the group has a start time');
+    });
 
-  test('ctx.runs.trigger runs another pipeline here and waits; check_status sees it', async () => {
-    const { ok, out, detail } = await cli('trigger_parent');
-    assert.ok(ok, out);
-    assert.equal(statusOf(detail, 'start_conditions'), 'completed');
-    const nested = (await store.runs.list({ pipeline: 'conditions', kind: 'cli' }))[0];
-    assert.equal(nested?.started_by, `run:${detail.run.id}`);
-    const nestedDetail = await store.runs.detail(nested?.id ?? '');
-    assert.equal(statusOf(nestedDetail ?? detail, 'gated'), 'condition_failed', 'the variables reached the nested run');
-    assert.match(out, /trigger_parent > /);
-  });
+    test('nested fan-out with reduce', async () => {
+      const detail = await host('nested');
+      assert.equal(detail.run.status, 'completed');
+      for (const block of ['months', 'load', 'year_total', 'months:0', 'load:1:1', 'year_total:1']) assert.equal(statusOf(detail, block), 'completed', block);
+    });
 
-  test('a triggered run that fails fails the block that waited for it, naming it', async () => {
-    const { ok, out, detail } = await cli('trigger_failing');
-    assert.equal(ok, false);
-    assert.equal(statusOf(detail, 'start_callbacks'), 'failed');
-    assert.match(JSON.stringify(detail.blocks.find((b) => b.block_uuid === 'start_callbacks')?.error), /pipeline callbacks did not complete/, out);
-  });
-});
+    test('conditionals: false skips the block and its downstream, the run completes', async () => {
+      const detail = await host('conditions');
+      assert.equal(detail.run.status, 'completed');
+      assert.equal(statusOf(detail, 'skipped'), 'condition_failed');
+      assert.equal(statusOf(detail, 'after_skipped'), 'condition_failed');
+      assert.equal(statusOf(detail, 'gated'), 'completed');
+      const off = await host('conditions', { flag: 'off' });
+      assert.equal(statusOf(off, 'gated'), 'condition_failed');
+    });
 
-describe('a worker', () => {
-  before(async () => {
-    // Two at once: a run waiting for the run it triggered must leave room for it.
-    worker = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
-    await worker.start();
-  });
+    test('callbacks: onSuccess and onFailure with the block run, its error and the variables', async () => {
+      const detail = await host('callbacks', { fast: true, flag: name });
+      assert.equal(statusOf(detail, 'good'), 'completed');
+      assert.equal(statusOf(detail, 'bad'), 'failed');
+      assert.deepEqual(await recorded('good'), { hook: 'onSuccess', status: 'completed', error: null, run: detail.run.id, pipeline: 'callbacks', flag: name });
+      assert.match(String((await recorded('bad')).error), /bad on purpose/);
+    });
 
-  test('a queued fan-out run records its children, their statuses and the group', async () => {
-    const run = await store.runs.create({ project: 'kinds', pipeline: 'nested', kind: 'manual', executionDate: new Date() });
-    assert.ok(run);
-    const detail = await finished(run.id);
-    assert.equal(detail.run.status, 'completed');
-    for (const name of ['months', 'load', 'year_total', 'months:0', 'load:1:1', 'year_total:1']) assert.equal(statusOf(detail, name), 'completed', name);
-  });
+    test('sensors: satisfied once the file appears; one never satisfied times out', async () => {
+      const flag = path.join(dataDirOf(projectDir), 'ready.flag');
+      await fs.mkdir(path.dirname(flag), { recursive: true });
+      await fs.rm(flag, { force: true });
+      const appear = setTimeout(() => void fs.writeFile(flag, 'ok'), 1500);
+      try {
+        const detail = await host('sensors');
+        assert.equal(detail.run.status, 'completed');
+        const sensor = blockRun(detail, 'wait_for_file');
+        assert.ok(sensor?.started_at && sensor.completed_at && sensor.completed_at.getTime() - sensor.started_at.getTime() >= 1000, 'it waited for the file');
+      } finally {
+        clearTimeout(appear);
+      }
+      const timeout = await host('sensor_timeout');
+      assert.equal(timeout.run.status, 'failed');
+      assert.equal(statusOf(timeout, 'never_true'), 'failed');
+      assert.match(JSON.stringify(blockRun(timeout, 'never_true')?.error), /the sensor timed out after 2 s/);
+      assert.equal(statusOf(timeout, 'never_runs'), 'upstream_failed');
+    });
 
-  test('ctx.runs.trigger queues the other pipeline for the workers and waits for it', async () => {
-    const run = await store.runs.create({ project: 'kinds', pipeline: 'trigger_parent', kind: 'manual', executionDate: new Date() });
-    assert.ok(run);
-    const detail = await finished(run.id);
-    assert.equal(detail.run.status, 'completed', JSON.stringify(detail.blocks));
-    const triggered = (await store.runs.list({ pipeline: 'conditions', kind: 'pipeline' })).find((r) => r.started_by === `run:${run.id}`);
-    assert.equal(triggered?.status, 'completed');
-  });
+    test('a cached block is reused on the next run', async () => {
+      await host('cached');
+      const hit = await host('cached');
+      assert.equal(blockRun(hit, 'expensive')?.cached, true);
+      if (host === cliHost) {
+        let out = '';
+        await runCommand(projectDir, 'cached', { useCache: false }, { write: (t) => (out += t) });
+        const forced = (await store.runs.list({ kind: 'cli', pipeline: 'cached' }))[0];
+        assert.equal((await store.runs.detail(forced?.id ?? ''))?.blocks.find((b) => b.block_uuid === 'expensive')?.cached, false, out);
+      }
+    });
 
-  test('conditionals, callbacks and sensors behave the same in a worker', async () => {
-    const cond = await store.runs.create({ project: 'kinds', pipeline: 'conditions', kind: 'manual', executionDate: new Date() });
-    const timeout = await store.runs.create({ project: 'kinds', pipeline: 'sensor_timeout', kind: 'manual', executionDate: new Date() });
-    assert.ok(cond && timeout);
-    const c = await finished(cond.id);
-    assert.equal(c.run.status, 'completed');
-    assert.equal(statusOf(c, 'skipped'), 'condition_failed');
-    assert.equal(statusOf(c, 'after_skipped'), 'condition_failed');
-    const t = await finished(timeout.id);
-    assert.equal(t.run.status, 'failed');
-    assert.equal(statusOf(t, 'never_runs'), 'upstream_failed');
+    test('ctx.runs.trigger runs another pipeline and waits for it; a failed one fails the block', async () => {
+      const detail = await host('trigger_parent');
+      assert.equal(detail.run.status, 'completed');
+      const triggered = (await store.runs.list({ pipeline: 'conditions' })).find((r) => r.started_by === `run:${detail.run.id}`);
+      assert.equal(triggered?.status, 'completed');
+      assert.equal(triggered?.kind, host === cliHost ? 'cli' : 'pipeline');
+      assert.equal(statusOf((await store.runs.detail(triggered?.id ?? '')) ?? detail, 'gated'), 'condition_failed', 'its variables reached it');
+      const failing = await host('trigger_failing');
+      assert.equal(failing.run.status, 'failed');
+      assert.match(JSON.stringify(blockRun(failing, 'start_callbacks')?.error), /pipeline callbacks did not complete|run .* of pipeline callbacks failed/);
+    });
+
+    test('a chain of triggers that comes back to a pipeline is refused, naming the chain (never a deadlock)', async () => {
+      const detail = await host('cycle_a');
+      assert.equal(detail.run.status, 'failed');
+      const errors = JSON.stringify(await store.runs.list({ pipeline: 'cycle_b' }).then((runs) => Promise.all(runs.map((r) => store.runs.detail(r.id)))));
+      assert.match(errors, /cycle_a is already running in this chain \(cycle_a -> cycle_b -> cycle_a\)/);
+    });
   });
-});
+}

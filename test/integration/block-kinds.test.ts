@@ -140,6 +140,7 @@ describe('callbacks', () => {
 
   test('onCancelled runs when the run is cancelled', async () => {
     await fs.rm(path.join(dataDirOf(projectDir), 'callback-slow.json'), { force: true });
+    await fs.rm(path.join(dataDirOf(projectDir), 'callback-after_slow.json'), { force: true });
     const abort = new AbortController();
     const ran = await run('callbacks', {
       signal: abort.signal,
@@ -150,6 +151,26 @@ describe('callbacks', () => {
     assert.equal(ran.outcome.status, 'cancelled');
     assert.equal(ran.status('slow'), 'cancelled');
     assert.equal((await recorded('slow')).hook, 'onCancelled');
+    // A block still waiting when the run was cancelled gets its onCancelled too (after the interrupt).
+    assert.equal(ran.status('after_slow'), 'cancelled');
+    assert.equal((await recorded('after_slow')).hook, 'onCancelled');
+  });
+});
+
+describe('callbacks that never return', () => {
+  test('are bounded by the block timeout and never hold up the downstream blocks', async () => {
+    const started = Date.now();
+    let downstreamDone = 0;
+    const ran = await run('callback_hang', {
+      onEvent: (e) => {
+        if (e.type === 'block_status' && e.block === 'after_quick' && e.status === 'completed') downstreamDone = Date.now() - started;
+      },
+    });
+    assert.equal(ran.outcome.status, 'completed');
+    assert.ok(downstreamDone > 0 && downstreamDone < 1800, `the downstream block finished ${downstreamDone} ms in, before the callback's 2 s ran out`);
+    const told = ran.events.find((e) => e.type === 'callback');
+    assert.ok(told?.type === 'callback' && /timed out after 2 s/.test(told.error?.message ?? ''), 'the callback is told as timed out');
+    assert.ok(Date.now() - started < 15_000);
   });
 });
 

@@ -123,6 +123,50 @@ export function jobQueueContract<Tx>(name: string, open: () => Promise<QueueUnde
       assert.equal(most, 2);
     });
 
+    withQueue('a handler waiting on another job lends a slot: with concurrency 1 the other job still runs, then the slot goes back', async (queue) => {
+      const errs = noErrors();
+      const seen: string[] = [];
+      let childDone!: () => void;
+      const childRan = new Promise<void>((resolve) => (childDone = resolve));
+      let inFlight = 0;
+      let most = 0;
+      const stop = await queue.work(
+        1,
+        async (runId) => {
+          seen.push(runId);
+          inFlight++;
+          most = Math.max(most, inFlight);
+          try {
+            if (runId === 'parent') {
+              const giveBack = queue.lend();
+              try {
+                await queue.enqueue('child');
+                queue.wake();
+                await childRan;
+              } finally {
+                giveBack();
+              }
+            } else if (runId === 'child') childDone();
+          } finally {
+            inFlight--;
+          }
+        },
+        errs.onError,
+      );
+      await queue.enqueue('parent');
+      await waking(queue, () => until('parent and child handled', () => seen.includes('child') && inFlight === 0, 8_000));
+      // Given back: with one slot again, two jobs run one after the other.
+      most = 0;
+      await queue.enqueue('x');
+      await queue.enqueue('y');
+      await waking(queue, async () => {
+        await until('x and y handled', () => seen.includes('x') && seen.includes('y') && inFlight === 0, 8_000);
+      });
+      await stop();
+      errs.check();
+      assert.equal(most, 1, 'the lent slot was given back');
+    });
+
     withQueue('an enqueue is one delivery: a run enqueued twice is delivered twice (the claim in the store decides)', async (queue) => {
       await queue.enqueue('same');
       await queue.enqueue('same');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { FakeClock } from '../../lib/clock';
 import { RunLifecycleHooks } from '../../lib/engine/lifecycle-hooks';
-import { type EngineKernel, runPipeline, type EngineRequest } from '../../lib/engine/run-engine';
+import { type EngineKernel, runPipeline, type EngineRequest, type ResumedBlock } from '../../lib/engine/run-engine';
 import { type ExecuteRequest } from '../../lib/kernel/host';
 import { type BlockOutcome } from '../../lib/kernel/ipc';
 import { type Block, type Pipeline } from '../../lib/pipeline/model';
@@ -216,5 +216,27 @@ describe('the run engine', () => {
     const result = await outcome;
     assert.equal(result.status, 'completed');
     assert.deepEqual(kernel.names, ['list', 'child:b', 'child:c']);
+  });
+
+  test('a resumed nested fan-out lists the items of every level again and runs only the unfinished children', async () => {
+    const items = (...keys: string[]): BlockOutcome => ({ status: 'completed', durationMs: 1, preview: { columns: [], rows: [], rowCount: keys.length }, items: keys });
+    const kernel = new ScriptedKernel({ years: [items('y1', 'y2')], 'months:y1': [items('m1', 'm2')], 'months:y2': [items('m1')] });
+    const years: Block = { ...block('years'), configuration: { dynamic: true } };
+    const months: Block = { ...block('months', 'years'), configuration: { dynamic: true } };
+    const completed: ResumedBlock = { status: 'completed', attempts: 1, attemptBase: 0 };
+    const resume = new Map<string, ResumedBlock>([
+      ['years', completed],
+      ['months', { status: 'running' as const, attempts: 0, attemptBase: 0 }],
+      ['load', { status: 'running' as const, attempts: 0, attemptBase: 0 }],
+      ['months:y1', completed],
+      ['months:y2', completed],
+      ['load:y1:m1', completed],
+      ['load:y1:m2', { status: 'running' as const, attempts: 1, attemptBase: 1 }],
+    ]);
+    const { outcome } = run(pipelineOf(years, months, block('load', 'months')), kernel, { resume });
+    const result = await outcome;
+    assert.equal(result.status, 'completed');
+    assert.deepEqual([...kernel.names].sort(), ['load:y1:m2', 'load:y2:m1', 'months:y1', 'months:y2', 'years']);
+    assert.equal(result.blocks.get('load:y2:m1')?.status, 'completed');
   });
 });
