@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { errorMessage, UserError } from '../errors';
 import { PipelineInvalidError } from '../pipeline/issues';
 import { removeLeftovers } from '../project/leftovers';
-import { runCommand } from './run-command';
+import path from 'node:path';
+import { KernelStandby } from '../kernel/standby';
 
 const USAGE = `usage:
   grimoire start [--host 127.0.0.1] [--port 6789] [--projects ./projects] [--dev]
@@ -28,9 +29,18 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(USAGE);
         return 2;
       }
-      // Temp files of writers that crashed in this project go, beside the run (never a live writer's).
-      void removeLeftovers(project).catch((e: unknown) => process.stderr.write(`could not remove temp files left by a crash: ${errorMessage(e)}\n`));
-      return (await runCommand(project, pipeline, { runtimeVars: values['runtime-vars'], timeout: values.timeout, record: !values['no-record'], useCache: !values['no-cache'] }, process.stdout)) ? 0 : 1;
+      // The kernel starts first (~0.33 s: Node, DuckDB's binding), while the modules the run needs
+      // load here (~0.15 s): the two overlap instead of following each other.
+      const standby = new KernelStandby({ cwd: path.resolve(project), once: true });
+      standby.fill();
+      try {
+        const { runCommand } = await import('./run-command');
+        // Temp files of writers that crashed in this project go, beside the run (never a live writer's).
+        void removeLeftovers(project).catch((e: unknown) => process.stderr.write(`could not remove temp files left by a crash: ${errorMessage(e)}\n`));
+        return (await runCommand(project, pipeline, { runtimeVars: values['runtime-vars'], timeout: values.timeout, record: !values['no-record'], useCache: !values['no-cache'], standby }, process.stdout)) ? 0 : 1;
+      } finally {
+        await standby.close();
+      }
     }
     case 'worker': {
       const { values } = parseArgs({ args: rest, options: { projects: { type: 'string' }, concurrency: { type: 'string' } }, strict: true });

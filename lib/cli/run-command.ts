@@ -7,6 +7,7 @@ import { loadRunSettings } from '../engine/run-settings';
 import { runPipeline } from '../engine/run-engine';
 import { errorMessage, invalidInput, notFound } from '../errors';
 import { KernelHost } from '../kernel/host';
+import { type KernelStandby } from '../kernel/standby';
 import { planRun } from '../run/plan';
 import { recordLiveRun } from '../store/live-run';
 import { type JsonValue } from '../pipeline/model';
@@ -54,6 +55,8 @@ export interface RunCommandOptions {
   record?: boolean;
   /** `--no-cache`: cached blocks run anyway and save their new output. Default: cached outputs are reused. */
   useCache?: boolean;
+  /** A kernel started ahead of this run (main.ts starts it before this module loads). */
+  standby?: KernelStandby;
   /** A run a block of another run started (ctx.runs.trigger): its variables, date, id and the chain above it. */
   nested?: { variables: Record<string, JsonValue>; executionDate: Date; runId: string; chain: readonly string[]; startedBy: string };
 }
@@ -88,6 +91,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
     // A one-shot batch run, like a trigger's: outputs pass between blocks inside DuckDB and are
     // not written out as Parquet for later (the editor's runs keep theirs).
     cacheDir: null,
+    ...(options.standby ? { standby: options.standby } : {}),
     secrets: () => secrets?.values() ?? Promise.resolve({}),
     runs: {
       // Known once the history is open (below); a block asks only after its run started.

@@ -1,8 +1,15 @@
 import { type ChildProcess } from 'node:child_process';
 import { forkKernel } from './fork-kernel';
-import { kernelEventSchema } from './ipc';
 import { kernelEnvironment } from './kernel-env';
 import { killProcessGroup } from './process-group';
+
+/**
+ * Whether a kernel's first message says it loaded and waits for its init (ipc.ts `standby`),
+ * checked without the protocol's schemas: `grimoire run` starts its kernel before those load.
+ */
+function isStandbyEvent(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && 'type' in raw && raw.type === 'standby';
+}
 
 /** A standby kernel a host took: the process, and the environment it was started with. */
 export interface AdoptedKernel {
@@ -25,12 +32,20 @@ export class KernelStandby {
   private spare: Spare | null = null;
   private closed = false;
 
+  /** A single standby (`once`) has started its one kernel. */
+  private started = false;
+
   constructor(
     private readonly options: {
       /** Started here; each kernel moves to its project's folder when adopted. */
       cwd: string;
       /** As KernelOptions.envDefaults: the environment blocks see, below the real one. */
       envDefaults?: Record<string, string>;
+      /**
+       * One kernel only (`grimoire run`: started before the run's modules load, so the two
+       * overlap); it is never replaced, not even when the host that took it closes.
+       */
+      once?: boolean;
     },
   ) {}
 
@@ -40,11 +55,12 @@ export class KernelStandby {
    * a process would compete with the run that just began for the CPU.
    */
   fill(): void {
-    if (this.closed || this.spare) return;
+    if (this.closed || this.spare || (this.options.once && this.started)) return;
+    this.started = true;
     const env = kernelEnvironment(process.env, this.options.envDefaults ?? {}, { GRIMOIRE_STANDBY: '1' });
     const child = forkKernel(env, this.options.cwd);
     const loaded = new Promise<boolean>((resolve) => {
-      child.once('message', (raw: unknown) => resolve(kernelEventSchema.safeParse(raw).data?.type === 'standby'));
+      child.once('message', (raw: unknown) => resolve(isStandbyEvent(raw)));
       child.once('exit', () => resolve(false));
       child.once('error', () => resolve(false));
     });
