@@ -171,18 +171,23 @@ export function parsePipeline(text: string, file: string, folderName: string): P
   };
 }
 
-/** Line of a block's entry, for messages produced after parsing (validation). */
+/**
+ * Line of each entry of `blocks:`, then of `conditionals:` and `callbacks:` (an add-on whose uuid a
+ * block already has keeps the block's), for messages produced after parsing (validation).
+ */
 export function blockLines(text: string): Map<string, number> {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter });
   const lines = new Map<string, number>();
-  const seq = doc.get('blocks', true);
-  if (!isSeq(seq)) return lines;
-  seq.items.forEach((item, i) => {
-    if (!isMap(item)) return;
-    const uuid = item.get('uuid');
-    const line = lineOf(doc, counter, ['blocks', i]);
-    if (typeof uuid === 'string' && line !== undefined && !lines.has(uuid)) lines.set(uuid, line);
-  });
+  for (const list of ['blocks', ...Object.values(ADD_ON_LISTS)]) {
+    const seq = doc.get(list, true);
+    if (!isSeq(seq)) continue;
+    seq.items.forEach((item, i) => {
+      if (!isMap(item)) return;
+      const uuid = item.get('uuid');
+      const line = lineOf(doc, counter, [list, i]);
+      if (typeof uuid === 'string' && line !== undefined && !lines.has(uuid)) lines.set(uuid, line);
+    });
+  }
   return lines;
 }

@@ -297,6 +297,28 @@ describe('blockLines', () => {
     ]);
   });
 
+  test('conditionals and callbacks get the lines of their entries too', () => {
+    const lines = blockLines('blocks:\n  - uuid: a\nconditionals:\n  - uuid: only_weekdays\n    upstream_blocks: [a]\ncallbacks:\n  - uuid: notify\n');
+    assert.deepEqual([...lines], [
+      ['a', 2],
+      ['only_weekdays', 4],
+      ['notify', 7],
+    ]);
+  });
+
+  test('a parsed pipeline keeps conditionals and callbacks with their files, typescript only', () => {
+    const parsed = parsePipeline('blocks:\n  - uuid: a\n    type: data_loader\nconditionals:\n  - uuid: weekdays\n    upstream_blocks: [a]\ncallbacks:\n  - uuid: notify\n    upstream_blocks: [a]\n', 'p.yaml', 'p');
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.value.conditionals.map((c) => [c.uuid, c.kind, c.file, c.upstream]), [['weekdays', 'conditional', 'conditionals/weekdays.ts', ['a']]]);
+    assert.deepEqual(parsed.value.callbacks.map((c) => [c.uuid, c.kind, c.file]), [['notify', 'callback', 'callbacks/notify.ts']]);
+    const python = parsePipeline('blocks: []\ncallbacks:\n  - uuid: notify\n    language: python\n', 'p.yaml', 'p');
+    assert.ok(!python.ok && /a callback is written in typescript, not "python"/.test(python.issues[0]?.message ?? ''));
+    const markdownSql = parsePipeline('blocks:\n  - uuid: notes\n    type: markdown\n    language: sql\n', 'p.yaml', 'p');
+    assert.ok(!markdownSql.ok && /a markdown block cannot be written in sql/.test(markdownSql.issues[0]?.message ?? ''));
+    const notes = parsePipeline('blocks:\n  - uuid: notes\n    type: markdown\n', 'p.yaml', 'p');
+    assert.ok(notes.ok && notes.value.blocks[0]?.file === 'markdowns/notes.md');
+  });
+
   test('no blocks list gives an empty map', () => {
     assert.equal(blockLines('name: x\n').size, 0);
     assert.equal(blockLines('').size, 0);

@@ -31,6 +31,50 @@ function only(list: PipelineIssue[]): PipelineIssue {
   return first;
 }
 
+describe('validatePipeline: the block kinds', () => {
+  const messages = (issues: PipelineIssue[]) => issues.map((i) => `${i.block}@${i.line}: ${i.message}`);
+
+  test('add-ons: files, attachments and duplicates, at the lines of their entries', () => {
+    const text = 'blocks:\n  - uuid: a\n    type: data_loader\nconditionals:\n  - uuid: gate\n    upstream_blocks: [a, ghost]\n  - uuid: gate\n    upstream_blocks: [a]\ncallbacks:\n  - uuid: lonely\n';
+    const files = new Set(['data_loaders/a.ts', 'conditionals/gate.ts']);
+    assert.deepEqual(messages(validateText(text, files)), [
+      'gate@5: the conditional is attached to "ghost", which is not a block of this pipeline',
+      'gate@5: duplicate conditional uuid "gate"',
+      'lonely@10: callback file callbacks/lonely.ts is missing',
+      'lonely@10: the callback is attached to no block: list them in its upstream_blocks',
+    ]);
+  });
+
+  test('markdown and scratchpads cannot be upstream; sensor and cache settings are checked', () => {
+    const text = [
+      'blocks:',
+      '  - uuid: notes',
+      '    type: markdown',
+      '  - uuid: wait',
+      '    type: sensor',
+      '    configuration: { poke_interval: 0.01, timeout: -1 }',
+      '  - uuid: b',
+      '    type: transformer',
+      '    upstream_blocks: [notes, wait]',
+      '    configuration: { cache: { expiration: soon } }',
+      '',
+    ].join('\n');
+    const files = new Set(['markdowns/notes.md', 'sensors/wait.ts', 'transformers/b.ts']);
+    assert.deepEqual(messages(validateText(text, files)), [
+      'wait@4: configuration.poke_interval must be a number of seconds >= 0.1',
+      'wait@4: configuration.timeout must be a number of seconds above 0',
+      'b@7: upstream block "notes" is a markdown block, which pipeline runs skip: no block can depend on it',
+      'b@7: configuration.cache.expiration must be a duration such as 30m, 12h, 1d or 2w (or seconds), got "soon"',
+    ]);
+  });
+
+  test('a block that reads two different fan-outs is refused, naming them', () => {
+    const two = 'blocks:\n  - uuid: a\n    type: data_loader\n    configuration: { dynamic: true }\n  - uuid: b\n    type: data_loader\n    configuration: { dynamic: true }\n  - uuid: c\n    type: transformer\n    upstream_blocks: [a, b]\n';
+    const files = new Set(['data_loaders/a.ts', 'data_loaders/b.ts', 'transformers/c.ts']);
+    assert.match(only(validateText(two, files)).message, /reads two different fan-outs/);
+  });
+});
+
 describe('validatePipeline', () => {
   test('a valid pipeline has no issues', () => {
     const blocks = [block('a', [], 'data_loader'), block('b', ['a']), block('c', ['a', 'b'], 'data_exporter')];
