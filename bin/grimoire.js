@@ -7,8 +7,19 @@ const { BUNDLES, findRoot, freshBundle } = require('../lib/bundle/fresh-bundle')
 
 let bundle = null;
 try {
+  const root = findRoot(__dirname);
+  // `run` starts its kernel first (lib/cli/early-kernel.ts), so the kernel's start overlaps the
+  // CLI bundle's load; without it the CLI starts the kernel itself, only later.
+  if (process.argv[2] === 'run') {
+    try {
+      const early = BUNDLES.find((b) => b.name === 'cli-early');
+      require(freshBundle(root, early.entry, early.name)).startEarlyKernel(process.argv.slice(2));
+    } catch {
+      // Nothing started: the CLI does it.
+    }
+  }
   const cli = BUNDLES.find((b) => b.name === 'cli');
-  bundle = freshBundle(findRoot(__dirname), cli.entry, cli.name);
+  bundle = freshBundle(root, cli.entry, cli.name);
 } catch {
   bundle = null;
 }

@@ -10,7 +10,9 @@
  * Its users, each of which owns one slot, sets it once at start and clears it at shutdown:
  * - lib/scheduler/slot.ts: the orchestration (store, scheduler, worker), set by the orchestrator;
  * - lib/access/context.ts: the access layer, set by lib/server/start.ts;
- * - lib/server/broadcast.ts: the socket broadcast, set by the gateway.
+ * - lib/server/broadcast.ts: the socket broadcast, set by the gateway;
+ * - lib/cli/early-kernel.ts: `grimoire run`'s kernel, started by bin/grimoire.js from a small
+ *   bundle of its own and taken by the CLI's bundle (the same two-copies problem).
  * Anything else a route handler needs is reached through one of these, not through a new slot,
  * and no other module keeps server state in a module-level variable.
  */

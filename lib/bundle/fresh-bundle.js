@@ -82,6 +82,8 @@ function freshBundle(root, entry, name) {
 const BUNDLES = [
   { entry: 'lib/cli/main.ts', name: 'cli' },
   { entry: 'lib/kernel/child.ts', name: 'kernel-child' },
+  // `grimoire run` starts its kernel from this small bundle before it loads the CLI's (early-kernel.ts).
+  { entry: 'lib/cli/early-kernel.ts', name: 'cli-early' },
 ];
 
 module.exports = { findRoot, freshBundle, BUNDLES };

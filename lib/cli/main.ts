@@ -5,6 +5,7 @@ import { PipelineInvalidError } from '../pipeline/issues';
 import { removeLeftovers } from '../project/leftovers';
 import path from 'node:path';
 import { KernelStandby } from '../kernel/standby';
+import { takeEarlyKernel } from './early-kernel';
 
 const USAGE = `usage:
   grimoire start [--host 127.0.0.1] [--port 6789] [--projects ./projects] [--dev]
@@ -14,32 +15,44 @@ const USAGE = `usage:
   grimoire secrets set|list|remove [<NAME>] [--projects ./projects]
 `;
 
+/** `grimoire run` with its arguments (after `run`); `early` is the kernel bin/grimoire.js started, if any. */
+async function run(args: string[], early: KernelStandby | undefined): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { 'runtime-vars': { type: 'string' }, timeout: { type: 'string' }, 'no-record': { type: 'boolean' }, 'no-cache': { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [project, pipeline, ...extra] = positionals;
+  if (!project || !pipeline || extra.length > 0) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  // The kernel starts first (~0.33 s: Node, DuckDB's binding), while the modules the run needs
+  // load here (~0.15 s): the two overlap instead of following each other.
+  const standby = early ?? new KernelStandby({ cwd: path.resolve(project), once: true });
+  standby.fill();
+  try {
+    const { runCommand } = await import('./run-command');
+    // Temp files of writers that crashed in this project go, beside the run (never a live writer's).
+    void removeLeftovers(project).catch((e: unknown) => process.stderr.write(`could not remove temp files left by a crash: ${errorMessage(e)}\n`));
+    return (await runCommand(project, pipeline, { runtimeVars: values['runtime-vars'], timeout: values.timeout, record: !values['no-record'], useCache: !values['no-cache'], standby }, process.stdout)) ? 0 : 1;
+  } finally {
+    await standby.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'run': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        options: { 'runtime-vars': { type: 'string' }, timeout: { type: 'string' }, 'no-record': { type: 'boolean' }, 'no-cache': { type: 'boolean' } },
-        allowPositionals: true,
-        strict: true,
-      });
-      const [project, pipeline, ...extra] = positionals;
-      if (!project || !pipeline || extra.length > 0) {
-        process.stderr.write(USAGE);
-        return 2;
-      }
-      // The kernel starts first (~0.33 s: Node, DuckDB's binding), while the modules the run needs
-      // load here (~0.15 s): the two overlap instead of following each other.
-      const standby = new KernelStandby({ cwd: path.resolve(project), once: true });
-      standby.fill();
+      // bin/grimoire.js has usually started the run's kernel already, before this bundle loaded
+      // (early-kernel.ts); it is ended here whatever happens, bad arguments included.
+      const early = takeEarlyKernel();
       try {
-        const { runCommand } = await import('./run-command');
-        // Temp files of writers that crashed in this project go, beside the run (never a live writer's).
-        void removeLeftovers(project).catch((e: unknown) => process.stderr.write(`could not remove temp files left by a crash: ${errorMessage(e)}\n`));
-        return (await runCommand(project, pipeline, { runtimeVars: values['runtime-vars'], timeout: values.timeout, record: !values['no-record'], useCache: !values['no-cache'], standby }, process.stdout)) ? 0 : 1;
+        return await run(rest, early);
       } finally {
-        await standby.close();
+        await early?.close();
       }
     }
     case 'worker': {

@@ -1,4 +1,4 @@
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type pg from 'pg';
 import { z } from 'zod';
 import { type Queryable } from './db';
@@ -43,7 +43,10 @@ export class PgBossQueue implements JobQueue<Queryable> {
   ) {}
 
   static async open(pool: pg.Pool, schema: string, options: { maintain: boolean }): Promise<PgBossQueue> {
-    const boss = new PgBoss({
+    // Loaded when a queue opens (~35 ms), not with every process that could open one: `grimoire
+    // run --no-record` never does, and its start is measured.
+    const { default: Boss } = await import('pg-boss');
+    const boss = new Boss({
       db: dbOf(pool),
       schema,
       // Our scheduler (croner, exactly-once by unique key) decides when runs exist; pg-boss only delivers them.
