@@ -4,6 +4,8 @@ import { BUNDLES, findRoot, freshBundle } from '../bundle/fresh-bundle';
 
 export interface ChildEntry {
   file: string;
+  /** Arguments after the file (the bundle the code-cache loader runs). */
+  args: string[];
   execArgv: string[];
 }
 
@@ -18,8 +20,10 @@ export function childEntry(): ChildEntry {
   try {
     // No --enable-source-maps: mapping the bundle itself costs ~60 ms per start; the kernel turns
     // source maps on once loaded, for the blocks it compiles (their errors point at block lines).
-    return { file: freshBundle(root, kernel.entry, kernel.name), execArgv: [] };
+    const bundle = freshBundle(root, kernel.entry, kernel.name);
+    // Through V8's code cache (lib/bundle/code-cache.js): ~50 ms less of every kernel's start.
+    return { file: path.join(root, 'lib', 'bundle', 'code-cache.js'), args: [bundle], execArgv: [] };
   } catch {
-    return { file: path.join(root, kernel.entry), execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href] };
+    return { file: path.join(root, kernel.entry), args: [], execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href] };
   }
 }

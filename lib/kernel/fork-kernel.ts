@@ -8,7 +8,7 @@ import { childEntry } from './child-entry';
  */
 export function forkKernel(env: NodeJS.ProcessEnv, cwd: string): ChildProcess {
   const entry = childEntry();
-  return fork(entry.file, [], {
+  return fork(entry.file, entry.args, {
     cwd,
     execArgv: entry.execArgv,
     env,

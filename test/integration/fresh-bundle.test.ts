@@ -51,3 +51,19 @@ test('the bundle links its source map by its own name and leaves no build files 
   assert.ok(map.sources.some((s: unknown) => typeof s === 'string' && s.endsWith('src/main.ts')), `sources: ${JSON.stringify(map.sources)}`);
   assert.deepEqual((await readdir(path.dirname(file))).filter((f) => f.includes('.tmp')), []);
 });
+
+test('a bundle run through the code-cache loader saves V8 code once, and a changed bundle runs right and gets a new cache', async () => {
+  const file = freshBundle(root, 'src/main.ts', 'main');
+  const loader = path.join(__dirname, '..', '..', 'lib', 'bundle', 'code-cache.js');
+  const cache = `${file}.v8cache`;
+  await rm(cache, { force: true });
+  const expected = runBundle(file);
+  assert.equal(execFileSync(process.execPath, [loader, file], { encoding: 'utf8' }), expected);
+  const first = await stat(cache);
+  assert.ok(first.size > 0, 'the first run saved its compiled code');
+  assert.equal(execFileSync(process.execPath, [loader, file], { encoding: 'utf8' }), expected);
+  assert.equal((await stat(cache)).mtimeMs, first.mtimeMs, 'a cache V8 accepted is not written again');
+  await writeFile(file, `${await readFile(file, 'utf8')}\nprocess.stdout.write(' again');\n`);
+  assert.equal(execFileSync(process.execPath, [loader, file], { encoding: 'utf8' }), `${expected} again`, 'the source decides, never a stale cache');
+  assert.notEqual((await stat(cache)).mtimeMs, first.mtimeMs, 'a rejected cache is made anew');
+});
