@@ -1,7 +1,9 @@
 // Runs a CommonJS bundle with V8's code cache: its compiled code is saved beside it
 // (`<bundle>.v8cache`) when the first process to run it exits, every function it compiled
 // included, and later starts skip most of the parsing and compiling. For the kernel (~50 ms of
-// its ~0.29 s start: the bundle is 1.5 MB). V8 checks the cache against the source and its own
+// its ~0.29 s start: the bundle is 1.5 MB); not for the CLI, which imports ESM-only packages:
+// Node 20 runs no import() in such a script without --experimental-vm-modules, so a bundle that
+// has one is run as a plain module instead. V8 checks the cache against the source and its own
 // version and flags; a cache it rejects is simply made again. Plain JavaScript, like
 // fresh-bundle.js: it runs before anything could compile TypeScript.
 // Usage: node lib/bundle/code-cache.js <bundle.cjs>
@@ -18,11 +20,15 @@ function runWithCodeCache(file) {
   } catch {
     cachedData = undefined;
   }
-  const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), {
+  const source = readFileSync(file, 'utf8');
+  // A bundle that uses import() runs as a plain module (slower to start, never broken).
+  if (/\bimport\s*\(/.test(source)) {
+    require(file);
+    return;
+  }
+  const script = new vm.Script(Module.wrap(source), {
     filename: file,
     cachedData,
-    // import() inside the bundle (a block's ESM packages) resolves as in any module.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const bundle = new Module(file, module);
   bundle.filename = file;

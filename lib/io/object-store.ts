@@ -49,9 +49,26 @@ export interface ObjectStore {
 // and a warning in every block's log would say nothing the user can act on.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+type S3Storage = typeof import('@aws-sdk/lib-storage');
+
+/**
+ * The SDK's modules, loaded on first use. Required, not imported: a kernel runs its bundle
+ * through V8's code cache (lib/bundle/code-cache.js), where Node 20 has no import().
+ */
+function loadSdk(): { sdk: S3Sdk; storage: S3Storage } {
+  const sdk: S3Sdk = require('@aws-sdk/client-s3');
+  const storage: S3Storage = require('@aws-sdk/lib-storage');
+  return { sdk, storage };
+}
+
 /** Loads the SDK ahead of need (a kernel's idle time), so the first export does not wait ~250 ms for it. */
 export function preloadObjectStore(): void {
-  Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).catch(() => undefined);
+  try {
+    loadSdk();
+  } catch {
+    // Said by the first export that needs it.
+  }
 }
 
 /** Whether a project's io_config.yaml names object-storage keys (a cheap text check, no parsing). */
@@ -68,8 +85,8 @@ export function mentionsObjectStorage(projectDir: string): boolean {
  * kernels that never touch a bucket do not pay for it.
  */
 export async function openObjectStore(profile: S3Profile, profileName: string): Promise<ObjectStore> {
-  const sdk = await import('@aws-sdk/client-s3');
-  const { Upload } = await import('@aws-sdk/lib-storage');
+  const { sdk, storage } = loadSdk();
+  const { Upload } = storage;
   const client = new sdk.S3Client({
     region: profile.region,
     endpoint: profile.endpoint,
