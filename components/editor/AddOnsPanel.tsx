@@ -9,6 +9,7 @@ import { api } from './api';
 import { useEditorState } from './editor-state';
 import { LazyBlockEditor } from './LazyBlockEditor';
 import { NewAddOnForm } from './NewAddOnForm';
+import { ConfirmRemove } from './ConfirmRemove';
 
 const HEADINGS = { conditional: 'Conditionals', callback: 'Callbacks' } as const;
 const ROLES = {
@@ -86,15 +87,7 @@ function AddOnItem({ addOn }: { addOn: EditorAddOn }) {
         Attached to: {addOn.upstream.length > 0 ? addOn.upstream.join(', ') : 'no block'}
       </div>
       {confirmDelete ? (
-        <div role="alertdialog" aria-label={`Delete ${addOn.uuid}?`} className="confirm">
-          Remove {addOn.uuid} from this pipeline? Its file {addOn.file} stays in the project.
-          <button type="button" disabled={busy} onClick={() => void apply({ kind: 'remove_add_on', addOn: addOn.kind, uuid: addOn.uuid }).then(() => setConfirmDelete(false))}>
-            Delete
-          </button>
-          <button type="button" onClick={() => setConfirmDelete(false)}>
-            Cancel
-          </button>
-        </div>
+        <ConfirmRemove name={addOn.uuid} file={addOn.file} busy={busy} onRemove={() => apply({ kind: 'remove_add_on', addOn: addOn.kind, uuid: addOn.uuid }).then(() => undefined)} onCancel={() => setConfirmDelete(false)} />
       ) : null}
       {issues ? <pre className="error">{issues}</pre> : null}
       {failures ? (

@@ -10,6 +10,7 @@ import { BlockBadges } from './BlockBadges';
 import { ChildOutputs } from './ChildOutputs';
 import { LazyBlockEditor as BlockEditor } from './LazyBlockEditor';
 import { MarkdownBody } from './MarkdownBody';
+import { ConfirmRemove } from './ConfirmRemove';
 
 
 function Elapsed({ since }: { since: number }) {
@@ -142,6 +143,12 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
             <button type="button" aria-label={`Run ${block.uuid} and downstream`} onClick={() => void st().runBlock('run_downstream', block.uuid)} disabled={!connected}>
               ⇣
             </button>
+            {/* configuration.cache: the cached output is reused unless asked otherwise. */}
+            {block.configuration.cache !== undefined && block.configuration.cache !== false ? (
+              <button type="button" aria-label={`Run ${block.uuid} ignoring cache`} title="Run ignoring cache: run it and save its new output" onClick={() => void st().runBlock('run_block', block.uuid, { ignoreCache: true })} disabled={!connected}>
+                ↻ Run ignoring cache
+              </button>
+            ) : null}
           </>
         )}
         <button type="button" aria-label={`Save block ${block.uuid}`} title="Save (Ctrl/Cmd+S)" onClick={() => void st().save(block.uuid)} disabled={!dirty}>
@@ -161,15 +168,7 @@ export function BlockCell({ block, index, next, focusToken }: { block: EditorBlo
         </button>
       </header>
       {confirmDelete ? (
-        <div role="alertdialog" aria-label={`Delete ${block.uuid}?`} className="confirm">
-          Remove {block.uuid} from this pipeline? Its file {block.file} stays in the project.
-          <button type="button" onClick={() => void st().edit([{ kind: 'remove_block', uuid: block.uuid }]).then(() => setConfirmDelete(false))}>
-            Delete
-          </button>
-          <button type="button" onClick={() => setConfirmDelete(false)}>
-            Cancel
-          </button>
-        </div>
+        <ConfirmRemove name={block.uuid} file={block.file} onRemove={() => st().edit([{ kind: 'remove_block', uuid: block.uuid }]).then(() => undefined)} onCancel={() => setConfirmDelete(false)} />
       ) : null}
       {file?.conflict ? (
         <div role="alert" className="conflict" data-testid={`conflict-${block.uuid}`}>

@@ -60,7 +60,8 @@ export interface EditorState {
   save(block: string): Promise<boolean>;
   saveAll(): Promise<boolean>;
   resolveConflict(block: string, keep: 'mine' | 'theirs'): Promise<void>;
-  runBlock(request: BlockRunRequest, block: string): Promise<void>;
+  /** `ignoreCache`: cached blocks (configuration.cache) run anyway and save their new output. */
+  runBlock(request: BlockRunRequest, block: string, options?: { ignoreCache?: boolean }): Promise<void>;
   runPipeline(): Promise<void>;
   interrupt(): void;
   restart(): void;
@@ -405,7 +406,7 @@ export const useEditorState = create<EditorState>()((set, get) => {
       await get().save(block);
     },
 
-    async runBlock(request, block) {
+    async runBlock(request, block, options = {}) {
       // The kernel runs the files on disk: save first, and refuse to run code that could not be saved.
       await get().saveAll();
       const f = get().files[block];
@@ -413,7 +414,7 @@ export const useEditorState = create<EditorState>()((set, get) => {
         set({ notice: `${block} could not be saved (see its conflict); it was not run` });
         return;
       }
-      send({ type: request, ...ref(), block });
+      send({ type: request, ...ref(), block, ...(options.ignoreCache ? { ignoreCache: true } : {}) });
     },
 
     async runPipeline() {

@@ -152,3 +152,33 @@ test('a markdown note: edited in Monaco, rendered when left, with no run button 
   await rendered.click();
   await page.getByTestId('editor-notes').locator('.monaco-editor').waitFor();
 });
+
+test('a cached block is reused on the next run, and "Run ignoring cache" runs it again', async () => {
+  // A pipeline of its own, written as a user would in metadata.yaml; the block counts its runs in a file.
+  const fs = await import('node:fs/promises');
+  await fs.mkdir(path.join(project.dir, 'pipelines', 'cached'), { recursive: true });
+  await fs.mkdir(path.join(project.dir, 'data_loaders'), { recursive: true });
+  await fs.writeFile(path.join(project.dir, 'pipelines', 'cached', 'metadata.yaml'), 'blocks:\n  - uuid: counted\n    type: data_loader\n    language: typescript\n    configuration: { cache: { expiration: 1d } }\n');
+  await fs.writeFile(
+    path.join(project.dir, 'data_loaders', 'counted.ts'),
+    "import { appendFileSync } from 'node:fs';\nimport path from 'node:path';\n\nexport default async function counted(ctx: BlockContext) {\n  appendFileSync(path.join(ctx.dataDir, 'counted.log'), 'ran\\n');\n  return [{ answer: 42 }];\n}\n",
+  );
+  const runs = async () => (await fs.readFile(path.join(project.dir, '.grimoire', 'counted.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+  await page.goto(`${server.url}/projects/kinds/pipelines/cached`);
+  await page.getByTestId('connection').filter({ hasText: 'kernel' }).waitFor();
+  const cell = block(page, 'counted');
+  const ranTimes = async (n: number) => {
+    for (const deadline = Date.now() + 20_000; (await runs()) !== n; ) {
+      assert.ok(Date.now() < deadline, `expected ${n} runs, saw ${await runs()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await cell.getByRole('button', { name: 'Run block counted' }).click();
+  await ranTimes(1);
+  await cell.getByText('completed').first().waitFor();
+  await cell.getByRole('button', { name: 'Run block counted' }).click();
+  await cell.getByLabel('Console output of counted').filter({ hasText: /cached: reused the output saved at/ }).waitFor();
+  assert.equal(await runs(), 1, 'the second run reused the cached output');
+  await cell.getByRole('button', { name: 'Run counted ignoring cache' }).click();
+  await ranTimes(2);
+});

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ensureGreenTaxiFiles } from '../utils/green_taxi';
+import { ensureGreenTaxiFiles, GREEN_TAXI_READ } from '../utils/green_taxi';
 
 /**
  * Loads NYC green taxi trips for the months in `variables.months` (CSV.gz, TLC 2020 schema).
@@ -13,17 +13,7 @@ export default async function load_green_taxi(ctx: BlockContext) {
   const dir = rowsPerMonth === undefined ? path.join(ctx.dataDir, 'raw') : path.join(ctx.dataDir, 'raw', `${rowsPerMonth}-per-month`);
   const files = await ensureGreenTaxiFiles(dir, months, rowsPerMonth);
   ctx.log(`reading ${files.length} file(s): ${files.map((f: string) => path.basename(f)).join(', ')}`);
-  return ctx.io.read(files, {
-    timestampFormat: '%Y-%m-%d %H:%M:%S',
-    columns: {
-      VendorID: 'BIGINT', lpep_pickup_datetime: 'TIMESTAMP', lpep_dropoff_datetime: 'TIMESTAMP',
-      store_and_fwd_flag: 'VARCHAR', RatecodeID: 'BIGINT', PULocationID: 'BIGINT', DOLocationID: 'BIGINT',
-      passenger_count: 'BIGINT', trip_distance: 'DOUBLE', fare_amount: 'DOUBLE', extra: 'DOUBLE',
-      mta_tax: 'DOUBLE', tip_amount: 'DOUBLE', tolls_amount: 'DOUBLE', ehail_fee: 'DOUBLE',
-      improvement_surcharge: 'DOUBLE', total_amount: 'DOUBLE', payment_type: 'BIGINT', trip_type: 'BIGINT',
-      congestion_surcharge: 'DOUBLE',
-    },
-  });
+  return ctx.io.read(files, GREEN_TAXI_READ);
 }
 
 export async function testLoadedRows(output: DataFrame) {

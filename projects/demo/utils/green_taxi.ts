@@ -8,12 +8,27 @@
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
+// Types only (erased when a block is bundled): the options ctx.io.read takes.
+import type { ReadOptions } from '../../../lib/kernel/block-api';
 import { createGzip } from 'node:zlib';
 
 export const HEADER =
   'VendorID,lpep_pickup_datetime,lpep_dropoff_datetime,store_and_fwd_flag,RatecodeID,PULocationID,DOLocationID,' +
   'passenger_count,trip_distance,fare_amount,extra,mta_tax,tip_amount,tolls_amount,ehail_fee,improvement_surcharge,' +
   'total_amount,payment_type,trip_type,congestion_surcharge\n';
+
+/** How the homework reads the files: the TLC 2020 schema's explicit types and its timestamp format. */
+export const GREEN_TAXI_READ: ReadOptions = {
+  timestampFormat: '%Y-%m-%d %H:%M:%S',
+  columns: {
+    VendorID: 'BIGINT', lpep_pickup_datetime: 'TIMESTAMP', lpep_dropoff_datetime: 'TIMESTAMP',
+    store_and_fwd_flag: 'VARCHAR', RatecodeID: 'BIGINT', PULocationID: 'BIGINT', DOLocationID: 'BIGINT',
+    passenger_count: 'BIGINT', trip_distance: 'DOUBLE', fare_amount: 'DOUBLE', extra: 'DOUBLE',
+    mta_tax: 'DOUBLE', tip_amount: 'DOUBLE', tolls_amount: 'DOUBLE', ehail_fee: 'DOUBLE',
+    improvement_surcharge: 'DOUBLE', total_amount: 'DOUBLE', payment_type: 'BIGINT', trip_type: 'BIGINT',
+    congestion_surcharge: 'DOUBLE',
+  },
+};
 
 /** Real row counts of the 2020 Q4 green taxi files. */
 export const REAL_ROWS: Record<string, number> = { '2020-10': 95120, '2020-11': 88605, '2020-12': 83130 };
