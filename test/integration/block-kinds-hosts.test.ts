@@ -175,7 +175,7 @@ for (const [name, host] of [['grimoire run', cliHost], ['a worker', workerHost]]
 
     test('ctx.runs.trigger runs another pipeline and waits for it; a failed one fails the block', async () => {
       const detail = await host('trigger_parent');
-      assert.equal(detail.run.status, 'completed');
+      assert.equal(detail.run.status, 'completed', JSON.stringify(detail.blocks.map((b) => [b.block_uuid, b.status, b.error])));
       const triggered = (await store.runs.list({ pipeline: 'conditions' })).find((r) => r.started_by === `run:${detail.run.id}`);
       assert.equal(triggered?.status, 'completed');
       assert.equal(triggered?.kind, host === cliHost ? 'cli' : 'pipeline');
