@@ -67,6 +67,13 @@ export interface EngineRequest {
    * reason cancels the run.
    */
   signal?: AbortSignal;
+  /**
+   * The host is stopping gently (a worker's SIGTERM): once aborted, no block starts (nor retries,
+   * nor pokes again); blocks already running finish, and if any block is left, the run ends as a
+   * shutdown does (`stoppedBy: 'shutdown'`, no final status) to resume elsewhere. `signal` with
+   * reason `'shutdown'` still stops the running blocks too, when the grace period is over.
+   */
+  drain?: AbortSignal;
   clock?: Clock;
 }
 
@@ -239,6 +246,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     if (e.runId === runId) hooks.post({ type: 'block_progress', runId, block: e.block, progress: e.progress });
   });
   let stoppedBy: RunOutcome['stoppedBy'] = null;
+  const draining = () => req.drain?.aborted === true;
   const inFlight = new Map<string, Promise<void>>();
   /** Block runs with work in the kernel right now: only they are stopped by an interrupt. */
   const inKernel = new Set<string>();
@@ -371,6 +379,8 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     const config = configOf(spec.uuid);
     const conditionals = conditionalsOf(spec.uuid);
     for (;;) {
+      // Handed back while it waited (for a retry): it stays queued and starts on the next host.
+      if (draining()) return;
       const attempt = entry.attempts + 1;
       entry.attempts = attempt;
       await move(u, 'running', { attempt, message: `attempt ${attempt}` });
@@ -390,7 +400,9 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
               for (const other of inKernel) if (other !== u) collateral.set(other, u);
               void kernel.interrupt();
             }, limit);
-      const stop = req.signal ? AbortSignal.any([req.signal, attemptStop.signal]) : attemptStop.signal;
+      // A sensor's wait between pokes also ends when the host drains: it pokes again on the next host.
+      const stoppers = [req.signal, attemptStop.signal, spec.type === 'sensor' ? req.drain : undefined].filter((x): x is AbortSignal => x !== undefined);
+      const stop = AbortSignal.any(stoppers);
       let result: AttemptResult;
       try {
         result = (await checkConditionals(node, spec, conditionals)) ?? (spec.type === 'sensor' ? await poke(node, spec, stop) : await runData(node, spec));
@@ -427,7 +439,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       const error: BlockError = timedOut
         ? { kind: 'interrupted', message: `timed out after ${Math.round((limit ?? 0) / 1000)} s (${config.timeout !== null && limit === config.timeout * 1000 ? 'block timeout' : 'run timeout'})` }
         : result.error;
-      if (stoppedBy === 'shutdown') {
+      if (stoppedBy === 'shutdown' || (spec.type === 'sensor' && draining() && !timedOut && result.kind === 'failed' && result.error.kind === 'interrupted')) {
         // The host is stopping: the attempt is lost, not failed; the run resumes from here elsewhere.
         await hooks.emit({ type: 'attempt_finished', runId, block: u, attempt, status: 'cancelled', at, durationMs, error: { kind: 'interrupted', message: 'the worker stopped' }, lost: true });
         return;
@@ -461,8 +473,8 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
         return;
       }
       await move(u, 'queued', { attempt, message: `retry ${counted} of ${config.retry.retries} in ${retryInMs / 1000} s` });
-      await clock.sleep(retryInMs, req.signal);
-      if (stoppedBy) return;
+      await clock.sleep(retryInMs, req.drain && req.signal ? AbortSignal.any([req.signal, req.drain]) : (req.signal ?? req.drain));
+      if (stoppedBy || draining()) return;
     }
   };
 
@@ -505,8 +517,8 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   let failure: unknown = null;
   try {
     for (;;) {
-      if (!stoppedBy) {
-        for (let changed = true; changed && !stoppedBy; ) {
+      if (!stoppedBy && !draining()) {
+        for (let changed = true; changed && !stoppedBy && !draining(); ) {
           changed = await settleGroups();
           const view = statuses();
           for (const u of inFlight.keys()) view.set(u, 'running');
@@ -553,6 +565,8 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     await stopListening();
     throw failure;
   }
+  // Drained with blocks left to run: handed back as a shutdown is, to resume elsewhere.
+  if (stoppedBy === null && draining() && [...blocks.keys()].some((u) => !isFinished(statusOf(u)))) stoppedBy = 'shutdown';
   if (stoppedBy === 'shutdown') {
     await stopListening();
     await hooks.settled();

@@ -21,7 +21,7 @@ const IDLE_SHOWN_AFTER_MS = 30;
 /** Where the editor's runs are recorded (kind `editor`), and the live process that drives them. */
 export interface RunRecorder {
   store: Store;
-  /** Holds its liveness lock for as long as the server lives (lib/store/liveness.ts). */
+  /** Holds its liveness lock for as long as the server lives (lib/store/presence.ts). */
   ownerId: string;
 }
 

@@ -17,7 +17,7 @@ import { loadSecretKey } from '../access/secret-key';
 import { workspaceSecretStore } from '../access/secret-store';
 import { prepareAccess } from '../access/start-access';
 import { SignInThrottle } from '../access/throttle';
-import { holdLivenessLock } from '../store/liveness';
+import { holdPresence } from '../store/presence';
 import { Gateway } from './gateway';
 import { watchRunChanges } from './run-watch';
 import { removeLeftovers } from '../project/leftovers';
@@ -136,7 +136,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const secretStore = workspaceSecretStore(orchestration.store.pool, projectsDir);
   // Editor runs are recorded under this server's liveness: if it dies, recovery fails them rather than leaving them running.
-  const liveness = await holdLivenessLock(orchestration.store.url, `editor-${process.pid}-${randomUUID().slice(0, 8)}`);
+  const liveness = await holdPresence({ url: orchestration.store.url, workers: orchestration.store.workers, ownerId: `editor-${process.pid}-${randomUUID().slice(0, 8)}`, kind: 'server' });
   const gateway = new Gateway(io, projectsDir, {
     access: socketAccessOf(() => context),
     kernelEnv,

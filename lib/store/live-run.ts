@@ -39,7 +39,7 @@ export interface LiveRun {
   executionDate: Date;
   /** A user id or `cli:<os user>`. */
   startedBy: string | null;
-  /** The process driving the run, holding its liveness lock (liveness.ts). */
+  /** The process driving the run, holding its liveness lock (presence.ts). */
   ownerId: string;
 }
 

@@ -269,4 +269,34 @@ CREATE TABLE run_code (
 ALTER TABLE block_runs ADD COLUMN cached boolean NOT NULL DEFAULT false;
 `,
   },
+  {
+    version: 6,
+    name: 'workers and their heartbeats; queues',
+    // Every process that drives runs (a worker, the editor's server, grimoire run) has a row here and
+    // heartbeats it; pipeline_runs.worker_id names the row. A process is lost when its liveness lock
+    // is free and its heartbeat is older than the timeout, counted from the database's own start so
+    // that a Postgres restart never makes a live process look lost. Runs carry the queue they wait
+    // on (executor_config.queue); workers serve the queues they list.
+    sql: `
+CREATE TABLE workers (
+  id              text PRIMARY KEY,                -- what pipeline_runs.worker_id holds
+  kind            text NOT NULL,                   -- worker | server | cli
+  host            text NOT NULL,
+  pid             integer NOT NULL,
+  version         text NOT NULL,
+  queues          text[] NOT NULL DEFAULT '{}',
+  concurrency     integer NOT NULL DEFAULT 0,
+  status          text NOT NULL DEFAULT 'alive',   -- alive | draining | stopped | lost
+  started_at      timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at    timestamptz NOT NULL DEFAULT now(),
+  stopped_at      timestamptz,                     -- when it stopped or was found lost
+  memory_rss      bigint NOT NULL DEFAULT 0,       -- bytes, at the last heartbeat
+  runs_completed  integer NOT NULL DEFAULT 0,
+  runs_failed     integer NOT NULL DEFAULT 0,
+  moved_runs      text[] NOT NULL DEFAULT '{}'     -- runs handed to other workers when it was found lost
+);
+CREATE INDEX workers_by_status ON workers (status, heartbeat_at);
+ALTER TABLE pipeline_runs ADD COLUMN queue text NOT NULL DEFAULT 'default';
+`,
+  },
 ];

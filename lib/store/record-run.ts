@@ -39,6 +39,11 @@ export interface RecordOptions {
   finishRun?: boolean;
   /** Writes that must come first (the run's row); every other write waits for it. */
   prepare?: Promise<void>;
+  /**
+   * True once the run belongs to another process (this worker was found lost): events from then
+   * on are not written. Only with `detached`, where writes trail the run.
+   */
+  fenced?: () => boolean;
 }
 
 /**
@@ -57,7 +62,12 @@ export function recordRunInStore(hooks: RunLifecycleHooks, store: Store, options
     prepared.catch(() => undefined);
     target.onAny(() => prepared);
   }
-  if (options.detached) hooks.onAny((e) => target.post(e));
+  if (options.detached) {
+    const fenced = options.fenced;
+    hooks.onAny((e) => {
+      if (!fenced?.()) target.post(e);
+    });
+  }
   const attemptOf = new Map<string, number>();
   const rowCountOf = new Map<string, number>();
   const errorOf = new Map<string, BlockError>();

@@ -20,6 +20,11 @@ import {
   LIVE_RUN_KINDS,
 } from './types';
 
+/** How a block attempt whose worker died is described (and found again when losses are counted). */
+const WORKER_LOST = 'the worker running this block stopped';
+/** Worker losses during one block run that do not spend its retries: past them, a block that kills its worker stops being retried for free. */
+const MAX_FREE_LOSSES = 3;
+
 export interface NewRun {
   project: string;
   pipeline: string;
@@ -45,7 +50,7 @@ export interface NewLiveRun {
   variables: JsonObject;
   startedBy: string | null;
   /**
-   * The process that drives it, holding its liveness lock (lib/store/liveness.ts) for as long as
+   * The process that drives it, holding its liveness lock (lib/store/presence.ts) for as long as
    * it lives: when it dies, recovery fails the run instead of leaving it running.
    */
   ownerId: string;
@@ -313,11 +318,20 @@ export class RunRepository {
         return true;
       }
       const lost = rows(blockRunRow, (await c.query(`SELECT * FROM block_runs WHERE run_id = $1 AND status = 'running'`, [runId])).rows);
-      const error = { kind: 'kernel_died', message: `the worker running this block stopped (process ${deadWorker} exited) during attempt` };
+      const error = { kind: 'kernel_died', message: `${WORKER_LOST} (process ${deadWorker} exited) during attempt` };
       for (const b of lost) {
         await c.query(`UPDATE block_run_attempts SET status = 'failed', finished_at = $2, error = $3 WHERE block_run_id = $1 AND attempt = $4 AND status = 'running'`, [b.id, at, JSON.stringify(error), b.attempts]);
         await this.blockRuns.setStatus(runId, b.block_uuid, 'failed', at, { attempt: b.attempts, error, message: error.message }, c);
-        await this.blockRuns.setStatus(runId, b.block_uuid, 'queued', at, { attempt: b.attempts, message: 'recovered after a restart: retried if its retry_config allows' }, c);
+        // The worker's death is not the block's failure: attempted again without spending a retry,
+        // unless the block keeps taking its workers down with it (then its retry_config decides).
+        const losses = await c.query<{ n: string }>(`SELECT count(*) AS n FROM block_run_attempts WHERE block_run_id = $1 AND error->>'message' LIKE $2`, [b.id, `${WORKER_LOST}%`]);
+        const lossCount = Number(losses.rows[0]?.n ?? 0);
+        if (lossCount <= MAX_FREE_LOSSES) await c.query('UPDATE block_runs SET attempt_base = attempt_base + 1 WHERE id = $1', [b.id]);
+        const message =
+          lossCount <= MAX_FREE_LOSSES
+            ? `its worker was lost: attempted again on another worker, not counted against retries (loss ${lossCount} of ${MAX_FREE_LOSSES} free)`
+            : `its worker was lost ${lossCount} times while running it: retried only if its retry_config allows`;
+        await this.blockRuns.setStatus(runId, b.block_uuid, 'queued', at, { attempt: b.attempts, message }, c);
       }
       await this.requeue(runId, at, `recovered: worker ${deadWorker} stopped while the run was running`, c);
       return true;

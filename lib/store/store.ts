@@ -7,9 +7,11 @@ import { type JobQueue } from './job-queue';
 import { LogRepository } from './log-repository';
 import { MIGRATIONS } from './migrations';
 import { PgBossQueue } from './pg-boss-queue';
+import { isConnectionError, reconnecting, withReconnect } from './reconnect';
 import { RunPageReads } from './run-page-reads';
 import { RunRepository } from './run-repository';
 import { TriggerRepository } from './trigger-repository';
+import { WorkerRepository } from './worker-repository';
 
 export interface StoreOptions {
   /** postgres:// URL of the server (embedded or DATABASE_URL). */
@@ -37,6 +39,8 @@ export class Store implements Db {
   readonly logs: LogRepository;
   readonly backfills: BackfillRepository;
   readonly code: CodeRepository;
+  /** Processes that drive runs, their heartbeats, and finding the lost ones. */
+  readonly workers: WorkerRepository;
   /** Read-only: the run page's block runs, children a page at a time. */
   readonly runPages: RunPageReads;
 
@@ -52,6 +56,7 @@ export class Store implements Db {
     this.logs = new LogRepository(this);
     this.backfills = new BackfillRepository(this, this.runs);
     this.code = new CodeRepository(this);
+    this.workers = new WorkerRepository(this);
     this.runPages = new RunPageReads(this);
   }
 
@@ -59,7 +64,9 @@ export class Store implements Db {
   static async open(options: StoreOptions): Promise<Store> {
     const schema = options.schema ?? 'grimoire';
     if (!SCHEMA_PATTERN.test(schema)) throw new StoreError(`schema name "${schema}" must be lower-case letters, digits and _`);
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 8, options: `-c search_path=${schema}`, connectionTimeoutMillis: 15_000 });
+    // Statements ride out a Postgres restart or killed backends (reconnect.ts): the server,
+    // scheduler and workers carry on by themselves once the database is back.
+    const pool = reconnecting(new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 8, options: `-c search_path=${schema}`, connectionTimeoutMillis: 15_000 }));
     // An idle client losing its server (restart) must not crash the process.
     pool.on('error', () => undefined);
     try {
@@ -82,19 +89,28 @@ export class Store implements Db {
     return (await this.pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
   }
 
+  /**
+   * Runs `work` in a transaction. One whose connection broke (a restart, a killed backend) did not
+   * commit and runs again as a whole on a new connection, so `work` must only touch the database.
+   */
   async tx<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    return withReconnect(async () => {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        // A broken connection goes, rather than back to the pool.
+        if (isConnectionError(e) && e instanceof Error) broken = e;
+        else await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release(broken);
+      }
+    });
   }
 
   /** NOTIFY channel of this store (per schema, so tests and workspaces never hear each other). */
@@ -106,19 +122,54 @@ export class Store implements Db {
     await on.query('SELECT pg_notify($1, $2)', [this.channel(name), payload]);
   }
 
-  /** A dedicated connection LISTENing on the channels; returns a stop function. */
-  async listen(names: readonly Channel[], onNotify: (name: string, payload: string) => void): Promise<() => Promise<void>> {
-    const client = new pg.Client({ connectionString: this.url });
-    client.on('error', () => undefined);
-    await client.connect();
+  /**
+   * A dedicated connection LISTENing on the channels; returns a stop function. When the connection
+   * is lost (a restart, a killed backend) it reconnects, every 0.5 s until it can, and then calls
+   * `onReconnect`: notifications sent meanwhile are gone, so the listener looks at what it missed.
+   * Throws if the first connection cannot be made.
+   */
+  async listen(names: readonly Channel[], onNotify: (name: string, payload: string) => void, onReconnect?: () => void): Promise<() => Promise<void>> {
     const byChannel = new Map(names.map((n) => [this.channel(n), n]));
-    client.on('notification', (m) => {
-      const name = byChannel.get(m.channel);
-      if (name) onNotify(name, m.payload ?? '');
-    });
-    for (const channel of byChannel.keys()) await client.query(`LISTEN ${channel}`);
+    let stopped = false;
+    let client: pg.Client | null = null;
+    let reconnecting: Promise<void> | null = null;
+    const open = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.url });
+      c.on('error', () => undefined);
+      c.on('notification', (m) => {
+        const name = byChannel.get(m.channel);
+        if (name) onNotify(name, m.payload ?? '');
+      });
+      try {
+        await c.connect();
+        for (const channel of byChannel.keys()) await c.query(`LISTEN ${channel}`);
+      } catch (e) {
+        await c.end().catch(() => undefined);
+        throw e;
+      }
+      c.once('end', () => {
+        if (stopped || client !== c) return;
+        reconnecting ??= (async () => {
+          while (!stopped) {
+            await new Promise((r) => setTimeout(r, 500));
+            try {
+              await open();
+              if (!stopped) onReconnect?.();
+              break;
+            } catch {
+              // Not back yet.
+            }
+          }
+          reconnecting = null;
+        })();
+      });
+      client = c;
+      if (stopped) await c.end().catch(() => undefined);
+    };
+    await open();
     return async () => {
-      await client.end().catch(() => undefined);
+      stopped = true;
+      await client?.end().catch(() => undefined);
     };
   }
 

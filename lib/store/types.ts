@@ -77,8 +77,38 @@ export const runRow = z.object({
   completed_at: dateOrNull,
   /** A user id, `cli:<os user>`, or null (a schedule, or a run from before migration 4). */
   started_by: z.string().nullable().default(null),
+  /** The queue whose workers may run it (executor_config.queue), 'default' unless set (migration 6). */
+  queue: z.string().default('default'),
 });
 export type RunRow = z.infer<typeof runRow>;
+
+/** What kind of process a `workers` row is: each drives runs and heartbeats. */
+export const WORKER_KINDS = ['worker', 'server', 'cli'] as const;
+export type WorkerKind = (typeof WORKER_KINDS)[number];
+/** Stored strings: `draining` stops taking runs; `lost` was found dead by another process. */
+export const WORKER_STATUSES = ['alive', 'draining', 'stopped', 'lost'] as const;
+export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+
+/** A process that drives runs, as its heartbeats keep it (migration 6). */
+export const workerRow = z.object({
+  id: z.string(),
+  kind: z.enum(WORKER_KINDS),
+  host: z.string(),
+  pid: z.number().int(),
+  version: z.string(),
+  queues: z.array(z.string()),
+  concurrency: z.number().int(),
+  status: z.enum(WORKER_STATUSES),
+  started_at: date,
+  heartbeat_at: date,
+  stopped_at: dateOrNull,
+  /** Bytes. */
+  memory_rss: bigint,
+  runs_completed: z.number().int(),
+  runs_failed: z.number().int(),
+  moved_runs: z.array(z.string()),
+});
+export type WorkerRow = z.infer<typeof workerRow>;
 
 export const blockRunRow = z.object({
   id: bigint,

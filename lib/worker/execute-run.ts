@@ -29,6 +29,13 @@ export interface ExecuteRunOptions {
   secrets?: () => Promise<Record<string, string>>;
   /** Aborted when the run is cancelled or the worker shuts down (see `reason`). */
   signal: AbortSignal;
+  /** Aborted when the worker drains (SIGTERM): running blocks finish, the rest is handed back (RunRequest.drain). */
+  drain?: AbortSignal;
+  /**
+   * True once this worker was found lost and the run given to another: from then on nothing about
+   * the run is written (it belongs to its new worker), and it is neither requeued nor ended here.
+   */
+  fenced?: () => boolean;
   clock?: Clock;
 }
 
@@ -80,7 +87,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   // of the run's history, from which it resumes: a block whose completion was not written yet runs
   // again, and none is ever recorded completed twice (record-run.ts writes an attempt's end and its
   // block's move together).
-  const stopRecording = recordRunInStore(hooks, store, { clock, detached: true });
+  const stopRecording = recordRunInStore(hooks, store, { clock, detached: true, fenced: options.fenced });
   let outcome;
   try {
     outcome = await runPipeline({
@@ -102,12 +109,14 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
         return completed.filter((u) => !durable.has(u));
       },
       signal,
+      drain: options.drain,
       clock,
     });
   } finally {
     await kernel.close();
     await stopRecording();
   }
+  if (options.fenced?.()) return 'initial';
   if (outcome.stoppedBy === 'shutdown') {
     // Back to the queue: the next worker resumes from the blocks that did not complete.
     await store.runs.requeue(run.id, now(), 'the worker stopped; the run resumes from its unfinished blocks');

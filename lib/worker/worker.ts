@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { workspaceSecretStore } from '../access/secret-store';
 import { errorMessage } from '../errors';
 import { type Clock, systemClock } from '../clock';
-import { holdLivenessLock, isOwnerGone, type LivenessLock } from '../store/liveness';
+import { holdPresence, type Presence } from '../store/presence';
+import { HEARTBEAT_MS } from '../store/worker-repository';
 import { type Store } from '../store/store';
 import { type RunRow } from '../store/types';
 import { KernelStandby } from '../kernel/standby';
@@ -21,25 +22,32 @@ export interface WorkerOptions {
   concurrency?: number;
   workerId?: string;
   clock?: Clock;
-  /** How often the worker looks for runs of dead workers and for waiting runs left without a job. */
+  /** How often the worker looks for waiting runs left without a job (ms); lost processes are looked for at every heartbeat. */
   sweepMs?: number;
+  /** How often its row is heartbeated and lost processes are looked for (ms); default HEARTBEAT_MS. */
+  heartbeatMs?: number;
+  /** How long `stop` lets running blocks finish before it stops them (ms); default 30 s. */
+  graceMs?: number;
   onError?: (e: unknown) => void;
 }
 
 /**
  * Executes runs delivered by the store's job queue (lib/store/job-queue.ts), `concurrency` at a time.
- * A worker holds a session advisory lock for as long as its process lives: when the process dies,
- * Postgres drops the lock with the connection, and any other worker (or this one after a restart)
- * sees the runs it left `running` as orphans and resolves them. Liveness is a fact of the
- * database, never a guess from timing.
+ * A worker's presence (lib/store/presence.ts) is a liveness lock plus heartbeats in the `workers`
+ * table: when the process dies, Postgres drops the lock, its heartbeats stop, and within
+ * LOST_AFTER_SECONDS another worker (or this one after a restart) marks it lost and moves the runs
+ * it left `running` to the queue. A Postgres restart drops every lock but never makes a live
+ * worker look lost (heartbeats count from the database's start). A worker told it was lost stops
+ * its runs without writing another word about them: they belong to whoever took them over.
  */
 export class Worker {
   readonly id: string;
   private readonly clock: Clock;
-  private liveness: LivenessLock | null = null;
+  private presence: Presence | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
   private standby: KernelStandby | null = null;
   private stopListening: (() => Promise<void>) | null = null;
-  private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly active = new Map<string, { controller: AbortController; drain: AbortController; done: Promise<void> }>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopWork: (() => Promise<void>) | null = null;
   private stopped = false;
@@ -57,20 +65,43 @@ export class Worker {
   }
 
   async start(): Promise<void> {
-    this.liveness = await holdLivenessLock(this.store.url, this.id);
+    this.presence = await holdPresence({
+      url: this.store.url,
+      workers: this.store.workers,
+      ownerId: this.id,
+      kind: 'worker',
+      queues: ['default'],
+      concurrency: this.options.concurrency ?? 2,
+      heartbeatMs: this.options.heartbeatMs,
+    });
+    // Another process gave this worker's runs away (it was silent too long): stop them at once,
+    // and write nothing more about them.
+    this.presence.onLost(() => {
+      for (const a of this.active.values()) a.controller.abort('shutdown');
+    });
     this.stopped = false;
     // A kernel loaded ahead of the next run: its first block starts ~0.3 s sooner.
     this.standby = new KernelStandby({ cwd: this.options.projectsDir, envDefaults: this.options.kernelEnv });
     this.standby.fill();
-    this.stopListening = await this.store.listen(['runs', 'cancel'], (name, payload) => {
-      if (name === 'runs') this.kick();
-      else this.active.get(payload)?.controller.abort('cancelled');
-    });
+    this.stopListening = await this.store.listen(
+      ['runs', 'cancel'],
+      (name, payload) => {
+        if (name === 'runs') this.kick();
+        else this.active.get(payload)?.controller.abort('cancelled');
+      },
+      // Back after the database was away: jobs and cancels may have been announced meanwhile.
+      () => {
+        this.kick();
+        void this.checkCancels().catch((e: unknown) => this.options.onError?.(e));
+      },
+    );
     await this.sweep();
     this.stopWork = await this.store.queue.work(this.options.concurrency ?? 2, (runId) => this.handle(runId), (e) => this.options.onError?.(e));
     const every = this.options.sweepMs ?? 30_000;
     this.sweepTimer = setInterval(() => void this.sweep().catch((e: unknown) => this.options.onError?.(e)), every);
     this.sweepTimer.unref();
+    this.heartbeatTimer = setInterval(() => void this.recover().catch((e: unknown) => this.options.onError?.(e)), this.options.heartbeatMs ?? HEARTBEAT_MS);
+    this.heartbeatTimer.unref();
   }
 
   /** Resolves runs of dead workers, and gives a job to runs that waited long without one. */
@@ -79,13 +110,28 @@ export class Worker {
     await this.store.runs.enqueueIdle(this.options.sweepMs ?? 30_000);
   }
 
-  /** Finds runs left `running` by workers that are gone and resolves them (retry or fail by policy). */
+  /** Cancels the runs in flight whose cancel was asked while this worker could not hear it. */
+  private async checkCancels(): Promise<void> {
+    for (const [runId, a] of this.active) if (await this.store.runs.isCancelRequested(runId)) a.controller.abort('cancelled');
+  }
+
+  /**
+   * Marks lost the processes that are gone (worker-repository.ts `isGone`), and resolves the runs
+   * they left `running` (retry or fail by policy); returns the runs it moved.
+   */
   async recover(): Promise<string[]> {
+    await this.store.workers.markLost();
     const recovered: string[] = [];
+    const gone = new Map<string, boolean>();
     for (const run of await this.store.runs.running()) {
       if (!run.worker_id || run.worker_id === this.id) continue;
-      if (!(await isOwnerGone(this.store.pool, run.worker_id))) continue;
-      if (await this.store.runs.recoverOrphan(run.id, run.worker_id, this.clock.now())) recovered.push(run.id);
+      let isGone = gone.get(run.worker_id);
+      if (isGone === undefined) gone.set(run.worker_id, (isGone = await this.store.workers.isGone(run.worker_id)));
+      if (!isGone) continue;
+      if (await this.store.runs.recoverOrphan(run.id, run.worker_id, this.clock.now())) {
+        recovered.push(run.id);
+        await this.store.workers.addMovedRun(run.worker_id, run.id);
+      }
     }
     return recovered;
   }
@@ -99,22 +145,26 @@ export class Worker {
   private async handle(runId: string): Promise<void> {
     // Fetched while stopping: the job goes back for another worker (or this one after a restart).
     if (this.stopped) return this.store.runs.enqueue(runId);
+    // A second job for a run this worker already runs (a job re-sent after a lost reply).
+    if (this.active.has(runId)) return;
     const run = await this.store.runs.claim(runId, this.id, this.clock.now());
     if (!run) return;
     const controller = new AbortController();
-    // Claimed while `stop` was already aborting the runs it knew: this one stops too, or `stop`
+    const drain = new AbortController();
+    // Claimed while `stop` was already draining the runs it knew: this one drains too, or `stop`
     // (which waits for the queue's handlers) would wait for the whole run.
-    if (this.stopped) controller.abort('shutdown');
-    const done = this.execute(run, controller);
-    this.active.set(run.id, { controller, done });
+    if (this.stopped) drain.abort();
+    const done = this.execute(run, controller, drain.signal);
+    this.active.set(run.id, { controller, drain, done });
     await done;
   }
 
-  private async execute(run: RunRow, controller: AbortController): Promise<void> {
+  private async execute(run: RunRow, controller: AbortController, drain: AbortSignal): Promise<void> {
+    const presence = this.presence;
     try {
       // A cancel that arrived between the claim and now.
       if (await this.store.runs.isCancelRequested(run.id)) controller.abort('cancelled');
-      await executeRun({
+      const status = await executeRun({
         store: this.store,
         run,
         projectsDir: this.options.projectsDir,
@@ -122,27 +172,46 @@ export class Worker {
         standby: this.standby ?? undefined,
         secrets: this.secrets,
         signal: controller.signal,
+        drain,
+        fenced: () => presence?.lost === true,
         clock: this.clock,
       });
+      if (status === 'completed' || status === 'failed') await this.store.workers.countRun(this.id, status).catch(() => undefined);
     } catch (e) {
       this.options.onError?.(e);
+      if (presence?.lost) return;
       await this.store.runs.setStatus(run.id, 'failed', this.clock.now(), `the worker failed while running it: ${errorMessage(e)}`).catch(() => undefined);
+      await this.store.workers.countRun(this.id, 'failed').catch(() => undefined);
     } finally {
       this.active.delete(run.id);
     }
   }
 
-  /** Stops taking jobs; runs in flight are stopped and put back in the queue to resume later. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking jobs and drains (SIGTERM): blocks running now get `graceMs` (default
+   * `options.graceMs`, else 30 s) to finish, no other block starts, and then the blocks still
+   * running are stopped; every run not finished goes back to the queue and resumes on another
+   * worker from its unfinished blocks.
+   */
+  async stop(graceMs = this.options.graceMs ?? 30_000): Promise<void> {
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await this.presence?.drain().catch(() => undefined);
+    // Idle fetch loops end now, busy ones once their run has ended.
+    const workStopped = this.stopWork?.();
+    for (const a of this.active.values()) a.drain.abort();
+    const runs = Promise.all([...this.active.values()].map((a) => a.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([runs, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
     for (const a of this.active.values()) a.controller.abort('shutdown');
-    await Promise.all([...this.active.values()].map((a) => a.done));
+    await runs;
     await this.standby?.close();
     this.standby = null;
-    await this.stopWork?.();
+    await workStopped;
     await this.stopListening?.();
-    await this.liveness?.release();
-    this.liveness = null;
+    await this.presence?.release();
+    this.presence = null;
   }
 }

@@ -43,6 +43,9 @@ async function startRunner(script: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'support', script), env.url, env.pg.schema, projects.root], {
     detached: true,
     stdio: ['ignore', 'pipe', 'inherit'],
+    // A killed runner is found lost once its lock is free and it has been silent this long: short
+    // here, so 30 kills do not each wait out the 10 s default.
+    env: { ...process.env, GRIMOIRE_HEARTBEAT_MS: '250', GRIMOIRE_LOST_AFTER_SECONDS: '1' },
   });
   children.add(child);
   child.once('exit', () => children.delete(child));

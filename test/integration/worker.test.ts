@@ -136,7 +136,33 @@ describe('runs through workers', () => {
     assert.deepEqual(d.blocks.map((b) => b.status), ['cancelled', 'cancelled']);
   });
 
-  test('a worker that stops (SIGTERM) mid-block hands the run back; the lost attempt does not count against retries', async () => {
+  test('a worker that stops (SIGTERM) drains: the running block finishes in the grace period, the next one runs elsewhere', async () => {
+    await worker.stop();
+    const leaving = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
+    await leaving.start();
+    const run = await newRun('drain');
+    let stoppedIn = 0;
+    try {
+      await waitFor('short_nap to nap', async () => (await store.logs.list(run.id, { search: 'short_nap: napping' })).length > 0);
+    } finally {
+      const began = Date.now();
+      await leaving.stop(20_000);
+      stoppedIn = Date.now() - began;
+    }
+    // It waited for the 3 s nap, not for the whole grace period.
+    assert.ok(stoppedIn < 10_000, `stop took ${stoppedIn} ms`);
+    const handedBack = await store.runs.detail(run.id);
+    assert.equal(handedBack?.run.status, 'initial', 'handed back to the queue');
+    assert.deepEqual(handedBack?.blocks.map((b) => [b.block_uuid, b.status]), [['short_nap', 'completed'], ['after', 'queued']]);
+    assert.equal((await store.workers.list()).find((w) => w.id === leaving.id)?.status, 'stopped');
+    worker = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
+    await worker.start();
+    const d = await finished(run.id);
+    assert.equal(d.run.status, 'completed');
+    assert.deepEqual(d.attempts.map((a) => [a.block_uuid, a.attempt, a.status]), [['short_nap', 1, 'completed'], ['after', 1, 'completed']]);
+  });
+
+  test('a worker whose grace period ends mid-block hands the run back; the lost attempt does not count against retries', async () => {
     await worker.stop();
     const leaving = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
     await leaving.start();
@@ -144,7 +170,7 @@ describe('runs through workers', () => {
     try {
       await waitFor('sleepy to sleep', async () => (await store.logs.list(run.id, { search: 'sleepy: sleeping' })).length > 0);
     } finally {
-      await leaving.stop();
+      await leaving.stop(500);
     }
     assert.equal((await store.runs.get(run.id))?.status, 'initial', 'handed back to the queue');
     worker = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
@@ -189,29 +215,62 @@ describe('a worker process killed in the middle of a run', () => {
       process.kill(-(child.pid ?? 0), 'SIGKILL');
       await new Promise((r) => child.once('exit', r));
       assert.equal((await store.runs.get(run.id))?.status, 'running', 'left running by the dead worker');
-      return run;
+      return { run, childId: `child-${child.pid}`, killedAt: Date.now() };
     } finally {
       if (child.exitCode === null && child.signalCode === null) process.kill(-(child.pid ?? 0), 'SIGKILL');
       worker = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
     }
   }
 
-  test('on restart the run is found and its block retried (retry_config allows it)', async () => {
-    const run = await killedMidRun('restart');
-    await worker.start(); // recovery runs first
+  test('another worker takes the run over within the heartbeat timeout and attempts the block again', async () => {
+    const { run, childId, killedAt } = await killedMidRun('restart');
+    await worker.start();
+    await waitFor('the run to be moved', async () => (await store.runs.get(run.id))?.status !== 'running' || (await store.runs.get(run.id))?.worker_id === worker.id);
+    const movedIn = Date.now() - killedAt;
+    // LOST_AFTER_SECONDS (10) plus a heartbeat (2) and a little.
+    assert.ok(movedIn < 15_000, `moved after ${movedIn} ms`);
     const d = await finished(run.id);
     assert.equal(d.run.status, 'completed');
     const sleepy = d.attempts.filter((a) => a.block_uuid === 'sleepy');
     assert.deepEqual(sleepy.map((a) => [a.attempt, a.status]), [[1, 'failed'], [2, 'completed']]);
     assert.match(JSON.stringify(sleepy[0]?.error), /worker running this block stopped/);
+    const lost = (await store.workers.list()).find((w) => w.id === childId);
+    assert.equal(lost?.status, 'lost');
+    assert.deepEqual(lost?.moved_runs, [run.id]);
   });
 
-  test('on restart a run whose block has no retries left is failed, not left running', async () => {
-    const run = await killedMidRun('restart_noretry');
+  test("a worker killed mid-block does not spend the block's retries: with none, it is attempted again and completes", async () => {
+    const { run } = await killedMidRun('restart_noretry');
     await worker.start();
     const d = await finished(run.id);
+    assert.equal(d.run.status, 'completed', d.run.error ?? '');
+    assert.deepEqual(d.attempts.filter((a) => a.block_uuid === 'sleepy').map((a) => [a.attempt, a.status]), [[1, 'failed'], [2, 'completed']]);
+    assert.ok(d.events.some((e) => e.block_uuid === 'sleepy' && /not counted against retries \(loss 1 of 3 free\)/.test(e.message ?? '')), JSON.stringify(d.events.map((e) => e.message)));
+  });
+
+  test('a block that keeps taking its worker down is attempted again for free three times, then by its retry_config only', async () => {
+    // Our worker is stopped for this: only the ghost claims.
+    await worker.stop();
+    const run = await store.runs.create({ project: 'orch', pipeline: 'restart_noretry', kind: 'manual', executionDate: new Date('2024-03-01T00:00:00Z') });
+    assert.ok(run);
+    // A worker that never registered and holds no lock: gone as soon as it is asked about.
+    const ghost = `ghost-${run.id.slice(0, 8)}`;
+    await store.blockRuns.ensure(run.id, ['sleepy', 'after']);
+    const bases: number[] = [];
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      assert.ok(await store.runs.claim(run.id, ghost, new Date()), `claim ${attempt}`);
+      await store.blockRuns.startAttempt(run.id, 'sleepy', attempt, new Date());
+      assert.equal(await store.workers.isGone(ghost), true);
+      assert.equal(await store.runs.recoverOrphan(run.id, ghost, new Date()), true);
+      const b = (await store.runs.detail(run.id))?.blocks.find((x) => x.block_uuid === 'sleepy');
+      bases.push(b?.attempt_base ?? -1);
+    }
+    assert.deepEqual(bases, [1, 2, 3, 3]);
+    worker = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
+    await worker.start();
+    const d = await finished(run.id);
+    // restart_noretry has no retries: the fourth loss was counted, so nothing is left.
     assert.equal(d.run.status, 'failed');
-    assert.deepEqual(d.blocks.map((b) => [b.block_uuid, b.status]), [['sleepy', 'failed'], ['after', 'upstream_failed']]);
-    assert.ok(d.events.some((e) => e.block_uuid === 'sleepy' && /no retries left/.test(e.message ?? '')));
+    assert.ok(d.events.some((e) => e.block_uuid === 'sleepy' && /lost 4 times/.test(e.message ?? '')));
   });
 });

@@ -31,7 +31,7 @@ const trigger = (over: Partial<TriggerRow> = {}): TriggerRow => ({
 const run = (executionDate: string): RunRow => ({
   id: 'r1', project: 'p', pipeline: 'x', trigger_id: 't1', backfill_id: null, kind: 'scheduled', execution_date: d(executionDate), status: 'completed',
   variables: {}, attempt: 1, not_before: d(executionDate), worker_id: null, cancel_requested: false, timeout_seconds: null, error: null,
-  created_at: new Date(d(executionDate).getTime() + 120), started_at: null, completed_at: null, started_by: null,
+  created_at: new Date(d(executionDate).getTime() + 120), started_at: null, completed_at: null, started_by: null, queue: 'default',
 });
 const event = (executionDate: string, message: string): TriggerEventRow => ({ id: 1, trigger_id: 't1', at: d(executionDate), execution_date: d(executionDate), decision: 'skipped_previous_running', run_id: null, message });
 
