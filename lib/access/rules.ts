@@ -84,6 +84,8 @@ export const HTTP_RULES: readonly HttpRule[] = [
   { method: 'PUT', path: '/api/secrets/[name]', access: 'owner', audit: 'secret_set' },
   { method: 'DELETE', path: '/api/secrets/[name]', access: 'owner', audit: 'secret_removed' },
   { method: 'GET', path: '/api/audit', access: 'owner' },
+  // Prometheus scrapes with a bearer API token (or GRIMOIRE_TOKEN); counts only, no names of projects or users.
+  { method: 'GET', path: '/metrics', access: 'viewer' },
   // Pages.
   { method: 'GET', path: '/', access: 'viewer', page: true },
   { method: 'GET', path: '/settings', access: 'viewer', page: true },
