@@ -11,19 +11,9 @@ export const MISSING_VERSION = 'missing';
 
 export const conflict = (message: string) => new UserError('conflict', message);
 
-const locks = new Map<string, Promise<unknown>>();
-
 /**
- * Runs read-check-write sequences on one file one at a time in this process, so two saves that
- * both loaded version A cannot both pass the check: the second sees version B and conflicts.
+ * Runs read-check-write sequences on one file one at a time, in this process and in every other
+ * process on the same projects folder and store (lib/project/file-lock.ts), so two saves that both
+ * loaded version A cannot both pass the check: the second sees version B and conflicts.
  */
-export function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T> {
-  const previous = locks.get(file) ?? Promise.resolve();
-  const next = previous.then(work, work);
-  const settled = next.catch(() => undefined);
-  locks.set(file, settled);
-  void settled.then(() => {
-    if (locks.get(file) === settled) locks.delete(file);
-  });
-  return next;
-}
+export { withFileLock } from './file-lock';
