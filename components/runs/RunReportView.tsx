@@ -123,6 +123,11 @@ export function RunReportView({ id }: { id: string }) {
         {(r.status === 'failed' || r.status === 'cancelled') && <button type="button" onClick={() => void act('retry')}>Retry from failed blocks</button>}
       </div>
       {r.error && <p className={styles.error}>{r.error}</p>}
+      {view.waiting_for && (
+        <p className="muted" data-testid="run-waiting">
+          {view.waiting_for}
+        </p>
+      )}
       <details>
         <summary className="muted">Variables</summary>
         <pre className={styles.logs}>{JSON.stringify(r.variables, null, 2)}</pre>

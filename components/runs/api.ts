@@ -67,6 +67,7 @@ export const runReportSchema = z.object({
   trigger_name: z.string().nullable(),
   started_by_name: z.string().nullable(),
   sla_missed: z.boolean(),
+  waiting_for: z.string().nullable().optional(),
   blocks: z.array(blockRunViewSchema),
   attempts: z.array(attemptSchema),
   events: z.array(transitionSchema),

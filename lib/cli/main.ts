@@ -6,11 +6,12 @@ import { removeLeftovers } from '../project/leftovers';
 import path from 'node:path';
 import { KernelStandby } from '../kernel/standby';
 import { takeEarlyKernel } from './early-kernel';
+import { queueNameProblem } from '../pipeline/executor-config';
 
 const USAGE = `usage:
   grimoire start [--host 127.0.0.1] [--port 6789] [--projects ./projects] [--dev]
   grimoire run <project_path> <pipeline_uuid> [--runtime-vars '<json>'] [--timeout <seconds>] [--no-record] [--no-cache]
-  grimoire worker [--projects ./projects] [--concurrency 2]
+  grimoire worker [--projects ./projects] [--concurrency 2] [--queue <name>]... [--grace <seconds>]
   grimoire users add|list|remove|passwd|role [<name>] [--role owner|editor|viewer] [--projects ./projects]
   grimoire secrets set|list|remove [<NAME>] [--projects ./projects]
 `;
@@ -56,14 +57,32 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     case 'worker': {
-      const { values } = parseArgs({ args: rest, options: { projects: { type: 'string' }, concurrency: { type: 'string' } }, strict: true });
+      const { values } = parseArgs({
+        args: rest,
+        options: { projects: { type: 'string' }, concurrency: { type: 'string' }, queue: { type: 'string', multiple: true }, grace: { type: 'string' } },
+        strict: true,
+      });
       const concurrency = Number(values.concurrency ?? 2);
       if (!Number.isInteger(concurrency) || concurrency < 1) {
         process.stderr.write(`--concurrency must be a whole number >= 1, not "${values.concurrency}"\n`);
         return 2;
       }
+      const grace = Number(values.grace ?? 30);
+      if (!Number.isFinite(grace) || grace < 0) {
+        process.stderr.write(`--grace must be a number of seconds >= 0, not "${values.grace}"\n`);
+        return 2;
+      }
+      // `--queue heavy --queue default`, or `--queue heavy,default`.
+      const queues = (values.queue ?? []).flatMap((q) => q.split(',')).map((q) => q.trim()).filter((q) => q.length > 0);
+      for (const q of queues) {
+        const problem = queueNameProblem(q);
+        if (problem) {
+          process.stderr.write(`--queue: ${problem}\n`);
+          return 2;
+        }
+      }
       const { workerCommand } = await import('../scheduler/worker-command');
-      await workerCommand(values.projects ?? process.env.GRIMOIRE_PROJECTS ?? 'projects', concurrency);
+      await workerCommand(values.projects ?? process.env.GRIMOIRE_PROJECTS ?? 'projects', { concurrency, queues, graceMs: grace * 1000 });
       return -1;
     }
     case 'users': {

@@ -74,6 +74,13 @@ export interface EngineRequest {
    * reason `'shutdown'` still stops the running blocks too, when the grace period is over.
    */
   drain?: AbortSignal;
+  /**
+   * Whether this host may run a block (by block uuid): a worker serves some queues, and a block
+   * whose executor_config.queue is another waits for a worker of that queue. Blocks that may
+   * not run here stay queued; once nothing else can start here the run ends as `handoff`, naming
+   * them in `elsewhere`. Default: every block runs here.
+   */
+  runsHere?: (block: string) => boolean;
   clock?: Clock;
 }
 
@@ -91,8 +98,13 @@ export interface BlockResult {
 export interface RunOutcome {
   runId: string;
   status: PipelineRunStatus;
-  /** Why the run stopped early: cancelled, or its host shut down (the run is to be resumed). */
-  stoppedBy: 'cancel' | 'shutdown' | null;
+  /**
+   * Why the run stopped early: cancelled, its host shut down (the run is to be resumed), or its
+   * next blocks must run on another queue's workers (`elsewhere`; resumed there).
+   */
+  stoppedBy: 'cancel' | 'shutdown' | 'handoff' | null;
+  /** With `handoff`: the block runs ready to start that this host may not run. */
+  elsewhere?: string[];
   /** Every block run by name, dynamic children (`<uuid>:<key>`) included. */
   blocks: Map<string, BlockResult>;
 }
@@ -247,6 +259,8 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   });
   let stoppedBy: RunOutcome['stoppedBy'] = null;
   const draining = () => req.drain?.aborted === true;
+  /** Ready block runs left for a host of another queue (RunRequest.runsHere). */
+  const elsewhere = new Set<string>();
   const inFlight = new Map<string, Promise<void>>();
   /** Block runs with work in the kernel right now: only they are stopped by an interrupt. */
   const inKernel = new Set<string>();
@@ -530,6 +544,10 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
           for (const u of next.start) {
             const node = fan.get(u);
             const spec = node ? specs.get(node.block) : undefined;
+            if (node && req.runsHere && !req.runsHere(node.block)) {
+              elsewhere.add(u);
+              continue;
+            }
             if (inFlight.size >= concurrency || !node || !spec) break;
             inFlight.set(
               u,
@@ -567,10 +585,12 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   }
   // Drained with blocks left to run: handed back as a shutdown is, to resume elsewhere.
   if (stoppedBy === null && draining() && [...blocks.keys()].some((u) => !isFinished(statusOf(u)))) stoppedBy = 'shutdown';
-  if (stoppedBy === 'shutdown') {
+  const waitingElsewhere = [...elsewhere].filter((u) => !isFinished(statusOf(u)));
+  if (stoppedBy === null && waitingElsewhere.length > 0) stoppedBy = 'handoff';
+  if (stoppedBy === 'shutdown' || stoppedBy === 'handoff') {
     await stopListening();
     await hooks.settled();
-    return { runId, status: pipelineStatusOf([...statuses().values()]), stoppedBy, blocks };
+    return { runId, status: pipelineStatusOf([...statuses().values()]), stoppedBy, blocks, ...(stoppedBy === 'handoff' ? { elsewhere: waitingElsewhere } : {}) };
   }
   // Cancelled blocks' onCancelled runs once the interrupt is over (it would have stopped them).
   for (const node of cancelledWaiting) callbacksRunning.push(runCallbacks(node, 'cancelled', blocks.get(node.name)?.error));

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { invalidInput } from '../errors';
+import { parsePipelineQueues, type PipelineQueues } from '../pipeline/executor-config';
 import { type Pipeline } from '../pipeline/model';
 import { loadPipeline } from '../project/load';
 import { blockRunConfigs, type BlockRunConfig, RetryConfigError } from '../scheduler/retry';
@@ -15,6 +16,8 @@ export interface RunSettings {
   blockConfigs: Map<string, BlockRunConfig>;
   /** Mage's `concurrency_config.block_run_limit`: blocks of one run at once; null for the default. */
   blockRunLimit: number | null;
+  /** executor_config.queue of the pipeline and its blocks: which workers may run each block. */
+  queues: PipelineQueues;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -52,7 +55,13 @@ export async function loadRunSettings(projectDir: string, pipelineUuid: string):
   const data: unknown = parseYaml(loaded.text);
   try {
     const blockConfigs = blockRunConfigs(await readProjectYaml(projectDir), data, file);
-    return { pipeline: loaded.pipeline, metadataText: loaded.text, blockConfigs, blockRunLimit: parseBlockRunLimit(data, file) };
+    let queues: PipelineQueues;
+    try {
+      queues = parsePipelineQueues(data, file);
+    } catch (e) {
+      throw invalidInput(e instanceof Error ? e.message : String(e));
+    }
+    return { pipeline: loaded.pipeline, metadataText: loaded.text, blockConfigs, blockRunLimit: parseBlockRunLimit(data, file), queues };
   } catch (e) {
     if (e instanceof RetryConfigError) throw invalidInput(e.message);
     throw e;

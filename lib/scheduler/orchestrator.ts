@@ -15,6 +15,10 @@ export interface OrchestrationOptions {
   /** `start` runs both; `worker` only executes runs. */
   roles?: { scheduler: boolean; worker: boolean };
   workerConcurrency?: number;
+  /** The queues the worker serves (`grimoire worker --queue`); default ['default']. */
+  workerQueues?: readonly string[];
+  /** How long a stopping worker lets running blocks finish (ms); default 30 s. */
+  workerGraceMs?: number;
   clock?: Clock;
   /** How often triggers.yaml files are re-read for hand edits (UI edits apply at once). */
   resyncMs?: number;
@@ -32,7 +36,7 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
   const roles = options.roles ?? { scheduler: true, worker: true };
   const store = await Store.open({ url: options.url, schema: options.schema, maintainQueue: true });
   const worker = roles.worker
-    ? new Worker({ store, projectsDir: options.projectsDir, kernelEnv: options.kernelEnv, concurrency: options.workerConcurrency, clock, onError: (e) => log(`worker: ${e instanceof Error ? e.message : String(e)}`) })
+    ? new Worker({ store, projectsDir: options.projectsDir, kernelEnv: options.kernelEnv, concurrency: options.workerConcurrency, queues: options.workerQueues, graceMs: options.workerGraceMs, clock, onError: (e) => log(`worker: ${e instanceof Error ? e.message : String(e)}`) })
     : null;
   let lastSync = 0;
   const resync = async () => {

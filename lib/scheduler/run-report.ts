@@ -23,6 +23,8 @@ export interface RunReport extends Omit<RunDetail, 'blocks'> {
   /** Who started it, as shown (lib/runs/started-by.ts); null for a schedule or a backfill. */
   started_by_name: string | null;
   sla_missed: boolean;
+  /** Why a waiting run does not start, when no worker could take it (its queue has none alive); else null. */
+  waiting_for: string | null;
   /** The pipeline's edges and block types as the file says now (for the graph); empty when it cannot be read. */
   graph: { uuid: string; type: string; upstream: string[] }[];
 }
@@ -72,6 +74,7 @@ export async function getRunReport(id: string, options: z.infer<typeof runReport
     options.children === 'summary' ? o.store.runPages.overview(id) : o.store.runs.detail(id).then((d) => (d ? { ...d, children: countChildren(d.blocks) } : null)),
   ]);
   if (!read) throw notFound(`run ${id} not found`);
+  const served = run.status === 'initial' ? await o.store.workers.servedQueues() : null;
   return {
     run,
     blocks: await viewsOf(id, read.blocks, read.events, read.children, shape),
@@ -80,6 +83,7 @@ export async function getRunReport(id: string, options: z.infer<typeof runReport
     trigger_name: trigger?.name ?? null,
     started_by_name: startedByLabel(run.started_by, names),
     sla_missed: slaMissed(run, trigger, o.clock.now()),
+    waiting_for: served && !served.has(run.queue) ? `waiting for a worker on queue ${run.queue}: none is running (start one with grimoire worker --queue ${run.queue})` : null,
     graph: shape.graph,
   };
 }

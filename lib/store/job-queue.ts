@@ -1,3 +1,5 @@
+import { DEFAULT_QUEUE } from '../pipeline/executor-config';
+
 /** One job: "this run may start". The run row stays the truth; a job is only its delivery. */
 export type RunJobHandler = (runId: string) => Promise<void>;
 
@@ -6,7 +8,10 @@ export interface EnqueueOptions<Tx> {
   in?: Tx;
   /** Not delivered before this time. */
   startAfter?: Date;
+  /** The queue it waits in (executor_config.queue): only workers of that queue fetch it. Default DEFAULT_QUEUE (lib/pipeline/executor-config.ts). */
+  queue?: string;
 }
+
 
 /**
  * The queue that carries runs to workers. Two implementations keep the same contract
@@ -22,12 +27,13 @@ export interface JobQueue<Tx> {
   enqueue(runId: string, options?: EnqueueOptions<Tx>): Promise<void>;
   /**
    * Starts `concurrency` fetch loops, each handing one job at a time to `handler`, so at most
-   * `concurrency` handlers run at once. Loops fetch every poll interval, or at once after `wake()`.
+   * `concurrency` handlers run at once. Loops fetch every poll interval, or at once after `wake()`,
+   * from `queues` (default [DEFAULT_QUEUE]) in the order given.
    * `onError` hears handler failures (the job then counts as failed, never redelivered) and jobs the
    * queue cannot read; the loops keep going. Returns `stop`: it resolves once the loops have ended
    * and every handler call they started has returned, and no handler is called after it.
    */
-  work(concurrency: number, handler: RunJobHandler, onError: (e: unknown) => void): Promise<() => Promise<void>>;
+  work(concurrency: number, handler: RunJobHandler, onError: (e: unknown) => void, queues?: readonly string[]): Promise<() => Promise<void>>;
   /** Fetch at once instead of at the next poll (someone said a job was enqueued). */
   wake(): void;
   /**

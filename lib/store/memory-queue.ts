@@ -1,9 +1,11 @@
 import { FetchLoops, stopWithin } from './fetch-loops';
+import { DEFAULT_QUEUE } from '../pipeline/executor-config';
 import { type EnqueueOptions, type JobQueue, type RunJobHandler } from './job-queue';
 
 interface MemoryJob {
   id: number;
   runId: string;
+  queue: string;
   /** Epoch ms before which the job is not delivered. */
   startAfter: number;
   state: 'created' | 'active' | 'completed' | 'failed';
@@ -36,14 +38,18 @@ export class MemoryQueue<Tx = unknown> implements JobQueue<Tx> {
   }
 
   async enqueue(runId: string, options: EnqueueOptions<Tx> = {}): Promise<void> {
-    this.jobs.push({ id: this.nextId++, runId, startAfter: options.startAfter?.getTime() ?? 0, state: 'created' });
+    this.jobs.push({ id: this.nextId++, runId, queue: options.queue ?? DEFAULT_QUEUE, startAfter: options.startAfter?.getTime() ?? 0, state: 'created' });
   }
 
-  async work(concurrency: number, handler: RunJobHandler, onError: (e: unknown) => void): Promise<() => Promise<void>> {
+  async work(concurrency: number, handler: RunJobHandler, onError: (e: unknown) => void, queues: readonly string[] = [DEFAULT_QUEUE]): Promise<() => Promise<void>> {
     const source = {
       next: async () => {
-        // Oldest first, as pg-boss orders by creation among jobs of one priority.
-        const job = this.jobs.find((j) => j.state === 'created' && j.startAfter <= this.now());
+        // Queue by queue in the order given; oldest first within one, as pg-boss orders by creation.
+        let job: MemoryJob | undefined;
+        for (const queue of queues) {
+          job = this.jobs.find((j) => j.queue === queue && j.state === 'created' && j.startAfter <= this.now());
+          if (job) break;
+        }
         if (job) job.state = 'active';
         return job ?? null;
       },

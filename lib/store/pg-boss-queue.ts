@@ -3,10 +3,16 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { type Queryable } from './db';
 import { FetchLoops, stopWithin } from './fetch-loops';
+import { DEFAULT_QUEUE } from '../pipeline/executor-config';
 import { type EnqueueOptions, type JobQueue, type RunJobHandler } from './job-queue';
 
-/** The pg-boss queue that carries runs to workers; each job names one pipeline run. */
+/** The pg-boss queue that carries runs of the default queue to workers; each job names one pipeline run. */
 export const RUN_QUEUE = 'pipeline-runs';
+
+/** The pg-boss queue of a Grimoire queue: the default keeps the name it always had, so jobs already waiting are still found. */
+export function bossQueueOf(queue: string): string {
+  return queue === DEFAULT_QUEUE ? RUN_QUEUE : `${RUN_QUEUE}__${queue}`;
+}
 
 const runJob = z.object({ runId: z.string().min(1) });
 
@@ -33,7 +39,9 @@ function dbOf(on: Queryable): PgBoss.Db {
 export class PgBossQueue implements JobQueue<Queryable> {
   private readonly working = new Set<FetchLoops<PgBoss.Job<unknown>>>();
   /** Jobs handed to a handler and not yet settled, failed by `close` if it cannot wait for them. */
-  private readonly inFlight = new Set<string>();
+  private readonly inFlight = new Map<string, string>();
+  /** pg-boss queues made by this process (createQueue is idempotent, but a round trip). */
+  private readonly created = new Set<string>([RUN_QUEUE]);
   private closed = false;
 
   private constructor(
@@ -56,40 +64,49 @@ export class PgBossQueue implements JobQueue<Queryable> {
     });
     boss.on('error', () => undefined);
     await boss.start();
-    await boss.createQueue(RUN_QUEUE, {
-      name: RUN_QUEUE,
-      policy: 'standard',
-      // A failed run is retried by its retry_config in the store, never by redelivering the job.
-      retryLimit: 0,
-      // A job stays active while its run executes; the longest pg-boss allows. A dead worker's
-      // run is recovered through its advisory lock long before this.
-      expireInHours: 23,
-    });
+    await createRunQueue(boss, RUN_QUEUE);
     return new PgBossQueue(boss, pool, schema);
+  }
+
+  private async ensureQueue(name: string): Promise<void> {
+    if (this.created.has(name)) return;
+    await createRunQueue(this.boss, name);
+    this.created.add(name);
   }
 
   /** Enqueues a run, in the caller's transaction when `options.in` is one. */
   async enqueue(runId: string, options: EnqueueOptions<Queryable> = {}): Promise<void> {
-    await this.boss.send(RUN_QUEUE, { runId }, { db: dbOf(options.in ?? this.pool), ...(options.startAfter ? { startAfter: options.startAfter } : {}) });
+    const name = bossQueueOf(options.queue ?? DEFAULT_QUEUE);
+    await this.ensureQueue(name);
+    await this.boss.send(name, { runId }, { db: dbOf(options.in ?? this.pool), ...(options.startAfter ? { startAfter: options.startAfter } : {}) });
   }
 
-  async work(concurrency: number, handler: RunJobHandler, onError: (e: unknown) => void): Promise<() => Promise<void>> {
+  async work(concurrency: number, handler: RunJobHandler, onError: (e: unknown) => void, queues: readonly string[] = [DEFAULT_QUEUE]): Promise<() => Promise<void>> {
+    const names = queues.map(bossQueueOf);
+    for (const name of names) await this.ensureQueue(name);
     // pg-boss's own failures (maintenance, when this process runs it) reach the worker too.
     this.boss.on('error', onError);
     const source = {
       next: async () => {
-        const [job] = await this.boss.fetch<unknown>(RUN_QUEUE, { batchSize: 1 });
-        if (job) this.inFlight.add(job.id);
-        return job ?? null;
+        // Queue by queue, in the order the worker listed them.
+        for (const name of names) {
+          const [job] = await this.boss.fetch<unknown>(name, { batchSize: 1 });
+          if (job) {
+            this.inFlight.set(job.id, name);
+            return job;
+          }
+        }
+        return null;
       },
       runIdOf: (job: PgBoss.Job<unknown>) => {
         const data = runJob.safeParse(job.data);
         return data.success ? data.data.runId : new Error(`job ${job.id} on ${RUN_QUEUE} does not name a run: ${data.error.message}`);
       },
       settle: async (job: PgBoss.Job<unknown>, failure: { error: unknown } | null) => {
+        const name = this.inFlight.get(job.id) ?? job.name;
         this.inFlight.delete(job.id);
-        if (failure) await this.boss.fail(RUN_QUEUE, job.id, { message: failure.error instanceof Error ? failure.error.message : String(failure.error) });
-        else await this.boss.complete(RUN_QUEUE, job.id);
+        if (failure) await this.boss.fail(name, job.id, { message: failure.error instanceof Error ? failure.error.message : String(failure.error) });
+        else await this.boss.complete(name, job.id);
       },
     };
     const loops = new FetchLoops(source, handler, onError, POLL_MS, concurrency);
@@ -112,9 +129,11 @@ export class PgBossQueue implements JobQueue<Queryable> {
     };
   }
 
-  /** Jobs of this queue not yet finished (created, retry or active). */
+  /** Jobs of every run queue made here not yet finished (created, retry or active). */
   async pending(): Promise<number> {
-    return this.boss.getQueueSize(RUN_QUEUE, { before: 'completed' });
+    let n = 0;
+    for (const name of this.created) n += await this.boss.getQueueSize(name, { before: 'completed' });
+    return n;
   }
 
   /** Stops the loops (workers stop theirs, and the runs in them, first) and pg-boss. */
@@ -125,7 +144,20 @@ export class PgBossQueue implements JobQueue<Queryable> {
     this.working.clear();
     await stopWithin(loops, CLOSE_WAIT_MS);
     // What pg-boss's graceful stop did for its own workers: a job still being handled is failed, not left active for a day.
-    if (this.inFlight.size > 0) await this.boss.fail(RUN_QUEUE, [...this.inFlight]).catch(() => undefined);
+    for (const [id, name] of this.inFlight) await this.boss.fail(name, id).catch(() => undefined);
     await this.boss.stop({ graceful: true, close: false, timeout: 5_000 });
   }
+}
+
+/** Makes a run queue in pg-boss (a no-op when it exists). */
+async function createRunQueue(boss: PgBoss, name: string): Promise<void> {
+  await boss.createQueue(name, {
+    name,
+    policy: 'standard',
+    // A failed run is retried by its retry_config in the store, never by redelivering the job.
+    retryLimit: 0,
+    // A job stays active while its run executes; the longest pg-boss allows. A dead worker's run
+    // is recovered through its presence (presence.ts) long before this.
+    expireInHours: 23,
+  });
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_QUEUE } from '../pipeline/executor-config';
 import { type JsonObject } from '../pipeline/model';
 import { type PipelineRunStatus } from '../run/states';
 import { type BlockRunRepository } from './block-run-repository';
@@ -88,9 +89,10 @@ export class RunRepository {
     private readonly blockRuns: BlockRunRepository,
   ) {}
 
-  /** Gives a run a job in the queue (in the caller's transaction) and rings the workers' doorbell. */
+  /** Gives a run a job in its queue (pipeline_runs.queue; in the caller's transaction) and rings the workers' doorbell. */
   async enqueue(runId: string, on: Queryable = this.db.pool, startAfter?: Date): Promise<void> {
-    await this.queue.enqueue(runId, { in: on, startAfter });
+    const res = await on.query<{ queue: string }>('SELECT queue FROM pipeline_runs WHERE id = $1', [runId]);
+    await this.queue.enqueue(runId, { in: on, startAfter, queue: res.rows[0]?.queue ?? DEFAULT_QUEUE });
     await this.db.notify('runs', runId, on);
   }
 
@@ -294,6 +296,17 @@ export class RunRepository {
     await on.query(`UPDATE pipeline_runs SET status = 'initial', worker_id = NULL, not_before = $2 WHERE id = $1 AND status = 'running'`, [runId, at]);
     await on.query(`INSERT INTO run_events (run_id, status, at, message) VALUES ($1, 'initial', $2, $3)`, [runId, at, message]);
     await this.enqueue(runId, on);
+  }
+
+  /**
+   * Hands a running run to the workers of `queue` (its next blocks' executor_config.queue): it
+   * waits there in initial and resumes from its unfinished blocks. Only from the worker that runs it.
+   */
+  async handOff(runId: string, workerId: string, queue: string, at: Date, message: string): Promise<void> {
+    await this.db.tx(async (c) => {
+      const res = await c.query(`UPDATE pipeline_runs SET queue = $3 WHERE id = $1 AND status = 'running' AND worker_id = $2`, [runId, workerId, queue]);
+      if (res.rowCount) await this.requeue(runId, at, message, c);
+    });
   }
 
   /**

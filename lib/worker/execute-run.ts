@@ -10,6 +10,7 @@ import { type KernelStandby } from '../kernel/standby';
 import { durableOutputs } from '../kernel/output-files';
 import { projectDir } from '../project/load';
 import { dataDirOf } from '../project/paths';
+import { queueOfBlock } from '../pipeline/executor-config';
 import { planRun } from '../run/plan';
 import { type PipelineRunStatus } from '../run/states';
 import { type Clock, systemClock } from '../clock';
@@ -36,6 +37,10 @@ export interface ExecuteRunOptions {
    * the run is written (it belongs to its new worker), and it is neither requeued nor ended here.
    */
   fenced?: () => boolean;
+  /** The queues this worker serves; blocks of other queues are handed to their workers. Default: every block runs here. */
+  queues?: readonly string[];
+  /** This worker's id, for the hand-off's guard. */
+  workerId?: string;
   clock?: Clock;
 }
 
@@ -83,6 +88,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     runs: queuedRuns({ store, project: run.project, projectDir: dir, pipeline: run.pipeline, lendSlot: () => store.queue.lend() }),
   });
   const hooks = new RunLifecycleHooks();
+  const served = options.queues ? new Set(options.queues) : null;
   // Detached: the run never waits for the store. Writes keep their order, so a crash leaves a prefix
   // of the run's history, from which it resumes: a block whose completion was not written yet runs
   // again, and none is ever recorded completed twice (record-run.ts writes an attempt's end and its
@@ -110,6 +116,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
       },
       signal,
       drain: options.drain,
+      ...(served ? { runsHere: (block: string) => served.has(queueOfBlock(settings.queues, block)) } : {}),
       clock,
     });
   } finally {
@@ -117,6 +124,13 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     await stopRecording();
   }
   if (options.fenced?.()) return 'initial';
+  const first = outcome.elsewhere?.[0];
+  if (outcome.stoppedBy === 'handoff' && first !== undefined) {
+    // Its outputs so far stay in the run's folder, which every worker shares (the projects folder).
+    const queue = queueOfBlock(settings.queues, first.split(':')[0] ?? first);
+    await store.runs.handOff(run.id, options.workerId ?? run.worker_id ?? '', queue, now(), `handed to queue ${queue}: ${outcome.elsewhere?.join(', ')} ${outcome.elsewhere?.length === 1 ? 'runs' : 'run'} on its workers`);
+    return 'initial';
+  }
   if (outcome.stoppedBy === 'shutdown') {
     // Back to the queue: the next worker resumes from the blocks that did not complete.
     await store.runs.requeue(run.id, now(), 'the worker stopped; the run resumes from its unfinished blocks');

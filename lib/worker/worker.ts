@@ -8,6 +8,7 @@ import { type Store } from '../store/store';
 import { type RunRow } from '../store/types';
 import { KernelStandby } from '../kernel/standby';
 import { executeRun } from './execute-run';
+import { DEFAULT_QUEUE } from '../pipeline/executor-config';
 
 export interface WorkerOptions {
   store: Store;
@@ -20,6 +21,12 @@ export interface WorkerOptions {
   secrets?: () => Promise<Record<string, string>>;
   /** Runs executed at once by this worker (each in its own kernel process). */
   concurrency?: number;
+  /**
+   * The queues it takes runs from, in order (`grimoire worker --queue heavy`); default
+   * ['default']. A run's blocks of another queue (executor_config.queue) are handed to that
+   * queue's workers.
+   */
+  queues?: readonly string[];
   workerId?: string;
   clock?: Clock;
   /** How often the worker looks for waiting runs left without a job (ms); lost processes are looked for at every heartbeat. */
@@ -60,6 +67,11 @@ export class Worker {
     this.secrets = options.secrets ?? (() => stored.values());
   }
 
+  /** The queues it serves, in order. */
+  get queues(): readonly string[] {
+    return this.options.queues && this.options.queues.length > 0 ? this.options.queues : [DEFAULT_QUEUE];
+  }
+
   get store(): Store {
     return this.options.store;
   }
@@ -70,7 +82,7 @@ export class Worker {
       workers: this.store.workers,
       ownerId: this.id,
       kind: 'worker',
-      queues: ['default'],
+      queues: this.queues,
       concurrency: this.options.concurrency ?? 2,
       heartbeatMs: this.options.heartbeatMs,
     });
@@ -96,7 +108,7 @@ export class Worker {
       },
     );
     await this.sweep();
-    this.stopWork = await this.store.queue.work(this.options.concurrency ?? 2, (runId) => this.handle(runId), (e) => this.options.onError?.(e));
+    this.stopWork = await this.store.queue.work(this.options.concurrency ?? 2, (runId) => this.handle(runId), (e) => this.options.onError?.(e), this.queues);
     const every = this.options.sweepMs ?? 30_000;
     this.sweepTimer = setInterval(() => void this.sweep().catch((e: unknown) => this.options.onError?.(e)), every);
     this.sweepTimer.unref();
@@ -174,6 +186,8 @@ export class Worker {
         signal: controller.signal,
         drain,
         fenced: () => presence?.lost === true,
+        queues: this.queues,
+        workerId: this.id,
         clock: this.clock,
       });
       if (status === 'completed' || status === 'failed') await this.store.workers.countRun(this.id, status).catch(() => undefined);

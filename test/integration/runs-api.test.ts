@@ -118,6 +118,20 @@ describe('API trigger', () => {
     assert.match(JSON.stringify(logs.logs), /trigger=on_demand who=caller/);
     const missing = await getRun(json('GET', '/api/runs/nope'), params({ id: 'nope' }));
     assert.equal(missing.status, 404);
+    assert.equal(b.waiting_for, null, 'a finished run waits for nothing');
+  });
+
+  test('a run waiting on a queue no worker serves says so on its page', async () => {
+    // Not due for a day, so no worker takes its job meanwhile; then moved to a queue nobody serves.
+    const run = await orch.store.runs.create({ project: 'orch', pipeline: 'hello', kind: 'manual', executionDate: new Date(), notBefore: new Date(Date.now() + 86_400_000) });
+    assert.ok(run);
+    await orch.store.pool.query(`UPDATE pipeline_runs SET queue = 'gpu' WHERE id = $1`, [run.id]);
+    const b = await body(await getRun(json('GET', `/api/runs/${run.id}`), params({ id: run.id })));
+    assert.match(String(b.waiting_for), /waiting for a worker on queue gpu: none is running \(start one with grimoire worker --queue gpu\)/);
+    await orch.store.pool.query(`UPDATE pipeline_runs SET queue = 'default' WHERE id = $1`, [run.id]);
+    const served = await body(await getRun(json('GET', `/api/runs/${run.id}`), params({ id: run.id })));
+    assert.equal(served.waiting_for, null, 'the server runs a worker of the default queue');
+    await orch.store.runs.requestCancel(run.id, new Date());
   });
 
   test('pausing changes only status in the file, and a paused trigger refuses runs', async () => {

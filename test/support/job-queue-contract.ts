@@ -92,6 +92,28 @@ export function jobQueueContract<Tx>(name: string, open: () => Promise<QueueUnde
       await until('no job pending', async () => (await queue.pending()) === 0);
     });
 
+    withQueue('a job waits in its queue: only loops working that queue fetch it, in the order they list their queues', async (queue) => {
+      await queue.enqueue('plain');
+      await queue.enqueue('big', { queue: 'heavy' });
+      const plain = recorder();
+      const errs = noErrors();
+      const stopPlain = await queue.work(1, plain.handler, errs.onError);
+      await waking(queue, async () => {
+        await until('the default job', () => plain.deliveries.length === 1);
+        await sleep(400);
+      });
+      await stopPlain();
+      assert.deepEqual(plain.ids(), ['plain'], 'a worker of the default queue never takes a heavy job');
+      await queue.enqueue('plain2');
+      const both = recorder();
+      const stopBoth = await queue.work(1, both.handler, errs.onError, ['heavy', 'default']);
+      await waking(queue, () => until('both jobs', () => both.deliveries.length === 2));
+      await stopBoth();
+      errs.check();
+      assert.deepEqual(both.ids(), ['big', 'plain2'], 'heavy first, as listed');
+      await until('no job pending', async () => (await queue.pending()) === 0);
+    });
+
     withQueue('runs at most `concurrency` handlers at once', async (queue) => {
       const hold = gate();
       let inFlight = 0;
