@@ -165,7 +165,7 @@ describe('workers on other hosts, by IP only', { skip: netnsWorks ? false : 'nee
     const made = (await s.runs.list({ project: 'hosts', pipeline: 'every_two_seconds', limit: 1000 })).map((r) => r.id);
     assert.ok(made.length >= 10, `the scheduler made ${made.length} runs`);
     for (;;) {
-      const left = (await Promise.all(made.map((id) => s.runs.get(id)))).filter((r) => r && !['completed', 'failed', 'cancelled'].includes(r.status));
+      const left: (RunRow | null)[] = (await Promise.all(made.map((id) => s.runs.get(id)))).filter((r) => r && !['completed', 'failed', 'cancelled'].includes(r.status));
       if (left.length === 0) break;
       assert.ok(Date.now() < deadline + 60_000, `${left.length} runs not finished`);
       await new Promise((r) => setTimeout(r, 500));
@@ -177,7 +177,7 @@ describe('workers on other hosts, by IP only', { skip: netnsWorks ? false : 'nee
       const d = await s.runs.detail(id);
       assert.ok(d);
       assert.equal(d.run.status, 'completed', `run ${id}: ${d.run.error ?? ''}`);
-      const claims = d.events.filter((e) => e.block_uuid === null && /claimed by worker/.test(e.message ?? '')).map((e) => (e.message ?? '').replace('claimed by worker ', ''));
+      const claims: string[] = d.events.filter((e) => e.block_uuid === null && /claimed by worker/.test(e.message ?? '')).map((e) => (e.message ?? '').replace('claimed by worker ', ''));
       assert.equal(claims.length, 1, `run ${id} was claimed ${claims.length} times`);
       const by = claims[0] ?? '';
       assert.ok(workerIds.has(by), `run ${id} ran on ${by}, not on a worker host`);
