@@ -9,7 +9,8 @@ export default async function ProjectsPage() {
   return (
     <main>
       <nav className="crumbs">
-        <Link href="/settings">Settings</Link>
+        <Link href="/disk">Disk</Link> ·{' '}
+        <Link href="/workers">Workers</Link> · <Link href="/settings">Settings</Link>
       </nav>
       <h1>Projects</h1>
       <NewProjectForm />

@@ -72,6 +72,11 @@ export const HTTP_RULES: readonly HttpRule[] = [
   { method: 'POST', path: '/api/runs/[id]/code/restore', access: 'editor', audit: 'run_code_restored' },
   { method: 'GET', path: '/api/runs/backfills', access: 'viewer' },
   { method: 'POST', path: '/api/runs/backfills', access: 'editor', audit: 'backfill_created' },
+  // The workers page's data: hosts, pids and what each process runs; read-only, like the runs.
+  { method: 'GET', path: '/api/workers', access: 'viewer' },
+  // Disk used and retention (lib/retention): anyone may look; sweeping deletes runs and logs, an owner's act.
+  { method: 'GET', path: '/api/disk', access: 'viewer' },
+  { method: 'POST', path: '/api/disk/sweep', access: 'owner', audit: 'retention_swept' },
   // Personal API tokens: editors and owners make their own; owners may revoke anyone's.
   { method: 'GET', path: '/api/tokens', access: 'editor' },
   { method: 'POST', path: '/api/tokens', access: 'editor', audit: 'api_token_created' },
@@ -94,6 +99,8 @@ export const HTTP_RULES: readonly HttpRule[] = [
   { method: 'GET', path: '/projects/[project]/pipelines/[pipeline]/runs', access: 'viewer', page: true },
   { method: 'GET', path: '/projects/[project]/pipelines/[pipeline]/triggers', access: 'viewer', page: true },
   { method: 'GET', path: '/runs/[id]', access: 'viewer', page: true },
+  { method: 'GET', path: '/disk', access: 'viewer', page: true },
+  { method: 'GET', path: '/workers', access: 'viewer', page: true },
 ];
 
 /**
