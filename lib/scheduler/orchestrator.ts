@@ -1,5 +1,6 @@
 import { Store } from '../store/store';
 import { Worker } from '../worker/worker';
+import { RetentionSweeper } from '../retention/sweeper';
 import { type Clock, systemClock } from '../clock';
 import { Scheduler } from './scheduler';
 import { setOrchestration, type Orchestration } from './slot';
@@ -22,6 +23,8 @@ export interface OrchestrationOptions {
   clock?: Clock;
   /** How often triggers.yaml files are re-read for hand edits (UI edits apply at once). */
   resyncMs?: number;
+  /** Milliseconds between retention sweeps (processes with the scheduler role); default 10 minutes, 0: none. */
+  retentionSweepMs?: number;
   log?: (line: string) => void;
 }
 
@@ -68,11 +71,15 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
   await worker?.start();
   const stopListening = scheduler ? await store.listen(['triggers'], () => scheduler.wake()) : null;
   scheduler?.start();
+  // Retention runs beside the scheduler; the sweep lock lets one server sweep at a time (lib/retention/sweeper.ts).
+  const retention = roles.scheduler && options.retentionSweepMs !== 0 ? new RetentionSweeper({ store, projectsDir: options.projectsDir, clock, everyMs: options.retentionSweepMs, log }) : null;
+  retention?.start();
   let closing: Promise<void> | null = null;
   const o: Orchestration = {
     store,
     scheduler,
     worker,
+    retention,
     projectsDir: options.projectsDir,
     clock,
     triggersChanged: () => scheduler?.wake(),
@@ -81,6 +88,7 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
         setOrchestration(undefined);
         fileWatcher?.close();
         await stopListening?.();
+        await retention?.stop();
         await scheduler?.stop();
         await worker?.stop();
         await store.close();

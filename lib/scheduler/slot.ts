@@ -1,6 +1,7 @@
 import { UserError } from '../errors';
 import { processSlot } from '../process-slot';
 import { type Clock } from '../clock';
+import { type RetentionSweeper } from '../retention/sweeper';
 import { type Scheduler } from './scheduler';
 import { type Store } from '../store/store';
 import { type Worker } from '../worker/worker';
@@ -10,6 +11,8 @@ export interface Orchestration {
   store: Store;
   scheduler: Scheduler | null;
   worker: Worker | null;
+  /** The retention sweeper of a process with the scheduler role; absent (or null) elsewhere. */
+  retention?: RetentionSweeper | null;
   projectsDir: string;
   clock: Clock;
   /** A trigger was created or edited: the scheduler looks again now. */
