@@ -65,11 +65,14 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     await store.runs.setStatus(run.id, 'failed', now(), `the pipeline could not be loaded: ${errorMessage(e)}`);
     return 'failed';
   }
-  const trigger = run.trigger_id ? await store.triggers.getById(run.trigger_id) : null;
   const planned = planRun(settings.pipeline.blocks, { kind: 'pipeline' });
-  const blockRuns = await store.blockRuns.ensure(run.id, planned);
-  // Pinned once: a resumed run keeps the code it started with (code-repository.ts).
-  await store.code.pin(run.id, await runCodeFiles(dir, settings, planned));
+  // Three independent reads and writes at once: they are most of the time from claim to first block.
+  const [trigger, blockRuns] = await Promise.all([
+    run.trigger_id ? store.triggers.getById(run.trigger_id) : null,
+    store.blockRuns.ensure(run.id, planned),
+    // Pinned once: a resumed run keeps the code it started with (code-repository.ts).
+    runCodeFiles(dir, settings, planned).then((files) => store.code.pin(run.id, files)),
+  ]);
   const resume = new Map<string, ResumedBlock>(blockRuns.map((b) => [b.block_uuid, { status: b.status, attempts: b.attempts, attemptBase: b.attempt_base }]));
   // Outputs of this run stay in a folder of its own: a retry resumes from them, and they never mix
   // with another run of the same pipeline or with the editor's cache. Removed once the run completes.

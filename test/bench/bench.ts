@@ -26,6 +26,7 @@ import { percentile, summarize, type Figure } from './stats';
 import { fixedAccess } from '../support/socket-access';
 import { openSocketClient } from '../support/socket-client';
 import { orchestrationFigures } from './orchestration';
+import { dispatchFigures } from './dispatch';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const WORK = path.join(os.tmpdir(), 'grimoire-bench');
@@ -33,7 +34,7 @@ const MONTHS = ['2020-10', '2020-11', '2020-12'];
 const argv = process.argv.slice(2);
 const args = new Set(argv);
 const quick = args.has('--quick');
-const SECTIONS = ['pipeline', 'scheduler', 'latency', 'paging', 'orchestration', 'objects'] as const;
+const SECTIONS = ['pipeline', 'scheduler', 'latency', 'paging', 'orchestration', 'objects', 'dispatch'] as const;
 /** `--only <section>` (or `--only=<section>`): that section alone. */
 const only = argv.flatMap((a, i) => (a === '--only' ? [argv[i + 1] ?? ''] : a.startsWith('--only=') ? [a.slice('--only='.length)] : []));
 for (const o of only) if (!SECTIONS.some((s) => s === o)) throw new Error(`--only ${o}: the sections are ${SECTIONS.join(', ')}`);
@@ -327,6 +328,7 @@ async function main(): Promise<void> {
   if (wanted('orchestration')) {
     await orchestrationFigures({ runs: quick ? 3 : 7, report, run: (command, a, env) => run(command, a, env), log: (line) => process.stderr.write(`${line}\n`) });
   }
+  if (wanted('dispatch')) await dispatchFigures({ burst: quick ? 50 : 200, trickle: quick ? 20 : 40, report, log: (line) => process.stderr.write(`${line}\n`) });
   process.stdout.write('\nfigure                                         median      min      max  unit   target\n');
   for (const f of figures) {
     const num = (n: number) => String(n).padStart(8);
