@@ -16,6 +16,9 @@ export const HEARTBEAT_MS = fromEnv('GRIMOIRE_HEARTBEAT_MS', 2_000);
  */
 export const LOST_AFTER_SECONDS = fromEnv('GRIMOIRE_LOST_AFTER_SECONDS', 10);
 
+/** How long the row of a process that stopped or was lost is kept, in days. */
+const ENDED_KEPT_DAYS = 7;
+
 /** What a process says about itself when it registers. */
 export interface WorkerInfo {
   id: string;
@@ -44,8 +47,13 @@ const SILENT_FOR = `now() - greatest(heartbeat_at, pg_postmaster_start_time())`;
 export class WorkerRepository {
   constructor(private readonly db: Db) {}
 
-  /** Registers (or re-registers) a process as alive. */
+  /**
+   * Registers (or re-registers) a process as alive. Rows of processes that ended more than
+   * ENDED_KEPT_DAYS ago go at the same time: every `grimoire run` adds one, and the workers page
+   * shows only recent ones.
+   */
   async register(info: WorkerInfo): Promise<void> {
+    await this.db.pool.query(`DELETE FROM workers WHERE status IN ('stopped', 'lost') AND stopped_at < now() - make_interval(days => $1)`, [ENDED_KEPT_DAYS]);
     await this.db.pool.query(
       `INSERT INTO workers (id, kind, host, pid, version, queues, concurrency, status, started_at, heartbeat_at, memory_rss)
        VALUES ($1,$2,$3,$4,$5,$6,$7,'alive', now(), now(), $8)

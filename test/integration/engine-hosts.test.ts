@@ -15,6 +15,7 @@ import { runCommand } from '../../lib/cli/run-command';
 import { postgresUrl } from '../../lib/db/embedded-postgres';
 import { type PipelineRunStatus } from '../../lib/run/states';
 import { PipelineSession } from '../../lib/server/pipeline-session';
+import { holdPresence, type Presence } from '../../lib/store/presence';
 import { type RunDetail } from '../../lib/store/run-repository';
 import { Store } from '../../lib/store/store';
 import { Worker } from '../../lib/worker/worker';
@@ -42,6 +43,7 @@ let projects: Awaited<ReturnType<typeof tempProjects>>;
 let projectDir: string;
 let worker: Worker;
 const sessions: PipelineSession[] = [];
+let editorPresence: Presence | null = null;
 let savedDatabaseUrl: string | undefined;
 
 before(async () => {
@@ -59,11 +61,15 @@ before(async () => {
   projectDir = path.join(projects.root, 'orch');
   worker = new Worker({ store, projectsDir: projects.root, concurrency: 2 });
   await worker.start();
+  // The editor's runs are owned by a live server: without its presence, the worker's recovery
+  // would take them for a dead server's and fail them.
+  editorPresence = await holdPresence({ url, workers: store.workers, ownerId: 'editor-test', kind: 'server' });
 });
 
 after(async () => {
   await worker?.stop();
   for (const s of sessions) await s.close();
+  await editorPresence?.release();
   await store?.close();
   if (savedDatabaseUrl === undefined) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = savedDatabaseUrl;

@@ -16,6 +16,7 @@ import { POST as startRun } from '../../app/api/runs/route';
 import { postgresUrl } from '../../lib/db/embedded-postgres';
 import { dataDirOf } from '../../lib/project/paths';
 import { startOrchestration } from '../../lib/scheduler/orchestrator';
+import { holdPresence, type Presence } from '../../lib/store/presence';
 import { type Orchestration } from '../../lib/scheduler/slot';
 import { blockRunNote } from '../../lib/ui/run-page';
 import { childPageSchema, runReportSchema } from '../../components/runs/api';
@@ -178,9 +179,12 @@ describe('conditionals, callbacks and sensors on the run page', () => {
 describe('a run of 1,000 children', () => {
   const runId = randomUUID();
   const names = Array.from({ length: 1000 }, (_, i) => `child:${i}`);
+  let owner: Presence | null = null;
   before(async () => {
     const store = orch.store;
-    await store.runs.createLive({ id: runId, project: 'kinds', pipeline: 'fan_out', kind: 'cli', executionDate: new Date(), variables: {}, startedBy: null, ownerId: 'test', blocks: ['list', 'child', 'after'] });
+    // A live owner: without its presence the server's worker would take the run for a dead process's and fail it.
+    owner = await holdPresence({ url: store.url, workers: store.workers, ownerId: `test-${runId}`, kind: 'cli' });
+    await store.runs.createLive({ id: runId, project: 'kinds', pipeline: 'fan_out', kind: 'cli', executionDate: new Date(), variables: {}, startedBy: null, ownerId: owner.ownerId, blocks: ['list', 'child', 'after'] });
     await store.blockRuns.add(runId, names);
     await store.blockRuns.setStatusMany(runId, names, 'queued', new Date());
     const at = new Date();
@@ -190,6 +194,9 @@ describe('a run of 1,000 children', () => {
       await store.blockRuns.finishAttempt(runId, n, { attempt: 1, status: failed ? 'failed' : 'completed', at, durationMs: 5, error: failed ? { kind: 'exception', message: `child ${i} broke` } : null }, { status: failed ? 'failed' : 'completed', at, extra: { attempt: 1, rowCount: 1 } });
     }
     await store.logs.append(names.flatMap((n) => Array.from({ length: 20 }, (_, i) => ({ runId, block: n, attempt: 1, at, stream: 'stdout', text: `line ${i} of ${n}` }))));
+  });
+  after(async () => {
+    await owner?.release();
   });
 
   test('the summary and a page of 50 are read in milliseconds and stay small; the whole run is the big one', async (t) => {
