@@ -4,7 +4,7 @@
  * - 200 runs of a 5-block pipeline started at once through the API: runs per second until the
  *   last completes, created → first block started (queueing behind busy slots included), and
  *   runs lost or doubled.
- * - Dispatch latency with free slots: runs started one at a time (every 250 ms) through the API,
+ * - Dispatch latency with free slots: runs started one at a time (one a second) through the API,
  *   created → claimed and created → first block started; then the same while a 5M-row export to
  *   the same Postgres runs on one of the workers (its COPY is one long transaction).
  */
@@ -166,15 +166,22 @@ export async function dispatchFigures(bench: DispatchBench): Promise<void> {
     bench.report({ ...summarize('dispatch_burst_lost_or_failed', 'runs', [lost], { text: '0', ok: (m) => m === 0 }), runs: burst.length });
     bench.report({ ...summarize('dispatch_burst_doubled', 'runs', [doubled], { text: '0', ok: (m) => m === 0 }), runs: burst.length });
 
-    /** Runs started every 250 ms, `bench.trickle` of them or until `stop` says so; figures of those `counts` keeps. */
+    /**
+     * Runs started one a second (below the ~2 runs/s these processes finish on 2 cores, so a run
+     * finds a free slot and an idle machine, which is what dispatch latency is about),
+     * `bench.trickle` of them or until `stop` says so; figures of those `counts` keeps.
+     */
     const trickle = async (label: string, goalMs: number, stop: () => Promise<boolean> = async () => false, counts: (t: RunTimes) => boolean = () => true) => {
       const ids: string[] = [];
       for (let i = 0; i < bench.trickle && !(await stop()); i++) {
         ids.push(await start('five'));
-        await new Promise((r) => setTimeout(r, 250));
+        await new Promise((r) => setTimeout(r, 1_000));
       }
       const times = (await untilFinished(store, ids, 300_000)).filter(counts);
       const claimed = times.map((t) => (t.claimedAt ?? NaN) - t.createdAt);
+      const order = new Map(ids.map((id, i) => [id, i]));
+      const slowest = [...times].sort((x, y) => (y.firstBlockAt ?? 0) - y.createdAt - ((x.firstBlockAt ?? 0) - x.createdAt)).slice(0, 3);
+      bench.log(`  ${label}: slowest (run #, claim ms, first block ms): ${slowest.map((t) => `#${order.get(t.id)} ${(t.claimedAt ?? NaN) - t.createdAt} ${(t.firstBlockAt ?? NaN) - t.createdAt}`).join('; ')}`);
       const first = times.map((t) => (t.firstBlockAt ?? NaN) - t.createdAt);
       bench.report({ ...summarize(`dispatch_${label}_claim_p50`, 'ms', [percentile(claimed, 50)]), runs: times.length });
       bench.report({ ...summarize(`dispatch_${label}_claim_p99`, 'ms', [percentile(claimed, 99)]), runs: times.length });
