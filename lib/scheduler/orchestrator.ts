@@ -69,7 +69,8 @@ export async function startOrchestration(options: OrchestrationOptions): Promise
     : null;
   if (scheduler) await resync();
   await worker?.start();
-  const stopListening = scheduler ? await store.listen(['triggers'], () => scheduler.wake()) : null;
+  // Also after the database was away: a trigger changed meanwhile was never announced.
+  const stopListening = scheduler ? await store.listen(['triggers'], () => scheduler.wake(), () => scheduler.wake()) : null;
   scheduler?.start();
   // Retention runs beside the scheduler; the sweep lock lets one server sweep at a time (lib/retention/sweeper.ts).
   const retention = roles.scheduler && options.retentionSweepMs !== 0 ? new RetentionSweeper({ store, projectsDir: options.projectsDir, clock, everyMs: options.retentionSweepMs, log }) : null;

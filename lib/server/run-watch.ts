@@ -35,7 +35,9 @@ export async function watchRunChanges(io: Server, store: Store, foldMs = 100): P
     }
     pending.clear();
   };
-  const stop = await store.listen(['run_changes'], (_channel, payload) => {
+  const stop = await store.listen(
+    ['run_changes'],
+    (_channel, payload) => {
     const change = parseChange(payload);
     if (!change) return;
     const entry = pending.get(change.run) ?? { state: false, logs: false, rooms: new Set([runRoom(change.run)]) };
@@ -45,7 +47,22 @@ export async function watchRunChanges(io: Server, store: Store, foldMs = 100): P
     if (change.project && change.pipeline) entry.rooms.add(runsRoom(change.project, change.pipeline));
     pending.set(change.run, entry);
     timer ??= setTimeout(flush, foldMs);
-  });
+    },
+    // Back after the database was away: changes made meanwhile were never announced, so every page
+    // watching a run or a pipeline's runs reads again.
+    () => {
+      for (const room of io.sockets.adapter.rooms.keys()) {
+        if (room.startsWith('run:')) {
+          const runId = room.slice('run:'.length);
+          const message: ServerMessage = { type: 'run_changed', runId, state: true, logs: true };
+          io.to(room).emit(SERVER_EVENT, message);
+        } else if (room.startsWith('runs:')) {
+          const message: ServerMessage = { type: 'run_changed', runId: '', state: true, logs: false };
+          io.to(room).emit(SERVER_EVENT, message);
+        }
+      }
+    },
+  );
   return async () => {
     if (timer) clearTimeout(timer);
     await stop();

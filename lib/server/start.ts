@@ -146,7 +146,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const stopRunWatch = await watchRunChanges(io, orchestration.store);
   // A user removed or a role changed (here or by `grimoire users` elsewhere): drop the sockets it ends.
-  const stopAccessWatch = await orchestration.store.listen(['access_changes'], () => void gateway.revalidateAll().catch((e: unknown) => log(`access: ${String(e)}`)));
+  const revalidate = () => void gateway.revalidateAll().catch((e: unknown) => log(`access: ${String(e)}`));
+  // Also after the database was away: a change made meanwhile was never announced.
+  const stopAccessWatch = await orchestration.store.listen(['access_changes'], revalidate, revalidate);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => resolve());

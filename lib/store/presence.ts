@@ -54,7 +54,25 @@ export async function holdPresence(options: PresenceOptions): Promise<Presence> 
   let lost = false;
   const listeners: (() => void)[] = [];
   let lock: pg.Client | null = null;
+  /** The lock's connection was lost and not yet replaced; `relocking` is the loop replacing it. */
+  let unlocked = false;
   let relocking: Promise<void> | null = null;
+  const relock = () => {
+    unlocked = true;
+    relocking ??= (async () => {
+      // Until a lock stands: a connection lost again while this loop runs sets `unlocked` once more.
+      while (unlocked && !released) {
+        unlocked = false;
+        await new Promise((r) => setTimeout(r, 250));
+        try {
+          await takeLock();
+        } catch {
+          unlocked = true;
+        }
+      }
+      relocking = null;
+    })();
+  };
 
   const takeLock = async (): Promise<void> => {
     const client = new pg.Client({ connectionString: options.url });
@@ -70,22 +88,10 @@ export async function holdPresence(options: PresenceOptions): Promise<Presence> 
       await client.end().catch(() => undefined);
       throw e;
     }
-    client.once('end', () => {
-      if (released || lock !== client) return;
-      relocking ??= (async () => {
-        while (!released) {
-          await new Promise((r) => setTimeout(r, 250));
-          try {
-            await takeLock();
-            break;
-          } catch {
-            // Not back yet.
-          }
-        }
-        relocking = null;
-      })();
-    });
     lock = client;
+    client.once('end', () => {
+      if (!released && lock === client) relock();
+    });
     if (released) await client.end().catch(() => undefined);
   };
   await takeLock();

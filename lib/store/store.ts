@@ -132,7 +132,26 @@ export class Store implements Db {
     const byChannel = new Map(names.map((n) => [this.channel(n), n]));
     let stopped = false;
     let client: pg.Client | null = null;
+    /** A connection was lost and not yet replaced; `reconnecting` is the loop replacing it. */
+    let lost = false;
     let reconnecting: Promise<void> | null = null;
+    const reconnect = () => {
+      lost = true;
+      reconnecting ??= (async () => {
+        // Until a connection stands: one lost again while this loop runs sets `lost` once more.
+        while (lost && !stopped) {
+          lost = false;
+          await new Promise((r) => setTimeout(r, 500));
+          try {
+            await open();
+            if (!stopped) onReconnect?.();
+          } catch {
+            lost = true;
+          }
+        }
+        reconnecting = null;
+      })();
+    };
     const open = async (): Promise<void> => {
       const c = new pg.Client({ connectionString: this.url });
       c.on('error', () => undefined);
@@ -147,23 +166,10 @@ export class Store implements Db {
         await c.end().catch(() => undefined);
         throw e;
       }
-      c.once('end', () => {
-        if (stopped || client !== c) return;
-        reconnecting ??= (async () => {
-          while (!stopped) {
-            await new Promise((r) => setTimeout(r, 500));
-            try {
-              await open();
-              if (!stopped) onReconnect?.();
-              break;
-            } catch {
-              // Not back yet.
-            }
-          }
-          reconnecting = null;
-        })();
-      });
       client = c;
+      c.once('end', () => {
+        if (!stopped && client === c) reconnect();
+      });
       if (stopped) await c.end().catch(() => undefined);
     };
     await open();

@@ -24,6 +24,10 @@ let port: number;
 let store: Store;
 let projects: Awaited<ReturnType<typeof tempProjects>>;
 const children: ChildProcess[] = [];
+/** A LISTEN of the test's own, through Store.listen: what it heard and how often it reconnected. */
+const heard: string[] = [];
+let reconnects = 0;
+let stopListening: (() => Promise<void>) | null = null;
 
 before(async () => {
   folder = await mkdtemp(path.join(os.tmpdir(), 'grimoire-outage-'));
@@ -32,6 +36,7 @@ before(async () => {
   store = await Store.open({ url: postgres.url, schema: SCHEMA });
   projects = await tempProjects({ crash: 'test/fixtures/projects/crash_runs' });
   for (const script of ['worker-process.ts', 'worker-process.ts', 'orchestration-process.ts']) children.push(await startRunner(script));
+  stopListening = await store.listen(['cancel'], (_name, payload) => heard.push(payload), () => reconnects++);
 });
 
 after(async () => {
@@ -42,6 +47,7 @@ after(async () => {
       // Already gone.
     }
   }
+  await stopListening?.();
   await store?.close();
   await postgres?.stop();
   await projects?.cleanup();
@@ -150,8 +156,16 @@ describe('the database restarts and its backends are killed while runs are in fl
     test(`${round}: 0 runs lost, doubled or stuck; every process still up`, async () => {
       const ids = await createRuns(12, round);
       await waitFor('runs to be in flight', async () => (await statuses(ids)).some((r) => r.status === 'running'), 60_000);
+      const reconnectsBefore = reconnects;
       await disrupt();
       const back = Date.now();
+      // The listener came back by itself, said so, and hears what is sent now.
+      await waitFor('the LISTEN connection to come back', async () => reconnects > reconnectsBefore, 30_000);
+      // Sent until heard: the last kill may have caught the listener's new connection too.
+      await waitFor('a notification after the outage', async () => {
+        await store.notify('cancel', `after ${round}`);
+        return heard.includes(`after ${round}`);
+      }, 15_000);
       // A run created once the database is back is taken and finished by the reconnected processes.
       const [late] = await createRuns(1, `${round} late`);
       assert.ok(late);
