@@ -14,7 +14,10 @@ export interface JobSource<J> {
  * The fetch loops behind `JobQueue.work`, shared by the pg-boss and in-memory queues so that both
  * honour the concurrency cap, wake and drain the same way: `concurrency` loops, each fetching one
  * job, awaiting its handler, and fetching again at once; when nothing is due a loop sleeps one poll
- * interval, or less when woken.
+ * interval, or less when woken. A wake rouses one sleeping loop, and a loop that finds a job rouses
+ * the next: one job costs a fetch or two, not one per loop (every process hears each NOTIFY, and on
+ * a busy database each needless fetch delays the ones that matter), while a backlog found by one
+ * loop still brings every loop in.
  */
 export class FetchLoops<J> {
   private stopping = false;
@@ -34,9 +37,11 @@ export class FetchLoops<J> {
     for (let i = 0; i < concurrency; i++) this.loops.push(this.loop(i));
   }
 
+  /** A job may be due: one sleeping loop fetches now; with none asleep, loops fetching now fetch once more. */
   wake(): void {
+    const [sleeper] = this.sleepers;
+    if (sleeper) return sleeper();
     for (let i = 0; i < this.loops.length; i++) this.woken.add(i);
-    for (const wake of [...this.sleepers]) wake();
   }
 
   /** Ends the loops and resolves once each has returned from its handler; a job fetched meanwhile is still handled. */
@@ -72,6 +77,8 @@ export class FetchLoops<J> {
         this.onError(e);
       }
       if (job !== null) {
+        // More may be due (a backlog, or jobs that one wake announced together).
+        this.wake();
         await this.deliver(job);
         continue;
       }
