@@ -19,13 +19,17 @@ export class BlockRunRepository {
 
   /** Block runs for the planned blocks (kept when they exist: a resumed run keeps its history), in plan order. */
   async ensure(runId: string, blocks: readonly string[], on: Queryable = this.db.pool): Promise<BlockRunRow[]> {
-    await on.query(
-      `INSERT INTO block_runs (run_id, block_uuid, position, status)
-       SELECT $1, b, p::int - 1, 'initial' FROM unnest($2::text[]) WITH ORDINALITY AS t(b, p)
-       ON CONFLICT (run_id, block_uuid) DO NOTHING`,
+    // One statement (a worker's claim waits for it before the first block): the rows it inserts,
+    // and those there before it (its snapshot does not see the new ones).
+    const res = await on.query(
+      `WITH added AS (
+         INSERT INTO block_runs (run_id, block_uuid, position, status)
+         SELECT $1, b, p::int - 1, 'initial' FROM unnest($2::text[]) WITH ORDINALITY AS t(b, p)
+         ON CONFLICT (run_id, block_uuid) DO NOTHING RETURNING *)
+       SELECT * FROM (SELECT * FROM block_runs WHERE run_id = $1 UNION ALL SELECT * FROM added) b ORDER BY position`,
       [runId, blocks],
     );
-    return this.list(runId, on);
+    return rows(blockRunRow, res.rows);
   }
 
   /**

@@ -27,16 +27,13 @@ export class CodeRepository {
   async pin(runId: string, files: readonly PinnedFile[]): Promise<void> {
     if (files.length === 0) return;
     const hashes = files.map((f) => codeHash(f.content));
-    await this.db.tx(async (c) => {
-      await c.query(
-        `INSERT INTO code_blobs (hash, content) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (hash) DO NOTHING`,
-        [hashes, files.map((f) => f.content)],
-      );
-      await c.query(
-        `INSERT INTO run_code (run_id, path, hash) SELECT $1, * FROM unnest($2::text[], $3::text[]) ON CONFLICT (run_id, path) DO NOTHING`,
-        [runId, files.map((f) => f.path), hashes],
-      );
-    });
+    // One statement, so one round trip and atomic: the blobs' foreign keys are checked at its end,
+    // when the blobs it inserts are there.
+    await this.db.pool.query(
+      `WITH blobs AS (INSERT INTO code_blobs (hash, content) SELECT * FROM unnest($2::text[], $3::text[]) ON CONFLICT (hash) DO NOTHING)
+       INSERT INTO run_code (run_id, path, hash) SELECT $1, * FROM unnest($4::text[], $2::text[]) ON CONFLICT (run_id, path) DO NOTHING`,
+      [runId, hashes, files.map((f) => f.content), files.map((f) => f.path)],
+    );
   }
 
   /** The files a run pinned, by path, with their text; empty for a run from before pinning. */

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { DEFAULT_QUEUE } from '../pipeline/executor-config';
 import { type JsonObject } from '../pipeline/model';
 import { type PipelineRunStatus } from '../run/states';
 import { type BlockRunRepository } from './block-run-repository';
 import { StoreError, type Db, type Queryable } from './db';
 import { type JobQueue } from './job-queue';
+import { quoteLiteral } from '../sql-quote';
 import { CLAIMABLE, CLAIMABLE_FROM, runsWaitingForSlotsOf, settleBackfillOf } from './slots';
 import { ACTIVE_RUN_STATUSES, RETRYABLE_BLOCK_STATUSES, WAITING_BLOCK_STATUSES, isRunFinished, runCompletedAt } from './state-columns';
 import {
@@ -20,6 +22,9 @@ import {
   type RunRow,
   LIVE_RUN_KINDS,
 } from './types';
+
+/** The rows of one statement's result (the last of a simple query's results). */
+const queryRows = z.object({ rows: z.array(z.unknown()) });
 
 /** How a block attempt whose worker died is described (and found again when losses are counted). */
 const WORKER_LOST = 'the worker running this block stopped';
@@ -90,9 +95,9 @@ export class RunRepository {
   ) {}
 
   /** Gives a run a job in its queue (pipeline_runs.queue; in the caller's transaction) and rings the workers' doorbell. */
-  async enqueue(runId: string, on: Queryable = this.db.pool, startAfter?: Date): Promise<void> {
-    const res = await on.query<{ queue: string }>('SELECT queue FROM pipeline_runs WHERE id = $1', [runId]);
-    await this.queue.enqueue(runId, { in: on, startAfter, queue: res.rows[0]?.queue ?? DEFAULT_QUEUE });
+  async enqueue(runId: string, on: Queryable = this.db.pool, startAfter?: Date, queue?: string): Promise<void> {
+    const res = queue === undefined ? await on.query<{ queue: string }>('SELECT queue FROM pipeline_runs WHERE id = $1', [runId]) : null;
+    await this.queue.enqueue(runId, { in: on, startAfter, queue: queue ?? res?.rows[0]?.queue ?? DEFAULT_QUEUE });
     await this.db.notify('runs', runId, on);
   }
 
@@ -125,18 +130,19 @@ export class RunRepository {
    */
   async create(run: NewRun, on: Queryable = this.db.pool): Promise<RunRow | null> {
     const id = randomUUID();
+    // The run and its first event in one statement: the way to a run's first block is measured.
     const res = await on.query(
-      `INSERT INTO pipeline_runs (id, project, pipeline, trigger_id, backfill_id, kind, execution_date, status, variables, timeout_seconds, not_before, created_at, started_by)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,'initial',$8,$9, COALESCE($10, now()), now(), $11)
-       ON CONFLICT DO NOTHING RETURNING *`,
-      [id, run.project, run.pipeline, run.triggerId ?? null, run.backfillId ?? null, run.kind, run.executionDate, JSON.stringify(run.variables ?? {}), run.timeoutSeconds ?? null, run.notBefore ?? null, run.startedBy ?? null],
+      `WITH created AS (
+         INSERT INTO pipeline_runs (id, project, pipeline, trigger_id, backfill_id, kind, execution_date, status, variables, timeout_seconds, not_before, created_at, started_by)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,'initial',$8,$9, COALESCE($10, now()), now(), $11)
+         ON CONFLICT DO NOTHING RETURNING *),
+       event AS (INSERT INTO run_events (run_id, status, at, message) SELECT id, 'initial', now(), $12 FROM created)
+       SELECT * FROM created`,
+      [id, run.project, run.pipeline, run.triggerId ?? null, run.backfillId ?? null, run.kind, run.executionDate, JSON.stringify(run.variables ?? {}), run.timeoutSeconds ?? null, run.notBefore ?? null, run.startedBy ?? null, `created (${run.kind})`],
     );
     const created = rows(runRow, res.rows)[0] ?? null;
-    if (created) {
-      await on.query(`INSERT INTO run_events (run_id, status, at, message) VALUES ($1, 'initial', now(), $2)`, [id, `created (${run.kind})`]);
-      // A backfill's runs beyond its concurrency get their jobs as slots free up.
-      if (run.kind !== 'backfill') await this.enqueue(id, on, run.notBefore);
-    }
+    // A backfill's runs beyond its concurrency get their jobs as slots free up.
+    if (created && run.kind !== 'backfill') await this.enqueue(id, on, run.notBefore, created.queue);
     return created;
   }
 
@@ -213,20 +219,32 @@ export class RunRepository {
    * two workers holding jobs for one run never both take it, and only while the trigger's run
    * limit and the backfill's concurrency leave room (else it waits in initial for a freed slot).
    * The claim lock serialises the limit counts across workers. Null when the run cannot be claimed.
+   * A run this worker already claimed is returned as it is (a claim whose reply was lost with its
+   * connection, tried again by the reconnecting pool: the worker checks it does not run it yet).
+   *
+   * One round trip, because it is on the way from a run's creation to its first block: the lock,
+   * then the claim and its event, sent as one simple query, which PostgreSQL runs as one implicit
+   * transaction (the lock is held to its end) with a snapshot per statement (the claim sees every
+   * claim committed before the lock was granted). The values are quoted literals (sql-quote.ts):
+   * the simple protocol takes no parameters.
    */
   async claim(runId: string, workerId: string, now: Date): Promise<RunRow | null> {
-    return this.db.tx(async (c) => {
-      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`grimoire.claim.${this.db.schema}`]);
-      const res = await c.query(
-        `WITH candidate AS (SELECT r.id FROM ${CLAIMABLE_FROM} WHERE r.id = $3 AND ${CLAIMABLE} FOR UPDATE OF r SKIP LOCKED)
-         UPDATE pipeline_runs r SET status = 'running', worker_id = $1, attempt = r.attempt + 1, started_at = COALESCE(r.started_at, $2)
-           FROM candidate WHERE r.id = candidate.id RETURNING r.*`,
-        [workerId, now, runId],
-      );
-      const run = rows(runRow, res.rows)[0] ?? null;
-      if (run) await c.query(`INSERT INTO run_events (run_id, status, attempt, at, message) VALUES ($1, 'running', $2, $3, $4)`, [run.id, run.attempt, now, `claimed by worker ${workerId}`]);
-      return run;
-    });
+    const at = `${quoteLiteral(now.toISOString())}::timestamptz`;
+    const sql = `SELECT pg_advisory_xact_lock(hashtextextended(${quoteLiteral(`grimoire.claim.${this.db.schema}`)}, 0));
+      WITH candidate AS (SELECT r.id FROM ${CLAIMABLE_FROM} WHERE r.id = ${quoteLiteral(runId)} AND ${CLAIMABLE} FOR UPDATE OF r SKIP LOCKED),
+        claimed AS (
+          UPDATE pipeline_runs r SET status = 'running', worker_id = ${quoteLiteral(workerId)}, attempt = r.attempt + 1, started_at = COALESCE(r.started_at, ${at})
+            FROM candidate WHERE r.id = candidate.id RETURNING r.*),
+        event AS (
+          INSERT INTO run_events (run_id, status, attempt, at, message)
+            SELECT id, 'running', attempt, ${at}, ${quoteLiteral(`claimed by worker ${workerId}`)} FROM claimed)
+      SELECT * FROM claimed`;
+    const results: unknown = await this.db.pool.query(sql);
+    const last: unknown = Array.isArray(results) ? results.at(-1) : results;
+    const claimed = rows(runRow, queryRows.parse(last).rows)[0];
+    if (claimed) return claimed;
+    const mine = await this.db.pool.query(`SELECT * FROM pipeline_runs WHERE id = $1 AND status = 'running' AND worker_id = $2`, [runId, workerId]);
+    return rows(runRow, mine.rows)[0] ?? null;
   }
 
   /**

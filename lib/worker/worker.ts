@@ -174,8 +174,8 @@ export class Worker {
   private async execute(run: RunRow, controller: AbortController, drain: AbortSignal): Promise<void> {
     const presence = this.presence;
     try {
-      // A cancel that arrived between the claim and now.
-      if (await this.store.runs.isCancelRequested(run.id)) controller.abort('cancelled');
+      // A cancel asked before the claim (the claim returns the flag; one asked since is NOTIFYed).
+      if (run.cancel_requested) controller.abort('cancelled');
       const status = await executeRun({
         store: this.store,
         run,

@@ -109,6 +109,31 @@ describe(`metadata store (${process.env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' 
     assert.equal(await store.runs.enqueueIdle(0), (await store.runs.list({ status: 'initial' })).length);
     assert.equal((await store.runs.claim(c.id, 'w', new Date()))?.status, 'running');
     assert.equal(await store.runs.claim(c.id, 'w2', new Date()), null, 'a second job for a claimed run does nothing');
+    // The same worker asking again (its claim's reply was lost with the connection) gets the run as
+    // it is: not a second attempt, not a second event.
+    const again = await store.runs.claim(c.id, 'w', new Date());
+    assert.equal(again?.worker_id, 'w');
+    assert.equal(again?.attempt, 1);
+    const claims = (await store.runs.detail(c.id))!.events.filter((e) => e.message?.startsWith('claimed by worker'));
+    assert.deepEqual(claims.map((e) => [e.message, e.attempt]), [['claimed by worker w', 1]]);
+  });
+
+  test('claims at the same time respect a run limit: the claim lock makes each see the claims before it', async () => {
+    const [t] = await store.triggers.sync('lim2', 'etl', triggers('triggers:\n  - name: api\n    schedule_type: api\n    settings: { run_limit: 2 }\n'), new Date());
+    assert.ok(t);
+    const runs = await Promise.all(Array.from({ length: 12 }, () => store.runs.create({ project: 'lim2', pipeline: 'etl', triggerId: t.id, kind: 'api', executionDate: new Date() })));
+    const claimed = await Promise.all(runs.map((r, i) => store.runs.claim(r!.id, `w${i}`, new Date())));
+    assert.equal(claimed.filter((r) => r !== null).length, 2);
+  });
+
+  test("a worker id with quotes and a run id that is SQL are only ever values in the claim", async () => {
+    const run = (await store.runs.create({ project: 'quoted', pipeline: 'etl', kind: 'manual', executionDate: new Date() }))!;
+    const worker = "it's'); DROP TABLE pipeline_runs; --";
+    const claimed = await store.runs.claim(run.id, worker, new Date('2024-05-01T05:00:00.123Z'));
+    assert.equal(claimed?.worker_id, worker);
+    assert.equal(claimed?.started_at?.toISOString(), '2024-05-01T05:00:00.123Z');
+    assert.equal(await store.runs.claim("x' OR '1'='1", 'w', new Date()), null);
+    assert.ok(await store.runs.get(run.id), 'pipeline_runs is still there');
   });
 
   test('a backfill ends with its last run, however that run ended (even cancelled before it started)', async () => {
