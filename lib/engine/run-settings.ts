@@ -50,11 +50,13 @@ async function readProjectYaml(projectDir: string): Promise<unknown> {
  * malformed retry_config or timeout, naming the file, block and field).
  */
 export async function loadRunSettings(projectDir: string, pipelineUuid: string): Promise<RunSettings> {
+  // Both files at once: a worker does this between a run's claim and its first block.
+  const projectYaml = readProjectYaml(projectDir);
   const loaded = await loadPipeline(projectDir, pipelineUuid);
   const file = `pipelines/${pipelineUuid}/metadata.yaml`;
   const data: unknown = parseYaml(loaded.text);
   try {
-    const blockConfigs = blockRunConfigs(await readProjectYaml(projectDir), data, file);
+    const blockConfigs = blockRunConfigs(await projectYaml, data, file);
     let queues: PipelineQueues;
     try {
       queues = parsePipelineQueues(data, file);

@@ -10,17 +10,8 @@ export async function exists(file: string): Promise<boolean> {
   }
 }
 
-/** Project-relative paths (forward slashes) of the files in the given folders. */
+/** Project-relative paths (forward slashes) of the files in the given folders (read at once: a worker loads a pipeline between a run's claim and its first block). */
 export async function listFiles(root: string, folders: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const folder of folders) {
-    let entries: string[];
-    try {
-      entries = await fs.readdir(path.join(root, folder));
-    } catch {
-      continue;
-    }
-    for (const e of entries) found.add(`${folder}/${e}`);
-  }
-  return found;
+  const listed = await Promise.all(folders.map((folder) => fs.readdir(path.join(root, folder)).then((entries) => entries.map((e) => `${folder}/${e}`), () => [])));
+  return new Set(listed.flat());
 }

@@ -56,6 +56,9 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   const { store, run, signal } = options;
   const clock = options.clock ?? systemClock;
   const now = () => clock.now();
+  // The trigger's name (ctx.trigger_name) is read while the pipeline loads.
+  const triggerName = run.trigger_id ? store.triggers.getById(run.trigger_id).then((t) => t?.name ?? null) : Promise.resolve(null);
+  triggerName.catch(() => undefined);
   let settings: RunSettings;
   let dir: string;
   try {
@@ -66,13 +69,15 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
     return 'failed';
   }
   const planned = planRun(settings.pipeline.blocks, { kind: 'pipeline' });
-  // Three independent reads and writes at once: they are most of the time from claim to first block.
-  const [trigger, blockRuns] = await Promise.all([
-    run.trigger_id ? store.triggers.getById(run.trigger_id) : null,
-    store.blockRuns.ensure(run.id, planned),
-    // Pinned once: a resumed run keeps the code it started with (code-repository.ts).
-    runCodeFiles(dir, settings, planned).then((files) => store.code.pin(run.id, files)),
-  ]);
+  // The run's block runs, and its code pinned once (a resumed run keeps the code it started with:
+  // code-repository.ts). Both are idempotent: a resumed run writes them again and keeps what is there.
+  const prepared = Promise.all([store.blockRuns.ensure(run.id, planned), runCodeFiles(dir, settings, planned).then((files) => store.code.pin(run.id, files))]);
+  // Its failure reaches the run through the recorder (or the await below), not as an unhandled rejection.
+  prepared.catch(() => undefined);
+  // A run's first claim has nothing to resume: its first block does not wait for those two writes
+  // (two commits, each of which a busy database can hold up for a long while); the recorder writes
+  // nothing before them. A run claimed again resumes from the block runs, so it reads them first.
+  const [blockRuns] = run.attempt === 1 ? [[]] : await prepared;
   const resume = new Map<string, ResumedBlock>(blockRuns.map((b) => [b.block_uuid, { status: b.status, attempts: b.attempts, attemptBase: b.attempt_base }]));
   // Outputs of this run stay in a folder of its own: a retry resumes from them, and they never mix
   // with another run of the same pipeline or with the editor's cache. Removed once the run completes.
@@ -96,7 +101,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   // of the run's history, from which it resumes: a block whose completion was not written yet runs
   // again, and none is ever recorded completed twice (record-run.ts writes an attempt's end and its
   // block's move together).
-  const stopRecording = recordRunInStore(hooks, store, { clock, detached: true, fenced: options.fenced });
+  const stopRecording = recordRunInStore(hooks, store, { clock, detached: true, fenced: options.fenced, prepare: prepared.then(() => undefined) });
   let outcome;
   try {
     outcome = await runPipeline({
@@ -109,7 +114,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
       concurrency: settings.blockRunLimit ?? undefined,
       variables: run.variables,
       executionDate: run.execution_date,
-      triggerName: trigger?.name ?? null,
+      triggerName: await triggerName,
       deadline: run.timeout_seconds ? (run.started_at ?? now()).getTime() + run.timeout_seconds * 1000 : null,
       releaseOutputs: false,
       resume,
