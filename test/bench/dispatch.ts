@@ -9,6 +9,7 @@
  *   the same Postgres runs on one of the workers (its COPY is one long transaction).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,7 @@ export interface DispatchBench {
   log(line: string): void;
 }
 
-function project(pg: { host: string; port: number; user: string; password: string }): Record<string, string> {
+function project(db: { host: string; port: number; user: string; password: string }): Record<string, string> {
   const chain = BLOCKS.map((b, i) =>
     i === 0 ? `  - uuid: ${b}\n    type: data_loader\n    language: sql\n    upstream_blocks: []\n` : `  - uuid: ${b}\n    type: transformer\n    language: sql\n    upstream_blocks: [${BLOCKS[i - 1]}]\n`,
   );
@@ -48,7 +49,7 @@ function project(pg: { host: string; port: number; user: string; password: strin
     'data_loaders/five_million.sql': "SELECT i AS id, i % 97 AS amount, 'trip ' || i AS label FROM range(5000000) t(i)\n",
     'data_exporters/to_postgres.ts':
       "export default async function to_postgres(up: DataFrame, ctx: BlockContext) {\n  const { rows } = await ctx.io.postgres('bench').export(up, { schema: 'public', table: 'bench_export_5m', writePolicy: 'replace' });\n  return [{ rows }];\n}\n",
-    'io_config.yaml': `bench:\n  POSTGRES_HOST: ${pg.host}\n  POSTGRES_PORT: ${pg.port}\n  POSTGRES_USER: ${pg.user}\n  POSTGRES_PASSWORD: "${pg.password}"\n  POSTGRES_DBNAME: postgres\n`,
+    'io_config.yaml': `bench:\n  POSTGRES_HOST: ${db.host}\n  POSTGRES_PORT: ${db.port}\n  POSTGRES_USER: ${db.user}\n  POSTGRES_PASSWORD: "${db.password}"\n  POSTGRES_DBNAME: postgres\n`,
   };
 }
 
@@ -118,24 +119,56 @@ async function untilFinished(store: Store, ids: readonly string[], timeoutMs: nu
   }
 }
 
+/**
+ * Times one bare commit (a row inserted, autocommit) every 100 ms until stopped, on a connection
+ * of its own: the floor under any dispatch step that commits to the same Postgres. Returns the
+ * latencies in ms.
+ */
+function commitProbe(url: string): { stop(): Promise<number[]> } {
+  const latencies: number[] = [];
+  let stopping = false;
+  const done = (async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query('CREATE TABLE IF NOT EXISTS public.bench_commit_probe (at timestamptz NOT NULL)');
+      while (!stopping) {
+        const began = performance.now();
+        await client.query('INSERT INTO public.bench_commit_probe VALUES (now())');
+        latencies.push(performance.now() - began);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await client.end();
+    }
+  })();
+  return {
+    stop: async () => {
+      stopping = true;
+      await done;
+      return latencies;
+    },
+  };
+}
+
 export async function dispatchFigures(bench: DispatchBench): Promise<void> {
   const { startServer } = await import('../../lib/server/start');
   const pgDir = await mkdtemp(path.join(os.tmpdir(), 'grimoire-bench-pg-'));
-  const pg = await startEmbeddedPostgres(path.join(pgDir, 'postgres'));
-  const files = await writeProject(PROJECT, project(pg.coordinates));
+  const database = await startEmbeddedPostgres(path.join(pgDir, 'postgres'));
+  const files = await writeProject(PROJECT, project(database.coordinates));
   const saved = { DATABASE_URL: process.env.DATABASE_URL, GRIMOIRE_TOKEN: process.env.GRIMOIRE_TOKEN };
-  process.env.DATABASE_URL = pg.url;
+  process.env.DATABASE_URL = database.url;
   delete process.env.GRIMOIRE_TOKEN;
   let server: Awaited<ReturnType<typeof startServer>> | null = null;
   const workers: ChildProcess[] = [];
-  const store = await Store.open({ url: pg.url });
+  const store = await Store.open({ url: database.url });
   try {
     bench.log('dispatch: starting the server and two workers');
     server = await startServer({ host: '127.0.0.1', port: 0, projectsDir: files.root, dev: false });
     const owner = server.startToken;
     if (!owner) throw new Error('the server has no start token');
     const base = server.url;
-    for (let i = 0; i < 2; i++) workers.push(await startWorker(files.root, pg.url, bench.log));
+    for (let i = 0; i < 2; i++) workers.push(await startWorker(files.root, database.url, bench.log));
     const tokens = new Map<string, string>();
     for (const pipeline of ['five', 'export_5m']) {
       const minted = await call(base, 'POST', `/api/projects/${PROJECT}/pipelines/${pipeline}/triggers/${TRIGGER}/token`, { bearer: owner, body: {} });
@@ -168,51 +201,68 @@ export async function dispatchFigures(bench: DispatchBench): Promise<void> {
 
     /**
      * Runs started one a second (below the ~2 runs/s these processes finish on 2 cores, so a run
-     * finds a free slot and an idle machine, which is what dispatch latency is about),
-     * `bench.trickle` of them or until `stop` says so; figures of those `counts` keeps.
+     * finds a free slot and an idle machine, which is what dispatch latency is about), up to
+     * `count` of them or until `stop` says so; the times of those `counts` keeps.
      */
-    const trickle = async (label: string, goalMs: number, stop: () => Promise<boolean> = async () => false, counts: (t: RunTimes) => boolean = () => true) => {
+    const trickle = async (count: number, stop: () => Promise<boolean> = async () => false, counts: (t: RunTimes) => boolean = () => true): Promise<RunTimes[]> => {
       const ids: string[] = [];
-      for (let i = 0; i < bench.trickle && !(await stop()); i++) {
+      for (let i = 0; i < count && !(await stop()); i++) {
         ids.push(await start('five'));
         await new Promise((r) => setTimeout(r, 1_000));
       }
-      const times = (await untilFinished(store, ids, 300_000)).filter(counts);
+      return (await untilFinished(store, ids, 300_000)).filter(counts);
+    };
+    const report = (label: string, goalMs: number, times: readonly RunTimes[], commits: readonly number[]) => {
+      bench.report({ ...summarize(`dispatch_${label}_bare_commit_p50`, 'ms', [Math.round(percentile(commits, 50))]), runs: commits.length });
+      bench.report({ ...summarize(`dispatch_${label}_bare_commit_p99`, 'ms', [Math.round(percentile(commits, 99))]), runs: commits.length });
       const claimed = times.map((t) => (t.claimedAt ?? NaN) - t.createdAt);
-      const order = new Map(ids.map((id, i) => [id, i]));
       const slowest = [...times].sort((x, y) => (y.firstBlockAt ?? 0) - y.createdAt - ((x.firstBlockAt ?? 0) - x.createdAt)).slice(0, 3);
-      bench.log(`  ${label}: slowest (run #, claim ms, first block ms): ${slowest.map((t) => `#${order.get(t.id)} ${(t.claimedAt ?? NaN) - t.createdAt} ${(t.firstBlockAt ?? NaN) - t.createdAt}`).join('; ')}`);
+      bench.log(`  ${label}: slowest (claim ms, first block ms): ${slowest.map((t) => `${(t.claimedAt ?? NaN) - t.createdAt} ${(t.firstBlockAt ?? NaN) - t.createdAt}`).join('; ')}`);
       const first = times.map((t) => (t.firstBlockAt ?? NaN) - t.createdAt);
       bench.report({ ...summarize(`dispatch_${label}_claim_p50`, 'ms', [percentile(claimed, 50)]), runs: times.length });
       bench.report({ ...summarize(`dispatch_${label}_claim_p99`, 'ms', [percentile(claimed, 99)]), runs: times.length });
       bench.report({ ...summarize(`dispatch_${label}_first_block_p50`, 'ms', [percentile(first, 50)]), runs: times.length });
       bench.report({ ...summarize(`dispatch_${label}_first_block_p99`, 'ms', [percentile(first, 99)], { text: `<= ${goalMs}`, ok: (m) => m <= goalMs }), runs: times.length });
     };
+    // The burst's aftermath is not idle: each process starts its next standby kernel, Postgres
+    // vacuums the burst's rows. The idle figures begin once that has settled.
+    await new Promise((r) => setTimeout(r, 5_000));
     bench.log(`dispatch: ${bench.trickle} runs one at a time, idle`);
-    await trickle('idle', 100);
+    const idleProbe = commitProbe(database.url);
+    const idle = await trickle(bench.trickle);
+    report('idle', 100, idle, await idleProbe.stop());
 
-    bench.log('dispatch: the same while 5M rows are exported to the same Postgres');
-    const exportId = await start('export_5m');
-    const deadline = Date.now() + 300_000;
-    // The trickle starts once the export's COPY is under way.
-    for (;;) {
-      const res = await store.pool.query<{ status: string }>(`SELECT status FROM block_runs WHERE run_id = $1 AND block_uuid = 'to_postgres'`, [exportId]);
-      if (res.rows[0]?.status === 'running') break;
-      if (res.rows[0]?.status && FINISHED.has(res.rows[0].status)) throw new Error(`the export's block ended ${res.rows[0].status} before the trickle`);
-      if (Date.now() > deadline) throw new Error('the export did not start');
-      await new Promise((r) => setTimeout(r, 200));
+    // One export's COPY lasts a few seconds: exports follow one another until as many runs were
+    // started during one as in the idle phase (at most 10 exports).
+    bench.log('dispatch: the same while 5M rows are exported to the same Postgres, export after export');
+    const underExport: RunTimes[] = [];
+    const exportCommits: number[] = [];
+    for (let round = 0; round < 10 && underExport.length < bench.trickle; round++) {
+      const exportId = await start('export_5m');
+      const deadline = Date.now() + 300_000;
+      // The trickle starts once the export's COPY is under way.
+      for (;;) {
+        const res = await store.pool.query<{ status: string }>(`SELECT status FROM block_runs WHERE run_id = $1 AND block_uuid = 'to_postgres'`, [exportId]);
+        if (res.rows[0]?.status === 'running') break;
+        if (res.rows[0]?.status && FINISHED.has(res.rows[0].status)) throw new Error(`the export's block ended ${res.rows[0].status} before the trickle`);
+        if (Date.now() > deadline) throw new Error('the export did not start');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // Only runs started while the export's block still ran count; none is started after it ends.
+      const exportEnd = async (): Promise<number | null> => {
+        const res = await store.pool.query<{ completed_at: Date | null }>(`SELECT completed_at FROM block_runs WHERE run_id = $1 AND block_uuid = 'to_postgres'`, [exportId]);
+        return res.rows[0]?.completed_at?.getTime() ?? null;
+      };
+      let endedAt: number | null = null;
+      const probe = commitProbe(database.url);
+      underExport.push(...(await trickle(bench.trickle - underExport.length, async () => (endedAt = await exportEnd()) !== null, (t) => endedAt === null || t.createdAt < endedAt)));
+      exportCommits.push(...(await probe.stop()));
+      const [exported] = await untilFinished(store, [exportId], 600_000);
+      if (exported?.status !== 'completed') throw new Error(`the 5M-row export ${exported?.status}`);
+      const rows = await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM public.bench_export_5m');
+      bench.log(`dispatch: export ${round + 1} wrote ${rows.rows[0]?.n} rows; ${underExport.length} runs so far`);
     }
-    // Only runs started while the export's block still ran count; none is started after it ends.
-    const exportEnd = async (): Promise<number | null> => {
-      const res = await store.pool.query<{ completed_at: Date | null }>(`SELECT completed_at FROM block_runs WHERE run_id = $1 AND block_uuid = 'to_postgres'`, [exportId]);
-      return res.rows[0]?.completed_at?.getTime() ?? null;
-    };
-    let endedAt: number | null = null;
-    await trickle('under_export', 200, async () => (endedAt = await exportEnd()) !== null, (t) => endedAt === null || t.createdAt < endedAt);
-    const [exported] = await untilFinished(store, [exportId], 600_000);
-    if (exported?.status !== 'completed') throw new Error(`the 5M-row export ${exported?.status}`);
-    const rows = await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM public.bench_export_5m');
-    bench.log(`dispatch: the export wrote ${rows.rows[0]?.n} rows`);
+    report('under_export', 200, underExport, exportCommits);
   } finally {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
@@ -222,7 +272,7 @@ export async function dispatchFigures(bench: DispatchBench): Promise<void> {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
-    await pg.stop();
+    await database.stop();
     await rm(pgDir, { recursive: true, force: true });
     await files.cleanup();
   }
