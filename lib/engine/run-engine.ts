@@ -57,8 +57,9 @@ export interface EngineRequest {
   /** A resumed run: where each block stood. Completed blocks are not run again. */
   resume?: ReadonlyMap<string, ResumedBlock>;
   /**
-   * Of these completed blocks, the ones whose output is gone (a crash lost it): they run again
-   * before any block that reads them. Without it, completed outputs are trusted.
+   * Of these completed block runs (by name: a fan-out's child as `<uuid>:<key>`), the ones whose
+   * output is gone (a crash lost it): they run again before any block that reads them. Without it,
+   * completed outputs are trusted.
    */
   missingOutputs?: (completed: readonly string[]) => Promise<string[]>;
   /**
@@ -208,12 +209,22 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     attemptBase.set(u, prior?.attemptBase ?? 0);
     const status = prior?.status ?? 'initial';
     entry.status = status;
-    // A completed dynamic block run (a nested child too) whose fan-out had not ended lists its
-    // items again: they were not kept, and its children can only join the run that way.
+    // A completed dynamic block run (a nested child too): its children join again as the store has
+    // them, each where it was left, whether or not its fan-out has ended (a reduced output
+    // downstream still reads the completed ones). Running it again to list its items would also
+    // send it back to its own queue's workers, while its children wait on another's.
     const node = fan.get(u);
-    if (status === 'completed' && node && !node.group && fan.isDynamic(node.block) && fanOutOpen(node.block)) {
-      await move(u, 'queued', { message: 'resumed: it runs again to list the items it fans out' });
-      return;
+    if (status === 'completed' && node && !node.group && fan.isDynamic(node.block)) {
+      const keys = fan.restoredKeys(u, [...(req.resume?.keys() ?? [])]);
+      if (keys) {
+        await addChildren(u, fan.fanOut(u, keys));
+        return;
+      }
+      if (fanOutOpen(node.block)) {
+        // None of its children was recorded: it lists its items again.
+        await move(u, 'queued', { message: 'resumed: it runs again to list the items it fans out' });
+        return;
+      }
     }
     if (status === 'initial' || status === 'queued' || status === 'running') {
       // A block whose attempts are used up (its last one was lost with its worker) fails now.
@@ -222,6 +233,14 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
       else if (status !== 'queued') await move(u, 'queued', status === 'running' ? { message: 'resumed: its attempt was lost when its host stopped' } : {});
     }
   };
+  /** Children of a dynamic block run join the run (and the store), where a resumed run left them if it did. */
+  const addChildren = async (parent: string, made: readonly RunNode[]): Promise<void> => {
+    if (made.length === 0) return;
+    for (const n of made) blocks.set(n.name, { status: 'initial', attempts: 0 });
+    await hooks.emit({ type: 'block_runs_added', runId, parent, blocks: made.map((n) => ({ name: n.name, block: n.block })) });
+    for (const n of made) await startFrom(n.name);
+  };
+
   // Planned blocks first (a dynamic one looks at its downstream blocks' statuses), then in reverse
   // for the re-listing check, which needs every downstream block's resumed status.
   for (const u of planned) {
@@ -238,18 +257,14 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
         .filter((n) => !isFinished(statusOf(n.name)))
         .flatMap((n) => n.upstream),
     );
-    const completed = planned.filter((u) => statusOf(u) === 'completed' && readers.has(u) && !isSensor(u));
+    // Restored children of fan-outs too: a dynamic child's children read their items from its output.
+    const completed = fan
+      .all()
+      .filter((n) => !n.group && statusOf(n.name) === 'completed' && readers.has(n.name) && !isSensor(n.name))
+      .map((n) => n.name);
     const missing = completed.length > 0 ? await req.missingOutputs(completed) : [];
     for (const u of missing) await move(u, 'queued', { message: 'its output is missing (lost in a crash): it runs again' });
   }
-
-  /** Children of a dynamic block run join the run (and the store), where a resumed run left them if it did. */
-  const addChildren = async (parent: string, made: readonly RunNode[]): Promise<void> => {
-    if (made.length === 0) return;
-    for (const n of made) blocks.set(n.name, { status: 'initial', attempts: 0 });
-    await hooks.emit({ type: 'block_runs_added', runId, parent, blocks: made.map((n) => ({ name: n.name, block: n.block })) });
-    for (const n of made) await startFrom(n.name);
-  };
 
   const stopLogs = kernel.onLog((e) => {
     if (e.runId === runId) hooks.post({ type: 'log', runId, block: e.block, stream: e.stream, text: e.text });

@@ -193,6 +193,27 @@ export class FanOut {
     return made;
   }
 
+  /**
+   * The item keys dynamic block run `name` fanned out, read back from the names of the block runs
+   * of a resumed run (`names`, in the order they were made: the order of the items). A fan-out's
+   * children join the store in one write before their parent is recorded completed, so a
+   * completed dynamic block run has them all there. Null when none is there (a run recorded
+   * before they were), or `name` is no dynamic block run.
+   */
+  restoredKeys(name: string, names: readonly string[]): string[] | null {
+    const node = this.nodes.get(name);
+    if (!node || !this.isDynamic(node.block)) return null;
+    const level = this.outDepth(node.block);
+    for (const d of this.downstream.get(node.block) ?? []) {
+      if (this.depthOf(d) !== level) continue;
+      const prefix = `${childName(d, node.keys)}:`;
+      // Keys hold no ':' (ITEM_KEY_PATTERN): a longer name is a child of a child.
+      const keys = names.filter((n) => n.startsWith(prefix) && !n.slice(prefix.length).includes(':')).map((n) => n.slice(prefix.length));
+      if (keys.length > 0) return [...new Set(keys)];
+    }
+    return null;
+  }
+
   /** Makes block `block`'s run for `keys` (once), and the runs that inherit its fan-out. */
   private make(block: string, keys: string[], made: RunNode[]): void {
     const name = childName(block, keys);

@@ -11,6 +11,7 @@ import { durableOutputs } from '../kernel/output-files';
 import { projectDir } from '../project/load';
 import { dataDirOf } from '../project/paths';
 import { queueOfBlock } from '../pipeline/executor-config';
+import { outputName } from '../run/fan-out';
 import { planRun } from '../run/plan';
 import { type PipelineRunStatus } from '../run/states';
 import { type Clock, systemClock } from '../clock';
@@ -119,8 +120,9 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
       releaseOutputs: false,
       resume,
       missingOutputs: async (completed) => {
-        const durable = await durableOutputs(cacheDir, completed);
-        return completed.filter((u) => !durable.has(u));
+        // A child's output is kept under its output name (`list:a` as `list.a`).
+        const durable = await durableOutputs(cacheDir, completed.map(outputName));
+        return completed.filter((u) => !durable.has(outputName(u)));
       },
       signal,
       drain: options.drain,

@@ -109,6 +109,37 @@ describe('queues (executor_config.queue, grimoire worker --queue)', () => {
     await plain.stop(0);
   });
 
+  test("a fanned-out block's children run on its queue's workers, and the reduced output comes back to the default ones", async () => {
+    const plain = await startWorker();
+    const heavy = await startWorker(['heavy']);
+    const run = await newRun('fanned');
+    const d = await waitFor('the run to finish', async () => {
+      const x = await store.runs.detail(run.id);
+      return x && FINISHED.includes(x.run.status) ? x : null;
+    });
+    assert.equal(d.run.status, "completed", JSON.stringify(d.events.map((e) => [e.block_uuid, e.status, e.message])));
+    const story = d.events
+      .filter((e) => (e.block_uuid === null && /claimed by worker|handed to queue/.test(e.message ?? '')) || (e.block_uuid !== null && e.status === 'completed'))
+      .map((e) => (e.block_uuid ? `${e.block_uuid} completed` : (e.message ?? '').replace(plain.id, 'default worker').replace(heavy.id, 'heavy worker').replace(/: .*/, '')));
+    const heavyClaim = story.indexOf('claimed by worker heavy worker');
+    const backToDefault = story.indexOf('handed to queue default');
+    assert.deepEqual(story.slice(0, 3), ['claimed by worker default worker', 'items completed', 'handed to queue heavy'], story.join('\n'));
+    assert.ok(heavyClaim === 3 && backToDefault > heavyClaim, story.join('\n'));
+    // Every child completed under the heavy worker's claim, and nothing of the fan-out anywhere else.
+    const children = story.filter((line) => /^double_each:\d+ completed$/.test(line));
+    assert.equal(children.length, 3, story.join('\n'));
+    for (const child of children) {
+      const at = story.indexOf(child);
+      assert.ok(at > heavyClaim && at < backToDefault, `${child} outside the heavy worker's claim:\n${story.join('\n')}`);
+    }
+    assert.deepEqual(story.slice(backToDefault + 1), ['claimed by worker default worker', 'tail completed']);
+    const logs = await store.logs.list(run.id, {});
+    
+    assert.match(logs.map((l) => l.text).join('\n'), /tail: total 12/);
+    await heavy.stop(0);
+    await plain.stop(0);
+  });
+
   test('a wrong queue name fails the run with a message naming the file, block and field', async () => {
     await startWorker();
     const run = await newRun('bad_queue');

@@ -10,6 +10,19 @@ describe('dynamic blocks fan out', () => {
   // list_months (dynamic) -> load_month -> clean_month (reduce) -> summary
   const plan = [b('list_months', [], { dynamic: true }), b('load_month', ['list_months']), b('clean_month', ['load_month'], { reduce: true }), b('summary', ['clean_month'])];
 
+  test("a resumed run's block runs give back the keys a dynamic run fanned out, in the order they were made", () => {
+    const fan = new FanOut(plan);
+    const stored = ['list_months', 'load_month', 'clean_month', 'summary', 'load_month:mar', 'clean_month:mar', 'load_month:jan', 'clean_month:jan'];
+    assert.deepEqual(fan.restoredKeys('list_months', stored), ['mar', 'jan']);
+    assert.equal(fan.restoredKeys('list_months', ['list_months', 'load_month']), null, 'no child recorded');
+    assert.equal(fan.restoredKeys('summary', stored), null, 'not a dynamic block');
+    // Nested: a dynamic child's own children, not its grandchildren or its siblings'.
+    const nested = new FanOut([b('years', [], { dynamic: true }), b('months', ['years'], { dynamic: true }), b('load', ['months'])]);
+    nested.fanOut('years', ['y1', 'y2']);
+    assert.deepEqual(nested.restoredKeys('months:y1', ['years', 'months:y1', 'months:y2', 'load:y1:m1', 'load:y2:m9', 'load:y1:m2']), ['m1', 'm2']);
+    assert.deepEqual(nested.restoredKeys('years', ['years', 'months:y1', 'load:y1:m1', 'months:y2']), ['y1', 'y2']);
+  });
+
   test('each item makes one child of every downstream block, named by its metadata', () => {
     const fan = new FanOut(plan);
     assert.deepEqual(

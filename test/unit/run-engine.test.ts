@@ -27,6 +27,8 @@ class ScriptedKernel implements EngineKernel {
   /** Block-run names started (a dynamic child's `<uuid>:<key>`). */
   readonly names: string[] = [];
   readonly released: string[] = [];
+  /** What each block run was given to read, by its name. */
+  private readonly inputs = new Map<string, ExecuteRequest['inputs']>();
   running = 0;
   maxRunning = 0;
   interrupts = 0;
@@ -35,6 +37,7 @@ class ScriptedKernel implements EngineKernel {
   async execute(req: ExecuteRequest): Promise<BlockOutcome> {
     this.started.push(req.block.uuid);
     this.names.push(req.name ?? req.block.uuid);
+    this.inputs.set(req.name ?? req.block.uuid, req.inputs);
     const next = (req.name !== undefined ? this.script[req.name]?.shift() : undefined) ?? this.script[req.block.uuid]?.shift() ?? done();
     this.running += 1;
     this.maxRunning = Math.max(this.maxRunning, this.running);
@@ -48,6 +51,9 @@ class ScriptedKernel implements EngineKernel {
         : next;
     this.running -= 1;
     return outcome;
+  }
+  inputsOf(name: string): ExecuteRequest['inputs'] {
+    return this.inputs.get(name);
   }
   async interrupt(): Promise<void> {
     this.interrupts += 1;
@@ -202,23 +208,59 @@ describe('the run engine', () => {
     assert.ok(Date.now() - started < 20_000, `1,000 children took ${Date.now() - started} ms`);
   });
 
-  test('a resumed fan-out lists its items again and runs only the children that had not completed', async () => {
-    const items: BlockOutcome = { status: 'completed', durationMs: 1, preview: { columns: [], rows: [], rowCount: 3 }, items: ['a', 'b', 'c'] };
-    const kernel = new ScriptedKernel({ list: [items] });
+  test('a resumed fan-out takes its children back from the store and runs only the ones that had not completed', async () => {
+    const kernel = new ScriptedKernel({});
     const list: Block = { ...block('list'), configuration: { dynamic: true } };
     const resume = new Map([
       ['list', { status: 'completed' as const, attempts: 1, attemptBase: 0 }],
       ['child', { status: 'running' as const, attempts: 0, attemptBase: 0 }],
       ['child:a', { status: 'completed' as const, attempts: 1, attemptBase: 0 }],
       ['child:b', { status: 'running' as const, attempts: 1, attemptBase: 1 }],
+      ['child:c', { status: 'queued' as const, attempts: 0, attemptBase: 0 }],
+    ]);
+    const { outcome, events } = run(pipelineOf(list, block('child', 'list')), kernel, { resume });
+    const result = await outcome;
+    assert.equal(result.status, 'completed');
+    assert.deepEqual(kernel.names, ['child:b', 'child:c'], 'the dynamic block did not run again');
+    // Each child reads its own row of the output: the rows follow the order the children were made.
+    assert.deepEqual(kernel.inputsOf('child:c'), [{ kind: 'item', name: 'list', row: 2 }]);
+    assert.deepEqual(events.filter((e) => e.type === 'block_runs_added').map((e) => e.type === 'block_runs_added' && e.blocks.map((b) => b.name)), [['child:a', 'child:b', 'child:c']]);
+  });
+
+  test('a resumed run whose fan-out had ended gives the reduced output of every child to the block still to run', async () => {
+    const kernel = new ScriptedKernel({});
+    const list: Block = { ...block('list'), configuration: { dynamic: true } };
+    const each: Block = { ...block('each', 'list'), configuration: { reduce_output: true } };
+    const completed = { status: 'completed' as const, attempts: 1, attemptBase: 0 };
+    const resume = new Map([
+      ['list', completed],
+      ['each', completed],
+      ['total', { status: 'queued' as const, attempts: 0, attemptBase: 0 }],
+      ['each:0', completed],
+      ['each:1', completed],
+    ]);
+    const { outcome } = run(pipelineOf(list, each, block('total', 'each')), kernel, { resume });
+    assert.equal((await outcome).status, 'completed');
+    assert.deepEqual(kernel.names, ['total']);
+    // Before children were taken back from the store, this list was empty: the total of nothing.
+    assert.deepEqual(kernel.inputsOf('total'), [{ kind: 'combined', names: ['each:0', 'each:1'] }]);
+  });
+
+  test('a resumed fan-out none of whose children was recorded lists its items again', async () => {
+    const items: BlockOutcome = { status: 'completed', durationMs: 1, preview: { columns: [], rows: [], rowCount: 3 }, items: ['a', 'b', 'c'] };
+    const kernel = new ScriptedKernel({ list: [items] });
+    const list: Block = { ...block('list'), configuration: { dynamic: true } };
+    const resume = new Map([
+      ['list', { status: 'completed' as const, attempts: 1, attemptBase: 0 }],
+      ['child', { status: 'running' as const, attempts: 0, attemptBase: 0 }],
     ]);
     const { outcome } = run(pipelineOf(list, block('child', 'list')), kernel, { resume });
     const result = await outcome;
     assert.equal(result.status, 'completed');
-    assert.deepEqual(kernel.names, ['list', 'child:b', 'child:c']);
+    assert.deepEqual(kernel.names, ['list', 'child:a', 'child:b', 'child:c']);
   });
 
-  test('a resumed nested fan-out lists the items of every level again and runs only the unfinished children', async () => {
+  test('a resumed nested fan-out takes back the children of every level the store has, and lists again only where it has none', async () => {
     const items = (...keys: string[]): BlockOutcome => ({ status: 'completed', durationMs: 1, preview: { columns: [], rows: [], rowCount: keys.length }, items: keys });
     const kernel = new ScriptedKernel({ years: [items('y1', 'y2')], 'months:y1': [items('m1', 'm2')], 'months:y2': [items('m1')] });
     const years: Block = { ...block('years'), configuration: { dynamic: true } };
@@ -236,7 +278,8 @@ describe('the run engine', () => {
     const { outcome } = run(pipelineOf(years, months, block('load', 'months')), kernel, { resume });
     const result = await outcome;
     assert.equal(result.status, 'completed');
-    assert.deepEqual([...kernel.names].sort(), ['load:y1:m2', 'load:y2:m1', 'months:y1', 'months:y2', 'years']);
+    // years and months:y1 have their children in the store; months:y2 has none, and lists again.
+    assert.deepEqual([...kernel.names].sort(), ['load:y1:m2', 'load:y2:m1', 'months:y2']);
     assert.equal(result.blocks.get('load:y2:m1')?.status, 'completed');
   });
 });
