@@ -231,8 +231,8 @@ describe('the run engine', () => {
     const kernel = new ScriptedKernel({});
     const list: Block = { ...block('list'), configuration: { dynamic: true } };
     const each: Block = { ...block('each', 'list'), configuration: { reduce_output: true } };
-    const completed = { status: 'completed' as const, attempts: 1, attemptBase: 0 };
-    const resume = new Map([
+    const completed: ResumedBlock = { status: 'completed', attempts: 1, attemptBase: 0 };
+    const resume = new Map<string, ResumedBlock>([
       ['list', completed],
       ['each', completed],
       ['total', { status: 'queued' as const, attempts: 0, attemptBase: 0 }],
