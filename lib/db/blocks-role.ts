@@ -20,6 +20,8 @@ const KEPT_SCHEMAS = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_
  */
 export async function ensureBlocksRole(admin: PostgresCoordinates, password: string): Promise<PostgresCoordinates> {
   const client = new pg.Client({ ...admin, connectionTimeoutMillis: 15_000 });
+  // A server that breaks the connection between two statements must not throw from the emitter.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await client.query(`DO $$ BEGIN

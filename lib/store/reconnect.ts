@@ -69,5 +69,12 @@ export function reconnecting(pool: pg.Pool, windowMs = RECONNECT_WINDOW_MS): pg.
   pool.query = ((text: string | pg.QueryConfig, values?: unknown) =>
     typeof values === 'function' || (typeof text === 'object' && 'submit' in text) ? query(text, values as never) : retryingQuery(text, Array.isArray(values) ? values : undefined)) as pg.Pool['query'];
   pool.connect = ((callback?: unknown) => (typeof callback === 'function' ? connect(callback as never) : withReconnect(() => connect(), windowMs))) as pg.Pool['connect'];
+  // A client taken from the pool has no 'error' listener of pg-pool's until it is given back: a
+  // backend terminated between two statements of a transaction emitted an 'error' nobody heard,
+  // which ended the whole process (seen in the outage test). The next statement on that client
+  // fails with a connection error instead, which its caller retries on a new connection.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }

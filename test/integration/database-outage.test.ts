@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { startEmbeddedPostgres, type RunningPostgres } from '../../lib/db/embedded-postgres';
+import { isConnectionError } from '../../lib/store/reconnect';
 import { Store } from '../../lib/store/store';
 import { type RunRow } from '../../lib/store/types';
 import { tempProjects } from '../support/projects';
@@ -181,4 +182,23 @@ describe('the database restarts and its backends are killed while runs are in fl
       assert.equal(workers.filter((w) => w.status === 'alive' && w.kind === 'worker').length, 3);
     });
   }
+
+  test("a client taken from the store's pool whose backend is killed between two statements fails its next one; the process lives on", async () => {
+    const client = await store.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+      const admin = new pg.Client({ connectionString: postgres.url });
+      await admin.connect();
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      await admin.end();
+      // The server's goodbye arrives while no statement runs: an 'error' event on the client, which
+      // used to end this process when nobody listened.
+      await new Promise((r) => setTimeout(r, 300));
+      await assert.rejects(client.query('SELECT 1'), (e: unknown) => isConnectionError(e));
+    } finally {
+      client.release(true);
+    }
+    assert.equal((await store.pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one, 1);
+  });
 });
