@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { kernelNice } from '../kernel/kernel-priority';
 import { workspaceSecretStore } from '../access/secret-store';
 import { errorMessage } from '../errors';
 import { type Clock, systemClock } from '../clock';
@@ -55,6 +56,12 @@ export class Worker {
   private standby: KernelStandby | null = null;
   private stopListening: (() => Promise<void>) | null = null;
   private readonly active = new Map<string, { controller: AbortController; drain: AbortController; done: Promise<void> }>();
+  /**
+   * Runs whose claim is under way here. Two jobs for one run (a freed slot and the idle sweep
+   * both enqueue it) may reach two loops of this worker at once: the second must not claim while
+   * the first does, since a claim returns a run its own worker already holds (a retried claim).
+   */
+  private readonly claiming = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopWork: (() => Promise<void>) | null = null;
   private stopped = false;
@@ -77,6 +84,8 @@ export class Worker {
   }
 
   async start(): Promise<void> {
+    // A bad GRIMOIRE_KERNEL_NICE stops the start, naming the variable, before this worker registers.
+    kernelNice();
     this.presence = await holdPresence({
       url: this.store.url,
       workers: this.store.workers,
@@ -158,8 +167,14 @@ export class Worker {
     // Fetched while stopping: the job goes back for another worker (or this one after a restart).
     if (this.stopped) return this.store.runs.enqueue(runId);
     // A second job for a run this worker already runs (a job re-sent after a lost reply).
-    if (this.active.has(runId)) return;
-    const run = await this.store.runs.claim(runId, this.id, this.clock.now());
+    if (this.active.has(runId) || this.claiming.has(runId)) return;
+    this.claiming.add(runId);
+    let run: RunRow | null;
+    try {
+      run = await this.store.runs.claim(runId, this.id, this.clock.now());
+    } finally {
+      this.claiming.delete(runId);
+    }
     if (!run) return;
     const controller = new AbortController();
     const drain = new AbortController();

@@ -66,6 +66,38 @@ describe('runs through workers', () => {
     assert.equal(existsSync(path.join(projects.root, 'orch', '.grimoire', 'cache', 'hello', 'hello.parquet')), false);
   });
 
+  test('two jobs for one run, reaching two loops of a worker at once: the run is claimed and run once', async () => {
+    for (let round = 0; round < 3; round++) {
+      // Both jobs appear together (one commit), as when a freed slot and the idle sweep both enqueue a run.
+      const run = await store.tx(async (c) => {
+        const made = await store.runs.create({ project: 'orch', pipeline: 'hello', kind: 'manual', executionDate: new Date('2024-01-05T05:00:00Z'), variables: {} }, c);
+        assert.ok(made);
+        await store.runs.enqueue(made.id, c);
+        return made;
+      });
+      const d = await finished(run.id);
+      assert.equal(d.run.status, 'completed');
+      assert.equal(d.events.filter((e) => e.block_uuid === null && /claimed by worker/.test(e.message ?? '')).length, 1, 'one claim');
+      assert.deepEqual(d.attempts.map((a) => [a.block_uuid, a.attempt]), [['hello', 1], ['after', 1]], 'each block ran once');
+    }
+  });
+
+  test("a run whose code cannot be pinned stops and fails with the store's error, its blocks' history never half-written", async () => {
+    const pin = store.code.pin.bind(store.code);
+    store.code.pin = async () => {
+      throw new Error('pin refused by the test');
+    };
+    try {
+      const run = await newRun('hello');
+      const d = await finished(run.id);
+      assert.equal(d.run.status, 'failed');
+      assert.match(d.run.error ?? '', /pin refused by the test/);
+      assert.deepEqual(d.attempts, [], 'no attempt was recorded');
+    } finally {
+      store.code.pin = pin;
+    }
+  });
+
   test('a failing block is retried by its retry_config and every attempt is kept', async () => {
     const run = await newRun('flaky');
     const d = await finished(run.id);
