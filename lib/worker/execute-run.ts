@@ -73,8 +73,15 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
   // The run's block runs, and its code pinned once (a resumed run keeps the code it started with:
   // code-repository.ts). Both are idempotent: a resumed run writes them again and keeps what is there.
   const prepared = Promise.all([store.blockRuns.ensure(run.id, planned), runCodeFiles(dir, settings, planned).then((files) => store.code.pin(run.id, files))]);
-  // Its failure reaches the run through the recorder (or the await below), not as an unhandled rejection.
-  prepared.catch(() => undefined);
+  // If they fail, the run stops at once (no block runs without its history being kept) and fails
+  // with their error once its kernel is closed.
+  const unprepared: { failed: boolean; error?: unknown } = { failed: false };
+  const stopUnprepared = new AbortController();
+  prepared.catch((error: unknown) => {
+    unprepared.failed = true;
+    unprepared.error = error;
+    stopUnprepared.abort('cancelled');
+  });
   // A run's first claim has nothing to resume: its first block does not wait for those two writes
   // (two commits, each of which a busy database can hold up for a long while); the recorder writes
   // nothing before them. A run claimed again resumes from the block runs, so it reads them first.
@@ -124,15 +131,17 @@ export async function executeRun(options: ExecuteRunOptions): Promise<PipelineRu
         const durable = await durableOutputs(cacheDir, completed.map(outputName));
         return completed.filter((u) => !durable.has(outputName(u)));
       },
-      signal,
+      signal: AbortSignal.any([signal, stopUnprepared.signal]),
       drain: options.drain,
       ...(served ? { runsHere: (block: string) => served.has(queueOfBlock(settings.queues, block)) } : {}),
       clock,
     });
   } finally {
     await kernel.close();
-    await stopRecording();
+    // Its writes wait for the block runs: when those failed, so did they, and the cause is told below.
+    await (unprepared.failed ? stopRecording().catch(() => undefined) : stopRecording());
   }
+  if (unprepared.failed) throw unprepared.error;
   if (options.fenced?.()) return 'initial';
   const first = outcome.elsewhere?.[0];
   if (outcome.stoppedBy === 'handoff' && first !== undefined) {
