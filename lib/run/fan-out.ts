@@ -183,6 +183,13 @@ export class FanOut {
       if (first !== undefined) throw new Error(`items ${first} and ${i} both have block_uuid "${k}": each child needs a name of its own`);
       seen.set(k, i);
     });
+    // Listed again (its output was lost, or it ran again to list): children made from the first
+    // listing read their item by key, so an item that is gone would leave a child reading another.
+    const before = this.items.get(name);
+    const gone = before?.filter((k) => !seen.has(k)) ?? [];
+    if (gone.length > 0) {
+      throw new Error(`its items changed since this run began: ${gone.slice(0, 5).join(', ')}${gone.length > 5 ? ` and ${gone.length - 5} more` : ''} no longer listed, while children were made for them; start a new run`);
+    }
     this.items.set(name, [...keys]);
     const made: RunNode[] = [];
     const level = this.outDepth(node.block);

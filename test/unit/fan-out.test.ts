@@ -23,6 +23,14 @@ describe('dynamic blocks fan out', () => {
     assert.deepEqual(nested.restoredKeys('years', ['years', 'months:y1', 'load:y1:m1', 'months:y2']), ['y1', 'y2']);
   });
 
+  test('listed again, a dynamic run may add items but not lose one its children were made for', () => {
+    const fan = new FanOut(plan);
+    fan.fanOut('list_months', ['jan', 'feb']);
+    assert.deepEqual(names(fan).filter((n) => n.startsWith('load_month:')), ['load_month:jan', 'load_month:feb']);
+    assert.deepEqual(fan.fanOut('list_months', ['feb', 'jan', 'mar']).map((n) => n.name), ['load_month:mar', 'clean_month:mar']);
+    assert.throws(() => fan.fanOut('list_months', ['jan', 'mar']), /its items changed since this run began: feb no longer listed/);
+  });
+
   test('each item makes one child of every downstream block, named by its metadata', () => {
     const fan = new FanOut(plan);
     assert.deepEqual(
