@@ -30,3 +30,15 @@ export function quoteLiteral(text: string): string {
   refuseNul(text, 'string');
   return `'${text.replaceAll("'", "''")}'`;
 }
+
+/**
+ * `text` as a PostgreSQL escape-string literal: `E'a\\b'` for `a\b`, `E'it''s'` for `it's`. Its
+ * meaning does not depend on standard_conforming_strings (a role or database may turn it off, and
+ * a plain literal's backslash would then escape its closing quote), so it is the one to use for
+ * values put into PostgreSQL text that reaches the server as it is (a simple query takes no
+ * parameters). Not for DuckDB, which has no E'' strings. Throws invalid_input for a string holding NUL.
+ */
+export function quotePgEscapeLiteral(text: string): string {
+  refuseNul(text, 'string');
+  return `E'${text.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+}

@@ -6,7 +6,7 @@ import { type PipelineRunStatus } from '../run/states';
 import { type BlockRunRepository } from './block-run-repository';
 import { StoreError, type Db, type Queryable } from './db';
 import { type JobQueue } from './job-queue';
-import { quoteLiteral } from '../sql-quote';
+import { quotePgEscapeLiteral } from '../sql-quote';
 import { CLAIMABLE, CLAIMABLE_FROM, runsWaitingForSlotsOf, settleBackfillOf } from './slots';
 import { ACTIVE_RUN_STATUSES, RETRYABLE_BLOCK_STATUSES, WAITING_BLOCK_STATUSES, isRunFinished, runCompletedAt } from './state-columns';
 import {
@@ -225,19 +225,19 @@ export class RunRepository {
    * One round trip, because it is on the way from a run's creation to its first block: the lock,
    * then the claim and its event, sent as one simple query, which PostgreSQL runs as one implicit
    * transaction (the lock is held to its end) with a snapshot per statement (the claim sees every
-   * claim committed before the lock was granted). The values are quoted literals (sql-quote.ts):
-   * the simple protocol takes no parameters.
+   * claim committed before the lock was granted). The values are escape-string literals
+   * (sql-quote.ts), whatever standard_conforming_strings says: the simple protocol takes no parameters.
    */
   async claim(runId: string, workerId: string, now: Date): Promise<RunRow | null> {
-    const at = `${quoteLiteral(now.toISOString())}::timestamptz`;
-    const sql = `SELECT pg_advisory_xact_lock(hashtextextended(${quoteLiteral(`grimoire.claim.${this.db.schema}`)}, 0));
-      WITH candidate AS (SELECT r.id FROM ${CLAIMABLE_FROM} WHERE r.id = ${quoteLiteral(runId)} AND ${CLAIMABLE} FOR UPDATE OF r SKIP LOCKED),
+    const at = `${quotePgEscapeLiteral(now.toISOString())}::timestamptz`;
+    const sql = `SELECT pg_advisory_xact_lock(hashtextextended(${quotePgEscapeLiteral(`grimoire.claim.${this.db.schema}`)}, 0));
+      WITH candidate AS (SELECT r.id FROM ${CLAIMABLE_FROM} WHERE r.id = ${quotePgEscapeLiteral(runId)} AND ${CLAIMABLE} FOR UPDATE OF r SKIP LOCKED),
         claimed AS (
-          UPDATE pipeline_runs r SET status = 'running', worker_id = ${quoteLiteral(workerId)}, attempt = r.attempt + 1, started_at = COALESCE(r.started_at, ${at})
+          UPDATE pipeline_runs r SET status = 'running', worker_id = ${quotePgEscapeLiteral(workerId)}, attempt = r.attempt + 1, started_at = COALESCE(r.started_at, ${at})
             FROM candidate WHERE r.id = candidate.id RETURNING r.*),
         event AS (
           INSERT INTO run_events (run_id, status, attempt, at, message)
-            SELECT id, 'running', attempt, ${at}, ${quoteLiteral(`claimed by worker ${workerId}`)} FROM claimed)
+            SELECT id, 'running', attempt, ${at}, ${quotePgEscapeLiteral(`claimed by worker ${workerId}`)} FROM claimed)
       SELECT * FROM claimed`;
     const results: unknown = await this.db.pool.query(sql);
     const last: unknown = Array.isArray(results) ? results.at(-1) : results;

@@ -128,7 +128,7 @@ describe(`metadata store (${process.env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' 
 
   test("a worker id with quotes and a run id that is SQL are only ever values in the claim", async () => {
     const run = (await store.runs.create({ project: 'quoted', pipeline: 'etl', kind: 'manual', executionDate: new Date() }))!;
-    const worker = "it's'); DROP TABLE pipeline_runs; --";
+    const worker = "it's\\'); DROP TABLE pipeline_runs; --";
     const claimed = await store.runs.claim(run.id, worker, new Date('2024-05-01T05:00:00.123Z'));
     assert.equal(claimed?.worker_id, worker);
     assert.equal(claimed?.started_at?.toISOString(), '2024-05-01T05:00:00.123Z');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { quoteIdentifier, quoteLiteral } from '../../lib/sql-quote';
+import { quoteIdentifier, quoteLiteral, quotePgEscapeLiteral } from '../../lib/sql-quote';
 
 describe('quoteIdentifier', () => {
   test('double-quotes and doubles embedded double quotes', () => {
@@ -40,4 +40,11 @@ describe('quoteLiteral', () => {
   test('refuses NUL', () => {
     assert.throws(() => quoteLiteral('a\0b'), /NUL/);
   });
+});
+
+test("quotePgEscapeLiteral: backslashes and quotes doubled inside E'', NUL refused", () => {
+  assert.equal(quotePgEscapeLiteral("it's"), "E'it''s'");
+  assert.equal(quotePgEscapeLiteral("a\\'b"), "E'a\\\\''b'");
+  assert.equal(quotePgEscapeLiteral('plain'), "E'plain'");
+  assert.throws(() => quotePgEscapeLiteral('a\0b'), /NUL/);
 });
