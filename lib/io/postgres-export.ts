@@ -37,10 +37,11 @@ export interface PostgresExportOptions {
  * backend writes), not all at its commit: a table created and loaded in one transaction is synced
  * whole when it commits (wal_level=minimal skips the WAL for it), and 300 MB synced at once held
  * every other commit on the same server for up to 0.3 s (dispatch of runs among them: bench
- * 'dispatch', a bare commit's p99 went from 278 ms to 68 ms during 5M-row exports). A setting of
- * the transaction only (any role may set it), so it holds on an external server too.
+ * 'dispatch', a bare commit's p99 went from 278 ms to 68 ms during 5M-row exports). Any role may
+ * set it, so it holds on an external server too; a server that refuses it (one without the
+ * setting) exports unpaced.
  */
-const PACED_WRITEBACK = "SET LOCAL backend_flush_after = '1MB'";
+const PACED_WRITEBACK = "SET backend_flush_after = '1MB'";
 
 /** How the rows travelled: binary COPY for stored tables of plain types, CSV otherwise. */
 export type CopyFormat = 'binary' | 'csv';
@@ -336,6 +337,18 @@ export async function loadIntoTempTable(duck: DuckDBConnection, source: string, 
  * so a failure half-way leaves the old table untouched.
  */
 export async function exportToPostgres(duck: DuckDBConnection, source: string, client: pg.Client, options: PostgresExportOptions): Promise<{ rows: number; format: CopyFormat }> {
+  const paced = await client.query(PACED_WRITEBACK).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await exportRows(duck, source, client, options);
+  } finally {
+    if (paced) await client.query('RESET backend_flush_after').catch(() => undefined);
+  }
+}
+
+async function exportRows(duck: DuckDBConnection, source: string, client: pg.Client, options: PostgresExportOptions): Promise<{ rows: number; format: CopyFormat }> {
   const columns = await describe(duck, source);
   if (columns.length === 0) throw new ExportError('the output has no columns to export');
   const schema = quoteIdentifier(options.schema);
@@ -359,7 +372,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
     // transaction, so they stay valid; readers wait for the commit (TRUNCATE's lock) and then see
     // the new rows. Only with the same columns: otherwise a view would silently change meaning.
     try {
-      await client.query(`BEGIN; ${PACED_WRITEBACK}; CREATE TEMP TABLE ${quoteIdentifier('grimoire_columns_probe')} (${columns.map((c) => `${quoteIdentifier(c.name)} ${c.pgType}`).join(', ')}) ON COMMIT DROP`);
+      await client.query(`BEGIN; CREATE TEMP TABLE ${quoteIdentifier('grimoire_columns_probe')} (${columns.map((c) => `${quoteIdentifier(c.name)} ${c.pgType}`).join(', ')}) ON COMMIT DROP`);
       const [now, next] = [await columnTypes(client, target), await columnTypes(client, quoteIdentifier('grimoire_columns_probe'))];
       const fits = now.length === next.length && now.every((c, i) => c.name === next[i]?.name && takesValuesOf(c.type, next[i]?.type ?? ''));
       if (!fits) {
@@ -395,7 +408,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
     // Statements travel together where nothing runs between them: a failing one skips the rest
     // and leaves the transaction aborted, so the ROLLBACK below still undoes everything.
     try {
-      await client.query(`BEGIN; ${PACED_WRITEBACK}; ${ddl(stagingName)}`);
+      await client.query(`BEGIN; ${ddl(stagingName)}`);
       const copied = await copyInto(duck, source, columns, client, stagingName, { freeze: true, binary: binaryColumns(columns, options.sourceRows), onRows: options.onRows });
       const swap = [
         ...(exists ? [`DROP TABLE ${target}`] : []),
@@ -419,7 +432,7 @@ export async function exportToPostgres(duck: DuckDBConnection, source: string, c
 
   // upsert: COPY into a temporary table, then one INSERT ... ON CONFLICT in a transaction.
   const temp = quoteIdentifier(`grimoire_upsert_${randomBytes(4).toString('hex')}`);
-  await client.query(`BEGIN; ${PACED_WRITEBACK}`);
+  await client.query('BEGIN');
   try {
     await client.query(`CREATE TEMP TABLE ${temp} (LIKE ${target} INCLUDING DEFAULTS) ON COMMIT DROP`);
     const copied = await copyInto(duck, source, columns, client, temp, { binary, onRows: options.onRows });

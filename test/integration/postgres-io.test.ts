@@ -76,6 +76,8 @@ test('write policies: replace swaps the rows, append adds, fail refuses and leav
   assert.equal((await rows(`SELECT count(*)::int AS n FROM ${db.schema}.policy`))[0]?.n, 4);
   await assert.rejects(exportToPostgres(duck, 'two', client, { ...opts, writePolicy: 'fail' }), /already exists \(write_policy: fail\)/);
   assert.equal((await rows(`SELECT count(*)::int AS n FROM ${db.schema}.policy`))[0]?.n, 4);
+  // Exports pace their writeback only while they run: the connection is given back as it was.
+  assert.equal((await client.query<{ backend_flush_after: string }>('SHOW backend_flush_after')).rows[0]?.backend_flush_after, '0');
 });
 
 test('replace under a dependent view keeps the view valid; changed columns or a foreign key are refused naming what depends', async () => {
