@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { kernelNice } from '../kernel/kernel-priority';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -83,6 +84,8 @@ function maxBodyBytes(): number {
 
 /** Next and socket.io on one port, behind the access gate. Pages read the projects folder from GRIMOIRE_PROJECTS. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  // A bad GRIMOIRE_KERNEL_NICE stops the start, naming the variable, not every kernel later.
+  kernelNice();
   const projectsDir = path.resolve(options.projectsDir);
   process.env.GRIMOIRE_PROJECTS = projectsDir;
   // Route handlers run from Next's build output; they find lib/ (e.g. the block API types) here.
