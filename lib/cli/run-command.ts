@@ -192,6 +192,8 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
       concurrency: settings.blockRunLimit ?? undefined,
       deadline: runTimeout === null ? null : Date.now() + runTimeout * 1000,
       releaseOutputs: true,
+      // Nothing shows a preview and the outputs end with the kernel: SQL outputs stay views where that is cheaper.
+      lazyOutputs: true,
       variables,
       signal: controller.signal,
       ...(options.useCache === false ? { useCache: false } : {}),

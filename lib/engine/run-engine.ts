@@ -3,6 +3,7 @@ import { type ExecuteRequest, type KernelHost } from '../kernel/host';
 import { type AddOnBlock, type Block, type JsonValue, type Pipeline } from '../pipeline/model';
 import { type BlockError, type OutputPreview } from '../protocol/run-events';
 import { decideNext } from '../run/decide';
+import { lazyOutputs, type LazyOutput } from '../run/lazy-outputs';
 import { FanOut, outputName, type RunNode } from '../run/fan-out';
 import { readCacheConfig } from '../pipeline/cache-config';
 import { type BlockRunStatus, isFinished, pipelineStatusOf, type PipelineRunStatus } from '../run/states';
@@ -49,6 +50,13 @@ export interface EngineRequest {
    * 5M-row load does not sit in memory through the exports (one-shot runs: CLI, workers).
    */
   releaseOutputs?: boolean;
+  /**
+   * SQL outputs nothing needs as tables stay views (lib/run/lazy-outputs.ts): a pass-through
+   * exporter copies nothing, and a query read by one SQL block runs inside it. For runs that show
+   * no preview and keep no output (the CLI); such a block reports no row count unless it passes a
+   * table through.
+   */
+  lazyOutputs?: boolean;
   /**
    * Cached blocks (configuration.cache) reuse their saved output when it still holds; false runs
    * them anyway and saves the new output ("run ignoring cache", `grimoire run --no-cache`). Default true.
@@ -172,6 +180,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   const isSensor = (name: string) => specs.get(fan.get(name)?.block ?? name)?.type === 'sensor';
   const conditionalsOf = (block: string) => pipeline.conditionals.filter((c) => c.upstream.includes(block));
   const callbacksOf = (block: string) => pipeline.callbacks.filter((c) => c.upstream.includes(block));
+  const lazy = req.lazyOutputs ? lazyOutputs(pipeline, planned) : new Map<string, LazyOutput>();
   const configOf = (u: string): BlockRunConfig => req.blockConfigs?.get(u) ?? { retry: DEFAULT_RETRY, timeout: null };
   const variables = runtimeVariables({ pipeline, variables: req.variables ?? {}, executionDate: req.executionDate ?? now(), runId, triggerName: req.triggerName ?? null });
   const executionDate = (req.executionDate ?? now()).toISOString();
@@ -314,7 +323,9 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
   const requestFor = (node: RunNode, spec: Block, role: ExecuteRole): ExecuteRequest => {
     const upstream = dataUpstream(spec);
     const cache = role.kind === 'block' ? readCacheConfig(spec.configuration) : null;
+    const lazyOutput = role.kind === 'block' && node.name === spec.uuid ? lazy.get(spec.uuid) : undefined;
     return {
+      ...(lazyOutput ? { lazyOutput } : {}),
       ...(cache?.ok && cache.value ? { cache: { mode: req.useCache === false ? 'refresh' : 'use', variables: cacheVariables, expirationMs: cache.value.expirationMs } } : {}),
       runId,
       name: node.name,
@@ -512,7 +523,7 @@ export async function runPipeline(req: EngineRequest): Promise<RunOutcome> {
     const outcome = await execute(node.name, requestFor(node, spec, { kind: 'block' }));
     switch (outcome.status) {
       case 'completed':
-        return { kind: 'completed', durationMs: outcome.durationMs, preview: outcome.preview, ...(outcome.items ? { items: outcome.items } : {}), ...(outcome.cachedAt ? { cachedAt: outcome.cachedAt } : {}) };
+        return { kind: 'completed', durationMs: outcome.durationMs, preview: outcome.preview ?? null, ...(outcome.items ? { items: outcome.items } : {}), ...(outcome.cachedAt ? { cachedAt: outcome.cachedAt } : {}) };
       case 'failed':
         return { kind: 'failed', durationMs: outcome.durationMs, error: outcome.error };
       case 'answered':

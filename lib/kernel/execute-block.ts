@@ -24,7 +24,8 @@ import { compileBlock, CompileError, locateInStack } from './compile-ts';
 import { describe, describeWithHead, Frame, QuerySession, reportedCount, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
 import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand, type OutputCopies } from './ipc';
-import { MissingUpstreamError, OutputNotSavedError, type OutputStore } from './outputs';
+import { MissingUpstreamError, OutputNotSavedError, type OutputKind, type OutputStore } from './outputs';
+import { type LazyOutput } from '../run/lazy-outputs';
 import { type ProgressReport } from './progress';
 import { type ProfileDatabases } from './profile-database';
 import { redactKnown } from './secrets';
@@ -118,6 +119,17 @@ async function storeResult(session: QuerySession, result: unknown, target: strin
       `the block returned ${typeof result === 'object' ? 'an object' : typeof result}; return an array of objects, a DataFrame, ctx.sql\`...\` or nothing`,
     );
   }
+}
+
+/**
+ * A failure of a block that ran an upstream's query (a lazy `query` output) says so: the error may
+ * be in that query's rows (a bad value in a CSV it reads) rather than in this block's SQL.
+ */
+function withFusedInputs(error: BlockError, cmd: Execute, store: OutputStore): BlockError {
+  const fused = cmd.block.upstream.filter((u) => store.kindOf(outputName(u)) === 'query');
+  if (fused.length === 0) return error;
+  const names = fused.map((u) => `"${u}"`).join(', ');
+  return { ...error, message: `${error.message}\n(this block also ran the query of upstream ${names}: grimoire run leaves an SQL output read by one SQL block as a view, so an error in its rows shows here)` };
 }
 
 /** What a block's failure `e` tells its user: kind, message, and where in the block file when known. */
@@ -338,7 +350,7 @@ async function runSql(
   target: string,
   profiles: ReadonlyMap<string, IoProfile>,
   progress: ProgressReport,
-): Promise<number | null> {
+): Promise<SqlOutput> {
   // Synchronously: a block file is small, and the promise API costs ~0.3 ms per block in thread-pool trips.
   const text = readFileSync(path.join(env.projectDir, cmd.block.file), 'utf8');
   const provider = cmd.block.configuration.data_provider;
@@ -373,7 +385,7 @@ async function runSql(
     } finally {
       await client.end().catch(() => undefined);
     }
-    return null;
+    return { stored: 'table', rowCount: null };
   }
   if (provider !== undefined && provider !== 'duckdb') {
     throw new InvalidBlockError(`data_provider "${String(provider)}" is not supported (duckdb or postgres)`);
@@ -388,9 +400,42 @@ async function runSql(
   const file = profile?.duckdbDatabase === undefined ? undefined : path.resolve(env.projectDir, profile.duckdbDatabase);
   if (profile && file && (asked || (await exists(file)))) {
     session.markChanged();
-    return env.databases.with(session.connection, file, profile.name, () => session.materialize(sql, target, false));
+    return { stored: 'table', rowCount: await env.databases.with(session.connection, file, profile.name, () => session.materialize(sql, target, false)) };
   }
-  return session.materialize(sql, target, false);
+  // An output copied to Parquet would run its query for the copy: lazy only where none is kept.
+  if (cmd.lazyOutput && !lakes.inBuckets() && !env.store.keepsCopies) {
+    const view = await lazySqlOutput(cmd, cmd.lazyOutput, session, sql, target, env.store);
+    if (view) return { stored: view, rowCount: null };
+  }
+  return { stored: 'table', rowCount: await session.materialize(sql, target, false) };
+}
+
+/**
+ * How an SQL block's output was stored: a table (the rows copied, as always), a view passing an
+ * upstream table through (as cheap to count and read as that table), or a query left for its one
+ * reader to run (`query`: never counted, so no row count and no preview).
+ */
+interface SqlOutput {
+  stored: OutputKind;
+  /** The table's row count when DuckDB reported it; null when not known yet. */
+  rowCount: number | null;
+}
+
+/**
+ * Makes the output of an SQL block whose run allows it (`lazy`, lib/run/lazy-outputs.ts) a view
+ * instead of a table, and says which kind; null when it stays a table: SQL of more than one
+ * statement or whose last statement is not a query, or a query that is not a pass-through of an
+ * upstream table where only that is allowed. A pass-through of an upstream that is itself a view
+ * is not one: reading it would run that upstream's query again.
+ */
+async function lazySqlOutput(cmd: Execute, lazy: LazyOutput, session: QuerySession, sql: string, target: string, store: OutputStore): Promise<'view' | 'query' | null> {
+  const passed = /^\s*select\s+\*\s+from\s+("(?:[^"]|"")+")\s*;?\s*$/i.exec(sql)?.[1];
+  const index = passed === undefined ? -1 : inputTables(cmd).indexOf(passed);
+  const input = index < 0 ? undefined : (cmd.inputs?.[index] ?? { kind: 'output' as const, name: cmd.block.upstream[index] ?? '' });
+  const passesTable = input?.kind === 'output' && store.kindOf(outputName(input.name)) === 'table';
+  if (!passesTable && lazy !== 'fuse') return null;
+  if (!(await session.createView(sql, target))) return null;
+  return passesTable ? 'view' : 'query';
 }
 
 /**
@@ -415,6 +460,7 @@ export async function executeBlock(
   const published = outputName(cmd.name);
   const target = `__next_${published}_${process.pid}_${staging}`;
   let profiles: ReadonlyMap<string, IoProfile> = new Map();
+  let stored: OutputKind = 'table';
   try {
     await env.store.resolve(inputOutputs(cmd));
     let runTests: (out: DataFrame) => Promise<void> = async () => undefined;
@@ -443,8 +489,15 @@ export async function executeBlock(
       // Its code may do anything with the connection (ctx.query's temp tables, ctx.io): never reused.
       session.markChanged();
       ({ rowCount: knownRowCount, keys, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
-    } else if (cmd.block.language === 'sql') knownRowCount = await runSql(cmd, env, session, target, profiles, progress);
+    } else if (cmd.block.language === 'sql') ({ rowCount: knownRowCount, stored } = await runSql(cmd, env, session, target, profiles, progress));
     else throw new InvalidBlockError(`a ${cmd.block.language} block is not run: it is shown in the notebook only`);
+    if (stored === 'query') {
+      // Left for its one reader to run (lazyOutput fuse): counting or previewing it would run it here.
+      if (abandoned()) throw new Error(`block ${cmd.name} already failed; its output is dropped`);
+      await env.store.publish(published, target, stored, inputOutputs(cmd));
+      completed = true;
+      return { status: 'completed', durationMs: performance.now() - started };
+    }
     // Described once, with the preview's rows: the count DuckDB reported when it made the table.
     const described = await describeWithHead(session.connection, quoteIdentifier(target), cmd.previewRows, knownRowCount);
     const output = new Frame(quoteIdentifier(target), described.columns, described.rowCount, session);
@@ -455,7 +508,7 @@ export async function executeBlock(
     if (dynamic && output.rowCount > MAX_ITEMS) throw new InvalidBlockError(`the block returned ${output.rowCount} items; a dynamic block fans out at most ${MAX_ITEMS}`);
     const items = dynamic ? (keys ?? Array.from({ length: output.rowCount }, (_, i) => String(i))) : undefined;
     if (abandoned()) throw new Error(`block ${cmd.name} already failed; its output is dropped`);
-    await env.store.publish(published, target);
+    await env.store.publish(published, target, stored, inputOutputs(cmd));
     if (cache && !hit) await cache.store.save(session.connection, published, published, { key: cache.key, savedAt: new Date().toISOString(), rowCount: output.rowCount, ...(items ? { items } : {}) });
     // A cached block did not run: nor does its destination write (its output is the one written then).
     if (destination.value && !hit) {
@@ -475,8 +528,8 @@ export async function executeBlock(
     completed = true;
     return { status: 'completed', durationMs: performance.now() - started, preview: result, ...(items ? { items } : {}), ...(hit ? { cachedAt: hit.savedAt } : {}) };
   } catch (e) {
-    await env.store.dropStaging(target).catch(() => undefined);
-    const error = toBlockError(e, cmd, env);
+    await env.store.dropStaging(target, stored).catch(() => undefined);
+    const error = withFusedInputs(toBlockError(e, cmd, env), cmd, env.store);
     // Connection errors, SQL echoed by DuckDB and user messages must never carry a profile's
     // password or a secret: both are remembered (loadProfiles, the execute command) by now.
     const safe = { ...error, message: redactKnown(error.message), stack: error.stack === undefined ? undefined : redactKnown(error.stack) };

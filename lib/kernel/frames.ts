@@ -221,6 +221,27 @@ export class QuerySession {
     return rows.length;
   }
 
+  /**
+   * Makes `target` a view of the block's SQL when it is one query (lazyOutput): DuckDB binds it
+   * now, so a wrong column still fails this block, but runs it only when the view is read.
+   * Resolves false, creating nothing, for anything else (several statements, COPY, INSERT, ...),
+   * which the caller then materialises. Throws SqlStatementError as materialize does.
+   */
+  async createView(sql: string, target: string): Promise<boolean> {
+    const statements = await splitStatements(this.connection, sql);
+    const only = statements.length === 1 ? statements[0] : undefined;
+    if (!only) return false;
+    const create = `CREATE VIEW ${quoteIdentifier(target)} AS `;
+    try {
+      await this.connection.run(create + only.text.replace(/;\s*$/, ''));
+      return true;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (message.startsWith('Parser Error')) return false;
+      throw new SqlStatementError(withoutPrefix(message, create), only);
+    }
+  }
+
   private async runStatement(s: SqlStatement, reportAs: SqlStatement = s): Promise<void> {
     try {
       await this.connection.run(s.text);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { forkKernel } from './fork-kernel';
 import { type BlockOutcome, type BlockSpec, type ExecuteRole, kernelEventSchema, type KernelCommand, type KernelEvent, type KernelInit, type KernelSettings, type OutputCopies } from './ipc';
 import { type KernelStandby } from './standby';
+import { type LazyOutput } from '../run/lazy-outputs';
 import { kernelEnvironment } from './kernel-env';
 import { killProcessGroup } from './process-group';
 import { secretEnvValues, ValueMask } from './value-mask';
@@ -74,6 +75,8 @@ export interface ExecuteRequest {
   variables: Record<string, import('../pipeline/model').JsonValue>;
   executionDate: string;
   previewRows?: number;
+  /** KernelCommand execute `lazyOutput`: the output may stay a view. */
+  lazyOutput?: LazyOutput;
 }
 
 type LogListener = (e: Extract<KernelEvent, { type: 'log' }>) => void;
@@ -290,7 +293,7 @@ export class KernelHost {
   private maskOutcome(outcome: BlockOutcome): BlockOutcome {
     switch (outcome.status) {
       case 'completed':
-        return { ...outcome, preview: this.mask.preview(outcome.preview) };
+        return outcome.preview ? { ...outcome, preview: this.mask.preview(outcome.preview) } : outcome;
       case 'failed':
         return { ...outcome, error: this.mask.blockError(outcome.error) };
       case 'answered':
@@ -356,6 +359,7 @@ export class KernelHost {
       variables: req.variables,
       executionDate: req.executionDate,
       previewRows: req.previewRows ?? 10,
+      ...(req.lazyOutput ? { lazyOutput: req.lazyOutput } : {}),
       envDefaults: this.envDefaults,
       secrets: secrets.values,
     };

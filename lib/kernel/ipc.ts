@@ -1,4 +1,5 @@
 /** Messages between a kernel host and its child process. Validated on both ends like the wire protocol. */
+import { LAZY_OUTPUTS } from '../run/lazy-outputs';
 import { z } from 'zod';
 import { BLOCK_LANGUAGES, BLOCK_TYPES } from '../pipeline/model';
 import { variablesSchema } from '../protocol/json';
@@ -85,6 +86,8 @@ export const kernelCommandSchema = z.discriminatedUnion('type', [
     variables: variablesSchema,
     executionDate: z.string(),
     previewRows: z.number().int().nonnegative(),
+    /** The output may stay a DuckDB view rather than a table (lib/run/lazy-outputs.ts); absent: a table. */
+    lazyOutput: z.enum(LAZY_OUTPUTS).optional(),
     /** Defaults for the kernel's environment (POSTGRES_* of the workspace database); set variables win. */
     envDefaults: z.record(z.string(), z.string()).optional(),
     /**
@@ -107,7 +110,8 @@ export const blockOutcomeSchema = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('completed'),
     durationMs: z.number(),
-    preview: outputPreviewSchema,
+    /** Absent for an output left a view that was never counted (lazyOutput): only its reader runs its query. */
+    preview: outputPreviewSchema.optional(),
     /** A dynamic block's item keys, one per row of its output in order (index or metadata block_uuid). */
     items: z.array(z.string()).optional(),
     /** The output was the block's cached one, saved at this ISO time: the block did not run. */

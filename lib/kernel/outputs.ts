@@ -26,8 +26,22 @@ export class OutputNotSavedError extends Error {
  * so SQL can name upstreams directly. Each output is also kept as Parquet in the data directory;
  * after a kernel restart (or in another process) an output is a view over that file, read lazily.
  */
+/**
+ * How an output sits in DuckDB: a table of its rows; a view that reads rows stored elsewhere (a
+ * Parquet file of an earlier kernel, or an upstream table passed through); or a query that runs
+ * whenever it is read (lazyOutput fuse: its one reader runs it).
+ */
+export type OutputKind = 'table' | 'view' | 'query';
+
 export class OutputStore {
-  private readonly kinds = new Map<string, 'table' | 'view'>();
+  private readonly kinds = new Map<string, OutputKind>();
+  /**
+   * The outputs each view or query output reads. DuckDB does not stop a DROP of a table a view
+   * reads, so a released output a live view still reads is kept (`heldForViews`) until that view goes.
+   */
+  private readonly readsOf = new Map<string, readonly string[]>();
+  /** Released outputs still read by a view of this kernel: dropped once no view reads them. */
+  private readonly heldForViews = new Set<string>();
   // One connection serves every block of the kernel, so its transactions must not interleave.
   private lock: Promise<unknown> = Promise.resolve();
 
@@ -58,9 +72,19 @@ export class OutputStore {
     return this.cacheDir === null ? null : outputFile(this.cacheDir, uuid);
   }
 
+  /** Whether outputs are copied to Parquet files: a query output would then run to be copied. */
+  get keepsCopies(): boolean {
+    return this.cacheDir !== null;
+  }
+
+  /** How the output `uuid` sits in this kernel's DuckDB; undefined when it is not here (yet). */
+  kindOf(uuid: string): OutputKind | undefined {
+    return this.kinds.get(uuid);
+  }
+
   /** Makes each upstream's output visible as a table or view; says which have none. */
   resolve(uuids: readonly string[]): Promise<void> {
-    // Upstreams published in this kernel are tables already: nothing to wait for behind a release
+    // Upstreams published in this kernel are there already: nothing to wait for behind a release
     // or a copy on the control connection (nothing releases an output a block is about to read).
     if (uuids.every((u) => this.kinds.has(u))) return Promise.resolve();
     return this.exclusive(() => this.resolveNow(uuids));
@@ -89,10 +113,12 @@ export class OutputStore {
    * Downstream blocks of this kernel read the table at once; `durable(uuid)` waits for the copy,
    * which a block's completion must (a crash after "completed" must not lose the output).
    */
-  async publish(uuid: string, stagingTable: string): Promise<void> {
+  async publish(uuid: string, stagingTable: string, kind: OutputKind = 'table', reads: readonly string[] = []): Promise<void> {
     // A re-run must not drop the table its previous Parquet copy is still reading.
     await this.persisting.get(uuid)?.catch(() => undefined);
-    await this.exclusive(() => this.publishNow(uuid, stagingTable));
+    await this.exclusive(() => this.publishNow(uuid, stagingTable, kind));
+    if (kind === 'table') this.readsOf.delete(uuid);
+    else this.readsOf.set(uuid, reads);
     if (this.cacheDir === null) return;
     const copy = this.persist(uuid);
     // Its failure is reported by durable(); a copy nobody waits for must not be an unhandled rejection.
@@ -113,26 +139,26 @@ export class OutputStore {
     await Promise.all([...this.persisting.values()].map((p) => p.catch(() => undefined)));
   }
 
-  private async publishNow(uuid: string, stagingTable: string): Promise<void> {
+  private async publishNow(uuid: string, staging: string, kind: OutputKind): Promise<void> {
     const name = quoteIdentifier(uuid);
     const previous = this.kinds.get(uuid);
+    const rename = `ALTER ${kind === 'table' ? 'TABLE' : 'VIEW'} ${quoteIdentifier(staging)} RENAME TO ${name}`;
     if (previous === undefined) {
       // Nothing to replace (the first output of this block in this kernel): one statement, not four.
-      await this.connection.run(`ALTER TABLE ${quoteIdentifier(stagingTable)} RENAME TO ${name}`);
-      this.kinds.set(uuid, 'table');
+      await this.connection.run(rename);
+      this.kinds.set(uuid, kind);
       return;
     }
     // One call (DuckDB runs the statements in order, stopping at the first error): a third of
     // the time of four round trips, which every re-run of a block pays.
-    const drop = previous === 'view' ? `DROP VIEW IF EXISTS ${name}` : `DROP TABLE IF EXISTS ${name}`;
     try {
-      await this.connection.run(`BEGIN TRANSACTION; ${drop}; ALTER TABLE ${quoteIdentifier(stagingTable)} RENAME TO ${name}; COMMIT`);
+      await this.connection.run(`BEGIN TRANSACTION; ${dropStatement(previous, name)}; ${rename}; COMMIT`);
     } catch (e) {
       // The previous output stays: the failed statement left the transaction open, unless BEGIN itself failed.
       await this.connection.run('ROLLBACK').catch(() => undefined);
       throw e;
     }
-    this.kinds.set(uuid, 'table');
+    this.kinds.set(uuid, kind);
   }
 
   private async persist(uuid: string): Promise<void> {
@@ -165,18 +191,33 @@ export class OutputStore {
    */
   async release(uuids: readonly string[]): Promise<void> {
     await this.exclusive(async () => {
-      for (const uuid of uuids) {
-        await this.persisting.get(uuid)?.catch(() => undefined);
-        const kind = this.kinds.get(uuid);
-        if (kind === 'table') await this.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(uuid)}`);
-        if (kind === 'view') await this.connection.run(`DROP VIEW IF EXISTS ${quoteIdentifier(uuid)}`);
-        this.kinds.delete(uuid);
-        this.persisting.delete(uuid);
+      for (const uuid of uuids) this.heldForViews.add(uuid);
+      // Views first: a released view frees the outputs it read, which may then go in the same pass.
+      for (let dropped = true; dropped; ) {
+        dropped = false;
+        for (const uuid of this.heldForViews) {
+          const readByView = [...this.readsOf].some(([view, reads]) => view !== uuid && this.kinds.has(view) && reads.includes(uuid));
+          if (readByView) continue;
+          await this.persisting.get(uuid)?.catch(() => undefined);
+          const kind = this.kinds.get(uuid);
+          if (kind !== undefined) await this.connection.run(dropStatement(kind, quoteIdentifier(uuid)));
+          this.kinds.delete(uuid);
+          this.persisting.delete(uuid);
+          this.readsOf.delete(uuid);
+          this.heldForViews.delete(uuid);
+          dropped = true;
+        }
       }
     });
   }
 
-  async dropStaging(stagingTable: string): Promise<void> {
-    await this.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(stagingTable)}`);
+  /** Drops what a failed block left under its staging name (DuckDB refuses DROP TABLE of a view). */
+  async dropStaging(staging: string, kind: OutputKind = 'table'): Promise<void> {
+    await this.connection.run(dropStatement(kind, quoteIdentifier(staging)));
   }
+}
+
+/** The DROP ... IF EXISTS of an output of `kind` named `quotedName`. */
+function dropStatement(kind: OutputKind, quotedName: string): string {
+  return `DROP ${kind === 'table' ? 'TABLE' : 'VIEW'} IF EXISTS ${quotedName}`;
 }

@@ -38,7 +38,7 @@ export class OutputDescriptions {
       const left = (this.running.get(block) ?? 1) - 1;
       if (left > 0) this.running.set(block, left);
       else this.running.delete(block);
-      if (left === 0 && outcome?.status === 'completed') this.known.set(block, { columns: outcome.preview.columns, rowCount: outcome.preview.rowCount });
+      if (left === 0 && outcome?.status === 'completed' && outcome.preview) this.known.set(block, { columns: outcome.preview.columns, rowCount: outcome.preview.rowCount });
       else this.known.delete(block);
     }
   }

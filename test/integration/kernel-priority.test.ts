@@ -33,7 +33,7 @@ async function priorityInBlock(standby?: KernelStandby): Promise<{ nice: number;
   try {
     const outcome = await kernel.execute({ runId: 'r1', block, variables: {}, executionDate: '2024-01-05T05:00:00.000Z' });
     assert.equal(outcome.status, 'completed', JSON.stringify(outcome));
-    const row = outcome.status === 'completed' ? outcome.preview.rows[0] : undefined;
+    const row = outcome.status === 'completed' ? outcome.preview?.rows[0] : undefined;
     const nice = row?.nice;
     const group = row?.group;
     assert.ok(typeof nice === 'number' && typeof group === 'string', JSON.stringify(row));

@@ -46,7 +46,7 @@ test('a host adopts the spare kernel; its block sees the project folder and the 
     assert.equal(outcome.status, 'completed', JSON.stringify(outcome));
     assert.equal(kernel.pid, spare, 'the spare kernel ran the block');
     assert.equal(standby.sparePid, undefined, 'taken, and no new spare while the run goes on');
-    const row = outcome.status === 'completed' ? outcome.preview.rows[0] : undefined;
+    const row = outcome.status === 'completed' ? outcome.preview?.rows[0] : undefined;
     assert.deepEqual(row, {
       cwd: project.dir,
       grimoire: 'GRIMOIRE_CACHE_DIR,GRIMOIRE_DATA_DIR,GRIMOIRE_OUTPUT_COPIES,GRIMOIRE_PIPELINE,GRIMOIRE_PROJECT_DIR',
