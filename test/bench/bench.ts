@@ -90,9 +90,18 @@ async function pipelineFigures(pgUrl: string, env: NodeJS.ProcessEnv): Promise<v
     // One untimed run of each side first: bundles built, input files in the page cache, the
     // server's catalog warm, so no figure carries a one-time cost.
     const runPipeline = () => run(process.execPath, ['bin/grimoire.js', 'run', demo, 'green_taxi_etl', '--runtime-vars', vars], { ...env, DATABASE_URL: pgUrl });
+    // The homework as Mage users write it in SQL only, on the same files: direct bin and npx apart.
+    const sqlProject = await writeSqlHomework(files);
+    const sqlArgs = ['run', sqlProject, 'green_taxi_sql', '--no-record'];
+    const runSql = () => run(process.execPath, ['bin/grimoire.js', ...sqlArgs], { ...env, DATABASE_URL: pgUrl });
+    const runSqlNpx = () => run('npx', ['--no-install', 'grimoire', ...sqlArgs], { ...env, DATABASE_URL: pgUrl });
     const runDirect = () => run(process.execPath, ['--import', 'tsx', 'test/bench/direct.ts', pgUrl, path.join(WORK, 'direct-lake'), path.join(WORK, 'direct.csv'), ...files], env);
+    const sql: number[] = [];
+    const sqlNpx: number[] = [];
+    const sqlMem: number[] = [];
     process.stderr.write(`  ${size.label} warm-up\n`);
     await runPipeline();
+    await runSql();
     await runDirect();
     for (let i = 0; i < size.runs; i++) {
       process.stderr.write(`  ${size.label} run ${i + 1}/${size.runs}\n`);
@@ -102,6 +111,10 @@ async function pipelineFigures(pgUrl: string, env: NodeJS.ProcessEnv): Promise<v
       pipeline.push(p.ms / 1000);
       pipelineMem.push(p.peakBytes / 2 ** 20);
       exportMs.push(blockMs(p.stdout, 'export_green_taxi_postgres'));
+      const q = await runSql();
+      sql.push(q.ms / 1000);
+      sqlMem.push(q.peakBytes / 2 ** 20);
+      sqlNpx.push((await runSqlNpx()).ms / 1000);
       const d = await runDirect();
       direct.push(d.ms / 1000);
       directMem.push(d.peakBytes / 2 ** 20);
@@ -114,10 +127,64 @@ async function pipelineFigures(pgUrl: string, env: NodeJS.ProcessEnv): Promise<v
     report(summarize(`pipeline_over_direct_${size.label}`, 'ratio', pipeline.map((v, i) => v / (direct[i] ?? NaN)), { text: `<= ${ratioTarget}`, ok: (m) => m <= ratioTarget }));
     report(summarize(`pipeline_peak_rss_${size.label}`, 'MB', pipelineMem, size.label === '5M' ? { text: '<= 1024', ok: (m) => m <= 1024 } : undefined));
     report(summarize(`direct_peak_rss_${size.label}`, 'MB', directMem));
+    report(summarize(`sql_pipeline_${size.label}`, 's', sql));
+    report(summarize(`sql_pipeline_over_direct_${size.label}`, 'ratio', sql.map((v, i) => v / (direct[i] ?? NaN)), { text: '<= 1.0', ok: (m) => m <= 1.0 }));
+    report(summarize(`sql_pipeline_npx_${size.label}`, 's', sqlNpx));
+    report(summarize(`sql_pipeline_npx_over_direct_${size.label}`, 'ratio', sqlNpx.map((v, i) => v / (direct[i] ?? NaN))));
+    report(summarize(`sql_pipeline_peak_rss_${size.label}`, 'MB', sqlMem, size.label === '5M' ? { text: '<= 1024', ok: (m) => m <= 1024 } : undefined));
     report(summarize(`postgres_export_block_${size.label}`, 'ms', exportMs));
     report(summarize(`psql_copy_${size.label}`, 'ms', copyMs));
     report(summarize(`postgres_export_speed_vs_psql_copy_${size.label}`, 'x', exportMs.map((v, i) => (copyMs[i] ?? NaN) / v), { text: '>= 0.9', ok: (m) => m >= 0.9 }));
   }
+}
+
+/**
+ * The homework with SQL blocks only, as the issue measured it: an SQL loader with read_csv, an
+ * SQL transformer, and two `SELECT * FROM {{ df_1 }}` exporters with a Postgres and a Parquet
+ * configuration.destination. Written to <WORK>/sql-homework; returns the project folder.
+ */
+async function writeSqlHomework(files: readonly string[]): Promise<string> {
+  const dir = path.join(WORK, 'sql-homework');
+  const columns = Object.entries({
+    VendorID: 'BIGINT', lpep_pickup_datetime: 'TIMESTAMP', lpep_dropoff_datetime: 'TIMESTAMP', store_and_fwd_flag: 'VARCHAR',
+    RatecodeID: 'BIGINT', PULocationID: 'BIGINT', DOLocationID: 'BIGINT', passenger_count: 'BIGINT', trip_distance: 'DOUBLE',
+    fare_amount: 'DOUBLE', extra: 'DOUBLE', mta_tax: 'DOUBLE', tip_amount: 'DOUBLE', tolls_amount: 'DOUBLE', ehail_fee: 'DOUBLE',
+    improvement_surcharge: 'DOUBLE', total_amount: 'DOUBLE', payment_type: 'BIGINT', trip_type: 'BIGINT', congestion_surcharge: 'DOUBLE',
+  }).map(([name, type]) => `'${name}': '${type}'`);
+  const project: Record<string, string> = {
+    'io_config.yaml': await readFile(path.join(REPO, 'projects', 'demo', 'io_config.yaml'), 'utf8'),
+    'metadata.yaml': 'project_name: sql_homework\n',
+    'pipelines/green_taxi_sql/metadata.yaml': `blocks:
+  - { uuid: load_green_taxi_sql, type: data_loader, language: sql }
+  - { uuid: clean_green_taxi_sql, type: transformer, language: sql, upstream_blocks: [load_green_taxi_sql] }
+  - uuid: export_green_taxi_sql_postgres
+    type: data_exporter
+    language: sql
+    upstream_blocks: [clean_green_taxi_sql]
+    configuration: { destination: { type: postgres, schema: mage, table: green_taxi_sql, write_policy: replace } }
+  - uuid: export_green_taxi_sql_lake
+    type: data_exporter
+    language: sql
+    upstream_blocks: [clean_green_taxi_sql]
+    configuration: { destination: { type: parquet, path: .grimoire/lake/green_taxi_sql, partition_by: [lpep_pickup_date], write_policy: replace } }
+`,
+    'data_loaders/load_green_taxi_sql.sql': `SELECT * FROM read_csv([${files.map((f) => `'${f}'`).join(', ')}], header = true, timestampformat = '%Y-%m-%d %H:%M:%S', columns = {${columns.join(', ')}})\n`,
+    'transformers/clean_green_taxi_sql.sql': `SELECT "VendorID" AS vendor_id, lpep_pickup_datetime, lpep_dropoff_datetime, store_and_fwd_flag,
+  "RatecodeID" AS ratecode_id, "PULocationID" AS pu_location_id, "DOLocationID" AS do_location_id,
+  passenger_count, trip_distance, fare_amount, extra, mta_tax, tip_amount, tolls_amount, ehail_fee,
+  improvement_surcharge, total_amount, payment_type, trip_type, congestion_surcharge,
+  CAST(lpep_pickup_datetime AS DATE) AS lpep_pickup_date
+FROM {{ df_1 }}
+WHERE passenger_count > 0 AND trip_distance > 0
+`,
+    'data_exporters/export_green_taxi_sql_postgres.sql': 'SELECT * FROM {{ df_1 }}\n',
+    'data_exporters/export_green_taxi_sql_lake.sql': 'SELECT * FROM {{ df_1 }}\n',
+  };
+  for (const [file, text] of Object.entries(project)) {
+    await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+    await writeFile(path.join(dir, file), text);
+  }
+  return dir;
 }
 
 /**
