@@ -24,8 +24,10 @@ import { compileBlock, CompileError, locateInStack } from './compile-ts';
 import { describe, describeWithHead, Frame, QuerySession, reportedCount, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
 import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand, type OutputCopies } from './ipc';
-import { MissingUpstreamError, OutputNotSavedError, type OutputKind, type OutputStore } from './outputs';
+import { MissingUpstreamError, OutputNotSavedError, type OutputStore } from './outputs';
 import { type LazyOutput } from '../run/lazy-outputs';
+import { type FusedInput, inlineFusedInputs } from './fused-inputs';
+import { randomBytes } from 'node:crypto';
 import { type ProgressReport } from './progress';
 import { type ProfileDatabases } from './profile-database';
 import { redactKnown } from './secrets';
@@ -357,15 +359,27 @@ async function runSql(
   // In Postgres, {{ df_1 }} names a temporary table of the session holding the upstream's rows
   // (pg_temp: never a table of the database that happens to share the upstream's name).
   const tables = inputTables(cmd);
-  const upstreamTable = (index: number) => (provider === 'postgres' ? `pg_temp.${quoteIdentifier(postgresUpstreamTable(index))}` : (tables[index] ?? ''));
+  // An upstream left as a query (lazyOutput fuse) renders as a marker, then becomes its query
+  // where this SQL reads it once (inlineFusedInputs). Postgres SQL reads tables only.
+  if (provider === 'postgres') await env.store.materializeQueries(inputOutputs(cmd));
+  const outputs = inputOutputs(cmd);
+  const nonce = randomBytes(4).toString('hex');
+  const fused: (FusedInput | undefined)[] = tables.map((table, i) => {
+    const uuid = outputs.length === tables.length ? outputs[i] : undefined;
+    const subquery = uuid === undefined ? undefined : env.store.queryOf(uuid);
+    return uuid === undefined || subquery === undefined ? undefined : { marker: `__grimoire_fused_${i}_${nonce}`, subquery, table, materialize: () => env.store.materializeQueries([uuid]) };
+  });
+  const upstreamTable = (index: number) => (provider === 'postgres' ? `pg_temp.${quoteIdentifier(postgresUpstreamTable(index))}` : (fused[index]?.marker ?? tables[index] ?? ''));
   const lakes = sqlLakes((folder) => lakeQuery(path.resolve(env.projectDir, folder)));
-  const rendered = renderSqlTemplate(text, {
+  const templated = renderSqlTemplate(text, {
     upstream: cmd.block.upstream.map((u, i) => ({ uuid: u, table: upstreamTable(i) })),
     variables: cmd.variables,
     executionDate: cmd.executionDate,
     secrets: cmd.secrets,
     extra: { data_dir: env.dataDir, project_dir: env.projectDir, lake: lakes.lake },
   });
+  const inlined = fused.flatMap((f) => (f ? [f] : []));
+  const rendered = inlined.length === 0 ? templated : await inlineFusedInputs(session.connection, templated, inlined);
   const sql = !lakes.inBuckets() ? rendered : await progress.track('download', () => lakes.resolve(rendered, session.connection, profiles, env.dataDir, (files, hive) => readQuery(files, { format: 'parquet' }, hive)));
   if (provider === 'postgres') {
     // Mage's data_provider: the SQL runs in Postgres and its result becomes the block's output.
@@ -404,8 +418,8 @@ async function runSql(
   }
   // An output copied to Parquet would run its query for the copy: lazy only where none is kept.
   if (cmd.lazyOutput && !lakes.inBuckets() && !env.store.keepsCopies) {
-    const view = await lazySqlOutput(cmd, cmd.lazyOutput, session, sql, target, env.store);
-    if (view) return { stored: view, rowCount: null };
+    const lazy = await lazySqlOutput(cmd, cmd.lazyOutput, session, sql, target, env.store);
+    if (lazy) return lazy;
   }
   return { stored: 'table', rowCount: await session.materialize(sql, target, false) };
 }
@@ -413,29 +427,29 @@ async function runSql(
 /**
  * How an SQL block's output was stored: a table (the rows copied, as always), a view passing an
  * upstream table through (as cheap to count and read as that table), or a query left for its one
- * reader to run (`query`: never counted, so no row count and no preview).
+ * reader to run as a subquery (`query`: never bound, counted nor previewed here).
+ * `rowCount`: the table's row count when DuckDB reported it; null when not known yet.
  */
-interface SqlOutput {
-  stored: OutputKind;
-  /** The table's row count when DuckDB reported it; null when not known yet. */
-  rowCount: number | null;
-}
+type SqlOutput = { stored: 'table' | 'view'; rowCount: number | null } | { stored: 'query'; subquery: string };
 
 /**
- * Makes the output of an SQL block whose run allows it (`lazy`, lib/run/lazy-outputs.ts) a view
- * instead of a table, and says which kind; null when it stays a table: SQL of more than one
- * statement or whose last statement is not a query, or a query that is not a pass-through of an
- * upstream table where only that is allowed. A pass-through of an upstream that is itself a view
- * is not one: reading it would run that upstream's query again.
+ * The output of an SQL block whose run allows it (`lazy`, lib/run/lazy-outputs.ts) when it need
+ * not be a table; null when it stays one: SQL of more than one statement or that is no query, or a
+ * query that is not a pass-through of an upstream table where only that is allowed. A
+ * pass-through becomes a view (binding `SELECT * FROM` a table costs nothing). Any other query is
+ * left as text for its reader, not even made a view: binding it here would bind it twice, and
+ * binding read_csv sniffs its files (~0.2 s for three CSV.gz).
  */
-async function lazySqlOutput(cmd: Execute, lazy: LazyOutput, session: QuerySession, sql: string, target: string, store: OutputStore): Promise<'view' | 'query' | null> {
+async function lazySqlOutput(cmd: Execute, lazy: LazyOutput, session: QuerySession, sql: string, target: string, store: OutputStore): Promise<SqlOutput | null> {
   const passed = /^\s*select\s+\*\s+from\s+("(?:[^"]|"")+")\s*;?\s*$/i.exec(sql)?.[1];
   const index = passed === undefined ? -1 : inputTables(cmd).indexOf(passed);
   const input = index < 0 ? undefined : (cmd.inputs?.[index] ?? { kind: 'output' as const, name: cmd.block.upstream[index] ?? '' });
-  const passesTable = input?.kind === 'output' && store.kindOf(outputName(input.name)) === 'table';
-  if (!passesTable && lazy !== 'fuse') return null;
-  if (!(await session.createView(sql, target))) return null;
-  return passesTable ? 'view' : 'query';
+  if (input?.kind === 'output' && store.kindOf(outputName(input.name)) === 'table') {
+    return (await session.createView(sql, target)) ? { stored: 'view', rowCount: null } : null;
+  }
+  if (lazy !== 'fuse') return null;
+  const subquery = await session.asSubquery(sql);
+  return subquery === null ? null : { stored: 'query', subquery };
 }
 
 /**
@@ -460,9 +474,12 @@ export async function executeBlock(
   const published = outputName(cmd.name);
   const target = `__next_${published}_${process.pid}_${staging}`;
   let profiles: ReadonlyMap<string, IoProfile> = new Map();
-  let stored: OutputKind = 'table';
+  let stored: 'table' | 'view' = 'table';
   try {
     await env.store.resolve(inputOutputs(cmd));
+    // Only a plain SQL block run takes an upstream left as a query as such (runSql): a cache key,
+    // TypeScript, a sensor or an add-on reads tables.
+    if (cmd.block.language !== 'sql' || cmd.role.kind !== 'block' || cmd.cache) await env.store.materializeQueries(inputOutputs(cmd));
     let runTests: (out: DataFrame) => Promise<void> = async () => undefined;
     let knownRowCount: number | null;
     let keys: string[] | null = null;
@@ -489,15 +506,17 @@ export async function executeBlock(
       // Its code may do anything with the connection (ctx.query's temp tables, ctx.io): never reused.
       session.markChanged();
       ({ rowCount: knownRowCount, keys, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
-    } else if (cmd.block.language === 'sql') ({ rowCount: knownRowCount, stored } = await runSql(cmd, env, session, target, profiles, progress));
-    else throw new InvalidBlockError(`a ${cmd.block.language} block is not run: it is shown in the notebook only`);
-    if (stored === 'query') {
-      // Left for its one reader to run (lazyOutput fuse): counting or previewing it would run it here.
-      if (abandoned()) throw new Error(`block ${cmd.name} already failed; its output is dropped`);
-      await env.store.publish(published, target, stored, inputOutputs(cmd));
-      completed = true;
-      return { status: 'completed', durationMs: performance.now() - started };
-    }
+    } else if (cmd.block.language === 'sql') {
+      const out = await runSql(cmd, env, session, target, profiles, progress);
+      if (out.stored === 'query') {
+        // Left for its one reader to run (lazyOutput fuse): counting or previewing it would run it here.
+        if (abandoned()) throw new Error(`block ${cmd.name} already failed; its output is dropped`);
+        await env.store.publishQuery(published, out.subquery, inputOutputs(cmd));
+        completed = true;
+        return { status: 'completed', durationMs: performance.now() - started };
+      }
+      ({ rowCount: knownRowCount, stored } = out);
+    } else throw new InvalidBlockError(`a ${cmd.block.language} block is not run: it is shown in the notebook only`);
     // Described once, with the preview's rows: the count DuckDB reported when it made the table.
     const described = await describeWithHead(session.connection, quoteIdentifier(target), cmd.previewRows, knownRowCount);
     const output = new Frame(quoteIdentifier(target), described.columns, described.rowCount, session);

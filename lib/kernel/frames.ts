@@ -222,9 +222,8 @@ export class QuerySession {
   }
 
   /**
-   * Makes `target` a view of the block's SQL when it is one query (lazyOutput): DuckDB binds it
-   * now, so a wrong column still fails this block, but runs it only when the view is read.
-   * Resolves false, creating nothing, for anything else (several statements, COPY, INSERT, ...),
+   * Makes `target` a view of the block's SQL when it is one query (a pass-through, lazyOutput):
+   * resolves false, creating nothing, for anything else (several statements, COPY, INSERT, ...),
    * which the caller then materialises. Throws SqlStatementError as materialize does.
    */
   async createView(sql: string, target: string): Promise<boolean> {
@@ -239,6 +238,23 @@ export class QuerySession {
       const message = e instanceof Error ? e.message : String(e);
       if (message.startsWith('Parser Error')) return false;
       throw new SqlStatementError(withoutPrefix(message, create), only);
+    }
+  }
+
+  /**
+   * The block's SQL as a parenthesised subquery another block's SQL can read from, when it is one
+   * query; null for anything else. Parsed only, never bound: nothing runs and no file is read.
+   * Its own lines stay apart from the parentheses, so a trailing `-- comment` comments out nothing.
+   */
+  async asSubquery(sql: string): Promise<string | null> {
+    const statements = await splitStatements(this.connection, sql);
+    const only = statements.length === 1 ? statements[0] : undefined;
+    if (!only) return null;
+    const subquery = `(\n${only.text.replace(/;\s*$/, '')}\n)`;
+    try {
+      return (await this.connection.extractStatements(`SELECT * FROM ${subquery} AS q`)).count === 1 ? subquery : null;
+    } catch {
+      return null;
     }
   }
 

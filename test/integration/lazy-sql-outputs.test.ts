@@ -58,7 +58,8 @@ before(async () => {
   - { uuid: c_tripled, type: transformer, language: sql, upstream_blocks: [c_doubled] }
   - { uuid: c_summed, type: transformer, language: sql, upstream_blocks: [c_tripled] }
 `,
-    'data_loaders/c_numbers.sql': 'SELECT range AS n FROM range(100)\n',
+    // A line comment at the end: the subquery's closing parenthesis must not be commented out.
+    'data_loaders/c_numbers.sql': '-- a hundred numbers\nSELECT range AS n FROM range(100) -- 0..99',
     'transformers/c_doubled.sql': 'SELECT n * 2 AS n FROM {{ df_1 }}\n',
     'transformers/c_tripled.sql': 'SELECT n * 3 AS n FROM {{ df_1 }}\n',
     'transformers/c_summed.sql': 'SELECT sum(n)::BIGINT AS total, count(*)::INTEGER AS rows FROM {{ df_1 }}\n',
