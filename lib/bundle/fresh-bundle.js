@@ -14,14 +14,33 @@ function findRoot(from) {
   }
 }
 
-/** A bundle is fresh when it is newer than every source file esbuild read to make it. */
+/**
+ * A bundle is fresh when it is newer than every source file esbuild read to make it. Files of
+ * node_modules count as one: npm's own record of the tree (node_modules/.package-lock.json),
+ * rewritten by every install. Their own times say nothing (npm extracts packages with the
+ * tarball's fixed mtime, 1985), and a kernel's start then stats ~60 files instead of ~480
+ * (~15 ms less before a `grimoire run` can start its kernel). Without that record they are
+ * stat'ed one by one, as before.
+ */
 function isFresh(root, bundle, inputs) {
   try {
     const built = statSync(bundle).mtimeMs;
     const files = JSON.parse(readFileSync(inputs, 'utf8'));
-    return Array.isArray(files) && files.length > 0 && files.every((f) => typeof f === 'string' && statSync(path.join(root, f)).mtimeMs <= built);
+    if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === 'string')) return false;
+    const installed = installRecordTime(root);
+    const own = installed === null ? files : files.filter((f) => !f.startsWith('node_modules/'));
+    return (installed === null || installed <= built) && own.every((f) => statSync(path.join(root, f)).mtimeMs <= built);
   } catch {
     return false;
+  }
+}
+
+/** When npm last changed node_modules (its .package-lock.json), in ms; null when there is no such record. */
+function installRecordTime(root) {
+  try {
+    return statSync(path.join(root, 'node_modules', '.package-lock.json')).mtimeMs;
+  } catch {
+    return null;
   }
 }
 

@@ -37,6 +37,31 @@ test('a bundle is built once, reused while fresh, and rebuilt when any imported 
   assert.equal(runBundle(freshBundle(root, 'src/main.ts', 'main')), 'bonjour');
 });
 
+test('a package changes with npm: its old file times say nothing, the install record rebuilds the bundle; without the record each file counts', async () => {
+  const pkg = path.join(root, 'node_modules', 'shout');
+  await mkdir(pkg, { recursive: true });
+  await writeFile(path.join(pkg, 'package.json'), '{ "name": "shout", "main": "index.js" }\n');
+  await writeFile(path.join(pkg, 'index.js'), "exports.shout = (s) => s.toUpperCase();\n");
+  await writeFile(path.join(root, 'src', 'loud.ts'), "import { shout } from 'shout';\nprocess.stdout.write(shout('hi'));\n");
+  await writeFile(path.join(root, 'node_modules', '.package-lock.json'), '{}\n');
+  const past = new Date('1985-10-26T08:15:00Z');
+  await utimes(path.join(root, 'node_modules', '.package-lock.json'), past, past);
+  assert.equal(runBundle(freshBundle(root, 'src/loud.ts', 'loud')), 'HI');
+  // An upgrade, as npm extracts it: new contents with the tarball's fixed 1985 mtime.
+  await writeFile(path.join(pkg, 'index.js'), "exports.shout = (s) => s.toUpperCase() + '!';\n");
+  await utimes(path.join(pkg, 'index.js'), past, past);
+  assert.equal(runBundle(freshBundle(root, 'src/loud.ts', 'loud')), 'HI', 'no install recorded yet: the bundle stands');
+  const now = new Date(Date.now() + 2000);
+  await utimes(path.join(root, 'node_modules', '.package-lock.json'), now, now);
+  assert.equal(runBundle(freshBundle(root, 'src/loud.ts', 'loud')), 'HI!', 'npm rewrote its record: rebuilt');
+  // No record (not installed by npm): the package's own file times decide.
+  await rm(path.join(root, 'node_modules', '.package-lock.json'));
+  await writeFile(path.join(pkg, 'index.js'), "exports.shout = (s) => s.toUpperCase() + '?';\n");
+  const later = new Date(Date.now() + 4000);
+  await utimes(path.join(pkg, 'index.js'), later, later);
+  assert.equal(runBundle(freshBundle(root, 'src/loud.ts', 'loud')), 'HI?');
+});
+
 test('a source that does not compile throws (the caller falls back to tsx)', async () => {
   await writeFile(path.join(root, 'src', 'broken.ts'), 'export const = ;\n');
   assert.throws(() => freshBundle(root, 'src/broken.ts', 'broken'));
