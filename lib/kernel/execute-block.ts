@@ -24,9 +24,9 @@ import { compileBlock, CompileError, locateInStack } from './compile-ts';
 import { describe, describeWithHead, Frame, QuerySession, reportedCount, SqlQuery, SqlStatementError, sqlTemplate } from './frames';
 import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand, type OutputCopies } from './ipc';
-import { MissingUpstreamError, OutputNotSavedError, type OutputStore } from './outputs';
+import { MissingUpstreamError, OutputNotSavedError, type OutputKind, type OutputStore } from './outputs';
 import { type LazyOutput } from '../run/lazy-outputs';
-import { type FusedInput, inlineFusedInputs } from './fused-inputs';
+import { type FusedInput, placeFusedInputs } from './fused-inputs';
 import { randomBytes } from 'node:crypto';
 import { type ProgressReport } from './progress';
 import { type ProfileDatabases } from './profile-database';
@@ -128,10 +128,12 @@ async function storeResult(session: QuerySession, result: unknown, target: strin
  * be in that query's rows (a bad value in a CSV it reads) rather than in this block's SQL.
  */
 function withFusedInputs(error: BlockError, cmd: Execute, store: OutputStore): BlockError {
-  const fused = cmd.block.upstream.filter((u) => store.kindOf(outputName(u)) === 'query');
-  if (fused.length === 0) return error;
+  const fused = store.queriesUnder(inputOutputs(cmd));
+  // A template error came before anything ran; a parser, binder or catalog error is this SQL's own
+  // (the upstream's view was bound when it was made): only errors in rows may be the upstream's.
+  if (fused.length === 0 || error.kind === 'template' || /^(Parser|Binder|Catalog) Error/.test(error.message)) return error;
   const names = fused.map((u) => `"${u}"`).join(', ');
-  return { ...error, message: `${error.message}\n(this block also ran the query of upstream ${names}: grimoire run leaves an SQL output read by one SQL block as a view, so an error in its rows shows here)` };
+  return { ...error, message: `${error.message}\n(this block also ran the query of ${fused.length > 1 ? 'upstreams' : 'upstream'} ${names}: grimoire run leaves an SQL output read by one SQL block as a view, so an error in its rows shows here)` };
 }
 
 /** What a block's failure `e` tells its user: kind, message, and where in the block file when known. */
@@ -359,15 +361,14 @@ async function runSql(
   // In Postgres, {{ df_1 }} names a temporary table of the session holding the upstream's rows
   // (pg_temp: never a table of the database that happens to share the upstream's name).
   const tables = inputTables(cmd);
-  // An upstream left as a query (lazyOutput fuse) renders as a marker, then becomes its query
-  // where this SQL reads it once (inlineFusedInputs). Postgres SQL reads tables only.
+  // An upstream left as a view for its one reader (lazyOutput fuse) renders as a marker first,
+  // to see how this SQL reads it (placeFusedInputs). Postgres SQL reads tables only.
   if (provider === 'postgres') await env.store.materializeQueries(inputOutputs(cmd));
   const outputs = inputOutputs(cmd);
   const nonce = randomBytes(4).toString('hex');
   const fused: (FusedInput | undefined)[] = tables.map((table, i) => {
     const uuid = outputs.length === tables.length ? outputs[i] : undefined;
-    const subquery = uuid === undefined ? undefined : env.store.queryOf(uuid);
-    return uuid === undefined || subquery === undefined ? undefined : { marker: `__grimoire_fused_${i}_${nonce}`, subquery, table, materialize: () => env.store.materializeQueries([uuid]) };
+    return uuid === undefined || env.store.kindOf(uuid) !== 'query' ? undefined : { marker: `__grimoire_fused_${i}_${nonce}`, name: uuid, table, materialize: () => env.store.materializeQueries([uuid]) };
   });
   const upstreamTable = (index: number) => (provider === 'postgres' ? `pg_temp.${quoteIdentifier(postgresUpstreamTable(index))}` : (fused[index]?.marker ?? tables[index] ?? ''));
   const lakes = sqlLakes((folder) => lakeQuery(path.resolve(env.projectDir, folder)));
@@ -379,7 +380,7 @@ async function runSql(
     extra: { data_dir: env.dataDir, project_dir: env.projectDir, lake: lakes.lake },
   });
   const inlined = fused.flatMap((f) => (f ? [f] : []));
-  const rendered = inlined.length === 0 ? templated : await inlineFusedInputs(session.connection, templated, inlined);
+  const rendered = inlined.length === 0 ? templated : await placeFusedInputs(session.connection, templated, inlined);
   const sql = !lakes.inBuckets() ? rendered : await progress.track('download', () => lakes.resolve(rendered, session.connection, profiles, env.dataDir, (files, hive) => readQuery(files, { format: 'parquet' }, hive)));
   if (provider === 'postgres') {
     // Mage's data_provider: the SQL runs in Postgres and its result becomes the block's output.
@@ -426,30 +427,30 @@ async function runSql(
 
 /**
  * How an SQL block's output was stored: a table (the rows copied, as always), a view passing an
- * upstream table through (as cheap to count and read as that table), or a query left for its one
- * reader to run as a subquery (`query`: never bound, counted nor previewed here).
+ * upstream table through (as cheap to count and read as that table), or a view left for its one
+ * reader to run (`query`: never counted nor previewed here).
  * `rowCount`: the table's row count when DuckDB reported it; null when not known yet.
  */
-type SqlOutput = { stored: 'table' | 'view'; rowCount: number | null } | { stored: 'query'; subquery: string };
+type SqlOutput = { stored: 'table' | 'view'; rowCount: number | null } | { stored: 'query' };
 
 /**
  * The output of an SQL block whose run allows it (`lazy`, lib/run/lazy-outputs.ts) when it need
  * not be a table; null when it stays one: SQL of more than one statement or that is no query, or a
- * query that is not a pass-through of an upstream table where only that is allowed. A
- * pass-through becomes a view (binding `SELECT * FROM` a table costs nothing). Any other query is
- * left as text for its reader, not even made a view: binding it here would bind it twice, and
- * binding read_csv sniffs its files (~0.2 s for three CSV.gz).
+ * query that is not a pass-through of an upstream table where only that is allowed. Either way it
+ * becomes a view, bound now (so a wrong column fails this block, not its reader): a pass-through
+ * reads the table it passes (`view`), any other query runs when its one reader reads it
+ * (`query`; placeFusedInputs makes it a table first where that reader would run it twice).
  */
 async function lazySqlOutput(cmd: Execute, lazy: LazyOutput, session: QuerySession, sql: string, target: string, store: OutputStore): Promise<SqlOutput | null> {
   const passed = /^\s*select\s+\*\s+from\s+("(?:[^"]|"")+")\s*;?\s*$/i.exec(sql)?.[1];
   const index = passed === undefined ? -1 : inputTables(cmd).indexOf(passed);
   const input = index < 0 ? undefined : (cmd.inputs?.[index] ?? { kind: 'output' as const, name: cmd.block.upstream[index] ?? '' });
-  if (input?.kind === 'output' && store.kindOf(outputName(input.name)) === 'table') {
-    return (await session.createView(sql, target)) ? { stored: 'view', rowCount: null } : null;
-  }
-  if (lazy !== 'fuse') return null;
-  const subquery = await session.asSubquery(sql);
-  return subquery === null ? null : { stored: 'query', subquery };
+  const passesTable = input?.kind === 'output' && store.kindOf(outputName(input.name)) === 'table';
+  // A pass-through no block reads is a view of the table; one a block reads is left to it as every
+  // other query is (that block may write to it, and then gets a table).
+  if (lazy === 'pass_through' ? !passesTable : lazy !== 'fuse') return null;
+  if (!(await session.createView(sql, target))) return null;
+  return lazy === 'pass_through' ? { stored: 'view', rowCount: null } : { stored: 'query' };
 }
 
 /**
@@ -474,7 +475,7 @@ export async function executeBlock(
   const published = outputName(cmd.name);
   const target = `__next_${published}_${process.pid}_${staging}`;
   let profiles: ReadonlyMap<string, IoProfile> = new Map();
-  let stored: 'table' | 'view' = 'table';
+  let stored: OutputKind = 'table';
   try {
     await env.store.resolve(inputOutputs(cmd));
     // Only a plain SQL block run takes an upstream left as a query as such (runSql): a cache key,
@@ -508,14 +509,15 @@ export async function executeBlock(
       ({ rowCount: knownRowCount, keys, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
     } else if (cmd.block.language === 'sql') {
       const out = await runSql(cmd, env, session, target, profiles, progress);
+      stored = out.stored;
       if (out.stored === 'query') {
         // Left for its one reader to run (lazyOutput fuse): counting or previewing it would run it here.
         if (abandoned()) throw new Error(`block ${cmd.name} already failed; its output is dropped`);
-        await env.store.publishQuery(published, out.subquery, inputOutputs(cmd));
+        await env.store.publish(published, target, 'query', inputOutputs(cmd));
         completed = true;
         return { status: 'completed', durationMs: performance.now() - started };
       }
-      ({ rowCount: knownRowCount, stored } = out);
+      knownRowCount = out.rowCount;
     } else throw new InvalidBlockError(`a ${cmd.block.language} block is not run: it is shown in the notebook only`);
     // Described once, with the preview's rows: the count DuckDB reported when it made the table.
     const described = await describeWithHead(session.connection, quoteIdentifier(target), cmd.previewRows, knownRowCount);

@@ -241,23 +241,6 @@ export class QuerySession {
     }
   }
 
-  /**
-   * The block's SQL as a parenthesised subquery another block's SQL can read from, when it is one
-   * query; null for anything else. Parsed only, never bound: nothing runs and no file is read.
-   * Its own lines stay apart from the parentheses, so a trailing `-- comment` comments out nothing.
-   */
-  async asSubquery(sql: string): Promise<string | null> {
-    const statements = await splitStatements(this.connection, sql);
-    const only = statements.length === 1 ? statements[0] : undefined;
-    if (!only) return null;
-    const subquery = `(\n${only.text.replace(/;\s*$/, '')}\n)`;
-    try {
-      return (await this.connection.extractStatements(`SELECT * FROM ${subquery} AS q`)).count === 1 ? subquery : null;
-    } catch {
-      return null;
-    }
-  }
-
   private async runStatement(s: SqlStatement, reportAs: SqlStatement = s): Promise<void> {
     try {
       await this.connection.run(s.text);

@@ -28,8 +28,8 @@ export class OutputNotSavedError extends Error {
  */
 /**
  * How an output sits in DuckDB: a table of its rows; a view that reads rows stored elsewhere (a
- * Parquet file of an earlier kernel, or an upstream table passed through); or a query that is no
- * DuckDB object at all, only SQL its one reader runs as a subquery (lazyOutput fuse).
+ * Parquet file of an earlier kernel, or an upstream table passed through); or a view whose query
+ * runs when its one reader reads it (lazyOutput fuse), never counted before.
  */
 export type OutputKind = 'table' | 'view' | 'query';
 
@@ -42,8 +42,6 @@ export class OutputStore {
   private readonly readsOf = new Map<string, readonly string[]>();
   /** Released outputs still read by a view of this kernel: dropped once no view reads them. */
   private readonly heldForViews = new Set<string>();
-  /** The subquery of each `query` output (lazyOutput fuse), by output name. */
-  private readonly queries = new Map<string, string>();
   // One connection serves every block of the kernel, so its transactions must not interleave.
   private lock: Promise<unknown> = Promise.resolve();
 
@@ -79,42 +77,43 @@ export class OutputStore {
     return this.cacheDir !== null;
   }
 
-  /** The SQL a reader runs for the `query` output `uuid`, parenthesised; undefined for any other output. */
-  queryOf(uuid: string): string | undefined {
-    return this.queries.get(uuid);
-  }
-
-  /**
-   * Records a block's output as a query its one reader runs (lazyOutput fuse), in place of any
-   * previous output; `reads`: the outputs its SQL names, kept while it is here.
-   */
-  async publishQuery(uuid: string, subquery: string, reads: readonly string[]): Promise<void> {
-    await this.persisting.get(uuid)?.catch(() => undefined);
-    await this.exclusive(async () => {
-      const previous = this.kinds.get(uuid);
-      if (previous !== undefined) await dropOutput(this.connection, previous, quoteIdentifier(uuid));
-      this.kinds.set(uuid, 'query');
-      this.queries.set(uuid, subquery);
-      this.readsOf.set(uuid, reads);
-    });
-  }
-
   /**
    * Makes each of `uuids` that is a query a table of its rows, running its query once: for a
-   * reader that cannot take it as a subquery (it reads it twice, or is no plain SQL block).
+   * reader that would run it more than once, or none at all (placeFusedInputs), or that is no
+   * plain SQL block.
    */
   async materializeQueries(uuids: readonly string[]): Promise<void> {
-    if (!uuids.some((u) => this.queries.has(u))) return;
+    if (!uuids.some((u) => this.kinds.get(u) === 'query')) return;
     await this.exclusive(async () => {
       for (const uuid of uuids) {
-        const subquery = this.queries.get(uuid);
-        if (subquery === undefined) continue;
-        await this.connection.run(`CREATE TABLE ${quoteIdentifier(uuid)} AS SELECT * FROM ${subquery} AS q`);
+        if (this.kinds.get(uuid) !== 'query') continue;
+        const name = quoteIdentifier(uuid);
+        const rows = quoteIdentifier(`__rows_${uuid}`);
+        try {
+          await this.connection.run(`BEGIN TRANSACTION; CREATE TABLE ${rows} AS SELECT * FROM ${name}; DROP VIEW ${name}; ALTER TABLE ${rows} RENAME TO ${name}; COMMIT`);
+        } catch (e) {
+          await this.connection.run('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
         this.kinds.set(uuid, 'table');
-        this.queries.delete(uuid);
         this.readsOf.delete(uuid);
       }
     });
+  }
+
+  /**
+   * The `query` outputs a block reading `uuids` runs with them: those among them, and the ones
+   * their views read in turn (a chain of fused blocks runs as one query).
+   */
+  queriesUnder(uuids: readonly string[]): string[] {
+    const found: string[] = [];
+    const visit = (uuid: string) => {
+      if (this.kinds.get(uuid) !== 'query' || found.includes(uuid)) return;
+      found.push(uuid);
+      for (const read of this.readsOf.get(uuid) ?? []) visit(read);
+    };
+    for (const uuid of uuids) visit(uuid);
+    return found;
   }
 
   /** How the output `uuid` sits in this kernel's DuckDB; undefined when it is not here (yet). */
@@ -153,11 +152,10 @@ export class OutputStore {
    * Downstream blocks of this kernel read the table at once; `durable(uuid)` waits for the copy,
    * which a block's completion must (a crash after "completed" must not lose the output).
    */
-  async publish(uuid: string, stagingTable: string, kind: 'table' | 'view' = 'table', reads: readonly string[] = []): Promise<void> {
+  async publish(uuid: string, stagingTable: string, kind: OutputKind = 'table', reads: readonly string[] = []): Promise<void> {
     // A re-run must not drop the table its previous Parquet copy is still reading.
     await this.persisting.get(uuid)?.catch(() => undefined);
     await this.exclusive(() => this.publishNow(uuid, stagingTable, kind));
-    this.queries.delete(uuid);
     if (kind === 'table') this.readsOf.delete(uuid);
     else this.readsOf.set(uuid, reads);
     if (this.cacheDir === null) return;
@@ -180,12 +178,11 @@ export class OutputStore {
     await Promise.all([...this.persisting.values()].map((p) => p.catch(() => undefined)));
   }
 
-  private async publishNow(uuid: string, staging: string, kind: 'table' | 'view'): Promise<void> {
+  private async publishNow(uuid: string, staging: string, kind: OutputKind): Promise<void> {
     const name = quoteIdentifier(uuid);
     const previous = this.kinds.get(uuid);
     const rename = `ALTER ${kind === 'table' ? 'TABLE' : 'VIEW'} ${quoteIdentifier(staging)} RENAME TO ${name}`;
-    // A query is no DuckDB object: the rename alone takes its place.
-    if (previous === undefined || previous === 'query') {
+    if (previous === undefined) {
       // Nothing to replace (the first output of this block in this kernel): one statement, not four.
       await this.connection.run(rename);
       this.kinds.set(uuid, kind);
@@ -246,7 +243,6 @@ export class OutputStore {
           this.kinds.delete(uuid);
           this.persisting.delete(uuid);
           this.readsOf.delete(uuid);
-          this.queries.delete(uuid);
           this.heldForViews.delete(uuid);
           dropped = true;
         }
@@ -255,12 +251,12 @@ export class OutputStore {
   }
 
   /** Drops what a failed block left under its staging name (DuckDB refuses DROP TABLE of a view). */
-  async dropStaging(staging: string, kind: 'table' | 'view' = 'table'): Promise<void> {
+  async dropStaging(staging: string, kind: OutputKind = 'table'): Promise<void> {
     await dropOutput(this.connection, kind, quoteIdentifier(staging));
   }
 }
 
-/** Drops the output of `kind` named `quotedName` on `connection`; a query is no DuckDB object: nothing to drop. */
+/** Drops the output of `kind` named `quotedName` on `connection`. */
 async function dropOutput(connection: DuckDBConnection, kind: OutputKind, quotedName: string): Promise<void> {
-  if (kind !== 'query') await connection.run(`DROP ${kind === 'table' ? 'TABLE' : 'VIEW'} IF EXISTS ${quotedName}`);
+  await connection.run(`DROP ${kind === 'table' ? 'TABLE' : 'VIEW'} IF EXISTS ${quotedName}`);
 }

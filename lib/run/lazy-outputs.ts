@@ -3,8 +3,8 @@ import { type Pipeline } from '../pipeline/model';
 /**
  * How an SQL block's output may stay a DuckDB view rather than be copied into a table:
  * - `pass_through`: only when its query passes one upstream table through unchanged
- *   (`SELECT * FROM {{ df_1 }}`): reading the view is reading that table, so any number of
- *   readers and its destination pay nothing for it;
+ *   (`SELECT * FROM {{ df_1 }}`) and no block of the run reads it (an exporter): its destination
+ *   reads that table, and nothing is copied;
  * - `fuse`: a query of whatever kind, when it has no destination: exactly one block of the run reads it,
  *   an SQL block in the kernel's DuckDB, which runs the query once inside its own, and nothing is copied.
  */
@@ -65,7 +65,10 @@ export function lazyOutputs(pipeline: Pipeline, planned: readonly string[]): Map
       reader.configuration.data_provider === undefined &&
       reader.configuration.data_provider_profile === undefined &&
       block.configuration.destination === undefined;
-    lazy.set(uuid, fusable ? 'fuse' : 'pass_through');
+    // A pass-through only where no block of the run reads it: a reader could change the rows
+    // (INSERT INTO {{ df_1 }}) or see a sibling change the table under it.
+    if (fusable) lazy.set(uuid, 'fuse');
+    else if (readers.length === 0) lazy.set(uuid, 'pass_through');
   }
   return lazy;
 }

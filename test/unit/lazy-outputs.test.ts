@@ -25,17 +25,17 @@ const pipeline = (blocks: Block[], addOns: { conditionals?: AddOnBlock[]; callba
 
 const all = (p: Pipeline) => Object.fromEntries(lazyOutputs(p, p.blocks.map((b) => b.uuid)));
 
-test('the SQL homework: the loader fuses into its one SQL reader; the rest may pass a table through', () => {
+test('the SQL homework: the loader fuses into its one SQL reader; the exporters may pass a table through; the transformer two read stays a table', () => {
   const p = pipeline([
     block('load', [], { type: 'data_loader' }),
     block('clean', ['load']),
     block('to_pg', ['clean'], { type: 'data_exporter', configuration: { destination: { type: 'postgres', table: 't' } } }),
     block('to_lake', ['clean'], { type: 'data_exporter', configuration: { destination: { type: 'parquet', path: 'lake/t' } } }),
   ]);
-  assert.deepEqual(all(p), { load: 'fuse', clean: 'pass_through', to_pg: 'pass_through', to_lake: 'pass_through' });
+  assert.deepEqual(all(p), { load: 'fuse', to_pg: 'pass_through', to_lake: 'pass_through' });
 });
 
-test('fuse needs one reader that is a plain SQL block, and no destination of its own', () => {
+test('fuse needs one reader that is a plain SQL block, and no destination of its own; a pass-through, no reader at all', () => {
   const p = pipeline([
     block('to_ts', []),
     block('ts', ['to_ts'], { language: 'typescript' }),
@@ -47,16 +47,18 @@ test('fuse needs one reader that is a plain SQL block, and no destination of its
     block('reads_exported', ['exported']),
   ]);
   const lazy = all(p);
-  for (const u of ['to_ts', 'to_pg_sql', 'to_profile_db', 'exported']) assert.equal(lazy[u], 'pass_through', u);
-  // The readers themselves: TypeScript never; the others have no reader of their own.
+  // Read by a block that could change its rows or run it twice: a table.
+  for (const u of ['to_ts', 'to_pg_sql', 'to_profile_db', 'exported']) assert.equal(lazy[u], undefined, u);
+  // The readers themselves: TypeScript never; the SQL ones, read by nobody, may pass a table through.
   assert.equal(lazy.ts, undefined);
   assert.equal(lazy.pg_sql, 'pass_through');
+  assert.equal(lazy.reads_exported, 'pass_through');
 });
 
 test('a reader outside the run does not count; two readers in it keep the output from fusing', () => {
   const p = pipeline([block('a'), block('b', ['a']), block('c', ['a'])]);
   assert.equal(lazyOutputs(p, ['a', 'b']).get('a'), 'fuse');
-  assert.equal(lazyOutputs(p, ['a', 'b', 'c']).get('a'), 'pass_through');
+  assert.equal(lazyOutputs(p, ['a', 'b', 'c']).get('a'), undefined);
 });
 
 test('cached, fanned-out, add-on and sensor blocks, and everything under a fan-out, stay tables', () => {
