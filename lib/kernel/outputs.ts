@@ -22,17 +22,17 @@ export class OutputNotSavedError extends Error {
 }
 
 /**
- * Block outputs of one pipeline inside the kernel's DuckDB: a table per block named by its uuid,
- * so SQL can name upstreams directly. Each output is also kept as Parquet in the data directory;
- * after a kernel restart (or in another process) an output is a view over that file, read lazily.
- */
-/**
  * How an output sits in DuckDB: a table of its rows; a view that reads rows stored elsewhere (a
  * Parquet file of an earlier kernel, or an upstream table passed through); or a view whose query
  * runs when its one reader reads it (lazyOutput fuse), never counted before.
  */
 export type OutputKind = 'table' | 'view' | 'query';
 
+/**
+ * Block outputs of one pipeline inside the kernel's DuckDB: a table (or, in a one-shot run,
+ * a view) per block named by its uuid, so SQL can name upstreams directly. Each output is also kept as Parquet in the data directory;
+ * after a kernel restart (or in another process) an output is a view over that file, read lazily.
+ */
 export class OutputStore {
   private readonly kinds = new Map<string, OutputKind>();
   /**
@@ -191,7 +191,7 @@ export class OutputStore {
     // One call (DuckDB runs the statements in order, stopping at the first error): a third of
     // the time of four round trips, which every re-run of a block pays.
     try {
-      await this.connection.run(`BEGIN TRANSACTION; DROP ${previous === 'table' ? 'TABLE' : 'VIEW'} IF EXISTS ${name}; ${rename}; COMMIT`);
+      await this.connection.run(`BEGIN TRANSACTION; ${dropStatement(previous, name)}; ${rename}; COMMIT`);
     } catch (e) {
       // The previous output stays: the failed statement left the transaction open, unless BEGIN itself failed.
       await this.connection.run('ROLLBACK').catch(() => undefined);
@@ -231,7 +231,7 @@ export class OutputStore {
   async release(uuids: readonly string[]): Promise<void> {
     await this.exclusive(async () => {
       for (const uuid of uuids) this.heldForViews.add(uuid);
-      // Views first: a released view frees the outputs it read, which may then go in the same pass.
+      // Until nothing more goes: a dropped view frees the outputs it read for the next pass.
       for (let dropped = true; dropped; ) {
         dropped = false;
         for (const uuid of this.heldForViews) {
@@ -239,7 +239,7 @@ export class OutputStore {
           if (readByView) continue;
           await this.persisting.get(uuid)?.catch(() => undefined);
           const kind = this.kinds.get(uuid);
-          if (kind !== undefined) await dropOutput(this.connection, kind, quoteIdentifier(uuid));
+          if (kind !== undefined) await this.connection.run(dropStatement(kind, quoteIdentifier(uuid)));
           this.kinds.delete(uuid);
           this.persisting.delete(uuid);
           this.readsOf.delete(uuid);
@@ -252,11 +252,11 @@ export class OutputStore {
 
   /** Drops what a failed block left under its staging name (DuckDB refuses DROP TABLE of a view). */
   async dropStaging(staging: string, kind: OutputKind = 'table'): Promise<void> {
-    await dropOutput(this.connection, kind, quoteIdentifier(staging));
+    await this.connection.run(dropStatement(kind, quoteIdentifier(staging)));
   }
 }
 
-/** Drops the output of `kind` named `quotedName` on `connection`. */
-async function dropOutput(connection: DuckDBConnection, kind: OutputKind, quotedName: string): Promise<void> {
-  await connection.run(`DROP ${kind === 'table' ? 'TABLE' : 'VIEW'} IF EXISTS ${quotedName}`);
+/** The DROP ... IF EXISTS of an output of `kind` named `quotedName` (DuckDB refuses DROP TABLE of a view). */
+function dropStatement(kind: OutputKind, quotedName: string): string {
+  return `DROP ${kind === 'table' ? 'TABLE' : 'VIEW'} IF EXISTS ${quotedName}`;
 }
