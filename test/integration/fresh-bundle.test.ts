@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -91,4 +91,27 @@ test('a bundle run through the code-cache loader saves V8 code once, and a chang
   await writeFile(file, `${await readFile(file, 'utf8')}\nprocess.stdout.write(' again');\n`);
   assert.equal(execFileSync(process.execPath, [loader, file], { encoding: 'utf8' }), `${expected} again`, 'the source decides, never a stale cache');
   assert.notEqual((await stat(cache)).mtimeMs, first.mtimeMs, 'a rejected cache is made anew');
+});
+
+test('a bundle that loads pg stays fresh once built, and loading pg does not load Node 20 fetch (undici)', async () => {
+  // pg from the repository's own install, as the product's bundles take it.
+  await mkdir(path.join(root, 'node_modules'), { recursive: true });
+  await symlink(path.join(__dirname, '..', '..', 'node_modules', 'pg'), path.join(root, 'node_modules', 'pg'));
+  await writeFile(
+    path.join(root, 'src', 'pg-user.ts'),
+    [
+      "import pg from 'pg';",
+      'const loaded: unknown = Reflect.get(process, "moduleLoadList");',
+      "process.stdout.write(`${typeof pg.Client} ${Array.isArray(loaded) && loaded.some((m) => String(m).includes('undici')) ? 'undici' : 'no-undici'}`);",
+      '',
+    ].join('\n'),
+  );
+  const file = freshBundle(root, 'src/pg-user.ts', 'pg-user');
+  assert.equal(runBundle(file), 'function no-undici', 'pg asked whether it runs on Cloudflare without making a Response');
+  const built = (await stat(file)).mtimeMs;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(freshBundle(root, 'src/pg-user.ts', 'pg-user'), file);
+  assert.equal((await stat(file)).mtimeMs, built, 'fresh: what the bundle was made from holds only files that exist');
+  const inputs: unknown = JSON.parse(await readFile(`${file}.inputs.json`, 'utf8'));
+  assert.ok(Array.isArray(inputs) && inputs.length > 0 && inputs.every((f) => typeof f === 'string' && !f.startsWith('<')), JSON.stringify(inputs).slice(0, 300));
 });
