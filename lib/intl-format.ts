@@ -18,9 +18,20 @@ export function dateTimeFormat(options: Intl.DateTimeFormatOptions): Intl.DateTi
   return format;
 }
 
-const counts = new Intl.NumberFormat('en-US');
+let counts: Intl.NumberFormat | undefined;
 
-/** 1234567 -> "1,234,567". */
+/**
+ * 1234567 -> "1,234,567", as en-US's Intl.NumberFormat writes it. Whole numbers are grouped here:
+ * a process's first Intl formatter loads ICU's locale data (~11 ms of `grimoire run`'s start, which
+ * prints row counts); other numbers go through Intl, made on first use.
+ */
 export function formatCount(n: number): string {
+  if (Number.isSafeInteger(n)) {
+    const digits = String(Math.abs(n));
+    const grouped = digits.replace(/\B(?=(\d{3})+$)/g, ',');
+    // Intl writes -0 as "-0".
+    return n < 0 || Object.is(n, -0) ? `-${grouped}` : grouped;
+  }
+  counts ??= new Intl.NumberFormat('en-US');
   return counts.format(n);
 }
