@@ -16,8 +16,9 @@ export interface RunHistory {
  * when the store cannot be reached or prepared.
  */
 export async function openRunHistory(url: string): Promise<RunHistory> {
-  // Two connections: the recorder writes one event after another, and nothing else uses it.
-  const store = await Store.open({ url, poolSize: 2 });
+  // Two connections: the recorder writes one event after another, and nothing else uses it. The
+  // run has no job (runs.createLive), so the queue opens only if a block's trigger needs it.
+  const store = await Store.open({ url, poolSize: 2, queue: 'first-use' });
   let liveness: Presence;
   try {
     liveness = await holdPresence({ url, workers: store.workers, ownerId: `cli-${process.pid}-${randomUUID().slice(0, 8)}`, kind: 'cli' });

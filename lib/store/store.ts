@@ -3,6 +3,7 @@ import { BackfillRepository } from './backfill-repository';
 import { BlockRunRepository } from './block-run-repository';
 import { CodeRepository } from './code-repository';
 import { StoreError, type Channel, type Db, type Queryable } from './db';
+import { DeferredQueue } from './deferred-queue';
 import { type JobQueue } from './job-queue';
 import { LogRepository } from './log-repository';
 import { MIGRATIONS } from './migrations';
@@ -21,6 +22,12 @@ export interface StoreOptions {
   poolSize?: number;
   /** Run pg-boss maintenance (expiry, archiving) from this process: the orchestrating ones do. */
   maintainQueue?: boolean;
+  /**
+   * When the job queue opens: `open` (default) with the store, so a queue that cannot be prepared
+   * fails Store.open; `first-use` when a run is first enqueued or worked on (DeferredQueue), for
+   * processes that seldom need it (`grimoire run` records its own run with no job).
+   */
+  queue?: 'open' | 'first-use';
 }
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
@@ -60,7 +67,7 @@ export class Store implements Db {
     this.runPages = new RunPageReads(this);
   }
 
-  /** Connects, applies pending migrations and opens the pg-boss queue; throws StoreError when any of it fails. */
+  /** Connects, applies pending migrations and opens the pg-boss queue (see StoreOptions.queue); throws StoreError when any of it fails. */
   static async open(options: StoreOptions): Promise<Store> {
     const schema = options.schema ?? 'grimoire';
     if (!SCHEMA_PATTERN.test(schema)) throw new StoreError(`schema name "${schema}" must be lower-case letters, digits and _`);
@@ -71,7 +78,11 @@ export class Store implements Db {
     pool.on('error', () => undefined);
     try {
       await migrate(pool, schema);
-      const queue = await PgBossQueue.open(pool, `${schema}_queue`, { maintain: options.maintainQueue ?? false });
+      const openQueue = () => PgBossQueue.open(pool, `${schema}_queue`, { maintain: options.maintainQueue ?? false });
+      const queue =
+        options.queue === 'first-use'
+          ? new DeferredQueue(() => openQueue().catch((e: unknown) => Promise.reject(new StoreError(`could not open the job queue in schema ${schema}_queue: ${e instanceof Error ? e.message : String(e)}`))))
+          : await openQueue();
       return new Store(pool, schema, options.url, queue);
     } catch (e) {
       await pool.end();
