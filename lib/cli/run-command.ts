@@ -180,6 +180,8 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
         hooks,
       )
     : null;
+  // The kernel ends once the run has (its outputs end with it), while the run's end is printed and recorded.
+  let kernelClosed: Promise<void> | null = null;
   try {
     const result = await runPipeline({
       runId,
@@ -198,6 +200,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
       signal: controller.signal,
       ...(options.useCache === false ? { useCache: false } : {}),
     });
+    kernelClosed = kernel.close();
     // Runs its blocks started without waiting end before this one reports.
     await runs?.settled();
     const statuses = [...result.blocks.values()].map((b) => b.status);
@@ -216,9 +219,8 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await kernel.close();
-    await secrets?.close();
-    await history?.close();
+    // Side by side (the database they use closes last): ~15 ms of every run's end.
+    await Promise.all([kernelClosed ?? kernel.close(), secrets?.close(), history?.close()]);
     await database?.close();
   }
 }
