@@ -113,6 +113,24 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
     assert.ok(!(await exists(path.join(dataDirOf(basics), 'cache', 'diamond', 'd.parquet'))));
   });
 
+  test('an SQL query left a view for its one SQL reader says why it prints no row count; one read twice is counted', async () => {
+    const sqlBlock = (uuid: string, type: string, upstream: string[]) => `  - uuid: ${uuid}\n    type: ${type}\n    language: sql\n    upstream_blocks: [${upstream.join(', ')}]\n`;
+    await fs.mkdir(path.join(basics, 'pipelines', 'sql_views'), { recursive: true });
+    await fs.writeFile(
+      path.join(basics, 'pipelines', 'sql_views', 'metadata.yaml'),
+      `name: sql_views\nuuid: sql_views\ntype: batch\nblocks:\n${sqlBlock('numbers_sql', 'data_loader', [])}${sqlBlock('doubled_sql', 'transformer', ['numbers_sql'])}${sqlBlock('both_sql', 'transformer', ['numbers_sql', 'doubled_sql'])}`,
+    );
+    await fs.writeFile(path.join(basics, 'data_loaders', 'numbers_sql.sql'), 'SELECT range AS x FROM range(5)\n');
+    await fs.writeFile(path.join(basics, 'transformers', 'doubled_sql.sql'), 'SELECT x * 2 AS y FROM {{ df_1 }}\n');
+    await fs.writeFile(path.join(basics, 'transformers', 'both_sql.sql'), 'SELECT count(*) AS n FROM {{ df_1 }} JOIN {{ df_2 }} ON x * 2 = y\n');
+    const r = await grimoire(['run', basics, 'sql_views', '--no-record']);
+    assert.equal(r.code, 0, show(r));
+    // numbers_sql has two readers: a table, counted. doubled_sql has one SQL reader: a view inside it.
+    assert.equal(rowsPrinted(r.stdout, 'numbers_sql'), 5);
+    assert.match(r.stdout, /^doubled_sql\s+completed\s+not counted: a view that both_sql reads\s/m, show(r));
+    assert.equal(rowsPrinted(r.stdout, 'both_sql'), 1);
+  });
+
   test('--runtime-vars override pipeline variables', async () => {
     const r = await grimoire(['run', basics, 'sql_template', '--runtime-vars', '{"x": "cli_x"}']);
     assert.equal(r.code, 0, show(r));
