@@ -10,7 +10,8 @@ COPY package.json package-lock.json ./
 # `npm install` rather than `npm ci`: the lockfile lacks other platforms' optional native builds.
 RUN npm install --no-audit --no-fund
 COPY . .
-RUN npx next build && node lib/bundle/fresh-bundle.js && npm prune --omit=dev --no-audit --no-fund
+# Bundled after the prune: it rewrites node_modules/.package-lock.json, by which bundles judge the packages they carry.
+RUN npx next build && npm prune --omit=dev --no-audit --no-fund && node lib/bundle/fresh-bundle.js
 
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \

@@ -15,7 +15,8 @@ function findRoot(from) {
 }
 
 /**
- * A bundle is fresh when it is newer than every source file esbuild read to make it. Files of
+ * A bundle is fresh when it is newer than every source file esbuild read to make it, and than
+ * lib/bundle/fresh-bundle.js (this file: how bundles are made) where the root has one. Files of
  * node_modules count as one: npm's own record of the tree (node_modules/.package-lock.json),
  * rewritten by every install. Their own times say nothing (npm extracts packages with the
  * tarball's fixed mtime, 1985), and a kernel's start then stats ~60 files instead of ~480
@@ -25,8 +26,10 @@ function findRoot(from) {
 function isFresh(root, bundle, inputs) {
   try {
     const built = statSync(bundle).mtimeMs;
-    // How bundles are made (this file) changed since: made again.
-    if (statSync(__filename).mtimeMs > built) return false;
+    // How bundles are made (this file) changed since: made again. By its place in the root, not
+    // __filename: this code also runs inside the bundles, where __filename is the bundle's own.
+    const maker = path.join(root, 'lib', 'bundle', 'fresh-bundle.js');
+    if (existsSync(maker) && statSync(maker).mtimeMs > built) return false;
     const files = JSON.parse(readFileSync(inputs, 'utf8'));
     if (!Array.isArray(files) || files.length === 0 || !files.every((f) => typeof f === 'string')) return false;
     const installed = installRecordTime(root);
@@ -57,11 +60,12 @@ const NEVER_BUNDLED = new Set(['@duckdb/node-bindings', 'pg-native', 'fsevents',
  * What `navigator` is inside the bundles. node-postgres asks at load (pg/lib/stream.js) whether
  * it runs in a Cloudflare Worker: by `navigator.userAgent` where there is a navigator (Node 21
  * and later), else by making a `Response`, and on Node 20 the first `Response` loads Node's whole
- * fetch implementation (undici): ~25 ms of every CLI and kernel start that loads pg. Node 21's
- * answer, given here, is asked first. The only other reader bundled is zod's eval check, which
- * looks for "Cloudflare" in it as well. Our own code has no use for a navigator on the server.
+ * fetch implementation (undici): ~25 ms of every CLI and kernel start that loads pg. A navigator
+ * with a user agent as Node 21 and later have one ("Node.js/21") is given here, so pg asks it
+ * first. The only other reader bundled is zod's eval check, which looks for "Cloudflare" in it as
+ * well. Our own code has no use for a navigator on the server.
  */
-const NODE_NAVIGATOR = JSON.stringify({ userAgent: 'Node.js' });
+const NODE_NAVIGATOR = JSON.stringify({ userAgent: `Node.js/${process.versions.node.split('.')[0]}` });
 
 /** esbuild's external list: every package of ours outside BUNDLED, with its subpaths. */
 function externals(root) {

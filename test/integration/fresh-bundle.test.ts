@@ -115,3 +115,23 @@ test('a bundle that loads pg stays fresh once built, and loading pg does not loa
   const inputs: unknown = JSON.parse(await readFile(`${file}.inputs.json`, 'utf8'));
   assert.ok(Array.isArray(inputs) && inputs.length > 0 && inputs.every((f) => typeof f === 'string' && !f.startsWith('<')), JSON.stringify(inputs).slice(0, 300));
 });
+
+test('bundles are made again when lib/bundle/fresh-bundle.js in the root (how they are made) is newer than them, and only then', async () => {
+  const maker = path.join(root, 'lib', 'bundle', 'fresh-bundle.js');
+  await mkdir(path.dirname(maker), { recursive: true });
+  await writeFile(maker, '// how bundles are made\n');
+  const past = new Date(Date.now() - 60_000);
+  await utimes(maker, past, past);
+  // A source of its own: earlier cases left others with times in the future.
+  await writeFile(path.join(root, 'src', 'plain.ts'), "process.stdout.write('plain');\n");
+  const file = freshBundle(root, 'src/plain.ts', 'made');
+  const built = (await stat(file)).mtimeMs;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(freshBundle(root, 'src/plain.ts', 'made'), file);
+  assert.equal((await stat(file)).mtimeMs, built, 'an older maker leaves the bundle alone');
+  const later = new Date(Date.now() + 2000);
+  await utimes(maker, later, later);
+  assert.equal(runBundle(freshBundle(root, 'src/plain.ts', 'made')), 'plain');
+  assert.notEqual((await stat(file)).mtimeMs, built, 'a newer maker: made again');
+  await rm(path.join(root, 'lib'), { recursive: true, force: true });
+});
