@@ -220,9 +220,12 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    // Side by side (the database they use closes last): ~15 ms of every run's end.
-    await Promise.all([kernelClosed ?? kernel.close(), secrets?.close(), history?.close()]);
+    // Side by side (the database they use closes last): ~15 ms of every run's end. Each is
+    // awaited whatever another does; the first failure is thrown once all have ended.
+    const closed = await Promise.allSettled([kernelClosed ?? kernel.close(), secrets?.close(), history?.close()]);
     await database?.close();
+    const failed = closed.find((c) => c.status === 'rejected');
+    if (failed?.status === 'rejected') throw failed.reason;
   }
 }
 
@@ -281,7 +284,8 @@ function printRun(hooks: RunLifecycleHooks, out: Out, width: number, fusedInto: 
       // A queued block is worth a line only when it waits for a retry (or runs again for a reason).
       if (e.status === 'queued' && e.message === undefined) return;
       const rows = e.status === 'completed' ? rowsOf.get(e.block) : undefined;
-      // Completed without an output to count: its query stayed a view that its one reader runs.
+      // Completed without an output to count: its query was left for its one reader to run (the
+      // reader may still make it a table first, so the line says no more than that).
       const reader = e.status === 'completed' && rows === undefined && !e.cached ? fusedInto.get(e.block) : undefined;
       // Why it moved, where that is news: a retry's wait, a skip, a cancel, and a fanned-out block's
       // own run (no attempt of its own) ending with its children ("3 of 3 children completed").
@@ -290,7 +294,7 @@ function printRun(hooks: RunLifecycleHooks, out: Out, width: number, fusedInto: 
         e.status === 'running' && e.attempt !== undefined && e.attempt > 1 ? `attempt ${e.attempt}` : '',
         why,
         rows === undefined ? '' : `${formatCount(rows)} ${rows === 1 ? 'row' : 'rows'}`,
-        reader === undefined ? '' : `not counted: a view that ${reader} reads`,
+        reader === undefined ? '' : `not counted: its query is left for ${reader}`,
         e.durationMs === undefined ? '' : formatDuration(e.durationMs),
         e.cached ? '(cached)' : '',
       ];

@@ -17,7 +17,8 @@ export interface RunHistory {
  */
 export async function openRunHistory(url: string): Promise<RunHistory> {
   // Two connections: the recorder writes one event after another, and nothing else uses it. The
-  // run has no job (runs.createLive), so the queue opens only if a block's trigger needs it.
+  // queue never opens: the run has no job (runs.createLive), and runs its blocks trigger are
+  // nested in this process (cli-runs.ts), not queued.
   const store = await Store.open({ url, poolSize: 2, queue: 'first-use' });
   let liveness: Presence;
   try {

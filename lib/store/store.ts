@@ -24,8 +24,9 @@ export interface StoreOptions {
   maintainQueue?: boolean;
   /**
    * When the job queue opens: `open` (default) with the store, so a queue that cannot be prepared
-   * fails Store.open; `first-use` when a run is first enqueued or worked on (DeferredQueue), for
-   * processes that seldom need it (`grimoire run` records its own run with no job).
+   * fails Store.open; `first-use` when it is first used (a run enqueued, work started, jobs
+   * counted: DeferredQueue), for processes that seldom need it (`grimoire run` records its own
+   * run with no job).
    */
   queue?: 'open' | 'first-use';
 }

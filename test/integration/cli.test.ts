@@ -113,7 +113,7 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
     assert.ok(!(await exists(path.join(dataDirOf(basics), 'cache', 'diamond', 'd.parquet'))));
   });
 
-  test('an SQL query left a view for its one SQL reader says why it prints no row count; one read twice is counted', async () => {
+  test('an SQL query left for its one SQL reader says why it prints no row count; one read by two blocks is counted', async () => {
     const sqlBlock = (uuid: string, type: string, upstream: string[]) => `  - uuid: ${uuid}\n    type: ${type}\n    language: sql\n    upstream_blocks: [${upstream.join(', ')}]\n`;
     await fs.mkdir(path.join(basics, 'pipelines', 'sql_views'), { recursive: true });
     await fs.writeFile(
@@ -127,7 +127,7 @@ describe('grimoire run on fixture projects', { timeout: 180_000 }, () => {
     assert.equal(r.code, 0, show(r));
     // numbers_sql has two readers: a table, counted. doubled_sql has one SQL reader: a view inside it.
     assert.equal(rowsPrinted(r.stdout, 'numbers_sql'), 5);
-    assert.match(r.stdout, /^doubled_sql\s+completed\s+not counted: a view that both_sql reads\s/m, show(r));
+    assert.match(r.stdout, /^doubled_sql\s+completed\s+not counted: its query is left for both_sql\s/m, show(r));
     assert.equal(rowsPrinted(r.stdout, 'both_sql'), 1);
   });
 
