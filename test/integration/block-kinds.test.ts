@@ -142,7 +142,10 @@ describe('callbacks', () => {
     await fs.rm(path.join(dataDirOf(projectDir), 'callback-slow.json'), { force: true });
     await fs.rm(path.join(dataDirOf(projectDir), 'callback-after_slow.json'), { force: true });
     const abort = new AbortController();
+    // slow and what it feeds only: with `bad` in the run too, whether the run ends cancelled or
+    // failed would depend on whether `bad` failed before the cancel (a failure decides the status).
     const ran = await run('callbacks', {
+      scope: { kind: 'downstream', block: 'slow' },
       signal: abort.signal,
       onEvent: (e) => {
         if (e.type === 'block_status' && e.block === 'slow' && e.status === 'running') setTimeout(() => abort.abort(), 300);
