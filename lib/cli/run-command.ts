@@ -8,10 +8,9 @@ import { runPipeline } from '../engine/run-engine';
 import { errorMessage, invalidInput, notFound } from '../errors';
 import { KernelHost } from '../kernel/host';
 import { type KernelStandby } from '../kernel/standby';
-import { lazyOutputs } from '../run/lazy-outputs';
 import { planRun } from '../run/plan';
 import { recordLiveRun } from '../store/live-run';
-import { type JsonValue, type Pipeline } from '../pipeline/model';
+import { type JsonValue } from '../pipeline/model';
 import { variablesSchema } from '../protocol/json';
 import { exists } from '../project/files';
 import { dataDirOf, workspaceDataDir } from '../project/paths';
@@ -146,7 +145,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const planned = planRun(pipeline.blocks, { kind: 'pipeline' });
-  const hooks = printRun(new RunLifecycleHooks(), out, width, fusedReaders(pipeline, planned));
+  const hooks = printRun(new RunLifecycleHooks(), out, width);
   const runId = options.nested?.runId ?? randomUUID();
   runs = cliRuns({
     projectDir,
@@ -195,7 +194,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
       concurrency: settings.blockRunLimit ?? undefined,
       deadline: runTimeout === null ? null : Date.now() + runTimeout * 1000,
       releaseOutputs: true,
-      // Nothing shows a preview and the outputs end with the kernel: SQL outputs stay views where that is cheaper.
+      // Nothing shows a preview and the outputs end with the kernel: a pass-through exporter's output stays a view of its upstream table.
       lazyOutputs: true,
       variables,
       signal: controller.signal,
@@ -230,26 +229,13 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
 }
 
 /**
- * Blocks whose output may stay a view that one SQL block reads (lazy-outputs.ts `fuse`), by block
- * uuid, with that reader's uuid: such a block has no row count to print, and the line says why.
- */
-function fusedReaders(pipeline: Pipeline, planned: readonly string[]): Map<string, string> {
-  const readers = new Map<string, string>();
-  for (const [block, lazy] of lazyOutputs(pipeline, planned)) {
-    const reader = lazy === 'fuse' ? pipeline.blocks.find((b) => planned.includes(b.uuid) && b.upstream.includes(block)) : undefined;
-    if (reader) readers.set(block, reader.uuid);
-  }
-  return readers;
-}
-
-/**
  * The CLI's lifecycle hooks: a line per block move (with rows and time when it ends), each retry
  * with its wait, the block's log lines indented under its name, and errors with file and line.
  * The block kinds get lines of their own: a dynamic block's fan-out (its children named, a long
  * list cut short), each sensor poke as a `waiting` line, a block skipped by its conditional
  * (condition_failed) as `skipped` with the reason, and a callback that threw.
  */
-function printRun(hooks: RunLifecycleHooks, out: Out, width: number, fusedInto: ReadonlyMap<string, string>): RunLifecycleHooks {
+function printRun(hooks: RunLifecycleHooks, out: Out, width: number): RunLifecycleHooks {
   const rowsOf = new Map<string, number>();
   // Children's names (`<uuid>:<key>`) are longer than the pipeline's: the column grows to fit them.
   let column = width;
@@ -284,9 +270,6 @@ function printRun(hooks: RunLifecycleHooks, out: Out, width: number, fusedInto: 
       // A queued block is worth a line only when it waits for a retry (or runs again for a reason).
       if (e.status === 'queued' && e.message === undefined) return;
       const rows = e.status === 'completed' ? rowsOf.get(e.block) : undefined;
-      // Completed without an output to count: its query was left for its one reader to run (the
-      // reader may still make it a table first, so the line says no more than that).
-      const reader = e.status === 'completed' && rows === undefined && !e.cached ? fusedInto.get(e.block) : undefined;
       // Why it moved, where that is news: a retry's wait, a skip, a cancel, and a fanned-out block's
       // own run (no attempt of its own) ending with its children ("3 of 3 children completed").
       const why = e.message !== undefined && (e.status === 'queued' || e.status === 'condition_failed' || e.status === 'cancelled' || (e.attempt === undefined && e.status !== 'running')) ? e.message : '';
@@ -294,7 +277,6 @@ function printRun(hooks: RunLifecycleHooks, out: Out, width: number, fusedInto: 
         e.status === 'running' && e.attempt !== undefined && e.attempt > 1 ? `attempt ${e.attempt}` : '',
         why,
         rows === undefined ? '' : `${formatCount(rows)} ${rows === 1 ? 'row' : 'rows'}`,
-        reader === undefined ? '' : `not counted: its query is left for ${reader}`,
         e.durationMs === undefined ? '' : formatDuration(e.durationMs),
         e.cached ? '(cached)' : '',
       ];

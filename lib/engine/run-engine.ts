@@ -51,10 +51,9 @@ export interface EngineRequest {
    */
   releaseOutputs?: boolean;
   /**
-   * SQL outputs nothing needs as tables stay views (lib/run/lazy-outputs.ts): a pass-through
-   * exporter copies nothing, and a query read by one SQL block runs inside it. For runs that show
-   * no preview and keep no output (the CLI); such a block reports no row count unless it passes a
-   * table through.
+   * A pass-through exporter's output (`SELECT * FROM {{ df_1 }}` that no block reads) stays a view
+   * of its upstream table, and its destination reads that table (lib/run/lazy-outputs.ts): nothing
+   * is copied. For runs that keep no output after them (the CLI).
    */
   lazyOutputs?: boolean;
   /**

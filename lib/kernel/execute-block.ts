@@ -26,8 +26,6 @@ import { createTableFromRows, previewValueConverter } from './duck-values';
 import { type BlockOutcome, type KernelCommand, type OutputCopies } from './ipc';
 import { MissingUpstreamError, OutputNotSavedError, type OutputKind, type OutputStore } from './outputs';
 import { type LazyOutput } from '../run/lazy-outputs';
-import { type FusedInput, placeFusedInputs } from './fused-inputs';
-import { randomBytes } from 'node:crypto';
 import { type ProgressReport } from './progress';
 import { type ProfileDatabases } from './profile-database';
 import { redactKnown } from './secrets';
@@ -121,19 +119,6 @@ async function storeResult(session: QuerySession, result: unknown, target: strin
       `the block returned ${typeof result === 'object' ? 'an object' : typeof result}; return an array of objects, a DataFrame, ctx.sql\`...\` or nothing`,
     );
   }
-}
-
-/**
- * A failure of a block that ran an upstream's query (a lazy `query` output) says so: the error may
- * be in that query's rows (a bad value in a CSV it reads) rather than in this block's SQL.
- */
-function withFusedInputs(error: BlockError, cmd: Execute, store: OutputStore): BlockError {
-  const fused = store.queriesUnder(inputOutputs(cmd));
-  // A template error came before anything ran; a parser, binder or catalog error is this SQL's own
-  // (the upstream's view was bound when it was made): only errors in rows may be the upstream's.
-  if (fused.length === 0 || error.kind === 'template' || /^(Parser|Binder|Catalog) Error/.test(error.message)) return error;
-  const names = fused.map((u) => `"${u}"`).join(', ');
-  return { ...error, message: `${error.message}\n(this block also ran the query of ${fused.length > 1 ? 'upstreams' : 'upstream'} ${names}: grimoire run leaves an SQL output read by one SQL block as a view, so an error in its rows shows here)` };
 }
 
 /** What a block's failure `e` tells its user: kind, message, and where in the block file when known. */
@@ -361,16 +346,7 @@ async function runSql(
   // In Postgres, {{ df_1 }} names a temporary table of the session holding the upstream's rows
   // (pg_temp: never a table of the database that happens to share the upstream's name).
   const tables = inputTables(cmd);
-  // An upstream left as a view for its one reader (lazyOutput fuse) renders as a marker first,
-  // to see how this SQL reads it (placeFusedInputs). Postgres SQL reads tables only.
-  if (provider === 'postgres') await env.store.materializeQueries(inputOutputs(cmd));
-  const outputs = inputOutputs(cmd);
-  const nonce = randomBytes(4).toString('hex');
-  const fused: (FusedInput | undefined)[] = tables.map((table, i) => {
-    const uuid = outputs.length === tables.length ? outputs[i] : undefined;
-    return uuid === undefined || env.store.kindOf(uuid) !== 'query' ? undefined : { marker: `__grimoire_fused_${i}_${nonce}`, name: uuid, table, materialize: () => env.store.materializeQueries([uuid]) };
-  });
-  const upstreamTable = (index: number) => (provider === 'postgres' ? `pg_temp.${quoteIdentifier(postgresUpstreamTable(index))}` : (fused[index]?.marker ?? tables[index] ?? ''));
+  const upstreamTable = (index: number) => (provider === 'postgres' ? `pg_temp.${quoteIdentifier(postgresUpstreamTable(index))}` : (tables[index] ?? ''));
   const lakes = sqlLakes((folder) => lakeQuery(path.resolve(env.projectDir, folder)));
   const templated = renderSqlTemplate(text, {
     upstream: cmd.block.upstream.map((u, i) => ({ uuid: u, table: upstreamTable(i) })),
@@ -379,9 +355,7 @@ async function runSql(
     secrets: cmd.secrets,
     extra: { data_dir: env.dataDir, project_dir: env.projectDir, lake: lakes.lake },
   });
-  const inlined = fused.flatMap((f) => (f ? [f] : []));
-  const rendered = inlined.length === 0 ? templated : await placeFusedInputs(session.connection, templated, inlined);
-  const sql = !lakes.inBuckets() ? rendered : await progress.track('download', () => lakes.resolve(rendered, session.connection, profiles, env.dataDir, (files, hive) => readQuery(files, { format: 'parquet' }, hive)));
+  const sql = !lakes.inBuckets() ? templated : await progress.track('download', () => lakes.resolve(templated, session.connection, profiles, env.dataDir, (files, hive) => readQuery(files, { format: 'parquet' }, hive)));
   if (provider === 'postgres') {
     // Mage's data_provider: the SQL runs in Postgres and its result becomes the block's output.
     const profile = typeof cmd.block.configuration.data_provider_profile === 'string' ? cmd.block.configuration.data_provider_profile : 'default';
@@ -426,31 +400,26 @@ async function runSql(
 }
 
 /**
- * How an SQL block's output was stored: a table (the rows copied, as always), a view passing an
- * upstream table through (as cheap to count and read as that table), or a view left for its one
- * reader to run (`query`: never counted nor previewed here).
+ * How an SQL block's output was stored: a table (the rows copied, as always) or a view passing an
+ * upstream table through (as cheap to count and read as that table).
  * `rowCount`: the table's row count when DuckDB reported it; null when not known yet.
  */
-type SqlOutput = { stored: 'table' | 'view'; rowCount: number | null } | { stored: 'query' };
+type SqlOutput = { stored: 'table' | 'view'; rowCount: number | null };
 
 /**
  * The output of an SQL block whose run allows it (`lazy`, lib/run/lazy-outputs.ts) when it need
- * not be a table; null when it stays one: SQL of more than one statement or that is no query, or a
- * query that is not a pass-through of an upstream table where only that is allowed. Either way it
- * becomes a view, bound now (so a wrong column fails this block, not its reader): a pass-through
- * reads the table it passes (`view`), any other query runs when its one reader reads it
- * (`query`; placeFusedInputs makes it a table first where that reader would run it twice).
+ * not be a table; null when it stays one: SQL of more than one statement, or anything but a
+ * pass-through of an upstream table (`SELECT * FROM {{ df_1 }}`). It then becomes a view of that
+ * table, which its destination reads.
  */
 async function lazySqlOutput(cmd: Execute, lazy: LazyOutput, session: QuerySession, sql: string, target: string, store: OutputStore): Promise<SqlOutput | null> {
   const passed = /^\s*select\s+\*\s+from\s+("(?:[^"]|"")+")\s*;?\s*$/i.exec(sql)?.[1];
   const index = passed === undefined ? -1 : inputTables(cmd).indexOf(passed);
   const input = index < 0 ? undefined : (cmd.inputs?.[index] ?? { kind: 'output' as const, name: cmd.block.upstream[index] ?? '' });
   const passesTable = input?.kind === 'output' && store.kindOf(outputName(input.name)) === 'table';
-  // A pass-through no block reads is a view of the table; one a block reads is left to it as every
-  // other query is (that block may write to it, and then gets a table).
-  if (lazy === 'pass_through' ? !passesTable : lazy !== 'fuse') return null;
+  if (lazy !== 'pass_through' || !passesTable) return null;
   if (!(await session.createView(sql, target))) return null;
-  return lazy === 'pass_through' ? { stored: 'view', rowCount: null } : { stored: 'query' };
+  return { stored: 'view', rowCount: null };
 }
 
 /**
@@ -478,9 +447,6 @@ export async function executeBlock(
   let stored: OutputKind = 'table';
   try {
     await env.store.resolve(inputOutputs(cmd));
-    // Only a plain SQL block run takes an upstream left as a query as such (runSql): a cache key,
-    // TypeScript, a sensor or an add-on reads tables.
-    if (cmd.block.language !== 'sql' || cmd.role.kind !== 'block' || cmd.cache) await env.store.materializeQueries(inputOutputs(cmd));
     let runTests: (out: DataFrame) => Promise<void> = async () => undefined;
     let knownRowCount: number | null;
     let keys: string[] | null = null;
@@ -510,13 +476,6 @@ export async function executeBlock(
     } else if (cmd.block.language === 'sql') {
       const out = await runSql(cmd, env, session, target, profiles, progress);
       stored = out.stored;
-      if (out.stored === 'query') {
-        // Left for its one reader to run (lazyOutput fuse): counting or previewing it would run it here.
-        if (abandoned()) throw new Error(`block ${cmd.name} already failed; its output is dropped`);
-        await env.store.publish(published, target, 'query', inputOutputs(cmd));
-        completed = true;
-        return { status: 'completed', durationMs: performance.now() - started };
-      }
       knownRowCount = out.rowCount;
     } else throw new InvalidBlockError(`a ${cmd.block.language} block is not run: it is shown in the notebook only`);
     // Described once, with the preview's rows: the count DuckDB reported when it made the table.
@@ -550,7 +509,7 @@ export async function executeBlock(
     return { status: 'completed', durationMs: performance.now() - started, preview: result, ...(items ? { items } : {}), ...(hit ? { cachedAt: hit.savedAt } : {}) };
   } catch (e) {
     await env.store.dropStaging(target, stored).catch(() => undefined);
-    const error = withFusedInputs(toBlockError(e, cmd, env), cmd, env.store);
+    const error = toBlockError(e, cmd, env);
     // Connection errors, SQL echoed by DuckDB and user messages must never carry a profile's
     // password or a secret: both are remembered (loadProfiles, the execute command) by now.
     const safe = { ...error, message: redactKnown(error.message), stack: error.stack === undefined ? undefined : redactKnown(error.stack) };

@@ -110,8 +110,7 @@ export const blockOutcomeSchema = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('completed'),
     durationMs: z.number(),
-    /** Absent for an output left a view that was never counted (lazyOutput): only its reader runs its query. */
-    preview: outputPreviewSchema.optional(),
+    preview: outputPreviewSchema,
     /** A dynamic block's item keys, one per row of its output in order (index or metadata block_uuid). */
     items: z.array(z.string()).optional(),
     /** The output was the block's cached one, saved at this ISO time: the block did not run. */

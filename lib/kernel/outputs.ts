@@ -22,11 +22,10 @@ export class OutputNotSavedError extends Error {
 }
 
 /**
- * How an output sits in DuckDB: a table of its rows; a view that reads rows stored elsewhere (a
- * Parquet file of an earlier kernel, or an upstream table passed through); or a view whose query
- * runs when its one reader reads it (lazyOutput fuse), never counted before.
+ * How an output sits in DuckDB: a table of its rows, or a view that reads rows stored elsewhere
+ * (a Parquet file of an earlier kernel, or an upstream table passed through).
  */
-export type OutputKind = 'table' | 'view' | 'query';
+export type OutputKind = 'table' | 'view';
 
 /**
  * Block outputs of one pipeline inside the kernel's DuckDB: a table (or, in a one-shot run,
@@ -36,7 +35,7 @@ export type OutputKind = 'table' | 'view' | 'query';
 export class OutputStore {
   private readonly kinds = new Map<string, OutputKind>();
   /**
-   * The outputs each view or query output reads. DuckDB does not stop a DROP of a table a view
+   * The outputs each view output reads. DuckDB does not stop a DROP of a table a view
    * reads, so a released output a live view still reads is kept (`heldForViews`) until that view goes.
    */
   private readonly readsOf = new Map<string, readonly string[]>();
@@ -72,48 +71,9 @@ export class OutputStore {
     return this.cacheDir === null ? null : outputFile(this.cacheDir, uuid);
   }
 
-  /** Whether outputs are copied to Parquet files: a query output would then run to be copied. */
+  /** Whether outputs are copied to Parquet files (a view output would then be read to be copied). */
   get keepsCopies(): boolean {
     return this.cacheDir !== null;
-  }
-
-  /**
-   * Makes each of `uuids` that is a query a table of its rows, running its query once: for a
-   * reader that would run it more than once, or none at all (placeFusedInputs), or that is no
-   * plain SQL block.
-   */
-  async materializeQueries(uuids: readonly string[]): Promise<void> {
-    if (!uuids.some((u) => this.kinds.get(u) === 'query')) return;
-    await this.exclusive(async () => {
-      for (const uuid of uuids) {
-        if (this.kinds.get(uuid) !== 'query') continue;
-        const name = quoteIdentifier(uuid);
-        const rows = quoteIdentifier(`__rows_${uuid}`);
-        try {
-          await this.connection.run(`BEGIN TRANSACTION; CREATE TABLE ${rows} AS SELECT * FROM ${name}; DROP VIEW ${name}; ALTER TABLE ${rows} RENAME TO ${name}; COMMIT`);
-        } catch (e) {
-          await this.connection.run('ROLLBACK').catch(() => undefined);
-          throw e;
-        }
-        this.kinds.set(uuid, 'table');
-        this.readsOf.delete(uuid);
-      }
-    });
-  }
-
-  /**
-   * The `query` outputs a block reading `uuids` runs with them: those among them, and the ones
-   * their views read in turn (a chain of fused blocks runs as one query).
-   */
-  queriesUnder(uuids: readonly string[]): string[] {
-    const found: string[] = [];
-    const visit = (uuid: string) => {
-      if (this.kinds.get(uuid) !== 'query' || found.includes(uuid)) return;
-      found.push(uuid);
-      for (const read of this.readsOf.get(uuid) ?? []) visit(read);
-    };
-    for (const uuid of uuids) visit(uuid);
-    return found;
   }
 
   /** How the output `uuid` sits in this kernel's DuckDB; undefined when it is not here (yet). */

@@ -2,9 +2,10 @@
  * Lazy SQL outputs in a one-shot run (`grimoire run`'s engine request: lazyOutputs, no output
  * cache), against a real kernel, DuckDB and Postgres: the homework written in SQL only (a CSV
  * loader, a cleaning transformer, two `SELECT * FROM {{ df_1 }}` exporters with a Postgres and a
- * Parquet destination) writes the same rows as with tables everywhere, while the loader stays a
- * query its reader runs (no copy, no count) and the pass-through exporters are views of the
- * cleaned table. Without lazyOutputs (the editor), every output is a table with its preview.
+ * Parquet destination) writes the same rows as with tables everywhere, while the pass-through
+ * exporters are views of the cleaned table. Every block a block reads stays a table, computed in
+ * full when its block runs, as in the editor: an error in its rows fails it, whatever its reader
+ * needs. Without lazyOutputs (the editor), every output is a table with its preview.
  */
 import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
@@ -50,7 +51,7 @@ before(async () => {
     // and that the exporters' views still read their rows.
     'transformers/catalog.sql':
       "SELECT table_name, table_type, (SELECT count(*) FROM to_pg)::INTEGER AS pg_rows, (SELECT count(*) FROM to_lake)::INTEGER AS lake_rows\nFROM information_schema.tables WHERE table_name IN ('trips', 'clean', 'to_pg', 'to_lake') ORDER BY table_name\n",
-    // Two queries in a row each left to their one reader: the first must outlive the second's completion.
+    // A chain of queries, each read by the next only.
     'pipelines/chain/metadata.yaml': `blocks:
   - { uuid: c_numbers, type: data_loader, language: sql }
   - { uuid: c_doubled, type: transformer, language: sql, upstream_blocks: [c_numbers] }
@@ -62,7 +63,7 @@ before(async () => {
     'transformers/c_doubled.sql': 'SELECT n * 2 AS n FROM {{ df_1 }}\n',
     'transformers/c_tripled.sql': 'SELECT n * 3 AS n FROM {{ df_1 }}\n',
     'transformers/c_summed.sql': 'SELECT sum(n)::BIGINT AS total, count(*)::INTEGER AS rows FROM {{ df_1 }}\n',
-    // A loader read by one exporter that passes it through: the loader's query runs once, into the exporter's table.
+    // A loader read by one exporter that passes it through: a table, and a view of it.
     'pipelines/direct/metadata.yaml': `blocks:
   - { uuid: numbers, type: data_loader, language: sql }
   - uuid: numbers_out
@@ -73,6 +74,22 @@ before(async () => {
 `,
     'data_loaders/numbers.sql': 'SELECT range::INTEGER AS n, range * 2 AS doubled FROM range(50)\n',
     'data_exporters/numbers_out.sql': 'SELECT * FROM {{ df_1 }}\n',
+    // Rows a reader does not need are still the block's: a bad one fails the block that makes it.
+    'pipelines/rows/metadata.yaml': `blocks:
+  - { uuid: r_src, type: data_loader, language: sql }
+  - { uuid: r_cast, type: transformer, language: sql, upstream_blocks: [r_src] }
+  - { uuid: r_count, type: transformer, language: sql, upstream_blocks: [r_cast] }
+`,
+    'data_loaders/r_src.sql': "SELECT * FROM (VALUES (1, '1'), (2, 'x'), (3, '3')) t(k, s)\n",
+    'transformers/r_cast.sql': 'SELECT k, CAST(s AS INTEGER) AS i FROM {{ df_1 }}\n',
+    'transformers/r_count.sql': 'SELECT count(*) AS n FROM {{ df_1 }} WHERE k <> 2\n',
+    // A column of NULLs gets a table's type (INTEGER), as in the editor.
+    'pipelines/nulls/metadata.yaml': `blocks:
+  - { uuid: n_src, type: data_loader, language: sql }
+  - { uuid: n_read, type: transformer, language: sql, upstream_blocks: [n_src] }
+`,
+    'data_loaders/n_src.sql': 'SELECT 1 AS k, NULL AS note\n',
+    'transformers/n_read.sql': 'SELECT typeof(note) AS t FROM {{ df_1 }}\n',
   });
   await mkdir(path.join(project.dir, 'raw'), { recursive: true });
   await writeFile(path.join(project.dir, 'raw', 'trips.csv'), csv);
@@ -128,17 +145,17 @@ async function pgRows(table: string): Promise<{ count: number; types: string[] }
   }
 }
 
-test('the all-SQL homework in a one-shot run: the loader is run by its reader, pass-through exporters are views, and the rows land as with tables', async () => {
+test('the all-SQL homework in a one-shot run: every block a block reads is a table, pass-through exporters are views, and the rows land as with tables', async () => {
   const { statuses, previews, logs, catalog } = await run('homework', true);
   for (const b of ['trips', 'clean', 'to_pg', 'to_lake']) assert.equal(statuses.get(b), 'completed', `${b}: ${statuses.get(b)}`);
-  // The loader was never counted nor previewed: only clean ran its query.
-  assert.equal(previews.has('trips'), false);
+  // The loader was made and counted as in the editor.
+  assert.equal(previews.get('trips')?.rowCount, CSV_ROWS);
   assert.equal(previews.get('clean')?.rowCount, KEPT);
   // Pass-through views are counted and previewed as the table they read.
   assert.equal(previews.get('to_pg')?.rowCount, KEPT);
   assert.equal(previews.get('to_lake')?.rowCount, KEPT);
   assert.deepEqual(previews.get('to_pg')?.columns.map((c) => c.name), ['id', 'zone', 'fare', 'picked_up', 'pickup_date']);
-  // trips was a view clean ran, dropped once clean was done; the exporters are views of clean.
+  // trips was released once clean was done; the exporters are views of clean.
   assert.deepEqual(catalog, [
     { table_name: 'clean', table_type: 'BASE TABLE', pg_rows: KEPT, lake_rows: KEPT },
     { table_name: 'to_lake', table_type: 'VIEW', pg_rows: KEPT, lake_rows: KEPT },
@@ -164,31 +181,38 @@ test('the same pipeline as the editor runs it: every output a table with its pre
   assert.equal((await pgRows('trips_clean')).count, KEPT);
 });
 
-test('a pass-through of a query left to its reader is not a view of a view: the exporter makes the table, the query runs once', async () => {
+test('a loader passed through by its one exporter: the loader a table, the exporter a view of it, every row exported once', async () => {
   const { statuses, previews } = await run('direct', true);
   assert.equal(statuses.get('numbers'), 'completed');
   assert.equal(statuses.get('numbers_out'), 'completed');
-  assert.equal(previews.has('numbers'), false);
+  assert.equal(previews.get('numbers')?.rowCount, 50);
   assert.equal(previews.get('numbers_out')?.rowCount, 50);
   assert.deepEqual(await pgRows('numbers'), { count: 50, types: ['n integer', 'doubled bigint'] });
 });
 
-test('a chain of queries each left to its one reader: released upstreams stay while a view reads them, and the last block gets every row', async () => {
-  // Three times: the release of c_numbers races c_tripled's start.
-  for (let i = 0; i < 3; i++) {
-    const { statuses, previews } = await run('chain', true);
-    for (const b of ['c_numbers', 'c_doubled', 'c_tripled', 'c_summed']) assert.equal(statuses.get(b), 'completed', `${b}: ${statuses.get(b)}`);
-    assert.deepEqual([previews.has('c_numbers'), previews.has('c_doubled'), previews.has('c_tripled')], [false, false, false]);
-    // sum(0..99) * 6
-    assert.deepEqual(previews.get('c_summed')?.rows, [{ total: 29700, rows: 100 }]);
+test('a chain of queries each read once: every block counted, and the last block gets every row', async () => {
+  const { statuses, previews } = await run('chain', true);
+  for (const b of ['c_numbers', 'c_doubled', 'c_tripled', 'c_summed']) assert.equal(statuses.get(b), 'completed', `${b}: ${statuses.get(b)}`);
+  assert.deepEqual([previews.get('c_numbers')?.rowCount, previews.get('c_doubled')?.rowCount, previews.get('c_tripled')?.rowCount], [100, 100, 100]);
+  // sum(0..99) * 6
+  assert.deepEqual(previews.get('c_summed')?.rows, [{ total: 29700, rows: 100 }]);
+});
+
+test('a one-shot run ends as the editor does: a bad row fails the block that makes it even where its reader would skip it, and a NULL column is typed', async () => {
+  for (const lazy of [true, false]) {
+    const rows = await run('rows', lazy);
+    assert.match(rows.statuses.get('r_cast') ?? '', /^failed: .*Could not convert string 'x'/s, `lazy ${lazy}`);
+    assert.equal(rows.statuses.get('r_count'), 'upstream_failed', `lazy ${lazy}`);
+    const nulls = await run('nulls', lazy);
+    assert.deepEqual(nulls.previews.get('n_read')?.rows, [{ t: 'INTEGER' }], `lazy ${lazy}`);
   }
 });
 
-test('an error in the rows of a query left to its reader fails the reader, naming it, and nothing is exported', async () => {
+test('an error in the CSV rows fails the loader that reads them, and nothing is exported', async () => {
   await writeFile(path.join(project.dir, 'raw', 'trips.csv'), 'id,zone,passengers,fare,picked_up\n1,Zone 1,1,1.00,not a time\n');
   const { statuses } = await run('homework', true);
-  assert.equal(statuses.get('trips'), 'completed');
-  assert.match(statuses.get('clean') ?? '', /^failed: .*not a time.*this block also ran the query of upstream "trips"/s);
+  assert.match(statuses.get('trips') ?? '', /^failed: .*not a time/s);
+  assert.equal(statuses.get('clean'), 'upstream_failed');
   assert.equal(statuses.get('to_pg'), 'upstream_failed');
   assert.equal((await pgRows('trips_clean')).count, KEPT, 'the table of the run before is kept');
 });

@@ -25,40 +25,36 @@ const pipeline = (blocks: Block[], addOns: { conditionals?: AddOnBlock[]; callba
 
 const all = (p: Pipeline) => Object.fromEntries(lazyOutputs(p, p.blocks.map((b) => b.uuid)));
 
-test('the SQL homework: the loader fuses into its one SQL reader; the exporters may pass a table through; the transformer two read stays a table', () => {
+test('the SQL homework: the exporters may pass a table through; the loader and the transformer, each read by a block, stay tables', () => {
   const p = pipeline([
     block('load', [], { type: 'data_loader' }),
     block('clean', ['load']),
     block('to_pg', ['clean'], { type: 'data_exporter', configuration: { destination: { type: 'postgres', table: 't' } } }),
     block('to_lake', ['clean'], { type: 'data_exporter', configuration: { destination: { type: 'parquet', path: 'lake/t' } } }),
   ]);
-  assert.deepEqual(all(p), { load: 'fuse', to_pg: 'pass_through', to_lake: 'pass_through' });
+  assert.deepEqual(all(p), { to_pg: 'pass_through', to_lake: 'pass_through' });
 });
 
-test('fuse needs one reader that is a plain SQL block, and no destination of its own; a pass-through, no reader at all', () => {
+test('any block a block of the run reads stays a table, whatever reads it; an SQL block nobody reads may pass a table through', () => {
   const p = pipeline([
+    block('to_sql', []),
+    block('sql', ['to_sql']),
     block('to_ts', []),
     block('ts', ['to_ts'], { language: 'typescript' }),
     block('to_pg_sql', []),
     block('pg_sql', ['to_pg_sql'], { configuration: { data_provider: 'postgres' } }),
-    block('to_profile_db', []),
-    block('profile_db', ['to_profile_db'], { configuration: { data_provider_profile: 'warehouse' } }),
     block('exported', [], { configuration: { destination: { type: 'parquet', path: 'lake/x' } } }),
     block('reads_exported', ['exported']),
   ]);
   const lazy = all(p);
-  // Read by a block that could change its rows or run it twice: a table.
-  for (const u of ['to_ts', 'to_pg_sql', 'to_profile_db', 'exported']) assert.equal(lazy[u], undefined, u);
-  // The readers themselves: TypeScript never; the SQL ones, read by nobody, may pass a table through.
-  assert.equal(lazy.ts, undefined);
-  assert.equal(lazy.pg_sql, 'pass_through');
-  assert.equal(lazy.reads_exported, 'pass_through');
+  for (const u of ['to_sql', 'to_ts', 'to_pg_sql', 'exported', 'ts']) assert.equal(lazy[u], undefined, u);
+  for (const u of ['sql', 'pg_sql', 'reads_exported']) assert.equal(lazy[u], 'pass_through', u);
 });
 
-test('a reader outside the run does not count; two readers in it keep the output from fusing', () => {
+test('a reader outside the run does not count', () => {
   const p = pipeline([block('a'), block('b', ['a']), block('c', ['a'])]);
-  assert.equal(lazyOutputs(p, ['a', 'b']).get('a'), 'fuse');
-  assert.equal(lazyOutputs(p, ['a', 'b', 'c']).get('a'), undefined);
+  assert.equal(lazyOutputs(p, ['a']).get('a'), 'pass_through');
+  assert.equal(lazyOutputs(p, ['a', 'b']).get('a'), undefined);
 });
 
 test('cached, fanned-out, add-on and sensor blocks, and everything under a fan-out, stay tables', () => {
