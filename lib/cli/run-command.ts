@@ -144,7 +144,6 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const planned = planRun(pipeline.blocks, { kind: 'pipeline' });
   const hooks = printRun(new RunLifecycleHooks(), out, width);
   const runId = options.nested?.runId ?? randomUUID();
   runs = cliRuns({
@@ -162,6 +161,7 @@ export async function runCommand(projectPath: string, pipelineUuid: string, opti
       );
     },
   });
+  const planned = planRun(pipeline.blocks, { kind: 'pipeline' });
   const stopRecording = history
     ? recordLiveRun(
         {

@@ -348,14 +348,14 @@ async function runSql(
   const tables = inputTables(cmd);
   const upstreamTable = (index: number) => (provider === 'postgres' ? `pg_temp.${quoteIdentifier(postgresUpstreamTable(index))}` : (tables[index] ?? ''));
   const lakes = sqlLakes((folder) => lakeQuery(path.resolve(env.projectDir, folder)));
-  const templated = renderSqlTemplate(text, {
+  const rendered = renderSqlTemplate(text, {
     upstream: cmd.block.upstream.map((u, i) => ({ uuid: u, table: upstreamTable(i) })),
     variables: cmd.variables,
     executionDate: cmd.executionDate,
     secrets: cmd.secrets,
     extra: { data_dir: env.dataDir, project_dir: env.projectDir, lake: lakes.lake },
   });
-  const sql = !lakes.inBuckets() ? templated : await progress.track('download', () => lakes.resolve(templated, session.connection, profiles, env.dataDir, (files, hive) => readQuery(files, { format: 'parquet' }, hive)));
+  const sql = !lakes.inBuckets() ? rendered : await progress.track('download', () => lakes.resolve(rendered, session.connection, profiles, env.dataDir, (files, hive) => readQuery(files, { format: 'parquet' }, hive)));
   if (provider === 'postgres') {
     // Mage's data_provider: the SQL runs in Postgres and its result becomes the block's output.
     const profile = typeof cmd.block.configuration.data_provider_profile === 'string' ? cmd.block.configuration.data_provider_profile : 'default';
@@ -393,8 +393,8 @@ async function runSql(
   }
   // An output copied to Parquet would run its query for the copy: lazy only where none is kept.
   if (cmd.lazyOutput && !lakes.inBuckets() && !env.store.keepsCopies) {
-    const lazy = await lazySqlOutput(cmd, cmd.lazyOutput, session, sql, target, env.store);
-    if (lazy) return lazy;
+    const view = await lazySqlOutput(cmd, cmd.lazyOutput, session, sql, target, env.store);
+    if (view) return { stored: view, rowCount: null };
   }
   return { stored: 'table', rowCount: await session.materialize(sql, target, false) };
 }
@@ -402,24 +402,26 @@ async function runSql(
 /**
  * How an SQL block's output was stored: a table (the rows copied, as always) or a view passing an
  * upstream table through (as cheap to count and read as that table).
- * `rowCount`: the table's row count when DuckDB reported it; null when not known yet.
  */
-type SqlOutput = { stored: 'table' | 'view'; rowCount: number | null };
+interface SqlOutput {
+  stored: OutputKind;
+  /** The table's row count when DuckDB reported it; null when not known yet. */
+  rowCount: number | null;
+}
 
 /**
- * The output of an SQL block whose run allows it (`lazy`, lib/run/lazy-outputs.ts) when it need
- * not be a table; null when it stays one: SQL of more than one statement, or anything but a
- * pass-through of an upstream table (`SELECT * FROM {{ df_1 }}`). It then becomes a view of that
- * table, which its destination reads.
+ * Makes the output of an SQL block whose run allows it (`lazy`, lib/run/lazy-outputs.ts) a view of
+ * the upstream table it passes through (`SELECT * FROM {{ df_1 }}`), which its destination then
+ * reads; null when it stays a table: anything but such a pass-through of an upstream table.
  */
-async function lazySqlOutput(cmd: Execute, lazy: LazyOutput, session: QuerySession, sql: string, target: string, store: OutputStore): Promise<SqlOutput | null> {
+async function lazySqlOutput(cmd: Execute, lazy: LazyOutput, session: QuerySession, sql: string, target: string, store: OutputStore): Promise<'view' | null> {
   const passed = /^\s*select\s+\*\s+from\s+("(?:[^"]|"")+")\s*;?\s*$/i.exec(sql)?.[1];
   const index = passed === undefined ? -1 : inputTables(cmd).indexOf(passed);
   const input = index < 0 ? undefined : (cmd.inputs?.[index] ?? { kind: 'output' as const, name: cmd.block.upstream[index] ?? '' });
   const passesTable = input?.kind === 'output' && store.kindOf(outputName(input.name)) === 'table';
   if (lazy !== 'pass_through' || !passesTable) return null;
   if (!(await session.createView(sql, target))) return null;
-  return { stored: 'view', rowCount: null };
+  return 'view';
 }
 
 /**
@@ -473,11 +475,8 @@ export async function executeBlock(
       // Its code may do anything with the connection (ctx.query's temp tables, ctx.io): never reused.
       session.markChanged();
       ({ rowCount: knownRowCount, keys, runTests } = await runTypeScript(cmd, env, session, target, profiles, progress));
-    } else if (cmd.block.language === 'sql') {
-      const out = await runSql(cmd, env, session, target, profiles, progress);
-      stored = out.stored;
-      knownRowCount = out.rowCount;
-    } else throw new InvalidBlockError(`a ${cmd.block.language} block is not run: it is shown in the notebook only`);
+    } else if (cmd.block.language === 'sql') ({ rowCount: knownRowCount, stored } = await runSql(cmd, env, session, target, profiles, progress));
+    else throw new InvalidBlockError(`a ${cmd.block.language} block is not run: it is shown in the notebook only`);
     // Described once, with the preview's rows: the count DuckDB reported when it made the table.
     const described = await describeWithHead(session.connection, quoteIdentifier(target), cmd.previewRows, knownRowCount);
     const output = new Frame(quoteIdentifier(target), described.columns, described.rowCount, session);

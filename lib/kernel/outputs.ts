@@ -28,9 +28,10 @@ export class OutputNotSavedError extends Error {
 export type OutputKind = 'table' | 'view';
 
 /**
- * Block outputs of one pipeline inside the kernel's DuckDB: a table (or, in a one-shot run,
- * a view) per block named by its uuid, so SQL can name upstreams directly. Each output is also kept as Parquet in the data directory;
- * after a kernel restart (or in another process) an output is a view over that file, read lazily.
+ * Block outputs of one pipeline inside the kernel's DuckDB: a table (in a one-shot run, a
+ * pass-through exporter's view) per block named by its uuid, so SQL can name upstreams directly.
+ * Each output is also kept as Parquet in the data directory; after a kernel restart (or in
+ * another process) an output is a view over that file, read lazily.
  */
 export class OutputStore {
   private readonly kinds = new Map<string, OutputKind>();

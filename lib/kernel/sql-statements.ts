@@ -6,8 +6,7 @@ export interface SqlStatement {
   lineOffset: number;
 }
 
-/** How many statements DuckDB's parser finds in `text` (nothing is bound or run); -1 when it does not parse. */
-export async function countStatements(connection: DuckDBConnection, text: string): Promise<number> {
+async function countStatements(connection: DuckDBConnection, text: string): Promise<number> {
   try {
     return (await connection.extractStatements(text)).count;
   } catch {
